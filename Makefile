@@ -1,0 +1,37 @@
+# Espoo Sustainability Assistant. `make run` and `make test` are all a newcomer needs.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install index run test bench lint clean help
+
+help:  ## List the targets
+	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+install: $(STAMP)  ## Create .venv and install the project (idempotent)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,dev]'
+	@touch $(STAMP)
+
+index: install  ## Build or update the index of documents/
+	$(PY) -m assistant build
+
+run: index  ## Set up, update the index, start the app (watching documents/)
+	$(PY) app.py
+
+test: install  ## Set up and run the whole test suite
+	$(PY) -m pytest
+
+bench: install  ## Run every benchmark; tables go to docs/benchmarks.md
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[bench,onnx]'
+	$(PY) bench/run_all.py
+
+lint: install  ## ruff and mypy
+	$(PY) -m ruff check assistant tests bench app.py
+	$(PY) -m mypy assistant
+
+clean:  ## Remove the virtualenv and the built index (documents are kept)
+	rm -rf $(VENV) index/v-* index/.build-* index/CURRENT

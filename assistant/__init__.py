@@ -1,0 +1,1 @@
+"""Espoo Sustainability Assistant."""

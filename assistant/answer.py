@@ -1,0 +1,290 @@
+"""Answers: extractive and grounded by default, written by a language model when one is configured.
+
+Every sentence of an extractive answer is quoted from a retrieved passage and followed by its
+citation marker ``[n]``. When the evidence is weak the assistant says so instead of guessing.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .config import Settings
+from .errors import GenerationError
+from .evidence import Candidate, EvidenceScorer
+from .index import IndexVersion
+from .retrieval import Hit, Retriever
+
+MAX_SENTENCES = 4
+MAX_ANSWER_CHARS = 700
+#: Follow-up cues: a short question, or one that points back at the conversation.
+_FOLLOW_UP = re.compile(
+    r"^\s*(and|also|what about|how about|what of|and what|same for|how is|is it|are they)\b"
+    r"|\b(it|its|that|this|those|these|they|them|there|then)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source of an answer: where it comes from and the quoted supporting sentences."""
+
+    n: int
+    title: str
+    source: str
+    date: str
+    section: str
+    page: int | None
+    document: str
+    text: str
+    quotes: tuple[str, ...] = ()
+    chunk_id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["quotes"] = list(self.quotes)
+        return data
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The reply to one question."""
+
+    text: str
+    citations: tuple[Citation, ...]
+    refused: bool
+    timings: dict[str, float] = field(default_factory=dict)
+    note: str = ""
+    index_version: str = ""
+    query: str = ""
+    passages: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape shared by ``ask --json`` and ``POST /api/ask``."""
+        return {
+            "answer": self.text,
+            "refused": self.refused,
+            "citations": [c.to_dict() for c in self.citations],
+            "timings": {k: round(v, 2) for k, v in self.timings.items()},
+            "note": self.note,
+            "index_version": self.index_version,
+        }
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: str
+    content: str
+
+
+def clean_question(question: str, max_chars: int) -> str:
+    """Printable text on one line, at most ``max_chars`` characters."""
+    text = "".join(ch if ch.isprintable() else " " for ch in question)
+    return " ".join(text.split())[:max_chars]
+
+
+def retrieval_query(question: str, history: Sequence[Turn | dict[str, str]]) -> str:
+    """The question, joined with the previous question when it reads as a follow-up."""
+    previous = [t for t in (_turn(h) for h in history) if t.role == "user" and t.content.strip()]
+    if not previous:
+        return question
+    words = re.findall(r"\w+", question)
+    if len(words) <= 6 or _FOLLOW_UP.search(question):
+        return f"{previous[-1].content.strip()} {question}"
+    return question
+
+
+def _turn(item: Turn | dict[str, str]) -> Turn:
+    if isinstance(item, Turn):
+        return item
+    return Turn(str(item.get("role", "")), str(item.get("content", "")))
+
+
+class Assistant:
+    """Answers questions from the live index version; ``swap`` replaces it without blocking readers."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        version: IndexVersion,
+        retriever: Retriever,
+        *,
+        generator: Any | None = None,
+    ) -> None:
+        self.settings = settings
+        self.retriever = retriever
+        self.generator = generator
+        self._version = version
+        self._scorer = EvidenceScorer(retriever.embedder)
+        self._swap_lock = threading.Lock()
+
+    @property
+    def version(self) -> IndexVersion:
+        return self._version
+
+    def swap(self, version: IndexVersion) -> None:
+        """Serve ``version`` from now on; requests already running finish on the old one."""
+        with self._swap_lock:
+            self._version = version
+
+    def ask(self, question: str, history: Sequence[Turn | dict[str, str]] = ()) -> Answer:
+        """Answer ``question`` (with the conversation so far in ``history``)."""
+        answer: Answer | None = None
+        for item in self.stream(question, history):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    def stream(
+        self, question: str, history: Sequence[Turn | dict[str, str]] = ()
+    ) -> Iterator[str | Answer]:
+        """Yield text pieces, then the final Answer (whose text is authoritative)."""
+        version = self._version  # one consistent version for the whole answer
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        question = clean_question(question, self.settings.max_question_chars)
+        if not question:
+            yield self._refusal(version, "", timings, started, empty=True)
+            return
+        query = retrieval_query(question, history[-self.settings.max_history :])
+        t = time.perf_counter()
+        qvec = self.retriever.embed_query(query)
+        timings["embed_ms"] = (time.perf_counter() - t) * 1000
+        result = self.retriever.search(version, query, k=self.settings.top_k, query_vector=qvec)
+        timings["retrieve_ms"] = result.seconds * 1000
+        t = time.perf_counter()
+        ranked = self._scorer.rank(version, question, query, qvec, result.hits)
+        timings["select_ms"] = (time.perf_counter() - t) * 1000
+        if not ranked or ranked[0].score < self.settings.min_evidence:
+            yield self._refusal(version, query, timings, started)
+            return
+        extractive = compose(ranked, result.hits)
+        if self.generator is not None:
+            yield from self._generate(version, question, query, result.hits, extractive, timings, started)
+            return
+        text, citations = extractive
+        for piece in _pieces(text):
+            yield piece
+        timings["total_ms"] = (time.perf_counter() - started) * 1000
+        yield Answer(text, citations, False, timings, "", version.name, query,
+                     tuple(h.chunk.id for h in result.hits))
+
+    def _generate(
+        self,
+        version: IndexVersion,
+        question: str,
+        query: str,
+        hits: list[Hit],
+        extractive: tuple[str, tuple[Citation, ...]],
+        timings: dict[str, float],
+        started: float,
+    ) -> Iterator[str | Answer]:
+        from .generation import validate_markers
+
+        passages = [h.chunk for h in hits]
+        pieces: list[str] = []
+        note = ""
+        t = time.perf_counter()
+        try:
+            for piece in self.generator.stream(question, passages):  # type: ignore[union-attr]
+                pieces.append(piece)
+                yield piece
+            text, used = validate_markers("".join(pieces), len(passages))
+            if not used:
+                raise GenerationError("the model's answer cited none of the passages")
+            citations = tuple(
+                _citation(n, hits[n - 1], quotes_for(text, hits[n - 1].chunk.text)) for n in used
+            )
+        except GenerationError as exc:
+            text, citations = extractive
+            note = f"The language model could not be used ({exc}); this answer quotes the sources."
+        timings["generate_ms"] = (time.perf_counter() - t) * 1000
+        timings["total_ms"] = (time.perf_counter() - started) * 1000
+        yield Answer(text, citations, False, timings, note, version.name, query,
+                     tuple(h.chunk.id for h in hits))
+
+    def _refusal(
+        self, version: IndexVersion, query: str, timings: dict[str, float], started: float,
+        *, empty: bool = False,
+    ) -> Answer:
+        topics = covered_topics(version)
+        if empty:
+            text = "Please type a question about Espoo's sustainability work."
+        else:
+            text = (
+                "I could not find this in Espoo's sustainability documents, so I won't guess. "
+                "Try rephrasing, or ask about a covered topic"
+            )
+            text += f" such as {', '.join(topics)}." if topics else "."
+        timings["total_ms"] = (time.perf_counter() - started) * 1000
+        return Answer(text, (), True, timings, "", version.name, query)
+
+
+def compose(ranked: list[Candidate], hits: list[Hit]) -> tuple[str, tuple[Citation, ...]]:
+    """Pick 1-4 complementary sentences and number their sources; text carries ``[n]`` markers."""
+    best = ranked[0]
+    chosen = [best]
+    floor = max(best.score * 0.8, best.score - 0.12)
+    for cand in ranked[1:]:
+        if len(chosen) == MAX_SENTENCES or cand.score < floor:
+            break
+        if sum(len(c.text) for c in chosen) + len(cand.text) > MAX_ANSWER_CHARS:
+            continue
+        if any(cand.redundant_with(c) for c in chosen):
+            continue
+        chosen.append(cand)
+    # Sources in order of their best sentence; a newer source first when the evidence is close.
+    order: list[int] = []
+    for cand in sorted(chosen, key=lambda c: (-round(c.score / 0.05), _date_key(c.hit.chunk.date))):
+        if cand.hit_index not in order:
+            order.append(cand.hit_index)
+    number = {hit_index: n for n, hit_index in enumerate(order, start=1)}
+    chosen.sort(key=lambda c: (number[c.hit_index], c.start))
+    text = " ".join(f"{c.text} [{number[c.hit_index]}]" for c in chosen)
+    citations = tuple(
+        _citation(number[i], hits[i], tuple(c.text for c in chosen if c.hit_index == i))
+        for i in order
+    )
+    return text, citations
+
+
+def _citation(n: int, hit: Hit, quotes: tuple[str, ...]) -> Citation:
+    c = hit.chunk
+    return Citation(n, c.title, c.source, c.date, c.section, c.page, c.document, c.text, quotes, c.id)
+
+
+def quotes_for(answer: str, passage: str) -> tuple[str, ...]:
+    """The passage sentence that shares most words with a generated answer."""
+    from .chunking import split_sentences
+
+    words = set(re.findall(r"\w{3,}", answer.casefold()))
+    sentences = [passage[s.start : s.end] for s in split_sentences(passage)]
+    if not sentences:
+        return ()
+    return (max(sentences, key=lambda s: len(words & set(re.findall(r"\w{3,}", s.casefold())))),)
+
+
+def covered_topics(version: IndexVersion, limit: int = 6) -> list[str]:
+    """The most common topic tags of the indexed documents (for refusals and the about panel)."""
+    counts: Counter[str] = Counter()
+    for doc in version.manifest.documents.values():
+        counts.update(str(t).lower() for t in doc.get("topics", []))
+    return [t for t, _ in counts.most_common(limit)]
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """Stream an extractive answer a few words at a time."""
+    words = re.findall(r"\S+\s*", text)
+    for i in range(0, len(words), 4):
+        yield "".join(words[i : i + 4])
+
+
+def _date_key(date: str) -> str:
+    # Newer first: invert the digits so an ascending sort puts later dates first.
+    return "".join(str(9 - int(ch)) if ch.isdigit() else ch for ch in date) or "~"

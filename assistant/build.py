@@ -1,0 +1,318 @@
+"""Incremental, crash-safe index builds.
+
+Documents are compared by content hash with the live version: only new and changed documents are
+chunked and embedded (and inside a changed document, only passages whose text changed), removed
+documents' chunks are dropped. The result is written as a new version and published atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import logging
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from .chunking import Chunk, chunk_document
+from .documents import Skipped, iter_loaded, scan_folder
+from .embeddings import Embedder
+from .errors import DocumentsError, IndexError_
+from .index import (
+    IndexVersion,
+    Manifest,
+    check_compatible,
+    current_version_dir,
+    load_version,
+    new_vector_index,
+    publish,
+    save_version,
+)
+
+log = logging.getLogger(__name__)
+
+KEEP_VERSIONS = 2  # the live one and the one before it
+
+
+class ProgressBar(Protocol):
+    def update(self, n: int) -> Any: ...
+    def close(self) -> Any: ...
+
+
+ProgressFactory = Callable[[int], ProgressBar]
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did. ``to_dict`` is the JSON printed by ``build --json``."""
+
+    documents: int
+    added: int
+    changed: int
+    removed: int
+    unchanged: int
+    skipped: list[Skipped]
+    chunks: int
+    chunks_embedded: int
+    seconds: float
+    version: str
+    full: bool = False
+    reason: str = ""
+    embedded_documents: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["skipped"] = [asdict(s) for s in self.skipped]
+        data["seconds"] = round(self.seconds, 3)
+        return data
+
+
+def text_hash(chunk: Chunk) -> str:
+    return hashlib.sha1(chunk.embedding_text().encode()).hexdigest()
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """One build at a time per index folder, across processes."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def build_index(
+    *,
+    documents_dir: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    chunk_size: int,
+    chunk_overlap: int,
+    batch_size: int = 32,
+    full: bool = False,
+    progress: ProgressFactory | None = None,
+) -> BuildReport:
+    """Bring the index in ``index_dir`` up to date with ``documents_dir``; return what changed."""
+    started = time.perf_counter()
+    chunking = {"size": chunk_size, "overlap": chunk_overlap}
+    scan = scan_folder(documents_dir)
+    if not scan.files:
+        raise DocumentsError(
+            f"No documents to index in {documents_dir}: add .md, .txt, .html or .pdf files there."
+            + (f" ({len(scan.skipped)} files were skipped.)" if scan.skipped else "")
+        )
+    with build_lock(index_dir):
+        _remove_stale_builds(index_dir)
+        old, reason = (None, "--full requested") if full else _previous(index_dir, embedder, chunking)
+        old_docs = old.manifest.documents if old else {}
+        unchanged = [d for d, h in scan.hashes.items() if old_docs.get(d, {}).get("hash") == h]
+        todo = {d: p for d, p in scan.files.items() if d not in unchanged}
+        removed = [d for d in old_docs if d not in scan.files]
+        skipped = list(scan.skipped)
+        if old is not None and not todo and not removed:
+            return _report(scan, old, unchanged, [], [], [], skipped, 0, started, reason)
+
+        new_chunks: dict[str, list[Chunk]] = {}
+        info: dict[str, dict[str, Any]] = {}
+        failed: set[str] = set()
+        for doc_id in todo:
+            loaded = list(iter_loaded(scan, {doc_id: todo[doc_id]}, skipped))
+            if not loaded:
+                failed.add(doc_id)
+                continue
+            doc = loaded[0]
+            info[doc_id] = {"title": doc.title, "date": doc.date, "source": doc.source,
+                            "topics": list(doc.topics)}
+            new_chunks[doc_id] = chunk_document(doc, size=chunk_size, overlap=chunk_overlap)
+            if not new_chunks[doc_id]:
+                skipped.append(Skipped(doc_id, "no indexable text (only headings or references)"))
+                del new_chunks[doc_id]
+                failed.add(doc_id)
+        # A document that cannot be read now but was indexed before keeps its last good chunks.
+        kept_failed = {d for d in failed if d in old_docs}
+        replaced = [d for d in todo if d in old_docs and d not in kept_failed]
+
+        if old is not None and not new_chunks and not removed:
+            return _report(scan, old, unchanged, [], [], [], skipped, 0, started, reason)
+        reuse = _reusable(old, replaced)  # read before _start_from drops the old vectors
+        vectors, chunks, hashes, next_id = _start_from(old, replaced + removed, embedder)
+        pending: list[tuple[int, Chunk, str]] = []
+        for doc_chunks in new_chunks.values():
+            for chunk in doc_chunks:
+                fid, next_id = next_id, next_id + 1
+                chunks[fid], hashes[fid] = chunk, text_hash(chunk)
+                pending.append((fid, chunk, hashes[fid]))
+        to_embed = [(fid, c) for fid, c, h in pending if h not in reuse]
+        embedded = _embed(embedder, [c for _, c in to_embed], batch_size, progress)
+        if pending:
+            rows = {fid: i for i, (fid, _) in enumerate(to_embed)}
+            matrix = np.vstack(
+                [embedded[rows[fid]] if fid in rows else reuse[h] for fid, _, h in pending]
+            ).astype(np.float32)
+            vectors.add_with_ids(matrix, np.array([fid for fid, _, _ in pending], dtype=np.int64))
+
+        documents = {d: v for d, v in old_docs.items() if d in scan.files}
+        for doc_id, doc_chunks in new_chunks.items():
+            documents[doc_id] = {"hash": scan.hashes[doc_id], "chunks": len(doc_chunks)}
+            documents[doc_id].update(info[doc_id])
+        for doc_id in failed - kept_failed:
+            documents.pop(doc_id, None)
+        manifest = Manifest(
+            model=embedder.model_id,
+            dimension=int(vectors.d),
+            chunking=chunking,
+            documents=documents,
+            built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            version=_version_name(),
+            next_id=next_id,
+            skipped=[asdict(s) for s in skipped],
+        )
+        added = [d for d in new_chunks if d not in old_docs]
+        changed = [d for d in new_chunks if d in old_docs]
+        report = _report(
+            scan, None, unchanged, added, changed, removed, skipped, len(to_embed), started,
+            reason, manifest=manifest, chunk_total=len(chunks),
+            embedded_docs=sorted({c.document for _, c in to_embed}),
+        )
+        manifest.last_build = report.to_dict()
+        _write(index_dir, manifest, vectors, chunks, hashes)
+        return report
+
+
+def _previous(
+    index_dir: Path, embedder: Embedder, chunking: dict[str, int]
+) -> tuple[IndexVersion | None, str]:
+    folder = current_version_dir(index_dir)
+    if folder is None:
+        return None, "no previous index"
+    try:
+        old = load_version(folder)
+        check_compatible(old.manifest, model=embedder.model_id, chunking=chunking)
+    except IndexError_ as exc:
+        log.warning("Rebuilding the whole index: %s", exc)
+        return None, str(exc)
+    return old, ""
+
+
+def _start_from(
+    old: IndexVersion | None, drop_docs: list[str], embedder: Embedder
+) -> tuple[Any, dict[int, Chunk], dict[int, str], int]:
+    if old is None:
+        return new_vector_index(embedder.dimension), {}, {}, 0
+    drop = set(drop_docs)
+    gone = [fid for fid, c in old.chunks.items() if c.document in drop]
+    if gone:
+        old.vectors.remove_ids(np.array(gone, dtype=np.int64))
+    chunks = {fid: c for fid, c in old.chunks.items() if c.document not in drop}
+    hashes = {fid: old.text_hashes[fid] for fid in chunks}
+    return old.vectors, chunks, hashes, old.manifest.next_id
+
+
+def _reusable(old: IndexVersion | None, docs: list[str]) -> dict[str, np.ndarray]:
+    """Vectors of the replaced documents' passages, by text hash, read before they are dropped."""
+    if old is None or not docs:
+        return {}
+    wanted = set(docs)
+    pairs = [(fid, old.text_hashes[fid]) for fid, c in old.chunks.items() if c.document in wanted]
+    return dict(zip((h for _, h in pairs), old.vectors_of(fid for fid, _ in pairs), strict=True))
+
+
+def _embed(
+    embedder: Embedder, chunks: list[Chunk], batch_size: int, progress: ProgressFactory | None
+) -> np.ndarray:
+    bar = progress(len(chunks)) if progress and chunks else None
+    try:
+        return embedder.encode(
+            [c.embedding_text() for c in chunks],
+            batch_size=batch_size,
+            progress=bar.update if bar else None,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _write(
+    index_dir: Path,
+    manifest: Manifest,
+    vectors: Any,
+    chunks: dict[int, Chunk],
+    hashes: dict[int, str],
+) -> None:
+    tmp = index_dir / f".build-{manifest.version}"
+    try:
+        save_version(tmp, manifest, vectors, chunks, hashes)
+        final = index_dir / manifest.version
+        os.replace(tmp, final)
+        publish(index_dir, final)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise IndexError_(
+            f"Could not write the index to {index_dir} ({exc.strerror or exc}); free disk space "
+            "or fix the folder's permissions. The previous index is unchanged and still in use."
+        ) from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _prune(index_dir, keep=final.name)
+
+
+def _prune(index_dir: Path, keep: str) -> None:
+    versions = sorted(p for p in index_dir.glob("v-*") if p.is_dir())
+    for old in [p for p in versions if p.name != keep][: -(KEEP_VERSIONS - 1) or None]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove_stale_builds(index_dir: Path) -> None:
+    for stale in index_dir.glob(".build-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def _version_name() -> str:
+    now = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+    return f"v-{now}-{secrets.token_hex(3)}"
+
+
+def _report(
+    scan: Any,
+    old: IndexVersion | None,
+    unchanged: list[str],
+    added: list[str],
+    changed: list[str],
+    removed: list[str],
+    skipped: list[Skipped],
+    embedded: int,
+    started: float,
+    reason: str,
+    *,
+    manifest: Manifest | None = None,
+    chunk_total: int | None = None,
+    embedded_docs: list[str] | None = None,
+) -> BuildReport:
+    version = manifest.version if manifest else (old.name if old else "")
+    return BuildReport(
+        documents=len(manifest.documents) if manifest else len(old.manifest.documents) if old else 0,
+        added=len(added),
+        changed=len(changed),
+        removed=len(removed),
+        unchanged=len(unchanged),
+        skipped=skipped,
+        chunks=chunk_total if chunk_total is not None else (len(old) if old else 0),
+        chunks_embedded=embedded,
+        seconds=time.perf_counter() - started,
+        version=version,
+        full=old is None and bool(reason),
+        reason=reason,
+        embedded_documents=embedded_docs or [],
+    )

