@@ -21,6 +21,8 @@ from .index import IndexVersion
 from .retrieval import Hit, Retriever
 
 MAX_SENTENCES = 4
+#: Passages read for answer sentences beyond the top-k (a document's third passage, say).
+EXTRA_EVIDENCE = 3
 MAX_ANSWER_CHARS = 700
 #: Follow-up cues: a short question, or one that points back at the conversation.
 _FOLLOW_UP = re.compile(
@@ -63,6 +65,8 @@ class Answer:
     index_version: str = ""
     query: str = ""
     passages: tuple[str, ...] = ()
+    #: The evidence score of the best sentence (refused below ``Settings.min_evidence``).
+    confidence: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape shared by ``ask --json`` and ``POST /api/ask``."""
@@ -73,6 +77,7 @@ class Answer:
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
             "note": self.note,
             "index_version": self.index_version,
+            "confidence": round(self.confidence, 3),
         }
 
 
@@ -150,30 +155,36 @@ class Assistant:
         started = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
         if not question:
-            yield self._refusal(version, "", timings, started, empty=True)
+            yield self._refusal(version, "", timings, started, 0.0, empty=True)
             return
         query = retrieval_query(question, history[-self.settings.max_history :])
         t = time.perf_counter()
         qvec = self.retriever.embed_query(query)
         timings["embed_ms"] = (time.perf_counter() - t) * 1000
-        result = self.retriever.search(version, query, k=self.settings.top_k, query_vector=qvec)
+        result = self.retriever.search(
+            version, query, k=self.settings.top_k + EXTRA_EVIDENCE, query_vector=qvec
+        )
         timings["retrieve_ms"] = result.seconds * 1000
         t = time.perf_counter()
         ranked = self._scorer.rank(version, question, query, qvec, result.hits)
         timings["select_ms"] = (time.perf_counter() - t) * 1000
-        if not ranked or ranked[0].score < self.settings.min_evidence:
-            yield self._refusal(version, query, timings, started)
+        confidence = ranked[0].score if ranked else 0.0
+        if confidence < self.settings.min_evidence:
+            yield self._refusal(version, query, timings, started, confidence,
+                                passages=tuple(h.chunk.id for h in result.hits))
             return
         extractive = compose(ranked, result.hits)
         if self.generator is not None:
-            yield from self._generate(version, question, query, result.hits, extractive, timings, started)
+            yield from self._generate(
+                version, question, query, result.hits, extractive, timings, started, confidence
+            )
             return
         text, citations = extractive
         for piece in _pieces(text):
             yield piece
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         yield Answer(text, citations, False, timings, "", version.name, query,
-                     tuple(h.chunk.id for h in result.hits))
+                     tuple(h.chunk.id for h in result.hits), confidence)
 
     def _generate(
         self,
@@ -184,6 +195,7 @@ class Assistant:
         extractive: tuple[str, tuple[Citation, ...]],
         timings: dict[str, float],
         started: float,
+        confidence: float,
     ) -> Iterator[str | Answer]:
         from .generation import validate_markers
 
@@ -207,11 +219,11 @@ class Assistant:
         timings["generate_ms"] = (time.perf_counter() - t) * 1000
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         yield Answer(text, citations, False, timings, note, version.name, query,
-                     tuple(h.chunk.id for h in hits))
+                     tuple(h.chunk.id for h in hits), confidence)
 
     def _refusal(
         self, version: IndexVersion, query: str, timings: dict[str, float], started: float,
-        *, empty: bool = False,
+        confidence: float = 0.0, *, empty: bool = False, passages: tuple[str, ...] = (),
     ) -> Answer:
         topics = covered_topics(version)
         if empty:
@@ -223,7 +235,7 @@ class Assistant:
             )
             text += f" such as {', '.join(topics)}." if topics else "."
         timings["total_ms"] = (time.perf_counter() - started) * 1000
-        return Answer(text, (), True, timings, "", version.name, query)
+        return Answer(text, (), True, timings, "", version.name, query, passages, confidence)
 
 
 def compose(ranked: list[Candidate], hits: list[Hit]) -> tuple[str, tuple[Citation, ...]]:

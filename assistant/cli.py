@@ -216,15 +216,23 @@ def bench() -> None:
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 @click.option("--limit", type=int, default=None, help="Only the first N test queries.")
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=Path(".cache"),
+              show_default=True, help="Where corpus embeddings are cached between runs.")
+@click.option("--fusion", type=click.Choice(["rrf", "blend"]), default=None,
+              help="Fusion method for the hybrid mode [default: the fusion setting].")
 @click.pass_context
-def bench_beir(ctx: click.Context, folder: Path, as_json: bool, limit: int | None) -> None:
+def bench_beir(
+    ctx: click.Context, folder: Path, as_json: bool, limit: int | None, cache: Path,
+    fusion: str | None,
+) -> None:
     """nDCG@10 and recall@100 of dense, BM25 and hybrid retrieval on a BEIR dataset."""
     from .beir import PUBLISHED, run_beir
     from .embeddings import create_embedder
 
     s = _settings(ctx)
-    result = run_beir(folder, create_embedder(s.model, s.backend), fusion=s.fusion,
-                      batch_size=s.batch_size, limit=limit, progress=_progress_bar)
+    result = run_beir(folder, create_embedder(s.model, s.backend), fusion=fusion or s.fusion,
+                      batch_size=s.batch_size, limit=limit, progress=_progress_bar,
+                      cache_dir=cache)
     if as_json:
         _echo_json(result)
         return

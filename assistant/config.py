@@ -20,7 +20,7 @@ DEFAULT_CHUNK_SIZE = 600
 DEFAULT_CHUNK_OVERLAP = 1
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_TOP_K = 5
-DEFAULT_FUSION = "rrf"
+DEFAULT_FUSION = "blend"
 #: Minimum answer-evidence score below which the assistant says it does not know (see answer.py).
 DEFAULT_MIN_EVIDENCE = 0.42
 DEFAULT_LLM_TIMEOUT = 30.0

@@ -8,13 +8,14 @@ The best score is the assistant's confidence: below ``Settings.min_evidence`` it
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .chunking import split_sentences
+from .chunking import Span, split_sentences
 from .embeddings import Embedder
 from .index import IndexVersion
 from .lexical import tokenize
@@ -26,6 +27,72 @@ MIN_SENTENCE_CHARS = 25
 #: Two sentences this similar say the same thing; the answer keeps one.
 REDUNDANT = 0.9
 _CACHE_SIZE = 20_000
+#: Penalty when the question's most specific known word is absent from the passage.
+FOCUS_PENALTY = 0.1
+#: Bonus for sentences about the most recent years (larger when the question asks for "now").
+RECENCY_BONUS, RECENCY_BONUS_LATEST = 0.02, 0.06
+_LATEST = re.compile(
+    r"\b(now|currently|current|latest|today|these days|nowadays|still|most recent|newest|"
+    r"recent|recently|this year|at the moment|anymore|present)\b",
+    re.I,
+)
+#: Bonus for a sentence that holds the kind of thing the question asks for (a date, a number...).
+ANSWER_TYPE_BONUS = 0.05
+_MONTHS = (r"(january|february|march|april|may|june|july|august|september|october|november|"
+           r"december|spring|summer|autumn|winter)")
+_ASKS = (
+    (re.compile(r"\b(when|what year|which year|since when|by when|how soon|what date)\b", re.I),
+     re.compile(rf"\b(1[89]\d\d|20\d\d)\b|\b{_MONTHS}\b", re.I)),
+    (re.compile(r"\bhow (many|much|far|old|long|big|large|high|tall)\b|\b(what|which) "
+                r"(percentage|share|proportion|amount|number)\b|\bper ?cent", re.I),
+     re.compile(r"\d")),
+    (re.compile(r"^\s*who\b|\bwho (is|was|are|were|chairs|leads|led|runs)\b", re.I),
+     re.compile(r"\S\s+[A-ZÅÄÖ][\w-]+(\s+[A-ZÅÄÖ][\w-]+)+")),
+)
+_YEAR = re.compile(r"\b(19[5-9]\d|20[0-9]\d)\b")
+_END = re.compile(r"[.!?][\"'”’)\]]*$")
+
+
+def answer_units(text: str) -> list[Span]:
+    """Sentences that can stand alone as an answer; a sentence ending in ':' takes its list along."""
+    spans = split_sentences(text)
+    units: list[Span] = []
+    i = 0
+    while i < len(spans):
+        start, end = spans[i].start, spans[i].end
+        if text[start:end].rstrip().endswith(":"):
+            j = i + 1
+            while j < len(spans) and j - i <= 8 and spans[j].end - start <= 600:
+                end = spans[j].end
+                j += 1
+                if "\n\n" in text[spans[j - 1].end : spans[j].start if j < len(spans) else end]:
+                    break
+            i = j
+        else:
+            i += 1
+        if end - start >= MIN_SENTENCE_CHARS and _END.search(text[start:end]):
+            units.append(Span(start, end))
+    return units
+
+
+def _focus_term(weights: dict[str, float], idf: tuple[dict[str, float], float]) -> str:
+    """The rarest question word that the corpus knows (unknown words may be typos)."""
+    table, unseen = idf
+    known = [(w, t) for t, w in weights.items() if t in table]
+    if not known:
+        return ""
+    weight, term = max(known)
+    return term if weight >= 0.5 * unseen else ""
+
+
+def _recency(texts: list[str], *, wants_latest: bool) -> list[float]:
+    years = [max((int(y) for y in _YEAR.findall(t)), default=0) for t in texts]
+    dated = [y for y in years if y]
+    if not dated or min(dated) == max(dated):
+        return [0.0] * len(texts)
+    low, high = min(dated), max(dated)
+    bonus = RECENCY_BONUS_LATEST if wants_latest else RECENCY_BONUS
+    return [bonus * (y - low) / (high - low) if y else 0.0 for y in years]
 
 
 @dataclass(frozen=True)
@@ -63,12 +130,7 @@ class EvidenceScorer:
         hits: list[Hit],
     ) -> list[Candidate]:
         """All usable sentences of ``hits``, best first."""
-        spans = [
-            (i, hit, s)
-            for i, hit in enumerate(hits)
-            for s in split_sentences(hit.chunk.text)
-            if s.end - s.start >= MIN_SENTENCE_CHARS
-        ]
+        spans = [(i, hit, span) for i, hit in enumerate(hits) for span in answer_units(hit.chunk.text)]
         if not spans:
             return []
         texts = [hit.chunk.text[s.start : s.end] for _, hit, s in spans]
@@ -77,15 +139,22 @@ class EvidenceScorer:
         idf = self._idf_for(version)
         q_terms = _weighted_terms(question, idf)
         ctx_terms = _weighted_terms(query, idf) if query != question else q_terms
+        focus = _focus_term(q_terms, idf)
+        recency = _recency(texts, wants_latest=bool(_LATEST.search(question)))
+        wanted = [shape for asks, shape in _ASKS if asks.search(question)]
         candidates = []
-        for (i, hit, span), text, vec, sem in zip(spans, texts, vectors, semantic, strict=True):
-            terms = set(tokenize(text)) | set(tokenize(hit.chunk.title + " " + hit.chunk.section))
-            overlap = 0.7 * _coverage(q_terms, terms) + 0.3 * _coverage(ctx_terms, terms)
-            rank_credit = 1.0 / (1 + i)
-            score = W_SEMANTIC * float(sem) + W_OVERLAP * overlap + W_RANK * rank_credit
-            candidates.append(
-                Candidate(text, span.start, i, hit, score, float(sem), overlap, vec)
-            )
+        for (i, hit, span), text, vec, sem, rec in zip(
+            spans, texts, vectors, semantic, recency, strict=True
+        ):
+            terms = set(tokenize(text))
+            context = terms | set(tokenize(f"{hit.chunk.title} {hit.chunk.section}"))
+            overlap = 0.7 * _coverage(q_terms, context) + 0.3 * _coverage(ctx_terms, context)
+            score = W_SEMANTIC * float(sem) + W_OVERLAP * overlap + W_RANK / (1 + i) + rec
+            if wanted and any(shape.search(text) for shape in wanted):
+                score += ANSWER_TYPE_BONUS
+            if focus and focus not in context and focus not in set(tokenize(hit.chunk.text)):
+                score -= FOCUS_PENALTY
+            candidates.append(Candidate(text, span.start, i, hit, score, float(sem), overlap, vec))
         candidates.sort(key=lambda c: -c.score)
         return candidates
 

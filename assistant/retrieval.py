@@ -121,10 +121,9 @@ def diversified(hits: list[Hit], k: int, per_document: int = MAX_PER_DOCUMENT) -
         if counts[hit.chunk.document] < per_document:
             chosen.append(hit)
             counts[hit.chunk.document] += 1
-    if len(chosen) < k:  # only a few documents are relevant: fill from the rest, in rank order
+    if len(chosen) < k:  # only a few documents are relevant: their further passages come last
         taken = {h.faiss_id for h in chosen}
-        extra = [h for h in hits if h.faiss_id not in taken][: k - len(chosen)]
-        chosen = sorted(chosen + extra, key=lambda h: -h.score)
+        chosen += [h for h in hits if h.faiss_id not in taken][: k - len(chosen)]
     return chosen
 
 

@@ -1,0 +1,95 @@
+"""One process: the JSON API and widget (``api``) with the Gradio chat (``ui``) mounted at ``/``.
+
+``create_app(settings, assistant)`` assembles the app; ``run_server(settings)`` loads the assistant
+and serves it with uvicorn (``espoo-assistant serve``, ``make run`` and ``python app.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from .api import ClientRateLimiter, create_api
+from .config import Settings
+from .ui import FeedbackStore, create_ui
+
+log = logging.getLogger("uvicorn.error")  # uvicorn prints this logger at INFO
+
+FEEDBACK_FILE = "feedback.sqlite"
+
+
+def feedback_path(settings: Settings) -> Path:
+    """Where chat feedback is stored: ``<index folder>/feedback.sqlite`` (git-ignored)."""
+    return settings.index / FEEDBACK_FILE
+
+
+def public_url(settings: Settings) -> str:
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{settings.port}"
+
+
+def create_app(settings: Settings, assistant: Any, *, watch: bool = False) -> FastAPI:
+    """The FastAPI app: API, widget, embed page, and the Gradio chat at ``/``."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import gradio as gr
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        watcher = _start_watching(settings, assistant) if watch else None
+        url = public_url(settings)
+        log.info("Espoo Sustainability Assistant: chat %s/  API docs %s/docs  widget %s/widget.js",
+                 url, url, url)
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                watcher.stop()
+
+    limiter = ClientRateLimiter(settings.rate_limit)
+    app = create_api(assistant, settings, lifespan=lifespan, limiter=limiter)
+    demo = create_ui(assistant, FeedbackStore(feedback_path(settings)),
+                     rate_limit=limiter.retry_after)
+    css = files("assistant").joinpath("static", "chat.css").read_text(encoding="utf-8")
+    return gr.mount_gradio_app(
+        app, demo, path="/", footer_links=[], run_history=False, show_error=False,
+        ssr_mode=False, mcp_server=False, css=css, theme=_theme(gr),
+        server_name=settings.host, server_port=settings.port,
+    )
+
+
+def _theme(gr: Any) -> Any:
+    # Local fonts only: the default theme would fetch Google Fonts from the visitor's browser.
+    return gr.themes.Base(
+        primary_hue=gr.themes.colors.blue, neutral_hue=gr.themes.colors.slate,
+        font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "Arial", "sans-serif"],
+        font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"],
+    )
+
+
+def _start_watching(settings: Settings, assistant: Any) -> Any:
+    try:
+        from .live import start_watching  # type: ignore[import-not-found]
+    except ImportError:
+        log.warning("watching is not available yet; documents are not watched")
+        return None
+    return start_watching(settings, assistant)
+
+
+def run_server(settings: Settings, *, watch: bool = False) -> None:
+    """Load the assistant and serve the app on ``settings.host``:``settings.port`` until stopped."""
+    import uvicorn
+
+    from .factory import create_assistant
+
+    assistant = create_assistant(settings)
+    assistant.retriever.embed_query("warm up")  # load the model now, not on the first question
+    app = create_app(settings, assistant, watch=watch)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")

@@ -1,0 +1,158 @@
+"""Shared fixtures: one real model and one default-corpus index per session, and test embedders.
+
+``embedder`` and ``default_index`` are the real thing (sentence-transformers + FAISS) and are built
+once, because answer-quality claims must be tested with them. ``FakeEmbedder`` is for the mechanics
+of the index only (what gets re-embedded, what is kept), never for claims about retrieval quality.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from assistant.build import BuildReport, build_index
+from assistant.config import Settings
+from assistant.embeddings import Embedder, create_embedder
+from assistant.index import IndexVersion, load_index
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The default corpus shipped with the project.
+DOCUMENTS = ROOT / "documents"
+
+
+class FakeEmbedder:
+    """Deterministic, model-free embedder: a normalised vector from a hash of each text."""
+
+    def __init__(self, model_id: str = "fake-hash-embedder", dimension: int = 32) -> None:
+        self.model_id = model_id
+        self._dimension = dimension
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def vector(self, text: str) -> np.ndarray:
+        seed = int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "little")
+        v = np.random.default_rng(seed).standard_normal(self._dimension).astype(np.float32)
+        return v / np.linalg.norm(v)
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 32,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        out = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        for begin in range(0, len(texts), batch_size):
+            for i in range(begin, min(begin + batch_size, len(texts))):
+                out[i] = self.vector(texts[i])
+            if progress is not None:
+                progress(min(batch_size, len(texts) - begin))
+        return out
+
+
+class CountingEmbedder:
+    """Wraps an embedder and records every text it is asked to encode (and every call)."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.texts: list[str] = []
+        self.calls: list[int] = []  # number of texts per encode() call
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 32,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        self.calls.append(len(texts))
+        self.texts.extend(texts)
+        return self.inner.encode(texts, batch_size=batch_size, progress=progress)
+
+    def reset(self) -> None:
+        self.texts.clear()
+        self.calls.clear()
+
+
+@dataclass(frozen=True)
+class DefaultIndex:
+    """The default corpus built once: its settings, the loaded version and the build report.
+
+    Unpacks as ``settings, version = default_index``.
+    """
+
+    settings: Settings
+    version: IndexVersion
+    report: BuildReport
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.settings, self.version))
+
+
+def chunking_of(settings: Settings) -> dict[str, int]:
+    return {"size": settings.chunk_size, "overlap": settings.chunk_overlap}
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real default model, loaded once for the whole session."""
+    model = create_embedder()
+    assert model.dimension > 0  # load now, so the first test using it is not billed for it
+    return model
+
+
+@pytest.fixture(scope="session")
+def default_index(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> DefaultIndex:
+    """/work/main/documents built with the real model and default chunking into a tmp folder."""
+    folder = tmp_path_factory.mktemp("default-index")
+    settings = Settings(documents=DOCUMENTS, index=folder / "index")
+    report = build_index(
+        documents_dir=settings.documents,
+        index_dir=settings.index,
+        embedder=embedder,
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        batch_size=settings.batch_size,
+    )
+    version = load_index(settings.index, model=settings.model, chunking=chunking_of(settings))
+    return DefaultIndex(settings, version, report)
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+def copy_default_documents(target: Path, *names: str) -> Path:
+    """Copy some default documents (and their sidecar metadata) into ``target``."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy2(DOCUMENTS / name, target / name)
+        meta = DOCUMENTS / f"{name}.meta.yml"
+        if meta.is_file():
+            shutil.copy2(meta, target / meta.name)
+    return target
+
+
+@pytest.fixture
+def copy_documents(tmp_path: Path) -> Callable[..., Path]:
+    """``copy_documents("a.md", "b.txt")``: a tmp documents folder holding those default files."""
+
+    def copy(*names: str, folder: str = "docs") -> Path:
+        return copy_default_documents(tmp_path / folder, *names)
+
+    return copy

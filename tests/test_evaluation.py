@@ -1,0 +1,77 @@
+"""`eval` metrics on a tiny hand-made file, and the BEIR metrics on a tiny hand-made dataset."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.answer import Assistant
+from assistant.beir import ndcg_at, recall_at, run_beir
+from assistant.errors import AssistantError
+from assistant.evaluation import evaluate, load_questions
+from assistant.retrieval import Retriever
+
+
+def _write(path: Path, rows: list[dict]) -> Path:  # type: ignore[type-arg]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_eval_metrics_on_a_tiny_file(default_index, embedder, tmp_path: Path) -> None:
+    settings, version = default_index
+    assistant = Assistant(settings, version, Retriever(embedder))
+    file = _write(tmp_path / "q.jsonl", [
+        {"question": "when will espoo be carbon neutral", "kind": "answerable",
+         "answer_any": ["2030"]},
+        {"question": "when will espoo be carbon neutral", "kind": "answerable_paraphrase",
+         "answer_any": ["a string no answer contains"]},
+        {"question": "give me a recipe for lasagna", "kind": "out_of_scope", "answer_any": []},
+    ])
+    report = evaluate(assistant, load_questions(file))
+    assert report["questions"] == 3 and report["answerable"] == 2 and report["out_of_scope"] == 1
+    assert report["answer_hit"] == 0.5
+    assert report["retrieval_hit_at_k"] == 0.5
+    assert report["refusal_accuracy"] == 1.0
+    assert report["false_refusal_rate"] == 0.0
+    assert report["latency_p95_ms"] >= report["latency_p50_ms"] > 0
+    assert [f["problem"] for f in report["failures"]] == [
+        "answer lacks a string no answer contains (not retrieved)"
+    ]
+
+
+def test_eval_file_errors_name_the_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "ok", "kind": "answerable", "answer_any": []}\n{oops\n')
+    with pytest.raises(AssistantError, match="line 2"):
+        load_questions(bad)
+
+
+def test_ranking_metrics() -> None:
+    assert ndcg_at(["a", "b"], {"a": 1}) == 1.0
+    assert ndcg_at(["b", "a"], {"a": 1}) == pytest.approx(1 / 1.5849625, rel=1e-6)
+    assert ndcg_at(["x"], {"a": 1}) == 0.0
+    assert recall_at(["a", "x", "b"], {"a": 1, "b": 1, "c": 1}, k=2) == pytest.approx(1 / 3)
+
+
+def test_beir_on_a_tiny_dataset(embedder, tmp_path: Path) -> None:
+    corpus = [
+        {"_id": "d1", "title": "District heating", "text": "Coal was replaced by heat pumps."},
+        {"_id": "d2", "title": "Buses", "text": "Electric buses run on renewable power."},
+        {"_id": "d3", "title": "Forests", "text": "Nuuksio is a national park with lakes."},
+    ]
+    with gzip.open(tmp_path / "corpus.jsonl.gz", "wt", encoding="utf-8") as fh:
+        fh.write("\n".join(json.dumps(d) for d in corpus))
+    _write(tmp_path / "queries.jsonl", [
+        {"_id": "q1", "text": "what replaced coal heating"},
+        {"_id": "q2", "text": "national park with lakes"},
+    ])
+    (tmp_path / "qrels").mkdir()
+    (tmp_path / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td3\t1\n")
+    result = run_beir(tmp_path, embedder)
+    assert result["queries"] == 2 and result["documents"] == 3
+    for mode in ("dense", "bm25", "hybrid"):
+        assert result["modes"][mode]["ndcg@10"] == 1.0
+        assert result["modes"][mode]["recall@100"] == 1.0

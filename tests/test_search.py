@@ -1,0 +1,154 @@
+"""Search quality on the default corpus, with the real model and the real index."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from conftest import DOCUMENTS, DefaultIndex
+
+from assistant.documents import load_documents
+from assistant.embeddings import Embedder
+from assistant.retrieval import Retriever
+
+# Paraphrased questions (few words shared with the documents) and the document(s) that answer them.
+QUESTIONS = [
+    pytest.param("When did Espoo stop burning coal for district heat?",
+                 {"district-heating-coal-phase-out.md"}, id="coal-phase-out"),
+    pytest.param("How many shared bicycles and stations were there in the first pilot?",
+                 {"city-bikes.md"}, id="city-bikes"),
+    pytest.param("What is the tram line between Espoo and Helsinki, and when did it open?",
+                 {"jokeri-light-rail.md"}, id="jokeri-light-rail"),
+    pytest.param("Where is the capital region's rubbish treated and turned into biogas?",
+                 {"waste-management-ammassuo.md"}, id="ammassuo-waste"),
+    pytest.param("Which cities were chosen in 2018 together with Espoo as pioneers of the UN "
+                 "sustainable development goals?",
+                 {"un-sdg-forerunner-city.md", "espoo-un-sdg-pioneer-2018.txt"}, id="un-sdg-2018"),
+    pytest.param("How far west did the metro extension go in 2022?",
+                 {"west-metro-and-city-rail-link.md"}, id="west-metro"),
+    pytest.param("What is the national park in Espoo's forests like?",
+                 {"forests-and-nuuksio.md"}, id="nuuksio"),
+    pytest.param("How much heat do Microsoft's server halls supply?",
+                 {"waste-heat-data-centres-geothermal.md"}, id="data-centre-heat"),
+    pytest.param("What are the emissions caused by what Espoo residents consume?",
+                 {"consumption-based-carbon-footprint.md"}, id="consumption-footprint"),
+    pytest.param("How is Espoo preparing for floods and storms?",
+                 {"climate-adaptation.md"}, id="climate-adaptation"),
+]
+
+
+@pytest.fixture(scope="module")
+def retriever(embedder: Embedder) -> Retriever:
+    return Retriever(embedder)
+
+
+def test_the_whole_default_corpus_is_indexed(default_index: DefaultIndex) -> None:
+    docs, skipped = load_documents(DOCUMENTS)
+    settings, version = default_index
+
+    assert skipped == [] and default_index.report.skipped == []
+    assert set(version.manifest.documents) == {d.id for d in docs}
+    assert {c.document for c in version.chunks.values()} == {d.id for d in docs}
+    assert version.manifest.model == settings.model
+    assert version.vectors.ntotal == len(version) == default_index.report.chunks
+
+
+@pytest.mark.parametrize(("question", "expected"), QUESTIONS)
+def test_search_finds_the_right_document(
+    default_index: DefaultIndex, retriever: Retriever, question: str, expected: set[str]
+) -> None:
+    result = retriever.search(default_index.version, question, k=5)
+
+    documents = [h.chunk.document for h in result.hits]
+    assert documents[0] in expected, documents
+    assert result.version == default_index.version.name
+
+
+@pytest.mark.parametrize("mode", ["dense", "lexical"])
+def test_each_retriever_alone_finds_the_coal_document(
+    default_index: DefaultIndex, retriever: Retriever, mode: str
+) -> None:
+    hits = retriever.search(
+        default_index.version, "coal-fired district heating unit at Suomenoja closed", k=3,
+        mode=mode,
+    ).hits
+
+    assert hits[0].chunk.document == "district-heating-coal-phase-out.md"
+    assert "Suomenoja" in hits[0].chunk.text
+
+
+def test_both_relevant_documents_of_the_un_question_are_found(
+    default_index: DefaultIndex, retriever: Retriever
+) -> None:
+    hits = retriever.search(default_index.version,
+                            "Espoo and Aalto University chosen as UN SDG pioneers in July 2018",
+                            k=5).hits
+
+    assert {"un-sdg-forerunner-city.md", "espoo-un-sdg-pioneer-2018.txt"} <= {
+        h.chunk.document for h in hits
+    }
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Jokeri light rail",
+        "How is Espoo preparing for floods and storms?",
+        "What is the consumption-based carbon footprint of an Espoo resident?",
+        "When did Espoo stop burning coal for district heat?",
+    ],
+)
+def test_top_five_is_diversified_across_documents(
+    default_index: DefaultIndex, retriever: Retriever, question: str
+) -> None:
+    version = default_index.version
+
+    undiversified = retriever.search(version, question, k=5, diversify=False).hits
+    diversified = retriever.search(version, question, k=5).hits
+
+    # the question has one dominant document, so diversity is really being enforced
+    assert max(Counter(h.chunk.document for h in undiversified).values()) > 2
+    counts = Counter(h.chunk.document for h in diversified)
+    assert len(diversified) == 5
+    assert max(counts.values()) <= 2
+    assert len(counts) >= 3
+    assert diversified[0].faiss_id == undiversified[0].faiss_id
+
+
+def test_hits_carry_citable_metadata(default_index: DefaultIndex, retriever: Retriever) -> None:
+    hits = retriever.search(default_index.version, "city bike trips in 2019", k=5).hits
+
+    top = hits[0]
+    assert top.chunk.document == "city-bikes.md"
+    assert top.chunk.title == "City bikes in Espoo"
+    assert top.chunk.section == "City bike use in 2019"
+    assert top.chunk.source.startswith("https://www.hsl.fi/")
+    assert top.chunk.date == "2025-10-29"
+    assert all(h.score > 0 for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_the_text_document_is_searchable_with_its_sidecar_metadata(
+    default_index: DefaultIndex, retriever: Retriever
+) -> None:
+    hits = retriever.search(default_index.version,
+                            "Mayor Jukka Mäkelä says Espoo's best resources are its people", k=5).hits
+
+    press = [h for h in hits if h.chunk.document == "espoo-un-sdg-pioneer-2018.txt"]
+    assert press, [h.chunk.document for h in hits]
+    assert press[0].chunk.date == "2018-07-17"
+    assert press[0].chunk.title.startswith("Espoo to become a forerunner")
+
+
+def test_dense_scores_are_cosine_similarities(
+    default_index: DefaultIndex, retriever: Retriever, embedder: Embedder
+) -> None:
+    version = default_index.version
+    query = embedder.encode(["Ämmässuo eco-industrial centre"])
+    (pairs,) = version.dense_search(query, 3)
+
+    for fid, score in pairs:
+        vector = version.vectors_of([fid])[0]
+        assert abs(float(vector @ query[0]) - score) < 1e-5
+        assert -1.0 <= score <= 1.0
+    assert version.chunks[pairs[0][0]].document == "waste-management-ammassuo.md"

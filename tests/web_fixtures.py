@@ -1,0 +1,184 @@
+"""Shared parts of the web tests: one corpus, index and assistant per test session, live servers.
+
+The expensive parts (the real model and a real index built from ``documents/`` plus two test
+documents) are built once per process, whichever web test module asks first.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import http.server
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+#: A document whose title, text and source link carry XSS payloads; each would set window.__xss.
+XSS_DOCUMENT = """---
+title: "Glow-worm survey <img src=x onerror=\\"window.__xss='title'\\">"
+source: "javascript:window.__xss='link'"
+date: 2025-06-01
+language: en
+topics: [glow-worms]
+---
+# Glow-worm survey
+
+Volunteers counted 4,213 glow-worms in the Kivenlahti meadows in summer 2025 <img src=x \
+onerror="window.__xss='text'"><script>window.__xss='script'</script> during the night survey.
+"""
+XSS_QUESTION = "How many glow-worms did volunteers count in the Kivenlahti meadows?"
+PDF_QUESTION = "How large is the green roof on the Tapiola library?"
+PDF_SOURCE = "https://example.org/reports/espoo-green-roofs.pdf"
+
+
+def _write_pdf(path: Path) -> None:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    filler = [
+        "Green roofs are roofs covered with plants that grow in a thin layer of soil.",
+        "They hold back rainwater, cool buildings in summer and give insects a place to live.",
+        "Many cities in the Nordic countries have started to add green roofs to public buildings.",
+        "This test report describes the green roof pilots that were planned for public buildings.",
+        "The pilots measure how much rain the roofs keep and how the plants survive the winter.",
+        "Each pilot is followed for three years by the building owner and a research partner.",
+    ]
+    pages = [
+        ["Green roofs in Espoo", *filler, *filler[:3]],
+        ["Pilot buildings", *filler[3:], *filler[:3],
+         "The green roof on the Tapiola library covers 1,250 square metres of sedum plants.",
+         "The Tapiola library roof was planted in the spring of 2024."],
+    ]
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    pdf.setTitle("Green roofs in Espoo (test report)")
+    for lines in pages:
+        for i, line in enumerate(lines):
+            pdf.drawString(72, 760 - 24 * i, line)
+        pdf.showPage()
+    pdf.save()
+    path.with_name(path.name + ".meta.yml").write_text(
+        f'title: "Green roofs in Espoo (test report)"\nsource: {PDF_SOURCE}\n'
+        "date: 2025-02-01\nlanguage: en\ntopics: [green roofs]\n", encoding="utf-8")
+
+
+@functools.cache
+def workdir() -> Path:
+    path = Path(tempfile.mkdtemp(prefix="espoo-web-tests-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
+@functools.cache
+def corpus() -> Path:
+    """``documents/`` plus the XSS document and a two-page PDF."""
+    folder = workdir() / "documents"
+    shutil.copytree(ROOT / "documents", folder)
+    (folder / "zz-glow-worm-survey.md").write_text(XSS_DOCUMENT, encoding="utf-8")
+    _write_pdf(folder / "zz-green-roofs.pdf")
+    return folder
+
+
+@functools.cache
+def embedder() -> Any:
+    from assistant.embeddings import create_embedder
+
+    return create_embedder()
+
+
+@functools.cache
+def built_settings() -> Any:
+    """Settings over a real index of :func:`corpus` (built once, ~15 s)."""
+    from assistant.build import build_index
+    from assistant.config import Settings
+
+    settings = Settings(documents=corpus(), index=workdir() / "index", rate_limit="1000/minute")
+    build_index(documents_dir=settings.documents, index_dir=settings.index, embedder=embedder(),
+                chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
+    return settings
+
+
+@functools.cache
+def assistant() -> Any:
+    """One real Assistant (real model, real index) shared by every web test."""
+    from assistant.factory import create_assistant
+
+    return create_assistant(built_settings(), embedder=embedder())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def live_server(app: Any) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on a free loopback port in a thread; yield its URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@contextmanager
+def static_site(folder: Path, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve ``folder`` over HTTP (another origin than the app); yield its URL."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(folder), **kwargs)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=10)
+
+
+def sse_events(response: httpx.Response) -> list[tuple[str, Any]]:
+    """Parse a ``text/event-stream`` body into (event, data) pairs."""
+    import json
+
+    events = []
+    for block in response.text.replace("\r\n", "\n").split("\n\n"):
+        if not block.strip():
+            continue
+        fields = dict(line.split(": ", 1) for line in block.split("\n") if ": " in line)
+        events.append((fields.get("event", "message"), json.loads(fields["data"])))
+    return events
