@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install index run test bench lint clean help
+.PHONY: install index run test bench lint docs clean help
 
 help:  ## List the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -35,3 +35,6 @@ lint: install  ## ruff and mypy
 
 clean:  ## Remove the virtualenv and the built index (documents are kept)
 	rm -rf $(VENV) index/v-* index/.build-* index/CURRENT
+
+docs: install  ## Regenerate docs/cli.md from the CLI's --help
+	$(PY) docs/gen_cli.py

@@ -40,7 +40,6 @@ from .index import (
 
 log = logging.getLogger(__name__)
 
-KEEP_VERSIONS = 2  # the live one and the one before it
 
 
 class ProgressBar(Protocol):
@@ -186,7 +185,7 @@ def build_index(
             embedded_docs=sorted({c.document for _, c in to_embed}),
         )
         manifest.last_build = report.to_dict()
-        _write(index_dir, manifest, vectors, chunks, hashes)
+        _write(index_dir, manifest, vectors, chunks, hashes, previous=old.path.name if old else "")
         return report
 
 
@@ -249,6 +248,8 @@ def _write(
     vectors: Any,
     chunks: dict[int, Chunk],
     hashes: dict[int, str],
+    *,
+    previous: str = "",
 ) -> None:
     tmp = index_dir / f".build-{manifest.version}"
     try:
@@ -265,13 +266,14 @@ def _write(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _prune(index_dir, keep=final.name)
+    _prune(index_dir, keep={final.name, previous})
 
 
-def _prune(index_dir: Path, keep: str) -> None:
-    versions = sorted(p for p in index_dir.glob("v-*") if p.is_dir())
-    for old in [p for p in versions if p.name != keep][: -(KEEP_VERSIONS - 1) or None]:
-        shutil.rmtree(old, ignore_errors=True)
+def _prune(index_dir: Path, keep: set[str]) -> None:
+    """Remove every version but the live one and the one it replaced (or orphans of a crash)."""
+    for folder in index_dir.glob("v-*"):
+        if folder.is_dir() and folder.name not in keep:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _remove_stale_builds(index_dir: Path) -> None:

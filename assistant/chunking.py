@@ -124,7 +124,7 @@ def split_sections(doc: Document) -> list[Section]:
     return [
         s for s in sections
         if text[s.start : s.end].strip()
-        and not (s.path and s.path[-1].strip().casefold() in _REFERENCE_HEADINGS)
+        and not any(h.strip().casefold() in _REFERENCE_HEADINGS for h in s.path)
     ]
 
 

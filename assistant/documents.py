@@ -138,6 +138,8 @@ def load_document(path: Path, doc_id: str, content_hash: str = "") -> Document:
     topics = fields_.pop("topics", ()) or ()
     if isinstance(topics, str):
         topics = [t.strip() for t in topics.split(",")]
+    elif not isinstance(topics, list | tuple | set):
+        topics = [topics]  # a single number or boolean in YAML
     return Document(
         id=doc_id,
         title=title,
@@ -168,6 +170,9 @@ def iter_loaded(scan: Scan, ids: dict[str, Path], skipped: list[Skipped]) -> Ite
         except UnreadableDocument as exc:
             log.warning("Skipping %s: %s", doc_id, exc)
             skipped.append(Skipped(doc_id, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - one odd file must never stop a build
+            log.warning("Skipping %s: %s: %s", doc_id, type(exc).__name__, exc)
+            skipped.append(Skipped(doc_id, f"could not be read ({type(exc).__name__}: {exc})"))
 
 
 # --- text helpers ---------------------------------------------------------------------------
@@ -268,7 +273,7 @@ def _load_text(text: str) -> dict[str, Any]:
 
 
 def _load_html(html: str) -> dict[str, Any]:
-    from selectolax.parser import HTMLParser
+    from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
     tree = HTMLParser(html)
     title = ""

@@ -22,7 +22,7 @@ from .lexical import tokenize
 from .retrieval import Hit
 
 #: Weights of semantic similarity, word overlap and passage rank in a sentence's score.
-W_SEMANTIC, W_OVERLAP, W_RANK = 0.6, 0.35, 0.05
+W_SEMANTIC, W_OVERLAP, W_RANK = 0.75, 0.2, 0.05
 MIN_SENTENCE_CHARS = 25
 #: Two sentences this similar say the same thing; the answer keeps one.
 REDUNDANT = 0.9

@@ -141,7 +141,7 @@ def retriever(embedder: Embedder) -> Retriever:
     return Retriever(embedder)
 
 
-# --- incremental builds --------------------------------------------------------------------------
+# --- incremental builds ---------------------------------------------------------------------------
 
 
 def test_first_build_embeds_every_chunk(base: Base, embedder: Embedder) -> None:
@@ -219,8 +219,9 @@ def test_modifying_a_document_embeds_only_its_changed_passages(
     report = build(corpus.docs, corpus.index, counting)
 
     new_chunks = chunk_document(load_document(path, "city-bikes.md"), size=SIZE, overlap=OVERLAP)
-    old_bike_texts = {c.embedding_text() for c in old.chunks.values()
-                      if c.document == "city-bikes.md"}
+    old_bike_texts = {
+        c.embedding_text() for c in old.chunks.values() if c.document == "city-bikes.md"
+    }
     assert counting.texts, "the changed passage must be embedded"
     assert set(counting.texts) <= {c.embedding_text() for c in new_chunks}
     assert set(counting.texts).isdisjoint(old_bike_texts)
@@ -234,9 +235,13 @@ def test_modifying_a_document_embeds_only_its_changed_passages(
         if doc != "city-bikes.md":
             assert after[doc] == before[doc]
     # chunks before the edit keep their ids; the edited passage is replaced
-    old_ids = [c.id for c in sorted(
-        (c for c in old.chunks.values() if c.document == "city-bikes.md"),
-        key=lambda c: c.position)]
+    old_ids = [
+        c.id
+        for c in sorted(
+            (c for c in old.chunks.values() if c.document == "city-bikes.md"),
+            key=lambda c: c.position,
+        )
+    ]
     new_ids = [c.id for c in new_chunks]
     assert new_ids[:-1] == old_ids[:-1] and new_ids[-1] != old_ids[-1]
     assert sorted(after["city-bikes.md"].values()) == sorted(new_ids)
@@ -252,8 +257,9 @@ def test_reused_vectors_are_the_ones_the_model_would_compute(
     corpus: Corpus, counting: CountingEmbedder, embedder: Embedder
 ) -> None:
     path = corpus.docs / "jokeri-light-rail.md"
-    path.write_text(path.read_text(encoding="utf-8") + "\nOne more closing remark.\n",
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8") + "\nOne more closing remark.\n", encoding="utf-8"
+    )
 
     build(corpus.docs, corpus.index, counting)
 
@@ -289,7 +295,32 @@ def test_deleting_a_document_removes_its_chunks_and_embeds_nothing(
     assert all(new.chunks[i].document != "city-bikes.md" for i, _ in lexical_hits)
 
 
-def test_moving_a_document_between_folders_reuses_its_vectors(
+def test_editing_only_the_sidecar_metadata_updates_the_document(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    docs = copy_default_documents(tmp_path / "docs", *BASE_DOCS)
+    index = tmp_path / "index"
+    build(docs, index, fake_embedder)
+    meta = docs / "espoo-un-sdg-pioneer-2018.txt.meta.yml"
+    meta.write_text(
+        meta.read_text(encoding="utf-8").replace(
+            "Espoo to become a forerunner", "Espoo becomes a forerunner"
+        ),
+        encoding="utf-8",
+    )
+    counting = CountingEmbedder(fake_embedder)
+
+    report = build(docs, index, counting)
+
+    assert (report.changed, report.unchanged) == (1, 3)
+    version = load(index, fake_embedder)
+    press = [c for c in version.chunks.values() if c.document == "espoo-un-sdg-pioneer-2018.txt"]
+    assert press and all(c.title.startswith("Espoo becomes a forerunner") for c in press)
+    # the title is part of what the model sees, so every passage is embedded again
+    assert report.chunks_embedded == len(press) == len(counting.texts)
+
+
+def test_moving_a_document_into_a_subfolder_changes_its_id(
     tmp_path: Path, fake_embedder: FakeEmbedder
 ) -> None:
     docs = copy_default_documents(tmp_path / "docs", *BASE_DOCS)
@@ -305,8 +336,11 @@ def test_moving_a_document_between_folders_reuses_its_vectors(
     version = load(index, fake_embedder)
     assert "sub/city-bikes.md" in chunks_by_document(version)
     assert "city-bikes.md" not in chunks_by_document(version)
-    # the chunk ids include the document id, so the moved document is re-embedded
-    assert report.chunks_embedded == len(chunks_by_document(version)["sub/city-bikes.md"])
+    assert report.embedded_documents in ([], ["sub/city-bikes.md"])
+    moved = load_document(docs / "sub" / "city-bikes.md", "sub/city-bikes.md")
+    expected = {c.id for c in chunk_document(moved, size=SIZE, overlap=OVERLAP)}
+    assert set(chunks_by_document(version)["sub/city-bikes.md"].values()) == expected
+    assert version.vectors.ntotal == len(version)
 
 
 def test_an_edit_that_shifts_offsets_reembeds_only_changed_text(
@@ -319,8 +353,10 @@ def test_an_edit_that_shifts_offsets_reembeds_only_changed_text(
     path = docs / "jokeri-light-rail.md"
     text = path.read_text(encoding="utf-8")
     first_section = text.index("\n## ")
-    path.write_text(text[:first_section] + " It is nicknamed the Orange Snake." + text[first_section:],
-                    encoding="utf-8")
+    path.write_text(
+        text[:first_section] + " It is nicknamed the Orange Snake." + text[first_section:],
+        encoding="utf-8",
+    )
     counting = CountingEmbedder(fake_embedder)
 
     report = build(docs, index, counting)
@@ -329,12 +365,14 @@ def test_an_edit_that_shifts_offsets_reembeds_only_changed_text(
     assert report.changed == 1
     assert counting.texts and len(counting.texts) == 1
     assert "Orange Snake" in counting.texts[0]
-    # every chunk id after the edit changed (offsets moved) but the text hashes let vectors be reused
+    # every chunk id changed (the offsets moved), but text hashes let the vectors be reused
     assert set(new.by_chunk_id).isdisjoint(old.by_chunk_id)
     old_by_hash = {text_hash(c): old.vectors.reconstruct(f) for f, c in old.chunks.items()}
     for fid, chunk in new.chunks.items():
         if "Orange Snake" not in chunk.text:
-            np.testing.assert_array_equal(new.vectors.reconstruct(fid), old_by_hash[text_hash(chunk)])
+            np.testing.assert_array_equal(
+                new.vectors.reconstruct(fid), old_by_hash[text_hash(chunk)]
+            )
 
 
 def test_changing_the_model_triggers_a_full_rebuild(tmp_path: Path) -> None:
@@ -457,7 +495,7 @@ def test_building_from_a_missing_or_empty_folder_fails_clearly(
     assert not (tmp_path / "index" / POINTER).exists()
 
 
-# --- bad files during a build ----------------------------------------------------------------------
+# --- bad files during a build ---------------------------------------------------------------------
 
 
 def test_bad_files_are_skipped_and_reported_while_the_build_goes_on(
@@ -489,7 +527,10 @@ def test_bad_files_are_skipped_and_reported_while_the_build_goes_on(
     ]
     version = load(index, fake_embedder)
     assert set(chunks_by_document(version)) == {
-        "city-bikes.md", "report.pdf", "cp1252.txt", "sub/a.md"
+        "city-bikes.md",
+        "report.pdf",
+        "cp1252.txt",
+        "sub/a.md",
     }
     assert {c.page for c in version.chunks.values() if c.document == "report.pdf"} == {1}
     assert all(c.page is None for c in version.chunks.values() if c.document != "report.pdf")
@@ -502,7 +543,9 @@ def test_bad_files_are_skipped_and_reported_while_the_build_goes_on(
     assert {s.path for s in again.skipped} == set(skipped)
 
 
-def test_pdf_pages_survive_the_index_round_trip(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+def test_pdf_pages_survive_the_index_round_trip(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "report.pdf").write_bytes(make_pdf())
@@ -542,7 +585,7 @@ def test_a_document_that_becomes_unreadable_keeps_its_last_good_chunks(
     assert chunks_by_document(load(index, fake_embedder)) == before
 
 
-# --- crash safety ----------------------------------------------------------------------------------
+# --- crash safety ---------------------------------------------------------------------------------
 
 
 class FailingEmbedder(CountingEmbedder):
@@ -568,8 +611,10 @@ def snapshot(retriever: Retriever, version: IndexVersion) -> list[list[tuple[str
         "Which cities were pioneers of the UN goals with Espoo?",
     ]
     return [
-        [(h.chunk.document, h.chunk.id, round(h.score, 6))
-         for h in retriever.search(version, q, k=5).hits]
+        [
+            (h.chunk.document, h.chunk.id, round(h.score, 6))
+            for h in retriever.search(version, q, k=5).hits
+        ]
         for q in questions
     ]
 
@@ -577,8 +622,9 @@ def snapshot(retriever: Retriever, version: IndexVersion) -> list[list[tuple[str
 def change_documents(docs: Path) -> None:
     copy_default_documents(docs, NEW_DOC)
     path = docs / "jokeri-light-rail.md"
-    path.write_text(path.read_text(encoding="utf-8").replace("Jokeri", "Raide-Jokeri"),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("Jokeri", "Raide-Jokeri"), encoding="utf-8"
+    )
 
 
 @pytest.mark.parametrize(
@@ -633,8 +679,15 @@ def test_ctrl_c_after_some_batches_leaves_the_previous_version_live(
             self.closed = True
 
     with pytest.raises(KeyboardInterrupt):
-        build_index(documents_dir=corpus.docs, index_dir=corpus.index, embedder=embedder,
-                    chunk_size=SIZE, chunk_overlap=OVERLAP, batch_size=4, progress=Bar)
+        build_index(
+            documents_dir=corpus.docs,
+            index_dir=corpus.index,
+            embedder=embedder,
+            chunk_size=SIZE,
+            chunk_overlap=OVERLAP,
+            batch_size=4,
+            progress=Bar,
+        )
 
     assert len(bars) == 1 and bars[0].closed and bars[0].done < bars[0].total
     assert (corpus.index / POINTER).read_text() == pointer
@@ -715,7 +768,10 @@ def test_a_killed_build_leaves_a_leftover_that_the_next_build_removes(
 
     killed = subprocess.run(
         [sys.executable, "-c", KILLED_BUILD, str(docs), str(index), str(ROOT / "tests")],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
     assert killed.returncode == -9, killed.stderr
@@ -745,7 +801,7 @@ def test_old_versions_are_pruned_to_the_live_one_and_the_one_before(
     assert load(index, fake_embedder).name == names[-1]
 
 
-# --- damaged indexes -------------------------------------------------------------------------------
+# --- damaged indexes ------------------------------------------------------------------------------
 
 
 def _truncate(path: Path) -> None:
@@ -814,6 +870,6 @@ def test_builds_do_not_leave_files_outside_the_index_folder(
     build(docs, tmp_path / "index", fake_embedder)
 
     assert sorted(os.listdir(docs)) == before
-    assert sorted(p.name for p in (tmp_path / "index").iterdir() if not p.name.startswith("v-")) == [
-        ".lock", POINTER
-    ]
+    assert sorted(
+        p.name for p in (tmp_path / "index").iterdir() if not p.name.startswith("v-")
+    ) == [".lock", POINTER]

@@ -24,8 +24,9 @@ SETTINGS = [
 
 
 def doc_of(text: str, *, id: str = "doc.md", title: str = "Test document") -> Document:
-    return Document(id=id, title=title, text=text, source="https://example.org/doc",
-                    date="2024-01-02")
+    return Document(
+        id=id, title=title, text=text, source="https://example.org/doc", date="2024-01-02"
+    )
 
 
 def sentences_of(doc: Document) -> list[tuple[int, int]]:
@@ -133,8 +134,12 @@ def test_consecutive_chunks_share_exactly_overlap_sentences(overlap: int) -> Non
 
 
 def test_chunks_do_not_overlap_across_sections() -> None:
-    doc = doc_of("## First\n\n" + numbered_sentences(8, "First") + "\n\n## Second\n\n"
-                 + numbered_sentences(8, "Second"))
+    doc = doc_of(
+        "## First\n\n"
+        + numbered_sentences(8, "First")
+        + "\n\n## Second\n\n"
+        + numbered_sentences(8, "Second")
+    )
 
     chunks = chunk_document(doc, size=200, overlap=1)
 
@@ -146,8 +151,10 @@ def test_chunks_do_not_overlap_across_sections() -> None:
 
 
 def test_abbreviations_and_decimals_do_not_end_a_sentence() -> None:
-    doc = doc_of("Espoo, e.g. the city of 300,000 residents, cut emissions by 2.5 per cent. "
-                 "Dr. Mäkelä signed it. The U.S. city Palo Alto joined too.")
+    doc = doc_of(
+        "Espoo, e.g. the city of 300,000 residents, cut emissions by 2.5 per cent. "
+        "Dr. Mäkelä signed it. The U.S. city Palo Alto joined too."
+    )
 
     texts = [doc.text[s.start : s.end] for s in split_sentences(doc.text)]
 

@@ -23,8 +23,15 @@ from assistant.embeddings import Embedder
 from assistant.index import POINTER, VECTORS
 
 BUILD_KEYS = {
-    "documents", "added", "changed", "removed", "unchanged", "skipped", "chunks",
-    "chunks_embedded", "seconds",
+    "documents",
+    "added",
+    "changed",
+    "removed",
+    "unchanged",
+    "skipped",
+    "chunks",
+    "chunks_embedded",
+    "seconds",
 }
 STATUS_KEYS = {"documents", "chunks", "model", "index_version", "last_build", "changed_since"}
 
@@ -48,8 +55,12 @@ def run(tmp_path: Path) -> Callable[..., Result]:
         index: Path | None = None,
         env: dict[str, str] | None = None,
     ) -> Result:
-        options = ["--documents", str(documents or tmp_path / "docs"),
-                   "--index", str(index or tmp_path / "index")]
+        options = [
+            "--documents",
+            str(documents or tmp_path / "docs"),
+            "--index",
+            str(index or tmp_path / "index"),
+        ]
         return CliRunner(env=env).invoke(cli, [*options, *args])
 
     return invoke
@@ -84,8 +95,9 @@ def assert_clean_error(result: Result, *fragments: str) -> str:
 
 def small_index(docs: Path, index: Path, embedder: Embedder, *names: str) -> None:
     copy_default_documents(docs, *names)
-    build_index(documents_dir=docs, index_dir=index, embedder=embedder, chunk_size=600,
-                chunk_overlap=1)
+    build_index(
+        documents_dir=docs, index_dir=index, embedder=embedder, chunk_size=600, chunk_overlap=1
+    )
 
 
 # --- help ----------------------------------------------------------------------------------------
@@ -103,8 +115,11 @@ def test_help_lists_the_commands(flag: str) -> None:
 
 @pytest.mark.parametrize(
     ("command", "options"),
-    [("build", ["--full", "--json"]), ("search", ["-k", "--mode", "--json"]),
-     ("status", ["--json"])],
+    [
+        ("build", ["--full", "--json"]),
+        ("search", ["-k", "--mode", "--json"]),
+        ("status", ["--json"]),
+    ],
 )
 def test_command_help_lists_its_options(command: str, options: list[str]) -> None:
     result = CliRunner().invoke(cli, [command, "--help"])
@@ -117,7 +132,10 @@ def test_command_help_lists_its_options(command: str, options: list[str]) -> Non
 def test_python_m_assistant_help() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "assistant", "--help"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
     assert result.returncode == 0, result.stderr
@@ -134,8 +152,9 @@ def test_help_does_not_import_heavy_libraries() -> None:
         "heavy = ('torch', 'faiss', 'sentence_transformers', 'gradio', 'transformers')\n"
         "print(result.exit_code, sorted(m for m in heavy if m in sys.modules))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
 
     assert result.stdout.strip() == "0 []", result.stderr
 
@@ -180,7 +199,11 @@ def test_build_json_again_is_incremental(
     (docs / "city-bikes.md").unlink()
     changed = json.loads(run("build", "--json").stdout)
 
-    assert (unchanged["unchanged"], unchanged["chunks_embedded"], unchanged["skipped"]) == (2, 0, [])
+    assert (unchanged["unchanged"], unchanged["chunks_embedded"], unchanged["skipped"]) == (
+        2,
+        0,
+        [],
+    )
     assert (changed["added"], changed["removed"], changed["unchanged"]) == (1, 1, 1)
     assert 0 < changed["chunks_embedded"] < changed["chunks"]
 
@@ -188,8 +211,9 @@ def test_build_json_again_is_incremental(
 def test_build_text_output_summarises_and_lists_skipped_files(
     run: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(assistant.embeddings, "create_embedder",
-                        lambda model, backend="torch": FakeEmbedder(model))
+    monkeypatch.setattr(
+        assistant.embeddings, "create_embedder", lambda model, backend="torch": FakeEmbedder(model)
+    )
     docs = copy_default_documents(tmp_path / "docs", "city-bikes.md")
     (docs / "empty.md").write_bytes(b"")
 
@@ -212,8 +236,9 @@ def test_ctrl_c_during_a_build_exits_130_and_keeps_the_index(
         def encode(self, texts: Sequence[str], **kwargs) -> np.ndarray:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(assistant.embeddings, "create_embedder",
-                        lambda model, backend="torch": Interrupted(model))
+    monkeypatch.setattr(
+        assistant.embeddings, "create_embedder", lambda model, backend="torch": Interrupted(model)
+    )
     copy_default_documents(docs, "jokeri-light-rail.md")
 
     result = run("build")
@@ -231,8 +256,15 @@ def test_ctrl_c_during_a_build_exits_130_and_keeps_the_index(
 def test_search_json_returns_k_ranked_results(
     run: Callable[..., Result], default_index: DefaultIndex
 ) -> None:
-    result = run("search", "When did Espoo stop using coal in district heating?", "--json",
-                 "-k", "3", documents=DOCUMENTS, index=default_index.settings.index)
+    result = run(
+        "search",
+        "When did Espoo stop using coal in district heating?",
+        "--json",
+        "-k",
+        "3",
+        documents=DOCUMENTS,
+        index=default_index.settings.index,
+    )
 
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -252,8 +284,14 @@ def test_search_json_returns_k_ranked_results(
 def test_search_text_output_shows_ranked_passages(
     run: Callable[..., Result], default_index: DefaultIndex
 ) -> None:
-    result = run("search", "city bike stations", "-k", "2", documents=DOCUMENTS,
-                 index=default_index.settings.index)
+    result = run(
+        "search",
+        "city bike stations",
+        "-k",
+        "2",
+        documents=DOCUMENTS,
+        index=default_index.settings.index,
+    )
 
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("1. [")
@@ -268,8 +306,14 @@ def test_status_json_describes_the_index_and_pending_changes(
     run: Callable[..., Result], tmp_path: Path, embedder: Embedder
 ) -> None:
     docs, index = tmp_path / "docs", tmp_path / "index"
-    small_index(docs, index, embedder, "city-bikes.md", "jokeri-light-rail.md",
-                "waste-management-ammassuo.md")
+    small_index(
+        docs,
+        index,
+        embedder,
+        "city-bikes.md",
+        "jokeri-light-rail.md",
+        "waste-management-ammassuo.md",
+    )
 
     fresh = json.loads(run("status", "--json").stdout)
     copy_default_documents(docs, "district-heating-coal-phase-out.md")
@@ -309,8 +353,9 @@ def test_status_without_an_index_says_to_build(run: Callable[..., Result], tmp_p
 
 
 def test_missing_documents_folder(run: Callable[..., Result], tmp_path: Path) -> None:
-    assert_clean_error(run("build", documents=tmp_path / "nowhere"), "does not exist",
-                       str(tmp_path / "nowhere"))
+    assert_clean_error(
+        run("build", documents=tmp_path / "nowhere"), "does not exist", str(tmp_path / "nowhere")
+    )
 
 
 def test_empty_documents_folder(run: Callable[..., Result], tmp_path: Path) -> None:
@@ -340,8 +385,13 @@ def test_commands_without_an_index_say_to_build(
 def test_search_on_an_index_built_with_another_model(
     run: Callable[..., Result], default_index: DefaultIndex
 ) -> None:
-    result = run("search", "coal", documents=DOCUMENTS, index=default_index.settings.index,
-                 env={"ASSISTANT_MODEL": "paraphrase-multilingual-MiniLM-L12-v2"})
+    result = run(
+        "search",
+        "coal",
+        documents=DOCUMENTS,
+        index=default_index.settings.index,
+        env={"ASSISTANT_MODEL": "paraphrase-multilingual-MiniLM-L12-v2"},
+    )
 
     assert_clean_error(result, DEFAULT_MODEL, "paraphrase-multilingual-MiniLM-L12-v2", "build")
 
@@ -367,9 +417,11 @@ def test_search_on_a_damaged_index_says_to_rebuild(
 
 @pytest.mark.parametrize(
     ("env", "fragment"),
-    [({"ASSISTANT_CHUNK_SIZE": "large"}, "ASSISTANT_CHUNK_SIZE"),
-     ({"ASSISTANT_CHUNK_SIZE": "10"}, "chunk_size"),
-     ({"ASSISTANT_CHUNK_OVERLAP": "9"}, "chunk_overlap")],
+    [
+        ({"ASSISTANT_CHUNK_SIZE": "large"}, "ASSISTANT_CHUNK_SIZE"),
+        ({"ASSISTANT_CHUNK_SIZE": "10"}, "chunk_size"),
+        ({"ASSISTANT_CHUNK_OVERLAP": "9"}, "chunk_overlap"),
+    ],
     ids=["not-a-number", "too-small", "overlap-too-big"],
 )
 def test_invalid_settings_are_one_line_errors(
@@ -391,9 +443,9 @@ def test_settings_from_the_environment_reach_the_commands(
     docs, index = tmp_path / "docs", tmp_path / "index"
     small_index(docs, index, embedder, "city-bikes.md")
 
-    result = CliRunner(env={"ASSISTANT_DOCUMENTS": str(docs), "ASSISTANT_INDEX": str(index)}).invoke(
-        cli, ["status", "--json"]
-    )
+    result = CliRunner(
+        env={"ASSISTANT_DOCUMENTS": str(docs), "ASSISTANT_INDEX": str(index)}
+    ).invoke(cli, ["status", "--json"])
 
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)

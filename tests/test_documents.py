@@ -103,8 +103,13 @@ def test_markdown_front_matter_gives_title_source_date_and_topics(tmp_path: Path
 
 @pytest.mark.parametrize(
     ("topics", "expected"),
-    [("[energy, coal]", ("energy", "coal")), ("energy, coal", ("energy", "coal")),
-     ("2030", ("2030",)), ("true", ("True",)), ("", ())],
+    [
+        ("[energy, coal]", ("energy", "coal")),
+        ("energy, coal", ("energy", "coal")),
+        ("2030", ("2030",)),
+        ("true", ("True",)),
+        ("", ()),
+    ],
     ids=["list", "comma-string", "number", "boolean", "empty"],
 )
 @pytest.mark.parametrize("where", ["front-matter", "sidecar"])
@@ -149,7 +154,9 @@ def test_default_markdown_document_is_read_with_its_metadata() -> None:
     ids=["date-word", "date-colon", "bare-date"],
 )
 def test_text_date_is_parsed_from_a_leading_date_line(tmp_path: Path, first_line: str) -> None:
-    path = write(tmp_path, "press.txt", f"{first_line}\n\nEspoo is a pioneer city of the UN goals.\n")
+    path = write(
+        tmp_path, "press.txt", f"{first_line}\n\nEspoo is a pioneer city of the UN goals.\n"
+    )
 
     doc = load(path)
 
@@ -372,21 +379,38 @@ def test_content_hash_changes_with_the_sidecar(tmp_path: Path) -> None:
 
 
 BAD_FILES = [
-    pytest.param("truncated.pdf", lambda: make_pdf()[: len(make_pdf()) // 2], ("pdf", "damaged"),
-                 id="truncated-pdf"),
-    pytest.param("garbage.pdf", lambda: b"%PDF-1.7\n" + bytes(range(256)) * 16, ("pdf", "damaged"),
-                 id="garbage-after-pdf-header"),
+    pytest.param(
+        "truncated.pdf",
+        lambda: make_pdf()[: len(make_pdf()) // 2],
+        ("pdf", "damaged"),
+        id="truncated-pdf",
+    ),
+    pytest.param(
+        "garbage.pdf",
+        lambda: b"%PDF-1.7\n" + bytes(range(256)) * 16,
+        ("pdf", "damaged"),
+        id="garbage-after-pdf-header",
+    ),
     pytest.param("fake.pdf", lambda: b"This is not a PDF at all.\n", ("pdf",), id="no-pdf-header"),
     pytest.param("blank.pdf", lambda: make_pdf([[]]), ("no text",), id="pdf-without-text"),
-    pytest.param("binary.txt", lambda: b"PK\x03\x04\x00\x00binary\x00data" * 10, ("binary",),
-                 id="binary-named-txt"),
+    pytest.param(
+        "binary.txt",
+        lambda: b"PK\x03\x04\x00\x00binary\x00data" * 10,
+        ("binary",),
+        id="binary-named-txt",
+    ),
     pytest.param("empty.md", lambda: b"", ("empty",), id="empty-file"),
     pytest.param("blank.txt", lambda: b"  \n\n \t\n", ("empty",), id="whitespace-only"),
-    pytest.param("report.docx", lambda: b"PK\x03\x04 word document", ("unsupported", ".docx"),
-                 id="docx"),
+    pytest.param(
+        "report.docx", lambda: b"PK\x03\x04 word document", ("unsupported", ".docx"), id="docx"
+    ),
     pytest.param("data.xyz", lambda: b"some text", ("unsupported", ".xyz"), id="unknown-suffix"),
-    pytest.param("broken.md", lambda: b"---\ntitle: [unclosed\n---\nText.\n", ("front matter",),
-                 id="invalid-front-matter"),
+    pytest.param(
+        "broken.md",
+        lambda: b"---\ntitle: [unclosed\n---\nText.\n",
+        ("front matter",),
+        id="invalid-front-matter",
+    ),
 ]
 
 

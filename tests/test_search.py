@@ -13,27 +13,57 @@ from assistant.retrieval import Retriever
 
 # Paraphrased questions (few words shared with the documents) and the document(s) that answer them.
 QUESTIONS = [
-    pytest.param("When did Espoo stop burning coal for district heat?",
-                 {"district-heating-coal-phase-out.md"}, id="coal-phase-out"),
-    pytest.param("How many shared bicycles and stations were there in the first pilot?",
-                 {"city-bikes.md"}, id="city-bikes"),
-    pytest.param("What is the tram line between Espoo and Helsinki, and when did it open?",
-                 {"jokeri-light-rail.md"}, id="jokeri-light-rail"),
-    pytest.param("Where is the capital region's rubbish treated and turned into biogas?",
-                 {"waste-management-ammassuo.md"}, id="ammassuo-waste"),
-    pytest.param("Which cities were chosen in 2018 together with Espoo as pioneers of the UN "
-                 "sustainable development goals?",
-                 {"un-sdg-forerunner-city.md", "espoo-un-sdg-pioneer-2018.txt"}, id="un-sdg-2018"),
-    pytest.param("How far west did the metro extension go in 2022?",
-                 {"west-metro-and-city-rail-link.md"}, id="west-metro"),
-    pytest.param("What is the national park in Espoo's forests like?",
-                 {"forests-and-nuuksio.md"}, id="nuuksio"),
-    pytest.param("How much heat do Microsoft's server halls supply?",
-                 {"waste-heat-data-centres-geothermal.md"}, id="data-centre-heat"),
-    pytest.param("What are the emissions caused by what Espoo residents consume?",
-                 {"consumption-based-carbon-footprint.md"}, id="consumption-footprint"),
-    pytest.param("How is Espoo preparing for floods and storms?",
-                 {"climate-adaptation.md"}, id="climate-adaptation"),
+    pytest.param(
+        "When did Espoo stop burning coal for district heat?",
+        {"district-heating-coal-phase-out.md"},
+        id="coal-phase-out",
+    ),
+    pytest.param(
+        "How many shared bicycles and stations were there in the first pilot?",
+        {"city-bikes.md"},
+        id="city-bikes",
+    ),
+    pytest.param(
+        "What is the tram line between Espoo and Helsinki, and when did it open?",
+        {"jokeri-light-rail.md"},
+        id="jokeri-light-rail",
+    ),
+    pytest.param(
+        "Where is the capital region's rubbish treated and turned into biogas?",
+        {"waste-management-ammassuo.md"},
+        id="ammassuo-waste",
+    ),
+    pytest.param(
+        "Which cities were chosen in 2018 together with Espoo as pioneers of the UN "
+        "sustainable development goals?",
+        {"un-sdg-forerunner-city.md", "espoo-un-sdg-pioneer-2018.txt"},
+        id="un-sdg-2018",
+    ),
+    pytest.param(
+        "How far west did the metro extension go in 2022?",
+        {"west-metro-and-city-rail-link.md"},
+        id="west-metro",
+    ),
+    pytest.param(
+        "What is the national park in Espoo's forests like?",
+        {"forests-and-nuuksio.md"},
+        id="nuuksio",
+    ),
+    pytest.param(
+        "How much heat do Microsoft's server halls supply?",
+        {"waste-heat-data-centres-geothermal.md"},
+        id="data-centre-heat",
+    ),
+    pytest.param(
+        "What are the emissions caused by what Espoo residents consume?",
+        {"consumption-based-carbon-footprint.md"},
+        id="consumption-footprint",
+    ),
+    pytest.param(
+        "How is Espoo preparing for floods and storms?",
+        {"climate-adaptation.md"},
+        id="climate-adaptation",
+    ),
 ]
 
 
@@ -69,7 +99,9 @@ def test_each_retriever_alone_finds_the_coal_document(
     default_index: DefaultIndex, retriever: Retriever, mode: str
 ) -> None:
     hits = retriever.search(
-        default_index.version, "coal-fired district heating unit at Suomenoja closed", k=3,
+        default_index.version,
+        "coal-fired district heating unit at Suomenoja closed",
+        k=3,
         mode=mode,
     ).hits
 
@@ -80,9 +112,11 @@ def test_each_retriever_alone_finds_the_coal_document(
 def test_both_relevant_documents_of_the_un_question_are_found(
     default_index: DefaultIndex, retriever: Retriever
 ) -> None:
-    hits = retriever.search(default_index.version,
-                            "Espoo and Aalto University chosen as UN SDG pioneers in July 2018",
-                            k=5).hits
+    hits = retriever.search(
+        default_index.version,
+        "Espoo and Aalto University chosen as UN SDG pioneers in July 2018",
+        k=5,
+    ).hits
 
     assert {"un-sdg-forerunner-city.md", "espoo-un-sdg-pioneer-2018.txt"} <= {
         h.chunk.document for h in hits
@@ -131,8 +165,9 @@ def test_hits_carry_citable_metadata(default_index: DefaultIndex, retriever: Ret
 def test_the_text_document_is_searchable_with_its_sidecar_metadata(
     default_index: DefaultIndex, retriever: Retriever
 ) -> None:
-    hits = retriever.search(default_index.version,
-                            "Mayor Jukka Mäkelä says Espoo's best resources are its people", k=5).hits
+    hits = retriever.search(
+        default_index.version, "Mayor Jukka Mäkelä says Espoo's best resources are its people", k=5
+    ).hits
 
     press = [h for h in hits if h.chunk.document == "espoo-un-sdg-pioneer-2018.txt"]
     assert press, [h.chunk.document for h in hits]

@@ -1,0 +1,317 @@
+"""The chat and the widget in real headless Chromium, against a real server on a free port.
+
+Screenshots are written to ``artifacts/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import web_fixtures as web
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
+
+from assistant.api import create_api
+from assistant.server import create_app, feedback_path
+from assistant.ui import FeedbackStore
+
+PAYLOAD = "<img src=x onerror=\"window.__xss='question'\">"
+WIDGET_TITLE = "Ask about Sustainable Espoo"
+TIMEOUT = 60_000
+
+
+@dataclass(frozen=True)
+class Servers:
+    app: str  # the assistant
+    site: str  # the city's site: an allowed origin
+    other: str  # the same pages from an origin that is not allowed
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[Servers]:
+    folder = web.workdir() / "site"
+    folder.mkdir(exist_ok=True)
+    with web.static_site(folder) as site:
+        settings = web.built_settings().with_(allowed_origins=(site,))
+        with web.live_server(create_app(settings, web.assistant())) as app:
+            page = (web.ROOT / "examples" / "city-site.html").read_text(encoding="utf-8")
+            assert "http://127.0.0.1:7860/widget.js" in page
+            (folder / "city-site.html").write_text(page.replace("http://127.0.0.1:7860", app))
+            (folder / "frame.html").write_text(
+                f'<!doctype html><title>frame</title><iframe id="f" src="{app}/embed"></iframe>')
+            yield Servers(app, site, site.replace("127.0.0.1", "localhost"))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=web.CHROMIUM, args=web.CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh browser profile; requests leaving the machine are answered by a stub and recorded."""
+    ctx = browser.new_context(viewport={"width": 1100, "height": 900})
+    ctx.set_default_timeout(TIMEOUT)
+    ctx.external = []  # type: ignore[attr-defined]
+
+    def stub(route: Route) -> None:
+        ctx.external.append(route.request.url)  # type: ignore[attr-defined]
+        route.fulfill(status=200, content_type="text/html", body="<title>stub</title>external stub")
+
+    ctx.route(re.compile(r"^https?://(?!127\.0\.0\.1|localhost)"), stub)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+def shot(page: Page, name: str, **kwargs: Any) -> Path:
+    web.ARTIFACTS.mkdir(exist_ok=True)
+    path = web.ARTIFACTS / name
+    page.screenshot(path=str(path), **kwargs)
+    return path
+
+
+def ask_in_chat(page: Page, question: str) -> None:
+    box = page.get_by_label("Your question")
+    box.fill(question)
+    box.press("Enter")
+
+
+def watch_streaming(page: Page) -> list[Any]:
+    """The responses of Gradio's event stream (to count the partial answers it sent)."""
+    streams: list[Any] = []
+    page.on("response", lambda r: streams.append(r) if "/queue/data" in r.url else None)
+    return streams
+
+
+# --- the Gradio chat -----------------------------------------------------------------------------
+
+
+def test_chat_streams_an_answer_with_source_cards_and_working_links(
+    page: Page, context: BrowserContext, servers: Servers
+) -> None:
+    question = "What is Espoo's carbon neutrality goal?"
+    expected = web.assistant().ask(question).to_dict()["citations"][0]
+    page.goto(servers.app)
+    expect(page.get_by_role("heading", name="Espoo Sustainability Assistant")).to_be_visible()
+    streams = watch_streaming(page)
+    ask_in_chat(page, question)
+    card = page.locator(".esa-card").first
+    expect(card).to_be_visible()
+    sent = "".join(r.text() for r in streams)
+    assert sent.count("process_generating") >= 3  # the answer arrived in pieces
+    expect(page.locator(".esa-answer p").first).to_contain_text("2030")
+    expect(card.locator(".esa-card-title")).to_contain_text(expected["title"])
+    expect(card.locator(".esa-meta")).to_contain_text(expected["date"])
+    expect(card.locator("mark").first).to_have_text(expected["quotes"][0])
+    expect(card.locator(".esa-passage")).to_contain_text(expected["text"][:60])
+    link = card.locator("a.esa-link")
+    assert link.get_attribute("href") == expected["source"]
+    assert link.get_attribute("target") == "_blank"
+    assert "noopener" in (link.get_attribute("rel") or "")
+    assert context.external == []  # type: ignore[attr-defined]  # the page loads nothing external
+    shot(page, "chat.png")
+    with page.expect_popup() as popup:
+        link.click()
+    expect(popup.value).to_have_url(expected["source"])
+    expect(popup.value.locator("body")).to_have_text("external stub")
+
+
+def test_chat_links_a_pdf_source_to_its_page(page: Page, servers: Servers) -> None:
+    page.goto(servers.app)
+    ask_in_chat(page, web.PDF_QUESTION)
+    card = page.locator(".esa-card").first
+    expect(card.locator(".esa-meta")).to_contain_text("page 2")
+    expect(card.locator("a.esa-link")).to_have_attribute("href", web.PDF_SOURCE + "#page=2")
+
+
+def test_chat_shows_xss_payloads_as_text(page: Page, servers: Servers) -> None:
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url))
+    page.goto(servers.app)
+    ask_in_chat(page, f"{web.XSS_QUESTION} {PAYLOAD}")
+    card = page.locator(".esa-card").first
+    expect(card).to_be_visible()
+    expect(page.locator(".esa-question").last).to_contain_text(PAYLOAD)
+    expect(card.locator(".esa-card-title")).to_contain_text("Glow-worm survey <img src=x onerror=")
+    expect(page.locator(".esa-answer p").last).to_contain_text("<script>window.__xss='script'</script>")
+    expect(card.locator(".esa-link")).to_have_text("javascript:window.__xss='link'")
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.__xss") is None
+    assert page.locator("#esa-chat img[src='x'], #esa-chat a[href^='javascript']").count() == 0
+    assert not [url for url in fetched if url.endswith("/x")]
+    shot(page, "chat-xss.png")
+
+
+def test_feedback_is_stored_with_the_question_answer_and_citations(
+    page: Page, servers: Servers
+) -> None:
+    store = FeedbackStore(feedback_path(web.built_settings()))
+    before = len(store.all())
+    page.goto(servers.app)
+    ask_in_chat(page, "What is the Jokeri light rail?")
+    expect(page.locator(".esa-card").first).to_be_visible()
+    page.get_by_text("Was the last answer helpful?").click()
+    page.get_by_label("Comment (optional)").fill("Clear and well sourced <b>thanks</b>")
+    page.get_by_role("button", name="👍 Helpful").click()
+    expect(page.locator("#esa-feedback-status")).to_contain_text("Thank you")
+    page.get_by_role("button", name="Dislike").first.click()
+    expect(page.locator("#esa-feedback-status")).to_contain_text("Thank you")
+    rows = store.all()[before:]
+    assert [r["rating"] for r in rows] == ["up", "down"]
+    assert rows[0]["comment"] == "Clear and well sourced <b>thanks</b>"
+    assert rows[0]["question"] == "What is the Jokeri light rail?"
+    assert "Jokeri" in rows[0]["answer"] and "Jokeri" in rows[0]["citations"]
+
+
+def test_about_panel_and_clear_button(page: Page, servers: Servers) -> None:
+    page.goto(servers.app)
+    page.get_by_text("About this assistant").click()
+    about = page.locator(".esa-about")
+    expect(about).to_contain_text("40 documents")
+    expect(about).to_contain_text(web.assistant().version.name)
+    expect(about).to_contain_text("2025-10-29")  # the newest document's date
+    page.get_by_role("button", name="How is Espoo replacing coal in district heating?").click()
+    expect(page.locator(".esa-card").first).to_be_visible()
+    page.get_by_role("button", name="Clear conversation").click()
+    expect(page.locator(".esa-card")).to_have_count(0)
+
+
+def test_chat_is_readable_on_a_phone(browser: Browser, servers: Servers) -> None:
+    phone = browser.new_context(viewport={"width": 360, "height": 780}, is_mobile=True,
+                                has_touch=True, device_scale_factor=2)
+    page = phone.new_page()
+    page.set_default_timeout(TIMEOUT)
+    try:
+        page.goto(servers.app)
+        ask_in_chat(page, "How does Espoo protect the Baltic Sea?")
+        expect(page.locator(".esa-card").first).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        for control in (page.get_by_label("Your question"),
+                        page.get_by_role("button", name="Ask", exact=True)):
+            box = control.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
+        shot(page, "chat-phone.png")
+    finally:
+        phone.close()
+
+
+# --- the widget ----------------------------------------------------------------------------------
+
+
+def open_city_page(page: Page, servers: Servers) -> Any:
+    page.goto(f"{servers.site}/city-site.html")
+    return page.get_by_role("button", name=f"Open chat: {WIDGET_TITLE}")
+
+
+def test_widget_answers_with_clickable_citations(page: Page, context: BrowserContext,
+                                                 servers: Servers) -> None:
+    launcher = open_city_page(page, servers)
+    expect(launcher).to_have_attribute("aria-expanded", "false")
+    box = launcher.bounding_box()
+    assert box is not None and box["x"] > 1100 / 2 and box["y"] > 900 / 2  # data-position
+    assert launcher.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(0, 80, 160)"
+    launcher.click()
+    expect(page.get_by_role("button", name=f"Close chat: {WIDGET_TITLE}")).to_have_attribute(
+        "aria-expanded", "true")
+    expect(page.get_by_role("dialog", name=WIDGET_TITLE)).to_be_visible()
+    chat = page.frame_locator(f"iframe[title='{WIDGET_TITLE}']")
+    expect(chat.locator("#esa-greeting")).to_have_text(
+        "Hello! Ask me about Espoo's climate and sustainability work.")
+    chat.get_by_label("Your question").fill("How is Espoo replacing coal in district heating?")
+    chat.get_by_role("button", name="Ask", exact=True).click()
+    card = chat.locator(".card").first
+    expect(card).to_be_visible()
+    expect(card.locator("mark").first).not_to_be_empty()
+    expect(card.locator("a")).to_have_attribute("href", re.compile(r"^https?://"))
+    expect(chat.locator("#esa-announce")).to_contain_text("Answer:")
+    expect(chat.locator("#esa-announce")).to_contain_text("sources below")
+    chat.locator("button.ref").first.click()
+    expect(chat.locator(".card").first).to_be_focused()
+    assert context.external == []  # type: ignore[attr-defined]
+    shot(page, "widget.png")
+
+
+def test_widget_works_with_the_keyboard_alone(page: Page, servers: Servers) -> None:
+    launcher = open_city_page(page, servers)
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if launcher.evaluate("b => b.getRootNode().activeElement === b"):
+            break
+    expect(launcher).to_be_focused()
+    page.keyboard.press("Enter")
+    frame = page.frame_locator(f"iframe[title='{WIDGET_TITLE}']")
+    question = frame.get_by_label("Your question")
+    expect(question).to_be_focused()  # focus moved into the chat
+    page.keyboard.type("What is the Jokeri light rail?")
+    page.keyboard.press("Enter")
+    expect(frame.locator(".card").first).to_be_visible()
+    page.keyboard.press("Shift+Tab")  # from the question box back into the answer: a source link
+    expect(frame.locator(".card a").last).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog", name=WIDGET_TITLE)).to_be_hidden()
+    expect(launcher).to_be_focused()  # focus returns to the button
+    expect(launcher).to_have_attribute("aria-expanded", "false")
+    page.keyboard.press("Enter")
+    expect(question).to_be_focused()
+    expect(frame.locator(".card").first).to_be_visible()  # the conversation is kept
+
+
+def test_widget_shows_xss_payloads_as_text(page: Page, servers: Servers) -> None:
+    open_city_page(page, servers).click()
+    chat = page.frame_locator(f"iframe[title='{WIDGET_TITLE}']")
+    chat.get_by_label("Your question").fill(f"{web.XSS_QUESTION} {PAYLOAD}")
+    chat.get_by_label("Your question").press("Enter")
+    card = chat.locator(".card").first
+    expect(card).to_be_visible()
+    expect(chat.locator(".msg.user")).to_have_text(f"{web.XSS_QUESTION} {PAYLOAD}")
+    expect(card.locator(".card-title")).to_contain_text("<img src=x onerror=")
+    expect(chat.locator(".answer .text")).to_contain_text("<script>window.__xss='script'</script>")
+    expect(card).to_contain_text("javascript:window.__xss='link'")
+    assert card.locator("a").count() == 0  # no link for a javascript: source
+    page.wait_for_timeout(500)
+    embed = next(f for f in page.frames if f.url.startswith(servers.app))
+    assert embed.evaluate("window.__xss") is None and page.evaluate("window.__xss") is None
+    assert embed.locator("img").count() == 0
+
+
+def test_embed_shows_a_friendly_message_when_rate_limited(page: Page) -> None:
+    settings = web.built_settings().with_(rate_limit="2/minute")
+    with web.live_server(create_api(web.assistant(), settings)) as url:
+        page.goto(f"{url}/embed")
+        question = page.get_by_label("Your question")
+        for n in range(2):
+            question.fill("How long have city bikes been available in Espoo?")
+            question.press("Enter")
+            expect(page.locator(".answer")).to_have_count(n + 1)
+        question.fill("And how many are there?")
+        question.press("Enter")
+        expect(page.locator(".msg.error")).to_contain_text("Please wait")
+        expect(page.locator("#esa-announce")).to_contain_text("Please wait")
+        shot(page, "embed-rate-limited.png")
+
+
+def test_embed_may_be_framed_only_by_allowed_origins(page: Page, servers: Servers) -> None:
+    page.goto(f"{servers.site}/frame.html")
+    expect(page.frame_locator("#f").get_by_label("Your question")).to_be_visible()
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text))
+    page.goto(f"{servers.other}/frame.html")
+    page.wait_for_timeout(1000)
+    assert page.frame_locator("#f").locator("#esa-q").count() == 0
+    assert any("frame-ancestors" in text for text in refused)
