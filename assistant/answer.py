@@ -24,6 +24,8 @@ MAX_SENTENCES = 4
 #: Passages read for answer sentences beyond the top-k (a document's third passage, say).
 EXTRA_EVIDENCE = 3
 MAX_ANSWER_CHARS = 700
+#: A further sentence joins the answer if it scores within these bounds of the best one.
+FLOOR_RATIO, FLOOR_GAP = 0.8, 0.12
 #: Follow-up cues: a short question, or one that points back at the conversation.
 _FOLLOW_UP = re.compile(
     r"^\s*(and|also|what about|how about|what of|and what|same for|how is|is it|are they)\b"
@@ -242,7 +244,7 @@ def compose(ranked: list[Candidate], hits: list[Hit]) -> tuple[str, tuple[Citati
     """Pick 1-4 complementary sentences and number their sources; text carries ``[n]`` markers."""
     best = ranked[0]
     chosen = [best]
-    floor = max(best.score * 0.8, best.score - 0.12)
+    floor = max(best.score * FLOOR_RATIO, best.score - FLOOR_GAP)
     for cand in ranked[1:]:
         if len(chosen) == MAX_SENTENCES or cand.score < floor:
             break

@@ -15,6 +15,7 @@ import logging
 import os
 import secrets
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -257,10 +258,11 @@ def _write(
         final = index_dir / manifest.version
         os.replace(tmp, final)
         publish(index_dir, final)
-    except OSError as exc:
+    except (OSError, sqlite3.Error, RuntimeError) as exc:  # faiss reports I/O as RuntimeError
         shutil.rmtree(tmp, ignore_errors=True)
+        reason = getattr(exc, "strerror", None) or str(exc).strip().splitlines()[0]
         raise IndexError_(
-            f"Could not write the index to {index_dir} ({exc.strerror or exc}); free disk space "
+            f"Could not write the index to {index_dir} ({reason}); free disk space "
             "or fix the folder's permissions. The previous index is unchanged and still in use."
         ) from exc
     except BaseException:

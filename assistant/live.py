@@ -184,7 +184,7 @@ def load_best_version(settings: Settings) -> tuple[Any, str]:
         except IndexError_ as exc:
             log.warning("Cannot serve index version %s: %s", folder.name, exc)
             problem = problem or str(exc)
-    return None, problem or "no index has been built yet"
+    return None, problem or "no index has been built yet; run `espoo-assistant build`"
 
 
 def start_watching(settings: Settings, assistant: Assistant) -> LiveIndex:
