@@ -1,4 +1,4 @@
-"""Start the app: settings -> assistant -> API with the Gradio chat mounted -> uvicorn (``make run``)."""
+"""``make run``: settings -> assistant -> API with the Gradio chat mounted -> uvicorn."""
 
 import os
 import sys

@@ -144,12 +144,8 @@ def create_api(
     limiter: ClientRateLimiter | None = None,
 ) -> FastAPI:
     """The FastAPI app with the JSON routes, the widget and the embed page (no Gradio)."""
-    app = FastAPI(
-        title="Espoo Sustainability Assistant",
-        description="Answers questions about Espoo's sustainability work, with citations.",
-        version="1",
-        lifespan=lifespan,
-    )
+    app = FastAPI(title="Espoo Sustainability Assistant", version="1", lifespan=lifespan,
+                  description="Answers about Espoo's sustainability work, with citations.")
     limiter = limiter or ClientRateLimiter(settings.rate_limit)
     AskRequest = _ask_model(settings)  # noqa: N806 - a class
     ancestors = frame_ancestors(settings.allowed_origins)
@@ -157,12 +153,9 @@ def create_api(
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
         f"img-src 'self' data:; base-uri 'none'; form-action 'none'; {ancestors}"
     )
-    embed_page = (
-        _static("embed.html")
-        .decode()
-        .replace("{{MAX_QUESTION_CHARS}}", str(settings.max_question_chars))
-        .replace("{{MAX_HISTORY}}", str(settings.max_history))
-    )
+    embed_page = (_static("embed.html").decode()
+                  .replace("{{MAX_QUESTION_CHARS}}", str(settings.max_question_chars))
+                  .replace("{{MAX_HISTORY}}", str(settings.max_history)))
 
     async def rate_limit(request: Request) -> None:
         client = request.client.host if request.client else "unknown"
@@ -179,34 +172,28 @@ def create_api(
         answer = await run_in_threadpool(assistant.ask, body.question, history)  # type: ignore[attr-defined]
         return _answer_json(answer)
 
-    @app.post(
-        "/api/ask/stream",
-        dependencies=limited,
-        tags=["ask"],
-        response_class=StreamingResponse,
-        responses={200: {"content": {"text/event-stream": {}}}},
-    )
+    @app.post("/api/ask/stream", dependencies=limited, tags=["ask"],
+              response_class=StreamingResponse,
+              responses={200: {"content": {"text/event-stream": {}}}})
     async def ask_stream(body: AskRequest) -> StreamingResponse:  # type: ignore[valid-type]
-        """Server-sent events: ``delta`` {"text"} pieces, then ``done`` (the answer) or ``error``."""
+        """Server-sent events: ``delta`` {"text"} pieces, then ``done`` or ``error``."""
         history = [m.model_dump() for m in body.history]  # type: ignore[attr-defined]
         pieces = assistant.stream(body.question, history)  # type: ignore[attr-defined]
-        return StreamingResponse(
-            _events(pieces),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+        return StreamingResponse(_events(pieces), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @app.get("/api/health", tags=["status"])
-    async def health() -> dict[str, Any]:
-        """The live index: documents, chunks, version and embedding model."""
+    async def health(request: Request) -> dict[str, Any]:
+        """The live index: documents, chunks, version and embedding model (and live rebuilds)."""
         version = assistant.version
-        return {
-            "status": "ok",
-            "documents": len(version.manifest.documents),
-            "chunks": len(version),
-            "index_version": version.name,
-            "model": version.manifest.model,
+        data: dict[str, Any] = {
+            "status": "ok", "documents": len(version.manifest.documents), "chunks": len(version),
+            "index_version": version.name, "model": version.manifest.model,
         }
+        live = getattr(request.app.state, "live", None)  # set by the server when watching
+        if live is not None and hasattr(live, "state"):
+            data["build"] = live.state.to_dict()
+        return data
 
     @app.get("/widget.js", include_in_schema=False)
     async def widget() -> Response:
@@ -227,14 +214,9 @@ def create_api(
     # Added innermost first: CORS is outermost so that even 413 and 429 carry its headers.
     app.add_middleware(BodyLimitMiddleware, max_bytes=DEFAULT_MAX_BODY_BYTES, prefix="/api/")
     app.add_middleware(SecurityHeadersMiddleware, frame_ancestors=ancestors)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=list(settings.allowed_origins),
-        allow_methods=["GET", "POST"],
-        allow_headers=["Content-Type"],
-        expose_headers=["Retry-After"],
-        max_age=600,
-    )
+    app.add_middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins),
+                       allow_methods=["GET", "POST"], allow_headers=["Content-Type"],
+                       expose_headers=["Retry-After"], max_age=600)
     return app
 
 
@@ -352,8 +334,8 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 names = {k.lower() for k, _ in headers}
-                content_type = dict(headers).get(b"content-type", b"")
-                if content_type.startswith(b"text/html") and b"content-security-policy" not in names:
+                html = dict(headers).get(b"content-type", b"").startswith(b"text/html")
+                if html and b"content-security-policy" not in names:
                     headers.append((b"content-security-policy", self.csp))
                 if b"x-content-type-options" not in names:
                     headers.append((b"x-content-type-options", b"nosniff"))
@@ -363,6 +345,4 @@ class SecurityHeadersMiddleware:
 
         await self.app(scope, receive, send_with_headers)
 
-
-__all__ = ["ClientRateLimiter", "RateLimited", "create_api", "frame_ancestors"]
 

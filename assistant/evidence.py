@@ -18,16 +18,16 @@ import numpy as np
 from .chunking import Span, split_sentences
 from .embeddings import Embedder
 from .index import IndexVersion
-from .lexical import tokenize
+from .lexical import content_terms, tokenize
 from .retrieval import Hit
 
 #: Weights of semantic similarity, word overlap and passage rank in a sentence's score.
-W_SEMANTIC, W_OVERLAP, W_RANK = 0.75, 0.2, 0.05
+W_SEMANTIC, W_OVERLAP, W_RANK = 0.75, 0.3, 0.05
 MIN_SENTENCE_CHARS = 25
 #: Two sentences this similar say the same thing; the answer keeps one.
 REDUNDANT = 0.9
 _CACHE_SIZE = 20_000
-#: Penalty when the question's most specific known word is absent from the passage.
+#: Penalty when the question's most specific known word appears in none of the retrieved passages.
 FOCUS_PENALTY = 0.1
 #: Bonus for sentences about the most recent years (larger when the question asks for "now").
 RECENCY_BONUS, RECENCY_BONUS_LATEST = 0.02, 0.06
@@ -140,6 +140,8 @@ class EvidenceScorer:
         q_terms = _weighted_terms(question, idf)
         ctx_terms = _weighted_terms(query, idf) if query != question else q_terms
         focus = _focus_term(q_terms, idf)
+        if focus and any(focus in tokenize(h.chunk.text) for h in hits):
+            focus = ""  # the retrieved evidence does speak of it somewhere
         recency = _recency(texts, wants_latest=bool(_LATEST.search(question)))
         wanted = [shape for asks, shape in _ASKS if asks.search(question)]
         candidates = []
@@ -152,7 +154,7 @@ class EvidenceScorer:
             score = W_SEMANTIC * float(sem) + W_OVERLAP * overlap + W_RANK / (1 + i) + rec
             if wanted and any(shape.search(text) for shape in wanted):
                 score += ANSWER_TYPE_BONUS
-            if focus and focus not in context and focus not in set(tokenize(hit.chunk.text)):
+            if focus:
                 score -= FOCUS_PENALTY
             candidates.append(Candidate(text, span.start, i, hit, score, float(sem), overlap, vec))
         candidates.sort(key=lambda c: -c.score)
@@ -189,7 +191,7 @@ class EvidenceScorer:
 
 def _weighted_terms(text: str, idf: tuple[dict[str, float], float]) -> dict[str, float]:
     table, unseen = idf
-    return {t: table.get(t, unseen) for t in set(tokenize(text))}
+    return {t: table.get(t, unseen) for t in set(content_terms(text))}
 
 
 def _coverage(weights: dict[str, float], terms: set[str]) -> float:

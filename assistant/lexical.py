@@ -42,6 +42,25 @@ def tokenize(text: str) -> list[str]:
     return _stemmer().stemWords(words) if words else []
 
 
+@lru_cache(maxsize=1)
+def _question_stopwords() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    # Conversational words that carry no topic ("whats the...", "gonna", "tell me").
+    return frozenset(ENGLISH_STOP_WORDS) | {
+        "whats", "gonna", "wanna", "tell", "know", "like", "did", "does", "doing", "got", "get",
+        "gets", "want", "wants", "lot", "happen", "happened", "happens", "thing", "things", "ok",
+        "okay", "please", "hey", "hi", "hello", "thanks",
+    }
+
+
+def content_terms(text: str) -> list[str]:
+    """The topic-bearing stems of a question: ``tokenize`` minus a broad English stop list."""
+    stop = _question_stopwords()
+    words = [w for w in _TOKEN.findall(text.casefold()) if w not in stop and not w.isdigit()]
+    return _stemmer().stemWords(words) if words else []
+
+
 class LexicalIndex:
     """BM25 over a list of passages; ``ids`` maps each row to the caller's integer id."""
 

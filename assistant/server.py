@@ -44,6 +44,7 @@ def create_app(settings: Settings, assistant: Any, *, watch: bool = False) -> Fa
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         watcher = _start_watching(settings, assistant) if watch else None
+        app.state.live = watcher
         url = public_url(settings)
         log.info("Espoo Sustainability Assistant: chat %s/  API docs %s/docs  widget %s/widget.js",
                  url, url, url)
@@ -67,10 +68,15 @@ def create_app(settings: Settings, assistant: Any, *, watch: bool = False) -> Fa
 
 def _theme(gr: Any) -> Any:
     # Local fonts only: the default theme would fetch Google Fonts from the visitor's browser.
+    # Espoo blue (#0050a0) on white text passes WCAG AA contrast; the default blue does not.
     return gr.themes.Base(
         primary_hue=gr.themes.colors.blue, neutral_hue=gr.themes.colors.slate,
         font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "Arial", "sans-serif"],
         font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"],
+    ).set(
+        button_primary_background_fill="#0050a0", button_primary_background_fill_hover="#003d7a",
+        button_primary_text_color="#ffffff", color_accent="#0050a0",
+        link_text_color="#0050a0", link_text_color_visited="#5a2d82",
     )
 
 

@@ -85,7 +85,7 @@ def render_question(question: str) -> str:
 
 def render_partial(text: str) -> str:
     """An answer while it streams in."""
-    return f'<div class="esa-answer" aria-busy="true"><p>{_text(text)}</p></div>'
+    return f'<div class="esa-answer esa-partial"><p>{_text(text)}</p></div>'
 
 
 def render_answer(answer: dict[str, Any]) -> str:
@@ -148,7 +148,8 @@ class FeedbackStore:
 
     _SCHEMA = """CREATE TABLE IF NOT EXISTS feedback (
         id INTEGER PRIMARY KEY, created_at TEXT NOT NULL, rating TEXT, comment TEXT NOT NULL,
-        question TEXT NOT NULL, answer TEXT NOT NULL, citations TEXT NOT NULL, index_version TEXT)"""
+        question TEXT NOT NULL, answer TEXT NOT NULL, citations TEXT NOT NULL,
+        index_version TEXT)"""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -159,16 +160,16 @@ class FeedbackStore:
         answer = record["answer"]
         row = (
             datetime.now(UTC).isoformat(timespec="seconds"), rating, comment.strip()[:2000],
-            record["question"], answer["answer"], json.dumps(answer["citations"], ensure_ascii=False),
-            answer.get("index_version", ""),
+            record["question"], answer["answer"],
+            json.dumps(answer["citations"], ensure_ascii=False), answer.get("index_version", ""),
         )
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with closing(sqlite3.connect(self.path)) as db, db:
                 db.execute(self._SCHEMA)
                 db.execute(
-                    "INSERT INTO feedback (created_at, rating, comment, question, answer, citations,"
-                    " index_version) VALUES (?, ?, ?, ?, ?, ?, ?)", row,
+                    "INSERT INTO feedback (created_at, rating, comment, question, answer,"
+                    " citations, index_version) VALUES (?, ?, ?, ?, ?, ?, ?)", row,
                 )
 
     def all(self) -> list[dict[str, Any]]:
@@ -190,7 +191,7 @@ def create_ui(
     concurrency: int = DEFAULT_CONCURRENCY,
     max_queue: int = DEFAULT_MAX_QUEUE,
 ) -> Any:
-    """The chat as ``gr.Blocks``, queued for ``concurrency`` answers at once; mount it, don't launch."""
+    """The chat as ``gr.Blocks``, queued for ``concurrency`` answers at once (never launched)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 
@@ -261,11 +262,11 @@ def create_ui(
         turns = gr.State([])
         records = gr.State([])
         chatbot = gr.Chatbot(
-            label="Conversation", elem_id="esa-chat", height="min(60vh, 560px)",
+            label="Conversation", show_label=False, elem_id="esa-chat", height="min(60vh, 560px)",
             latex_delimiters=[], line_breaks=False, buttons=["copy"], autoscroll=True,
             placeholder="Answers appear here, with their sources under them.",
         )
-        with gr.Row(elem_id="esa-ask-row", equal_height=True):
+        with gr.Row(elem_id="esa-ask-row"):
             box = gr.Textbox(
                 label="Your question", placeholder="Ask about Espoo's sustainability work",
                 max_length=assistant.settings.max_question_chars, max_lines=4, scale=5,

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +24,7 @@ from assistant.errors import IndexMissingError
 from assistant.server import create_app
 
 ALLOWED = "https://www.espoo.fi"
+BIKES = "How long have city bikes been available in Espoo?"
 CITATION_KEYS = {"n", "title", "source", "date", "section", "page", "document", "text", "quotes"}
 
 
@@ -36,6 +39,11 @@ def base_url() -> Iterator[str]:
 def client(base_url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=base_url, timeout=60) as http:
         yield http
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _shared_model(embedder: Any) -> None:
+    web.use_embedder(embedder)  # the session's real model, from conftest
 
 
 def ask(client: httpx.Client, question: str, **body: Any) -> httpx.Response:
@@ -53,7 +61,8 @@ def test_ask_returns_the_same_object_as_ask_json(client: httpx.Client) -> None:
     expected = web.assistant().ask(question).to_dict()
     assert set(data) == set(expected) >= {"answer", "refused", "citations", "index_version"}
     assert not data["refused"] and "2030" in data["answer"] and "[1]" in data["answer"]
-    assert all(set(c) == CITATION_KEYS for c in data["citations"])  # chunk_id dropped, as in the CLI
+    # chunk_id is dropped, as in the CLI
+    assert all(set(c) == CITATION_KEYS for c in data["citations"])
     assert data["answer"] == expected["answer"]
     assert [c["text"] for c in data["citations"]] == [c["text"] for c in expected["citations"]]
     assert data["index_version"] == web.assistant().version.name
@@ -62,7 +71,7 @@ def test_ask_returns_the_same_object_as_ask_json(client: httpx.Client) -> None:
 def test_ask_uses_the_history_for_follow_ups(client: httpx.Client) -> None:
     alone = ask(client, "When did they start?").json()
     history = [{"role": "user", "content": "What are city bikes in Espoo?"},
-               {"role": "assistant", "content": "Shared city bikes have been available since 2017."}]
+               {"role": "assistant", "content": "Shared city bikes came to Espoo in 2017."}]
     follow_up = ask(client, "When did they start?", history=history).json()
     assert alone["refused"]
     assert not follow_up["refused"]
@@ -77,7 +86,7 @@ def test_ask_cites_a_pdf_page(client: httpx.Client) -> None:
 
 
 def test_stream_sends_text_pieces_then_the_answer(client: httpx.Client) -> None:
-    response = client.post("/api/ask/stream", json={"question": "How long have city bikes been available in Espoo?"})
+    response = client.post("/api/ask/stream", json={"question": BIKES})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
     events = web.sse_events(response)
@@ -100,8 +109,8 @@ def test_health_describes_the_live_index(client: httpx.Client) -> None:
     version = web.assistant().version
     assert response.status_code == 200
     assert response.json() == {
-        "status": "ok", "documents": 40, "chunks": len(version), "index_version": version.name,
-        "model": "all-MiniLM-L6-v2",
+        "status": "ok", "documents": web.document_count(), "chunks": len(version),
+        "index_version": version.name, "model": "all-MiniLM-L6-v2",
     }
 
 
@@ -112,8 +121,8 @@ def test_openapi_docs_list_the_routes(client: httpx.Client) -> None:
 
 
 def test_several_questions_are_answered_at_once(client: httpx.Client) -> None:
-    questions = ["What is Espoo's carbon neutrality goal?", "How long have city bikes been available in Espoo?",
-                 web.PDF_QUESTION, "How is Espoo replacing coal in district heating?"]
+    questions = ["What is Espoo's carbon neutrality goal?", BIKES, web.PDF_QUESTION,
+                 "How is Espoo replacing coal in district heating?"]
     with ThreadPoolExecutor(max_workers=4) as pool:
         responses = list(pool.map(lambda q: ask(client, q), questions))
     assert [r.status_code for r in responses] == [200] * 4
@@ -154,7 +163,8 @@ def test_a_streamed_body_over_the_limit_is_refused(client: httpx.Client) -> None
             yield b"x" * 1024
         yield b'"}'
 
-    response = client.post("/api/ask", content=chunks(), headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    response = client.post("/api/ask", content=chunks(), headers=headers)
     assert response.status_code == 413
 
 
@@ -254,18 +264,48 @@ def test_rate_limit_is_per_client_with_retry_after() -> None:
     settings = web.built_settings().with_(rate_limit="3/minute")
     with web.live_server(create_api(web.assistant(), settings)) as url:
         with httpx.Client(base_url=url, timeout=30) as first:
-            codes = [ask(first, "How long have city bikes been available in Espoo?").status_code for _ in range(3)]
+            codes = [ask(first, BIKES).status_code for _ in range(3)]
             limited = first.post("/api/ask/stream", json={"question": "And buses?"})
             health = first.get("/api/health")
         other_address = httpx.HTTPTransport(local_address="127.0.0.2")
         with httpx.Client(base_url=url, timeout=30, transport=other_address) as second:
-            other = ask(second, "How long have city bikes been available in Espoo?")
+            other = ask(second, BIKES)
     assert codes == [200, 200, 200]
     assert limited.status_code == 429
     assert 0 < int(limited.headers["retry-after"]) <= 60
     assert "Please wait" in limited.json()["message"]
     assert health.status_code == 200  # only questions are limited
     assert other.status_code == 200  # another client has its own budget
+
+
+def test_watch_mode_answers_from_a_document_added_while_serving(tmp_path: Path) -> None:
+    base = web.built_settings()
+    shutil.copytree(base.documents, tmp_path / "documents")
+    shutil.copytree(base.index, tmp_path / "index")
+    settings = base.with_(documents=tmp_path / "documents", index=tmp_path / "index",
+                          watch_debounce_ms=200)
+    from assistant.factory import create_assistant
+
+    assistant = create_assistant(settings, embedder=web.embedder())
+    question = "When does the Leppävaara beekeeping course start?"
+    with web.live_server(create_app(settings, assistant, watch=True)) as url:
+        assert httpx.post(f"{url}/api/ask", json={"question": question}, timeout=30).json()[
+            "refused"]
+        (tmp_path / "documents" / "beekeeping.md").write_text(
+            "---\ntitle: Urban beekeeping course\ndate: 2026-03-01\n---\n# Urban beekeeping\n\n"
+            "The Leppävaara beekeeping course starts on 14 April 2026 at the community garden.\n",
+            encoding="utf-8")
+        deadline, answer = time.monotonic() + 90, {}
+        while time.monotonic() < deadline:
+            answer = httpx.post(f"{url}/api/ask", json={"question": question}, timeout=30).json()
+            if not answer["refused"]:
+                break
+            time.sleep(0.5)
+        health = httpx.get(f"{url}/api/health", timeout=30).json()
+    assert "14 April 2026" in answer["answer"]
+    assert answer["citations"][0]["document"] == "beekeeping.md"
+    assert health["documents"] == web.document_count() + 1
+    assert health["build"]["last_result"] == "ok"
 
 
 # --- the command line starts the same app --------------------------------------------------------
@@ -280,7 +320,7 @@ def test_serve_command_starts_the_app_and_prints_its_url() -> None:
                             stderr=subprocess.STDOUT, text=True)
     try:
         health = _wait_for(f"http://127.0.0.1:{port}/api/health", proc)
-        assert health["documents"] == 40
+        assert health["documents"] == web.document_count()
         answer = httpx.post(f"http://127.0.0.1:{port}/api/ask",
                             json={"question": web.PDF_QUESTION}, timeout=60).json()
         assert "1,250" in answer["answer"]

@@ -35,6 +35,11 @@ class Servers:
     other: str  # the same pages from an origin that is not allowed
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _shared_model(embedder: Any) -> None:
+    web.use_embedder(embedder)  # the session's real model, from conftest
+
+
 @pytest.fixture(scope="module")
 def servers() -> Iterator[Servers]:
     folder = web.workdir() / "site"
@@ -92,11 +97,12 @@ def ask_in_chat(page: Page, question: str) -> None:
     box.press("Enter")
 
 
-def watch_streaming(page: Page) -> list[Any]:
-    """The responses of Gradio's event stream (to count the partial answers it sent)."""
-    streams: list[Any] = []
-    page.on("response", lambda r: streams.append(r) if "/queue/data" in r.url else None)
-    return streams
+def watch_streaming(page: Page) -> None:
+    """Record the length of every partial (still streaming) answer the page shows."""
+    page.evaluate("""() => { window.__partial = new Set();
+        new MutationObserver(() => { for (const a of document.querySelectorAll('.esa-partial'))
+            window.__partial.add(a.textContent.length); }).observe(document.body,
+            {subtree: true, childList: true, characterData: true}); }""")
 
 
 # --- the Gradio chat -----------------------------------------------------------------------------
@@ -109,13 +115,13 @@ def test_chat_streams_an_answer_with_source_cards_and_working_links(
     expected = web.assistant().ask(question).to_dict()["citations"][0]
     page.goto(servers.app)
     expect(page.get_by_role("heading", name="Espoo Sustainability Assistant")).to_be_visible()
-    streams = watch_streaming(page)
+    watch_streaming(page)
     ask_in_chat(page, question)
     card = page.locator(".esa-card").first
     expect(card).to_be_visible()
-    sent = "".join(r.text() for r in streams)
-    assert sent.count("process_generating") >= 3  # the answer arrived in pieces
-    expect(page.locator(".esa-answer p").first).to_contain_text("2030")
+    assert page.evaluate("window.__partial.size") >= 3  # the answer grew piece by piece
+    expect(page.locator(".esa-partial")).to_have_count(0)  # then was replaced by the full one
+    expect(page.locator(".esa-answer > p").first).to_contain_text("2030")
     expect(card.locator(".esa-card-title")).to_contain_text(expected["title"])
     expect(card.locator(".esa-meta")).to_contain_text(expected["date"])
     expect(card.locator("mark").first).to_have_text(expected["quotes"][0])
@@ -130,6 +136,27 @@ def test_chat_streams_an_answer_with_source_cards_and_working_links(
         link.click()
     expect(popup.value).to_have_url(expected["source"])
     expect(popup.value.locator("body")).to_have_text("external stub")
+
+
+def test_chat_works_with_the_keyboard_alone(page: Page, servers: Servers) -> None:
+    page.goto(servers.app)
+    expect(page.get_by_label("Your question")).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Your question")).to_be_focused()
+    page.keyboard.type("What is the Jokeri light rail?")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Ask", exact=True)).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator(".esa-card").first).to_be_visible()
+    link = page.locator("a.esa-link").last
+    for _ in range(8):  # back past the question box and the message's buttons to its sources
+        page.keyboard.press("Shift+Tab")
+        if link.evaluate("a => a === document.activeElement"):
+            break
+    expect(link).to_be_focused()
+    with page.expect_popup() as popup:
+        page.keyboard.press("Enter")
+    expect(popup.value).to_have_url(re.compile(r"^https://"))
 
 
 def test_chat_links_a_pdf_source_to_its_page(page: Page, servers: Servers) -> None:
@@ -149,7 +176,8 @@ def test_chat_shows_xss_payloads_as_text(page: Page, servers: Servers) -> None:
     expect(card).to_be_visible()
     expect(page.locator(".esa-question").last).to_contain_text(PAYLOAD)
     expect(card.locator(".esa-card-title")).to_contain_text("Glow-worm survey <img src=x onerror=")
-    expect(page.locator(".esa-answer p").last).to_contain_text("<script>window.__xss='script'</script>")
+    answer = page.locator(".esa-answer > p").first
+    expect(answer).to_contain_text("<script>window.__xss='script'</script>")
     expect(card.locator(".esa-link")).to_have_text("javascript:window.__xss='link'")
     page.wait_for_timeout(500)
     assert page.evaluate("window.__xss") is None
@@ -183,9 +211,12 @@ def test_about_panel_and_clear_button(page: Page, servers: Servers) -> None:
     page.goto(servers.app)
     page.get_by_text("About this assistant").click()
     about = page.locator(".esa-about")
-    expect(about).to_contain_text("40 documents")
-    expect(about).to_contain_text(web.assistant().version.name)
-    expect(about).to_contain_text("2025-10-29")  # the newest document's date
+    version = web.assistant().version
+    newest = max(d["date"] for d in version.manifest.documents.values() if d.get("date"))
+    expect(about).to_contain_text(f"{web.document_count()} documents")
+    expect(about).to_contain_text(version.name)
+    expect(about).to_contain_text(f"The newest is from {newest}")
+    expect(about).to_contain_text("Topics include: climate")
     page.get_by_role("button", name="How is Espoo replacing coal in district heating?").click()
     expect(page.locator(".esa-card").first).to_be_visible()
     page.get_by_role("button", name="Clear conversation").click()
@@ -209,6 +240,29 @@ def test_chat_is_readable_on_a_phone(browser: Browser, servers: Servers) -> None
         shot(page, "chat-phone.png")
     finally:
         phone.close()
+
+
+def test_chat_serves_several_users_at_once_within_the_rate_limit(browser: Browser) -> None:
+    settings = web.built_settings().with_(rate_limit="3/minute")  # per client address
+    with web.live_server(create_app(settings, web.assistant())) as url:
+        users = [browser.new_context() for _ in range(2)]
+        try:
+            pages = [user.new_page() for user in users]
+            for page in pages:
+                page.set_default_timeout(TIMEOUT)
+                page.goto(url)
+            for page in pages:  # both ask before either answer is awaited
+                ask_in_chat(page, "What is the Jokeri light rail?")
+            for page in pages:
+                expect(page.locator(".esa-card").first).to_be_visible()
+            ask_in_chat(pages[0], "How is Espoo replacing coal in district heating?")
+            expect(pages[0].locator(".esa-answer").nth(1).locator(".esa-card").first).to_be_visible()
+            ask_in_chat(pages[0], "And the Baltic Sea?")  # the fourth question within a minute
+            expect(pages[0].locator(".esa-answer").nth(2)).to_contain_text(
+                "You are asking very quickly. Please wait")
+        finally:
+            for user in users:
+                user.close()
 
 
 # --- the widget ----------------------------------------------------------------------------------

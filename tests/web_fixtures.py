@@ -94,11 +94,26 @@ def corpus() -> Path:
     return folder
 
 
-@functools.cache
-def embedder() -> Any:
-    from assistant.embeddings import create_embedder
+def document_count() -> int:
+    """Documents in :func:`corpus`, counted from the folder (not from the index)."""
+    return sum(1 for p in corpus().iterdir() if p.is_file() and not p.name.endswith(".meta.yml"))
 
-    return create_embedder()
+
+_model: list[Any] = []
+
+
+def use_embedder(model: Any) -> None:
+    """Share the session's model (``conftest.embedder``) instead of loading a second copy."""
+    if not _model:
+        _model.append(model)
+
+
+def embedder() -> Any:
+    if not _model:
+        from assistant.embeddings import create_embedder
+
+        _model.append(create_embedder())
+    return _model[0]
 
 
 @functools.cache
