@@ -6,6 +6,7 @@ allowed origins (CORS and ``frame-ancestors``); request size, question length, h
 the per-client request rate are limited with clear JSON errors; errors never carry a traceback.
 """
 
+import hmac
 import json
 import logging
 import math
@@ -69,6 +70,14 @@ class ClientRateLimiter:
         return max(1, math.ceil(reset - time.time()))
 
 
+class AdminError(Exception):
+    """A refused admin request: HTTP status and message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class HistoryMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -114,11 +123,8 @@ def _ask_model(settings: Settings) -> type[BaseModel]:
 
 
 def _answer_json(answer: Any) -> dict[str, Any]:
-    """The same object as ``ask --json``."""
-    data: dict[str, Any] = answer.to_dict()
-    for citation in data["citations"]:
-        citation.pop("chunk_id", None)
-    return data
+    """``Answer.to_dict()``: ``ask --json``, plus each citation's ``chunk_id``."""
+    return answer.to_dict()  # type: ignore[no-any-return]
 
 
 def _sse(event: str, data: dict[str, Any]) -> str:
@@ -189,11 +195,26 @@ def create_api(
         data: dict[str, Any] = {
             "status": "ok", "documents": len(version.manifest.documents), "chunks": len(version),
             "index_version": version.name, "model": version.manifest.model,
+            "last_build": version.manifest.built_at, "skipped": version.manifest.skipped,
         }
-        live = getattr(request.app.state, "live", None)  # set by the server when watching
+        live = getattr(request.app.state, "live", None)  # the background builder
         if live is not None and hasattr(live, "state"):
             data["build"] = live.state.to_dict()
         return data
+
+    @app.post("/api/admin/reindex", status_code=202, tags=["admin"])
+    async def reindex(request: Request, full: bool = False) -> dict[str, Any]:
+        """Schedule a rebuild of the index (``Authorization: Bearer $ASSISTANT_ADMIN_TOKEN``)."""
+        if not settings.admin_token:
+            raise AdminError(404, "The admin API is disabled; set ASSISTANT_ADMIN_TOKEN to use it.")
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), settings.admin_token.encode()):
+            raise AdminError(401, "A valid admin token is required (Authorization: Bearer …).")
+        live = getattr(request.app.state, "live", None)
+        if live is None:
+            raise AdminError(409, "This app was created without a background builder.")
+        live.request_build(full=full, reason="admin request")
+        return {"status": "accepted", "message": "A rebuild of the index was scheduled."}
 
     @app.get("/widget.js", include_in_schema=False)
     async def widget() -> Response:
@@ -261,6 +282,11 @@ def _install_error_handlers(app: FastAPI) -> None:
                         "and try again."},
             429, headers={"Retry-After": str(exc.retry_after)},
         )
+
+    @app.exception_handler(AdminError)
+    async def admin_error(request: Request, exc: AdminError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse({"error": "admin", "message": str(exc)}, exc.status, headers=headers)
 
     @app.exception_handler(AssistantError)
     async def assistant_error(request: Request, exc: AssistantError) -> JSONResponse:

@@ -164,10 +164,7 @@ def ask(ctx: click.Context, question: str, as_json: bool) -> None:
 
     answer = create_assistant(_settings(ctx)).ask(question)
     if as_json:
-        data = answer.to_dict()
-        for c in data["citations"]:
-            c.pop("chunk_id", None)
-        _echo_json(data)
+        _echo_json(answer.to_dict())
         return
     click.echo(answer.text)
     if answer.note:
@@ -249,14 +246,15 @@ def bench_beir(
 @cli.command()
 @click.option("--host", default=None, help="Interface to listen on [env ASSISTANT_HOST].")
 @click.option("--port", type=int, default=None, help="Port [env ASSISTANT_PORT].")
-@click.option("--watch/--no-watch", default=False, help="Rebuild when documents change.")
+@click.option("--watch/--no-watch", default=None,
+              help="Rebuild live when documents change [env ASSISTANT_WATCH; default: watch].")
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, watch: bool) -> None:
+def serve(ctx: click.Context, host: str | None, port: int | None, watch: bool | None) -> None:
     """Start the web app (chat, JSON API and widget)."""
     from .server import run_server
 
-    run_server(_settings(ctx).with_(**{k: v for k, v in (("host", host), ("port", port)) if v}),
-               watch=watch)
+    settings = _settings(ctx).with_(**{k: v for k, v in (("host", host), ("port", port)) if v})
+    run_server(settings, watch=settings.watch if watch is None else watch)
 
 
 def main() -> None:

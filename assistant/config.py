@@ -66,6 +66,8 @@ class Settings:
     max_history: int = DEFAULT_MAX_HISTORY
     rate_limit: str = DEFAULT_RATE_LIMIT
     watch_debounce_ms: int = DEFAULT_WATCH_DEBOUNCE_MS
+    #: Rebuild live when documents change (``make run`` / ``python app.py``; ``serve --watch``).
+    watch: bool = True
 
     def __post_init__(self) -> None:
         if self.chunk_size < 50:

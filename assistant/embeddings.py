@@ -75,7 +75,8 @@ class SentenceTransformerEmbedder:
 
                     self._model = SentenceTransformer(path, device=self._device)
                 except (OSError, ValueError) as exc:
-                    hint = "" if Path(path).exists() else " (no such folder, and hub downloads are off)"
+                    missing = not Path(path).exists()
+                    hint = " (no such folder, and hub downloads are off)" if missing else ""
                     raise EmbeddingError(
                         f"Cannot load the embedding model {self.model_id!r}{hint}; set "
                         "ASSISTANT_MODEL to a local sentence-transformers folder or the default "
@@ -86,8 +87,9 @@ class SentenceTransformerEmbedder:
     @property
     def dimension(self) -> int:
         model = self._load()
-        get_dim = getattr(model, "get_embedding_dimension", None) or getattr(
-            model, "get_sentence_embedding_dimension"
+        get_dim = (
+            getattr(model, "get_embedding_dimension", None)
+            or model.get_sentence_embedding_dimension
         )
         return int(get_dim())
 
@@ -120,10 +122,16 @@ class SentenceTransformerEmbedder:
         return out
 
 
-def create_embedder(model: str = DEFAULT_MODEL, backend: str = "torch") -> Embedder:
-    """The embedder for a model name/path and backend setting."""
+def create_embedder(
+    model: str = DEFAULT_MODEL, backend: str = "torch", *, cache_dir: Path | None = None
+) -> Embedder:
+    """The embedder for a model name/path and backend setting.
+
+    ``cache_dir`` is where the ONNX backends keep their export (the factory passes
+    ``<index folder>/onnx``); without it, ``~/.cache/espoo-assistant/onnx``.
+    """
     if backend == "torch":
         return SentenceTransformerEmbedder(model)
     from .onnx_backend import OnnxEmbedder  # optional, needs onnxruntime
 
-    return OnnxEmbedder(model, quantized=backend == "onnx-int8")
+    return OnnxEmbedder(model, quantized=backend == "onnx-int8", cache_dir=cache_dir)

@@ -187,9 +187,15 @@ def load_best_version(settings: Settings) -> tuple[Any, str]:
     return None, problem or "no index has been built yet; run `espoo-assistant build`"
 
 
-def start_watching(settings: Settings, assistant: Assistant) -> LiveIndex:
-    """Start the builder and the watcher, and bring the index up to date once."""
+def start_live(settings: Settings, assistant: Assistant, *, watch: bool, catch_up: bool) -> LiveIndex:
+    """The background builder (for the admin route); with ``watch`` also the folder watcher.
+
+    ``catch_up`` runs one build at once: documents may have changed while the server was down, or
+    a build was killed half-way, or the live version was damaged and an older one is served.
+    """
     live = LiveIndex(settings, assistant)
-    live.start_watching()
-    live.request_build(reason="start-up check")
+    if watch:
+        live.start_watching()
+    if catch_up:
+        live.request_build(reason="start-up check")
     return live

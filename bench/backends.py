@@ -1,0 +1,132 @@
+"""Embedding backends side by side: speed against torch and the effect on retrieval quality.
+
+For torch, ONNX fp32 and ONNX int8: one-query encode latency, bulk encode throughput, how close the
+vectors are to torch's, and quality (eval/questions.jsonl on the default corpus, SciFact nDCG@10).
+Each backend gets its own index and its own SciFact embedding cache.
+
+    python bench/backends.py [--quick] [--json] [--work DIR] [--no-scifact]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from common import (
+    DEFAULT_WORK,
+    DOCUMENTS,
+    QUESTIONS,
+    ROOT,
+    SCIFACT,
+    emit,
+    load_avg,
+    machine,
+    percentiles,
+    questions,
+    synthetic_chunk_texts,
+    table,
+    timed_runs,
+    timer,
+)
+
+from assistant.beir import run_beir
+from assistant.build import build_index
+from assistant.config import Settings
+from assistant.embeddings import Embedder, create_embedder
+from assistant.evaluation import evaluate, load_questions
+from assistant.factory import create_assistant
+
+BACKENDS = ("torch", "onnx", "onnx-int8")
+
+
+def speed(embedder: Embedder, queries: list[str], texts: list[str]) -> dict[str, Any]:
+    one = timed_runs(lambda q: embedder.encode([q], batch_size=1), queries)
+    with timer() as bulk:
+        vectors = embedder.encode(texts, batch_size=32)
+    return {"query": percentiles(one), "bulk_per_s": round(len(texts) / bulk["seconds"], 1),
+            "vectors": vectors}
+
+
+def quality(backend: str, embedder: Embedder, work: Path, scifact: bool) -> dict[str, Any]:
+    settings = Settings(documents=DOCUMENTS, index=work / f"index-default-{backend}", backend=backend)
+    shutil.rmtree(settings.index, ignore_errors=True)
+    build_index(documents_dir=settings.documents, index_dir=settings.index, embedder=embedder,
+                chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
+    result = evaluate(create_assistant(settings, embedder=embedder), load_questions(QUESTIONS))
+    out = {"retrieval_hit_at_k": result["retrieval_hit_at_k"], "answer_hit": result["answer_hit"],
+           "refusal_accuracy": result["refusal_accuracy"]}
+    if scifact and SCIFACT.is_dir():
+        cache = work / f"beir-{backend}"
+        seed = ROOT / ".cache"  # the CLI's cache holds torch vectors (its key ignores the backend)
+        if backend == "torch" and seed.is_dir() and not cache.exists():
+            shutil.copytree(seed, cache)
+        beir = run_beir(SCIFACT, embedder, fusion=settings.fusion, cache_dir=cache)
+        out["scifact_dense"] = beir["modes"]["dense"]["ndcg@10"]
+        out["scifact_hybrid"] = beir["modes"]["hybrid"]["ndcg@10"]
+    return out
+
+
+def neighbour_overlap(reference: np.ndarray, other: np.ndarray, queries_ref: np.ndarray,
+                      queries_other: np.ndarray, k: int = 10) -> float:
+    """Mean share of the top-k neighbours (by the reference) that the other backend also finds."""
+    top_ref = np.argsort(-(queries_ref @ reference.T), axis=1)[:, :k]
+    top_other = np.argsort(-(queries_other @ other.T), axis=1)[:, :k]
+    return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(top_ref, top_other,
+                                                                     strict=True)]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1,000 texts for bulk speed")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--work", type=Path, default=DEFAULT_WORK)
+    parser.add_argument("--no-scifact", action="store_true")
+    args = parser.parse_args()
+    queries = questions()
+    texts = synthetic_chunk_texts(1000 if args.quick else 4000, seed=21)
+    rows: list[dict[str, Any]] = []
+    ref: dict[str, np.ndarray] = {}
+    for backend in BACKENDS:
+        embedder = create_embedder(backend=backend, cache_dir=args.work / "onnx")
+        with timer() as first:
+            assert embedder.dimension  # export (first run only) and load
+        load = load_avg()
+        measured = speed(embedder, queries, texts)
+        qvecs = embedder.encode(queries, batch_size=32)
+        if backend == "torch":
+            ref = {"texts": measured["vectors"], "queries": qvecs}
+        row = {"backend": backend, "load_s": round(first["seconds"], 2), "load_avg": load,
+               "query": measured["query"], "bulk_per_s": measured["bulk_per_s"],
+               "min_cosine": round(float((measured["vectors"] * ref["texts"]).sum(1).min()), 5),
+               "top10_overlap": round(neighbour_overlap(ref["texts"], measured["vectors"],
+                                                        ref["queries"], qvecs), 4)}
+        row.update(quality(backend, embedder, args.work, not args.no_scifact))
+        rows.append(row)
+    torch_row = rows[0]
+    md = ("**Embedding backends** (query: one question, p50/p95 ms; bulk: "
+          f"{len(texts):,} passages, batch 32)\n\n")
+    headers = ["Backend", "Query p50/p95", "Speed-up (query)", "Bulk /s", "Speed-up (bulk)",
+               "Min cosine vs torch", "Top-10 overlap", "Eval retrieval_hit@5", "Eval answer_hit"]
+    if "scifact_hybrid" in torch_row:
+        headers += ["SciFact dense nDCG@10", "SciFact hybrid nDCG@10"]
+    body = []
+    for r in rows:
+        line = [r["backend"], f"{r['query']['p50_ms']:.1f} / {r['query']['p95_ms']:.1f}",
+                f"{torch_row['query']['p50_ms'] / r['query']['p50_ms']:.2f}×", r["bulk_per_s"],
+                f"{r['bulk_per_s'] / torch_row['bulk_per_s']:.2f}×", r["min_cosine"],
+                r["top10_overlap"], r["retrieval_hit_at_k"], r["answer_hit"]]
+        if "scifact_hybrid" in r:
+            line += [r["scifact_dense"], r["scifact_hybrid"]]
+        body.append(line)
+    md += table(headers, body)
+    md += "\n\nLoad average during each backend's timing: " + ", ".join(
+        f"{r['backend']} {r['load_avg']}" for r in rows)
+    emit({"name": "backends", "quick": args.quick, "machine": machine(), "rows": rows}, md,
+         args.json)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""Load check: 1, 8 and 32 concurrent clients against a real server on loopback, idle and while a
+rebuild runs. Prints a table (``--json`` for JSON); never run as a test.
+
+    python bench/load.py                 # starts its own server on a copy of documents/
+    python bench/load.py --requests 10   # requests per client (default 20)
+
+Only 127.0.0.1 is ever contacted. Each run is bounded by --requests per client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "load-bench-token"
+QUESTIONS = [
+    "When will Espoo be carbon neutral?",
+    "when does the coal plant close",
+    "how long is the jokeri light rail",
+    "What is the Espoo Story?",
+    "where does espoo's waste go",
+    "How many nature reserves does Espoo have?",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def run_clients(base: str, clients: int, requests: int) -> dict[str, float]:
+    latencies: list[float] = []
+    failures = 0
+    lock = threading.Lock()
+
+    def client(n: int) -> None:
+        nonlocal failures
+        with httpx.Client(timeout=120) as http:
+            for i in range(requests):
+                started = time.perf_counter()
+                r = http.post(f"{base}/api/ask", json={"question": QUESTIONS[(n + i) % 6]})
+                elapsed = (time.perf_counter() - started) * 1000
+                with lock:
+                    latencies.append(elapsed)
+                    failures += r.status_code != 200
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    return {
+        "clients": clients, "requests": len(latencies), "failed": failures,
+        "rps": round(len(latencies) / wall, 1),
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p95_ms": round(_percentile(latencies, 95), 1),
+        "p99_ms": round(_percentile(latencies, 99), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=20, help="requests per client")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="load-bench-"))
+    docs = work / "documents"
+    shutil.copytree(ROOT / "documents", docs)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, ASSISTANT_ADMIN_TOKEN=TOKEN, ASSISTANT_RATE_LIMIT="1000000/minute")
+    subprocess.run([sys.executable, "-m", "assistant", "--documents", str(docs), "--index",
+                    str(work / "index"), "build"], check=True, env=env, capture_output=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "--documents", str(docs), "--index",
+         str(work / "index"), "serve", "--port", str(port), "--no-watch"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    rows = []
+    try:
+        for _ in range(240):
+            try:
+                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        run_clients(base, 2, 3)  # warm-up
+        for clients in (1, 8, 32):
+            rows.append({"while": "idle", **run_clients(base, clients, args.requests)})
+        for clients in (1, 8, 32):
+            # Touch every document so the rebuild re-reads and re-chunks the whole corpus.
+            for path in docs.glob("*.md"):
+                path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+            httpx.post(f"{base}/api/admin/reindex", headers={"Authorization": f"Bearer {TOKEN}"})
+            rows.append({"while": "rebuild", **run_clients(base, clients, args.requests)})
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    print(f"{'while':<8} {'clients':>7} {'requests':>8} {'failed':>6} {'req/s':>6} "
+          f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}")
+    for r in rows:
+        print(f"{r['while']:<8} {r['clients']:>7} {r['requests']:>8} {r['failed']:>6} "
+              f"{r['rps']:>6} {r['p50_ms']:>7} {r['p95_ms']:>7} {r['p99_ms']:>7}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+"""Query latency: p50/p95 of search and of a complete extractive answer at 1k, 10k and 100k chunks.
+
+The 1k and 10k indexes are real builds of generated documents (shared with build_speed.py); the
+100k one has synthetic vectors (real ones plus noise, so they cluster like real embeddings) over
+generated passages with a real BM25 index. Each query path is timed for the torch and ONNX query
+encoders; at 100k, exact (flat) search is compared with HNSW (recall@10 against exact).
+
+    python bench/query_latency.py [--quick] [--json] [--work DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from build_speed import full_build, index_dir_for
+from common import (
+    DEFAULT_WORK,
+    emit,
+    generated_corpus,
+    load_avg,
+    machine,
+    percentiles,
+    questions,
+    synthetic_chunk_texts,
+    table,
+    timed_runs,
+)
+
+from assistant.chunking import Chunk
+from assistant.config import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, DEFAULT_MODEL, Settings
+from assistant.embeddings import Embedder, create_embedder
+from assistant.factory import create_assistant
+from assistant.index import IndexVersion, Manifest, current_version_dir, load_version
+from assistant.lexical import LexicalIndex
+
+REAL_DOCS = (100, 1000)  # ~1k and ~10k chunks
+SYNTHETIC = 100_000
+CHUNKS_PER_DOC = 10
+
+
+def real_version(n_docs: int, work: Path, embedder: Embedder) -> IndexVersion:
+    index_dir = index_dir_for(work, n_docs)
+    if current_version_dir(index_dir) is None:
+        full_build(generated_corpus(n_docs, work=work), index_dir, embedder)
+    return load_version(current_version_dir(index_dir))  # type: ignore[arg-type]
+
+
+def base_vectors(work: Path, embedder: Embedder) -> np.ndarray:
+    """Real embeddings to scatter synthetic ones around: the 10k index's, else 2,000 fresh ones."""
+    folder = current_version_dir(index_dir_for(work, 1000))
+    if folder is not None:
+        version = load_version(folder)
+        return version.vectors_of(sorted(version.chunks))
+    return embedder.encode(synthetic_chunk_texts(2000, seed=11), batch_size=32)
+
+
+def synthetic_version(n: int, base: np.ndarray, *, seed: int = 5) -> IndexVersion:
+    """``n`` generated passages with real BM25 and vectors = a real vector + noise, normalised."""
+    from assistant.index import new_vector_index
+
+    rng = np.random.default_rng(seed)
+    texts = synthetic_chunk_texts(n)
+    dim = base.shape[1]
+    # Noise of this size leaves a cosine of ~0.8 to the base vector: clusters, as real text has.
+    vectors = base[rng.integers(0, len(base), n)] + rng.normal(0, 0.75 / np.sqrt(dim), (n, dim))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    chunks = {
+        i: Chunk(id=f"syn-{i // CHUNKS_PER_DOC}#{i % CHUNKS_PER_DOC}",
+                 document=f"syn-{i // CHUNKS_PER_DOC}.md", title=f"Synthetic report {i // 10}",
+                 section="Section", text=t, start=0, end=len(t), date="2024-01-01",
+                 position=i % CHUNKS_PER_DOC)
+        for i, t in enumerate(texts)
+    }
+    index = new_vector_index(dim)
+    index.add_with_ids(vectors, np.arange(n, dtype=np.int64))
+    lexical = LexicalIndex.build([c.embedding_text() for c in chunks.values()], list(chunks))
+    documents = {f"syn-{d}.md": {"hash": str(d), "chunks": CHUNKS_PER_DOC, "title": "", "date": "",
+                                 "source": "", "topics": ["synthetic"]}
+                 for d in range(n // CHUNKS_PER_DOC)}
+    manifest = Manifest(model=DEFAULT_MODEL, dimension=dim,
+                        chunking={"size": DEFAULT_CHUNK_SIZE, "overlap": DEFAULT_CHUNK_OVERLAP},
+                        documents=documents, version=f"synthetic-{n}", next_id=n)
+    return IndexVersion(Path("."), manifest, index, chunks, {i: "" for i in chunks}, lexical)
+
+
+def synthetic_index_dir(work: Path, embedder: Embedder) -> Path:
+    """The 100k synthetic index saved as a real version (with its HNSW graph); made once."""
+    from assistant.index import publish, save_version
+
+    index_dir = work / f"index-{SYNTHETIC // 1000}k-synthetic"
+    if current_version_dir(index_dir) is not None:
+        return index_dir
+    version = synthetic_version(SYNTHETIC, base_vectors(work, embedder))
+    index_dir.mkdir(parents=True, exist_ok=True)
+    folder = index_dir / "v-synthetic"
+    started = time.perf_counter()
+    save_version(folder, version.manifest, version.vectors, version.chunks, version.text_hashes)
+    (index_dir / "save.json").write_text(json.dumps({"save_s": time.perf_counter() - started}))
+    publish(index_dir, folder)
+    return index_dir
+
+
+def measure(version: IndexVersion, label: str, embedders: dict[str, Embedder],
+            queries: list[str]) -> list[dict[str, Any]]:
+    rows = []
+    settings = Settings()
+    for backend, embedder in embedders.items():
+        assistant = create_assistant(settings, embedder=embedder, version=version)
+        retriever = assistant.retriever
+        qvecs = {q: retriever.embed_query(q) for q in queries}
+        load = load_avg()
+        row = {"index": label, "chunks": len(version), "backend": backend, "load_avg": load}
+        paths = {
+            "embed": retriever.embed_query,
+            "faiss": lambda q, qv=qvecs: version.dense_search(qv[q], 100),
+            "bm25": lambda q: version.lexical.search(q, 100),
+            "search": lambda q, r=retriever: r.search(version, q, k=5),
+        }
+        for name, fn in paths.items():
+            row[name] = percentiles(timed_runs(fn, queries))
+        assistant.ask(queries[0])  # per-version caches (IDF) are built once, outside the timing
+        row["answer"] = percentiles(timed_runs(assistant.ask, queries))
+        rows.append(row)
+    return rows
+
+
+def hnsw_comparison(version: IndexVersion, embedder: Embedder, queries: list[str],
+                    ) -> list[dict[str, Any]]:
+    """Recall@10 and latency of the index's HNSW graph against exact search, by efSearch."""
+    import faiss
+
+    from assistant.index import HNSW_EF_SEARCH, HNSW_M, build_ann
+
+    flat = version.vectors
+    n, dim = flat.ntotal, flat.d
+    vectors = version.vectors_of(range(n))
+    qvecs = embedder.encode(queries, batch_size=32)
+    # More queries for a stable recall: passages of the index itself, perturbed.
+    rng = np.random.default_rng(3)
+    extra = vectors[rng.integers(0, n, 400)] + rng.normal(0, 0.5 / np.sqrt(dim), (400, dim))
+    extra /= np.linalg.norm(extra, axis=1, keepdims=True)
+    all_q = np.vstack([qvecs, extra]).astype(np.float32)
+    _, exact = flat.search(all_q, 10)
+    flat_times = timed_runs(lambda v: flat.search(v.reshape(1, -1), 100), list(qvecs))
+    rows = [{"index": "flat (exact)", "build_s": 0.0, "recall@10": 1.0,
+             **percentiles(flat_times)}]
+    ann = version.ann
+    if ann is None:
+        started = time.perf_counter()
+        ann = build_ann(flat)
+        build_s = time.perf_counter() - started
+    else:
+        build_s = float("nan")
+    graph = faiss.downcast_index(ann.index).hnsw
+    for ef in (64, HNSW_EF_SEARCH, 256):
+        graph.efSearch = ef
+        _, approx = ann.search(all_q, 10)
+        recall = float(np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact,
+                                                                        strict=True)]))
+        times = timed_runs(lambda v: ann.search(v.reshape(1, -1), 100), list(qvecs))
+        default = " (default)" if ef == HNSW_EF_SEARCH else ""
+        rows.append({"index": f"HNSW M={HNSW_M} efSearch={ef}{default}",
+                     "build_s": round(build_s, 1), "recall@10": round(recall, 4),
+                     **percentiles(times)})
+    graph.efSearch = HNSW_EF_SEARCH
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer queries")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--work", type=Path, default=DEFAULT_WORK)
+    parser.add_argument("--backends", default="torch,onnx")
+    parser.add_argument("--no-hnsw", action="store_true")
+    args = parser.parse_args()
+    queries = questions(40 if args.quick else None)
+    embedders = {b: create_embedder(backend=b, cache_dir=args.work / "onnx")
+                 for b in args.backends.split(",")}
+    for e in embedders.values():
+        assert e.dimension
+    torch_embedder = embedders.get("torch") or create_embedder()
+    rows: list[dict[str, Any]] = []
+    for n_docs in REAL_DOCS:
+        version = real_version(n_docs, args.work, torch_embedder)
+        rows += measure(version, "generated documents", embedders, queries)
+    synthetic_dir = synthetic_index_dir(args.work, torch_embedder)
+    synthetic = load_version(current_version_dir(synthetic_dir))  # type: ignore[arg-type]
+    exact = copy.copy(synthetic)
+    exact.ann = None
+    rows += measure(exact, "synthetic, exact (flat)", embedders, queries)
+    if synthetic.ann is not None:
+        rows += measure(synthetic, "synthetic, HNSW (default)", embedders, queries)
+    ann = [] if args.no_hnsw else hnsw_comparison(synthetic, torch_embedder, queries)
+    save_s = json.loads((synthetic_dir / "save.json").read_text())["save_s"]
+    md = f"**Query latency** ({len(queries)} questions from eval/questions.jsonl, ms)\n\n"
+    md += table(
+        ["Index", "Chunks", "Query encoder", "Embed p50/p95", "FAISS p50/p95", "BM25 p50/p95",
+         "Search p50/p95", "Answer p50/p95", "Load avg"],
+        [[r["index"], r["chunks"], r["backend"]]
+         + [f"{r[k]['p50_ms']:.1f} / {r[k]['p95_ms']:.1f}"
+            for k in ("embed", "faiss", "bm25", "search", "answer")] + [r["load_avg"]]
+         for r in rows])
+    if ann:
+        md += (f"\n\n**Exact vs HNSW at {SYNTHETIC:,} vectors** (one query, top 100, ms; "
+               f"saving the 100k version incl. building its graph took {save_s:.0f} s; recall "
+               f"over {len(queries)} questions + 400 perturbed passages)\n\n")
+        md += table(["Index", "Build s", "Recall@10", "p50", "p95"],
+                    [[a["index"], a["build_s"], a["recall@10"], a["p50_ms"], a["p95_ms"]]
+                     for a in ann])
+    emit({"name": "query", "quick": args.quick, "machine": machine(), "rows": rows, "ann": ann},
+         md, args.json)
+
+
+if __name__ == "__main__":
+    main()
