@@ -263,11 +263,18 @@ def read_manifest(folder: Path) -> Manifest:
         ) from exc
 
 
-def load_version(folder: Path) -> IndexVersion:
-    """Load a version folder; a damaged one raises IndexError_ with what to do."""
+def load_version(folder: Path, *, read_only: bool = False) -> IndexVersion:
+    """Load a version folder; a damaged one raises IndexError_ with what to do.
+
+    ``read_only`` versions (for serving, never for building on) that have an HNSW graph map their
+    flat vectors from disk instead of reading them: searches use the graph, so the flat copy
+    costs no memory. Such a version's ``vectors`` must not be changed (FAISS would crash).
+    """
     manifest = read_manifest(folder)
+    faiss = _faiss()
+    mmap = read_only and (folder / ANN).is_file() and hasattr(faiss, "IO_FLAG_MMAP_IFC")
     try:
-        vectors = _faiss().read_index(str(folder / VECTORS))
+        vectors = faiss.read_index(str(folder / VECTORS), faiss.IO_FLAG_MMAP_IFC if mmap else 0)
     except RuntimeError as exc:
         raise IndexError_(
             f"The vector file of index version {folder.name} is damaged or missing; "
@@ -340,13 +347,13 @@ def build_ann(vectors: Any) -> Any:
 
 
 def load_index(index_dir: Path, *, model: str, chunking: dict[str, int]) -> IndexVersion:
-    """Load the live version, refusing one built with another model, chunking or format."""
+    """Load the live version to serve (read-only), refusing one built with other settings."""
     folder = current_version_dir(index_dir)
     if folder is None:
         raise IndexMissingError(
             f"No index found in {index_dir}; run `espoo-assistant build` (or `make run`) first."
         )
-    version = load_version(folder)
+    version = load_version(folder, read_only=True)
     check_compatible(version.manifest, model=model, chunking=chunking)
     return version
 

@@ -124,6 +124,13 @@ def main() -> None:
     parser.add_argument("--backends", default="torch,onnx")
     args = parser.parse_args()
     index_dir = saved_index(args.work)
+    if any(b.startswith("onnx") for b in args.backends.split(",")):
+        from assistant.embeddings import create_embedder
+
+        # Export once beforehand, to both places the server and the steps look (not timed here).
+        for cache in (None, index_dir / "onnx"):
+            for backend in {b for b in args.backends.split(",") if b.startswith("onnx")}:
+                create_embedder(backend=backend, cache_dir=cache).encode(["warm up"])
     rows = []
     for backend in args.backends.split(","):
         load = load_avg()

@@ -14,7 +14,14 @@ from conftest import FakeEmbedder, copy_default_documents
 from assistant import index as index_module
 from assistant.build import build_index
 from assistant.chunking import Chunk
-from assistant.index import ANN, Manifest, load_version, new_vector_index, save_version
+from assistant.index import (
+    ANN,
+    Manifest,
+    load_index,
+    load_version,
+    new_vector_index,
+    save_version,
+)
 
 DIM = 32
 
@@ -108,3 +115,28 @@ def test_incremental_build_keeps_graph_in_step(
     fid = max(version.chunks)
     hits = version.dense_search(version.vectors_of([fid]), 1)[0]
     assert hits[0][0] == fid
+
+
+def test_served_version_maps_flat_vectors_and_still_builds_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(index_module, "ANN_THRESHOLD", 5)
+    docs = copy_default_documents(tmp_path / "docs", "city-bikes.md", "climate-goals-history.md")
+    index_dir = tmp_path / "index"
+    kwargs = dict(
+        documents_dir=docs,
+        index_dir=index_dir,
+        embedder=FakeEmbedder(),
+        chunk_size=600,
+        chunk_overlap=1,
+    )
+    build_index(**kwargs)  # type: ignore[arg-type]
+    chunking = {"size": 600, "overlap": 1}
+    served = load_index(index_dir, model="fake-hash-embedder", chunking=chunking)
+    fid = min(served.chunks)
+    vector = served.vectors_of([fid])
+    assert served.dense_search(vector, 1)[0][0][0] == fid
+    (docs / "city-bikes.md").unlink()
+    report = build_index(**kwargs)  # type: ignore[arg-type]  # the builder's own, writable copy
+    assert report.removed == 1
+    assert served.dense_search(vector, 1)[0][0][0] == fid  # the served version is untouched
