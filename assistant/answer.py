@@ -113,7 +113,7 @@ def _turn(item: Turn | dict[str, str]) -> Turn:
 
 
 class Assistant:
-    """Answers questions from the live index version; ``swap`` replaces it without blocking readers."""
+    """Answers from the live index version; ``swap`` replaces it without blocking readers."""
 
     def __init__(
         self,
@@ -172,8 +172,14 @@ class Assistant:
         timings["select_ms"] = (time.perf_counter() - t) * 1000
         confidence = ranked[0].score if ranked else 0.0
         if confidence < self.settings.min_evidence:
-            yield self._refusal(version, query, timings, started, confidence,
-                                passages=tuple(h.chunk.id for h in result.hits))
+            yield self._refusal(
+                version,
+                query,
+                timings,
+                started,
+                confidence,
+                passages=tuple(h.chunk.id for h in result.hits),
+            )
             return
         extractive = compose(ranked, result.hits)
         if self.generator is not None:
@@ -182,11 +188,19 @@ class Assistant:
             )
             return
         text, citations = extractive
-        for piece in _pieces(text):
-            yield piece
+        yield from _pieces(text)
         timings["total_ms"] = (time.perf_counter() - started) * 1000
-        yield Answer(text, citations, False, timings, "", version.name, query,
-                     tuple(h.chunk.id for h in result.hits), confidence)
+        yield Answer(
+            text,
+            citations,
+            False,
+            timings,
+            "",
+            version.name,
+            query,
+            tuple(h.chunk.id for h in result.hits),
+            confidence,
+        )
 
     def _generate(
         self,
@@ -220,12 +234,28 @@ class Assistant:
             note = f"The language model could not be used ({exc}); this answer quotes the sources."
         timings["generate_ms"] = (time.perf_counter() - t) * 1000
         timings["total_ms"] = (time.perf_counter() - started) * 1000
-        yield Answer(text, citations, False, timings, note, version.name, query,
-                     tuple(h.chunk.id for h in hits), confidence)
+        yield Answer(
+            text,
+            citations,
+            False,
+            timings,
+            note,
+            version.name,
+            query,
+            tuple(h.chunk.id for h in hits),
+            confidence,
+        )
 
     def _refusal(
-        self, version: IndexVersion, query: str, timings: dict[str, float], started: float,
-        confidence: float = 0.0, *, empty: bool = False, passages: tuple[str, ...] = (),
+        self,
+        version: IndexVersion,
+        query: str,
+        timings: dict[str, float],
+        started: float,
+        confidence: float = 0.0,
+        *,
+        empty: bool = False,
+        passages: tuple[str, ...] = (),
     ) -> Answer:
         topics = covered_topics(version)
         if empty:
@@ -270,7 +300,9 @@ def compose(ranked: list[Candidate], hits: list[Hit]) -> tuple[str, tuple[Citati
 
 def _citation(n: int, hit: Hit, quotes: tuple[str, ...]) -> Citation:
     c = hit.chunk
-    return Citation(n, c.title, c.source, c.date, c.section, c.page, c.document, c.text, quotes, c.id)
+    return Citation(
+        n, c.title, c.source, c.date, c.section, c.page, c.document, c.text, quotes, c.id
+    )
 
 
 def quotes_for(answer: str, passage: str) -> tuple[str, ...]:

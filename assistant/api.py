@@ -150,8 +150,12 @@ def create_api(
     limiter: ClientRateLimiter | None = None,
 ) -> FastAPI:
     """The FastAPI app with the JSON routes, the widget and the embed page (no Gradio)."""
-    app = FastAPI(title="Espoo Sustainability Assistant", version="1", lifespan=lifespan,
-                  description="Answers about Espoo's sustainability work, with citations.")
+    app = FastAPI(
+        title="Espoo Sustainability Assistant",
+        version="1",
+        lifespan=lifespan,
+        description="Answers about Espoo's sustainability work, with citations.",
+    )
     limiter = limiter or ClientRateLimiter(settings.rate_limit)
     AskRequest = _ask_model(settings)  # noqa: N806 - a class
     ancestors = frame_ancestors(settings.allowed_origins)
@@ -159,9 +163,12 @@ def create_api(
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
         f"img-src 'self' data:; base-uri 'none'; form-action 'none'; {ancestors}"
     )
-    embed_page = (_static("embed.html").decode()
-                  .replace("{{MAX_QUESTION_CHARS}}", str(settings.max_question_chars))
-                  .replace("{{MAX_HISTORY}}", str(settings.max_history)))
+    embed_page = (
+        _static("embed.html")
+        .decode()
+        .replace("{{MAX_QUESTION_CHARS}}", str(settings.max_question_chars))
+        .replace("{{MAX_HISTORY}}", str(settings.max_history))
+    )
 
     async def rate_limit(request: Request) -> None:
         client = request.client.host if request.client else "unknown"
@@ -178,24 +185,35 @@ def create_api(
         answer = await run_in_threadpool(assistant.ask, body.question, history)  # type: ignore[attr-defined]
         return _answer_json(answer)
 
-    @app.post("/api/ask/stream", dependencies=limited, tags=["ask"],
-              response_class=StreamingResponse,
-              responses={200: {"content": {"text/event-stream": {}}}})
+    @app.post(
+        "/api/ask/stream",
+        dependencies=limited,
+        tags=["ask"],
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}}},
+    )
     async def ask_stream(body: AskRequest) -> StreamingResponse:  # type: ignore[valid-type]
         """Server-sent events: ``delta`` {"text"} pieces, then ``done`` or ``error``."""
         history = [m.model_dump() for m in body.history]  # type: ignore[attr-defined]
         pieces = assistant.stream(body.question, history)  # type: ignore[attr-defined]
-        return StreamingResponse(_events(pieces), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            _events(pieces),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
     @app.get("/api/health", tags=["status"])
     async def health(request: Request) -> dict[str, Any]:
         """The live index: documents, chunks, version and embedding model (and live rebuilds)."""
         version = assistant.version
         data: dict[str, Any] = {
-            "status": "ok", "documents": len(version.manifest.documents), "chunks": len(version),
-            "index_version": version.name, "model": version.manifest.model,
-            "last_build": version.manifest.built_at, "skipped": version.manifest.skipped,
+            "status": "ok",
+            "documents": len(version.manifest.documents),
+            "chunks": len(version),
+            "index_version": version.name,
+            "model": version.manifest.model,
+            "last_build": version.manifest.built_at,
+            "skipped": version.manifest.skipped,
         }
         live = getattr(request.app.state, "live", None)  # the background builder
         if live is not None and hasattr(live, "state"):
@@ -223,7 +241,8 @@ def create_api(
     @app.get("/embed", include_in_schema=False)
     async def embed() -> Response:
         return Response(
-            embed_page, media_type=_STATIC["embed.html"],
+            embed_page,
+            media_type=_STATIC["embed.html"],
             headers={"Content-Security-Policy": embed_csp, "Cache-Control": "no-cache"},
         )
 
@@ -235,9 +254,14 @@ def create_api(
     # Added innermost first: CORS is outermost so that even 413 and 429 carry its headers.
     app.add_middleware(BodyLimitMiddleware, max_bytes=DEFAULT_MAX_BODY_BYTES, prefix="/api/")
     app.add_middleware(SecurityHeadersMiddleware, frame_ancestors=ancestors)
-    app.add_middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins),
-                       allow_methods=["GET", "POST"], allow_headers=["Content-Type"],
-                       expose_headers=["Retry-After"], max_age=600)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.allowed_origins),
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type"],
+        expose_headers=["Retry-After"],
+        max_age=600,
+    )
     return app
 
 
@@ -264,8 +288,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
-             "message": str(e.get("msg", "")).removeprefix("Value error, ")}
+            {
+                "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
+                "message": str(e.get("msg", "")).removeprefix("Value error, "),
+            }
             for e in exc.errors()
         ]
         first = errors[0] if errors else {"field": "", "message": "Invalid request."}
@@ -277,10 +303,14 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RateLimited)
     async def rate_limited(request: Request, exc: RateLimited) -> JSONResponse:
         return JSONResponse(
-            {"error": "rate_limited", "retry_after": exc.retry_after,
-             "message": f"Too many questions at once. Please wait {exc.retry_after} seconds "
-                        "and try again."},
-            429, headers={"Retry-After": str(exc.retry_after)},
+            {
+                "error": "rate_limited",
+                "retry_after": exc.retry_after,
+                "message": f"Too many questions at once. Please wait {exc.retry_after} seconds "
+                "and try again.",
+            },
+            429,
+            headers={"Retry-After": str(exc.retry_after)},
         )
 
     @app.exception_handler(AdminError)
@@ -370,5 +400,3 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-

@@ -35,7 +35,11 @@ MODES = ("dense", "bm25", "hybrid")
 
 
 def _open(path: Path) -> Any:
-    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")
+    return (
+        gzip.open(path, "rt", encoding="utf-8")
+        if path.suffix == ".gz"
+        else open(path, encoding="utf-8")
+    )
 
 
 def _jsonl(folder: Path, name: str) -> list[dict[str, Any]]:
@@ -86,16 +90,27 @@ def run_beir(
     qrels = load_qrels(folder)
     test_ids = [q for q in qrels if q in queries][:limit]
     chunks = {
-        i: Chunk(id=str(d["_id"]), document=str(d["_id"]), title=d.get("title", "") or "",
-                 section="", text=d.get("text", "") or "", start=0, end=len(d.get("text", "")))
+        i: Chunk(
+            id=str(d["_id"]),
+            document=str(d["_id"]),
+            title=d.get("title", "") or "",
+            section="",
+            text=d.get("text", "") or "",
+            start=0,
+            end=len(d.get("text", "")),
+        )
         for i, d in enumerate(corpus)
     }
     vectors = _corpus_vectors(list(chunks.values()), embedder, batch_size, progress, cache_dir)
     index = new_vector_index(vectors.shape[1])
     index.add_with_ids(vectors, np.arange(len(chunks), dtype=np.int64))
     lexical = LexicalIndex.build([c.embedding_text() for c in chunks.values()], list(chunks))
-    manifest = Manifest(model=embedder.model_id, dimension=vectors.shape[1], chunking={},
-                        version=f"beir-{folder.name}")
+    manifest = Manifest(
+        model=embedder.model_id,
+        dimension=vectors.shape[1],
+        chunking={},
+        version=f"beir-{folder.name}",
+    )
     version = IndexVersion(folder, manifest, index, chunks, {}, lexical)
     retriever = Retriever(embedder, fusion=fusion)
     qvecs = embedder.encode([queries[q] for q in test_ids], batch_size=batch_size)
@@ -103,8 +118,12 @@ def run_beir(
     for qid, qvec in zip(test_ids, qvecs, strict=True):
         for mode in MODES:
             result = retriever.search(
-                version, queries[qid], k=100, mode="lexical" if mode == "bm25" else mode,
-                diversify=False, query_vector=qvec.reshape(1, -1),
+                version,
+                queries[qid],
+                k=100,
+                mode="lexical" if mode == "bm25" else mode,
+                diversify=False,
+                query_vector=qvec.reshape(1, -1),
             )
             ranked = [h.chunk.document for h in result.hits]
             scores[mode]["ndcg"].append(ndcg_at(ranked, qrels[qid]))
@@ -116,8 +135,10 @@ def run_beir(
         "model": embedder.model_id,
         "fusion": fusion,
         "modes": {
-            m: {"ndcg@10": round(float(np.mean(s["ndcg"])), 4),
-                "recall@100": round(float(np.mean(s["recall"])), 4)}
+            m: {
+                "ndcg@10": round(float(np.mean(s["ndcg"])), 4),
+                "recall@100": round(float(np.mean(s["recall"])), 4),
+            }
             for m, s in scores.items()
         },
         "published_ndcg@10": PUBLISHED if folder.name.lower() == "scifact" else {},
@@ -138,7 +159,9 @@ def _corpus_vectors(
         return np.load(cached)
     bar = progress(len(texts)) if progress else None
     try:
-        vectors = embedder.encode(texts, batch_size=batch_size, progress=bar.update if bar else None)
+        vectors = embedder.encode(
+            texts, batch_size=batch_size, progress=bar.update if bar else None
+        )
     finally:
         if bar is not None:
             bar.close()

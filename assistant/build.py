@@ -42,7 +42,6 @@ from .index import (
 log = logging.getLogger(__name__)
 
 
-
 class ProgressBar(Protocol):
     def update(self, n: int) -> Any: ...
     def close(self) -> Any: ...
@@ -114,7 +113,9 @@ def build_index(
         )
     with build_lock(index_dir):
         _remove_stale_builds(index_dir)
-        old, reason = (None, "--full requested") if full else _previous(index_dir, embedder, chunking)
+        old, reason = (
+            (None, "--full requested") if full else _previous(index_dir, embedder, chunking)
+        )
         old_docs = old.manifest.documents if old else {}
         unchanged = [d for d, h in scan.hashes.items() if old_docs.get(d, {}).get("hash") == h]
         todo = {d: p for d, p in scan.files.items() if d not in unchanged}
@@ -132,8 +133,12 @@ def build_index(
                 failed.add(doc_id)
                 continue
             doc = loaded[0]
-            info[doc_id] = {"title": doc.title, "date": doc.date, "source": doc.source,
-                            "topics": list(doc.topics)}
+            info[doc_id] = {
+                "title": doc.title,
+                "date": doc.date,
+                "source": doc.source,
+                "topics": list(doc.topics),
+            }
             new_chunks[doc_id] = chunk_document(doc, size=chunk_size, overlap=chunk_overlap)
             if not new_chunks[doc_id]:
                 skipped.append(Skipped(doc_id, "no indexable text (only headings or references)"))
@@ -181,8 +186,18 @@ def build_index(
         added = [d for d in new_chunks if d not in old_docs]
         changed = [d for d in new_chunks if d in old_docs]
         report = _report(
-            scan, None, unchanged, added, changed, removed, skipped, len(to_embed), started,
-            reason, manifest=manifest, chunk_total=len(chunks),
+            scan,
+            None,
+            unchanged,
+            added,
+            changed,
+            removed,
+            skipped,
+            len(to_embed),
+            started,
+            reason,
+            manifest=manifest,
+            chunk_total=len(chunks),
             embedded_docs=sorted({c.document for _, c in to_embed}),
         )
         manifest.last_build = report.to_dict()
@@ -306,7 +321,11 @@ def _report(
 ) -> BuildReport:
     version = manifest.version if manifest else (old.name if old else "")
     return BuildReport(
-        documents=len(manifest.documents) if manifest else len(old.manifest.documents) if old else 0,
+        documents=len(manifest.documents)
+        if manifest
+        else len(old.manifest.documents)
+        if old
+        else 0,
         added=len(added),
         changed=len(changed),
         removed=len(removed),

@@ -1,6 +1,7 @@
 """Chunking: split a document by headings, then pack whole sentences into chunks (pure functions).
 
-Invariants (tested): a chunk never splits a sentence; ``doc.text[chunk.start:chunk.end] == chunk.text``;
+Invariants (tested): a chunk never splits a sentence;
+``doc.text[chunk.start:chunk.end] == chunk.text``;
 consecutive chunks of a section share ``overlap`` sentences; the same input gives the same ids.
 """
 
@@ -36,7 +37,9 @@ class Chunk:
 
     def embedding_text(self) -> str:
         """What the model sees: the passage with its title and section for context."""
-        heading = self.title if not self.section else f"{self.title}{SECTION_SEPARATOR}{self.section}"
+        heading = (
+            self.title if not self.section else f"{self.title}{SECTION_SEPARATOR}{self.section}"
+        )
         return f"{heading}: {self.text}"
 
 
@@ -51,9 +54,47 @@ class Span:
 # --- sentences -------------------------------------------------------------------------------
 
 _ABBREVIATIONS = {
-    "e.g", "i.e", "etc", "mr", "mrs", "ms", "dr", "prof", "no", "nos", "vs", "approx", "ca", "st",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "inc",
-    "ltd", "co", "corp", "fig", "p", "pp", "vol", "u.s", "u.k", "mt", "km", "min", "max", "eur",
+    "e.g",
+    "i.e",
+    "etc",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "no",
+    "nos",
+    "vs",
+    "approx",
+    "ca",
+    "st",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "inc",
+    "ltd",
+    "co",
+    "corp",
+    "fig",
+    "p",
+    "pp",
+    "vol",
+    "u.s",
+    "u.k",
+    "mt",
+    "km",
+    "min",
+    "max",
+    "eur",
 }
 # A candidate boundary: ., ! or ? (optionally followed by closing quotes/brackets), then space(s).
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*\s+")
@@ -108,7 +149,8 @@ def split_sections(doc: Document) -> list[Section]:
     text = doc.text
     sections: list[Section] = []
     stack: list[tuple[int, str]] = []
-    cursor, path = 0, ()
+    cursor = 0
+    path: tuple[str, ...] = ()
     for match in _HEADING.finditer(text):
         if match.start() > cursor:
             sections.append(Section(path, cursor, match.start()))
@@ -122,7 +164,8 @@ def split_sections(doc: Document) -> list[Section]:
     if cursor < len(text):
         sections.append(Section(path, cursor, len(text)))
     return [
-        s for s in sections
+        s
+        for s in sections
         if text[s.start : s.end].strip()
         and not any(h.strip().casefold() in _REFERENCE_HEADINGS for h in s.path)
     ]

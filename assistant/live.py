@@ -1,4 +1,4 @@
-"""Live updates: background builds (one at a time), hot swaps, and a watcher on the documents folder.
+"""Live updates: background builds (one at a time), hot swaps, and a watcher on the documents.
 
 Events that arrive while a build runs schedule exactly one more build. A build that fails leaves the
 served version untouched; its error is kept for the health route and ``status``.
@@ -92,8 +92,12 @@ class LiveIndex:
         now = _now()
         try:
             report = build_index(
-                documents_dir=s.documents, index_dir=s.index, embedder=self.assistant.retriever.embedder,
-                chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap, batch_size=s.batch_size,
+                documents_dir=s.documents,
+                index_dir=s.index,
+                embedder=self.assistant.retriever.embedder,
+                chunk_size=s.chunk_size,
+                chunk_overlap=s.chunk_overlap,
+                batch_size=s.batch_size,
                 full=full,
             )
             if report.version != self.assistant.version.name:
@@ -106,7 +110,9 @@ class LiveIndex:
             log.error("Index build failed; still serving %s: %s", self.assistant.version.name, exc)
             self.state.builds += 1
             self.state.last_result, self.state.last_error, self.state.last_finished = (
-                "failed", str(exc), now,
+                "failed",
+                str(exc),
+                now,
             )
             return None
         except Exception as exc:  # noqa: BLE001 - the builder thread must survive anything
@@ -137,8 +143,12 @@ class LiveIndex:
         while not self._stop.is_set():
             try:
                 for changes in watch(
-                    folder, watch_filter=_relevant, debounce=self.settings.watch_debounce_ms,
-                    stop_event=self._stop, raise_interrupt=False, yield_on_timeout=False,
+                    folder,
+                    watch_filter=_relevant,
+                    debounce=self.settings.watch_debounce_ms,
+                    stop_event=self._stop,
+                    raise_interrupt=False,
+                    yield_on_timeout=False,
                 ):
                     names = sorted({Path(p).name for _, p in changes})
                     self.request_build(reason=f"changed: {', '.join(names[:5])}")
@@ -164,8 +174,10 @@ def _now() -> str:
 
 
 def _summary(report: BuildReport) -> str:
-    return (f"{report.added} added, {report.changed} changed, {report.removed} removed, "
-            f"{len(report.skipped)} skipped")
+    return (
+        f"{report.added} added, {report.changed} changed, {report.removed} removed, "
+        f"{len(report.skipped)} skipped"
+    )
 
 
 def load_best_version(settings: Settings) -> tuple[Any, str]:
@@ -187,7 +199,9 @@ def load_best_version(settings: Settings) -> tuple[Any, str]:
     return None, problem or "no index has been built yet; run `espoo-assistant build`"
 
 
-def start_live(settings: Settings, assistant: Assistant, *, watch: bool, catch_up: bool) -> LiveIndex:
+def start_live(
+    settings: Settings, assistant: Assistant, *, watch: bool, catch_up: bool
+) -> LiveIndex:
     """The background builder (for the admin route); with ``watch`` also the folder watcher.
 
     ``catch_up`` runs one build at once: documents may have changed while the server was down, or

@@ -51,8 +51,12 @@ def create_app(
         watcher = start_live(settings, assistant, watch=watch, catch_up=watch or catch_up)
         app.state.live = watcher
         url = public_url(settings)
-        log.info("Espoo Sustainability Assistant: chat %s/  API docs %s/docs  widget %s/widget.js",
-                 url, url, url)
+        log.info(
+            "Espoo Sustainability Assistant: chat %s/  API docs %s/docs  widget %s/widget.js",
+            url,
+            url,
+            url,
+        )
         try:
             yield
         finally:
@@ -60,13 +64,23 @@ def create_app(
 
     limiter = ClientRateLimiter(settings.rate_limit)
     app = create_api(assistant, settings, lifespan=lifespan, limiter=limiter)
-    demo = create_ui(assistant, FeedbackStore(feedback_path(settings)),
-                     rate_limit=limiter.retry_after)
+    demo = create_ui(
+        assistant, FeedbackStore(feedback_path(settings)), rate_limit=limiter.retry_after
+    )
     css = files("assistant").joinpath("static", "chat.css").read_text(encoding="utf-8")
     return gr.mount_gradio_app(
-        app, demo, path="/", footer_links=[], run_history=False, show_error=False,
-        ssr_mode=False, mcp_server=False, css=css, theme=_theme(gr),
-        server_name=settings.host, server_port=settings.port,
+        app,
+        demo,
+        path="/",
+        footer_links=[],
+        run_history=False,
+        show_error=False,
+        ssr_mode=False,
+        mcp_server=False,
+        css=css,
+        theme=_theme(gr),
+        server_name=settings.host,
+        server_port=settings.port,
     )
 
 
@@ -74,13 +88,17 @@ def _theme(gr: Any) -> Any:
     # Local fonts only: the default theme would fetch Google Fonts from the visitor's browser.
     # Espoo blue (#0050a0) on white text passes WCAG AA contrast; the default blue does not.
     return gr.themes.Base(
-        primary_hue=gr.themes.colors.blue, neutral_hue=gr.themes.colors.slate,
+        primary_hue=gr.themes.colors.blue,
+        neutral_hue=gr.themes.colors.slate,
         font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "Arial", "sans-serif"],
         font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"],
     ).set(
-        button_primary_background_fill="#0050a0", button_primary_background_fill_hover="#003d7a",
-        button_primary_text_color="#ffffff", color_accent="#0050a0",
-        link_text_color="#0050a0", link_text_color_visited="#5a2d82",
+        button_primary_background_fill="#0050a0",
+        button_primary_background_fill_hover="#003d7a",
+        button_primary_text_color="#ffffff",
+        color_accent="#0050a0",
+        link_text_color="#0050a0",
+        link_text_color_visited="#5a2d82",
     )
 
 
@@ -91,14 +109,18 @@ def _build_now(settings: Settings, *, full: bool) -> None:
     from .embeddings import create_embedder
 
     report = build_index(
-        documents_dir=settings.documents, index_dir=settings.index,
+        documents_dir=settings.documents,
+        index_dir=settings.index,
         embedder=create_embedder(settings.model, settings.backend),
-        chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
-        batch_size=settings.batch_size, full=full,
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        batch_size=settings.batch_size,
+        full=full,
         progress=lambda total: tqdm(total=total, unit="chunk", desc="Embedding"),
     )
-    log.info("Built index %s: %d documents, %d chunks", report.version, report.documents,
-             report.chunks)
+    log.info(
+        "Built index %s: %d documents, %d chunks", report.version, report.documents, report.chunks
+    )
 
 
 def run_server(settings: Settings, *, watch: bool = False) -> None:
@@ -106,7 +128,6 @@ def run_server(settings: Settings, *, watch: bool = False) -> None:
     import uvicorn
 
     from .factory import create_assistant
-
     from .live import load_best_version
 
     version, problem = load_best_version(settings)

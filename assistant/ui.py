@@ -110,13 +110,15 @@ def _card(c: dict[str, Any]) -> str:
         meta.append(f"page {int(c['page'])}")
     href = safe_url(c.get("source", ""), c.get("page"))
     if href:
-        link = (f'<a class="esa-link" href="{html.escape(href, quote=True)}" target="_blank" '
-                f'rel="noopener noreferrer">Open source: {_text(c.get("title") or href)}</a>')
+        link = (
+            f'<a class="esa-link" href="{html.escape(href, quote=True)}" target="_blank" '
+            f'rel="noopener noreferrer">Open source: {_text(c.get("title") or href)}</a>'
+        )
     else:
         link = f'<span class="esa-link">{_text(c.get("source") or c.get("document", ""))}</span>'
     return (
         f'<li class="esa-card"><p class="esa-card-title"><span class="esa-n">{int(c["n"])}</span> '
-        f'{_text(c.get("title") or c.get("document", ""))}</p>'
+        f"{_text(c.get('title') or c.get('document', ''))}</p>"
         f'<p class="esa-meta">{" · ".join(_text(m) for m in meta)}</p>'
         f'<blockquote class="esa-passage">{highlight(c.get("text", ""), c.get("quotes", ()))}'
         f"</blockquote>{link}</li>"
@@ -159,9 +161,13 @@ class FeedbackStore:
         """Store feedback on ``record`` ({"question", "answer": Answer.to_dict()})."""
         answer = record["answer"]
         row = (
-            datetime.now(UTC).isoformat(timespec="seconds"), rating, comment.strip()[:2000],
-            record["question"], answer["answer"],
-            json.dumps(answer["citations"], ensure_ascii=False), answer.get("index_version", ""),
+            datetime.now(UTC).isoformat(timespec="seconds"),
+            rating,
+            comment.strip()[:2000],
+            record["question"],
+            answer["answer"],
+            json.dumps(answer["citations"], ensure_ascii=False),
+            answer.get("index_version", ""),
         )
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -169,7 +175,8 @@ class FeedbackStore:
                 db.execute(self._SCHEMA)
                 db.execute(
                     "INSERT INTO feedback (created_at, rating, comment, question, answer,"
-                    " citations, index_version) VALUES (?, ?, ?, ?, ?, ?, ?)", row,
+                    " citations, index_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    row,
                 )
 
     def all(self) -> list[dict[str, Any]]:
@@ -200,19 +207,26 @@ def create_ui(
     max_history = assistant.settings.max_history
 
     def respond(
-        question: str, messages: list[dict[str, str]], turns: list[dict[str, str]],
-        records: list[dict[str, Any]], request: gr.Request,
+        question: str,
+        messages: list[dict[str, str]],
+        turns: list[dict[str, str]],
+        records: list[dict[str, Any]],
+        request: gr.Request,
     ) -> Iterator[tuple[Any, ...]]:
         question = (question or "").strip()
         if not question:
             yield messages, messages, "", turns, records
             return
-        messages = [*messages, {"role": "user", "content": render_question(question)},
-                    {"role": "assistant", "content": render_partial("…")}]
+        messages = [
+            *messages,
+            {"role": "user", "content": render_question(question)},
+            {"role": "assistant", "content": render_partial("…")},
+        ]
         wait = rate_limit(_client(request)) if rate_limit else None
         if wait is not None:
             messages[-1]["content"] = render_partial(
-                f"You are asking very quickly. Please wait {wait} seconds and try again.")
+                f"You are asking very quickly. Please wait {wait} seconds and try again."
+            )
             yield messages, messages, question, turns, records
             return
         yield messages, messages, "", turns, records
@@ -226,16 +240,22 @@ def create_ui(
                     continue
                 data = item.to_dict()
                 messages[-1]["content"] = render_answer(data)
-                turns = [*turns, {"role": "user", "content": question},
-                         {"role": "assistant", "content": item.text}]
-                records = [*records, {"index": len(messages) - 1, "question": question,
-                                      "answer": data}]
+                turns = [
+                    *turns,
+                    {"role": "user", "content": question},
+                    {"role": "assistant", "content": item.text},
+                ]
+                records = [
+                    *records,
+                    {"index": len(messages) - 1, "question": question, "answer": data},
+                ]
         except AssistantError as exc:
             messages[-1]["content"] = render_partial(str(exc))
         except Exception:
             log.exception("chat answer failed")
             messages[-1]["content"] = render_partial(
-                "Something went wrong on our side. Please try again in a moment.")
+                "Something went wrong on our side. Please try again in a moment."
+            )
         yield messages, messages, "", turns, records
 
     def rate_last(rating: str, comment: str, records: list[dict[str, Any]]) -> tuple[str, str]:
@@ -257,21 +277,34 @@ def create_ui(
         return render_about(version, covered_topics(version, limit=8))
 
     with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=False) as demo:
-        gr.HTML(f'<header class="esa-header"><p class="esa-city">City of Espoo</p>'
-                f"<h1>{TITLE}</h1><p>{html.escape(INTRO)}</p></header>")
+        gr.HTML(
+            f'<header class="esa-header"><p class="esa-city">City of Espoo</p>'
+            f"<h1>{TITLE}</h1><p>{html.escape(INTRO)}</p></header>"
+        )
         messages = gr.State([])
         turns = gr.State([])
         records = gr.State([])
         chatbot = gr.Chatbot(
-            label="Conversation", show_label=False, elem_id="esa-chat", height="min(60vh, 560px)",
-            latex_delimiters=[], line_breaks=False, buttons=["copy"], autoscroll=True,
+            label="Conversation",
+            show_label=False,
+            elem_id="esa-chat",
+            height="min(60vh, 560px)",
+            latex_delimiters=[],
+            line_breaks=False,
+            buttons=["copy"],
+            autoscroll=True,
             placeholder="Answers appear here, with their sources under them.",
         )
         with gr.Row(elem_id="esa-ask-row"):
             box = gr.Textbox(
-                label="Your question", placeholder="Ask about Espoo's sustainability work",
-                max_length=assistant.settings.max_question_chars, max_lines=4, scale=5,
-                elem_id="esa-question", autofocus=False, submit_btn=False,
+                label="Your question",
+                placeholder="Ask about Espoo's sustainability work",
+                max_length=assistant.settings.max_question_chars,
+                max_lines=4,
+                scale=5,
+                elem_id="esa-question",
+                autofocus=False,
+                submit_btn=False,
             )
             ask = gr.Button("Ask", variant="primary", scale=1, min_width=90, elem_id="esa-ask")
         with gr.Row(elem_id="esa-examples"):

@@ -24,7 +24,9 @@ def observe(assistant, questions):  # type: ignore[no-untyped-def]
     rows = []
     for q in questions:
         a = assistant.ask(q.question, q.history)
-        rows.append((q.answerable, a.confidence, q.answerable and _contains_any(a.text, q.answer_any)))
+        rows.append(
+            (q.answerable, a.confidence, q.answerable and _contains_any(a.text, q.answer_any))
+        )
     return rows
 
 
@@ -50,7 +52,9 @@ def main() -> None:
             if best is None or value > best[0]:
                 best = (value, float(t), m)
     assert best is not None
-    print(json.dumps({"file": str(calibration), "threshold": round(best[1], 3), **best[2]}, indent=1))
+    print(
+        json.dumps({"file": str(calibration), "threshold": round(best[1], 3), **best[2]}, indent=1)
+    )
     for path in held_out:
         m = metrics(observe(assistant, load_questions(path)), best[1])
         print(json.dumps({"file": str(path), "threshold": round(best[1], 3), **m}, indent=1))

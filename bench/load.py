@@ -71,7 +71,9 @@ def run_clients(base: str, clients: int, requests: int) -> dict[str, float]:
         t.join()
     wall = time.perf_counter() - started
     return {
-        "clients": clients, "requests": len(latencies), "failed": failures,
+        "clients": clients,
+        "requests": len(latencies),
+        "failed": failures,
         "rps": round(len(latencies) / wall, 1),
         "p50_ms": round(statistics.median(latencies), 1),
         "p95_ms": round(_percentile(latencies, 95), 1),
@@ -91,12 +93,38 @@ def main() -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = dict(os.environ, ASSISTANT_ADMIN_TOKEN=TOKEN, ASSISTANT_RATE_LIMIT="1000000/minute")
-    subprocess.run([sys.executable, "-m", "assistant", "--documents", str(docs), "--index",
-                    str(work / "index"), "build"], check=True, env=env, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "assistant",
+            "--documents",
+            str(docs),
+            "--index",
+            str(work / "index"),
+            "build",
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     server = subprocess.Popen(
-        [sys.executable, "-m", "assistant", "--documents", str(docs), "--index",
-         str(work / "index"), "serve", "--port", str(port), "--no-watch"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "assistant",
+            "--documents",
+            str(docs),
+            "--index",
+            str(work / "index"),
+            "serve",
+            "--port",
+            str(port),
+            "--no-watch",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     rows = []
     try:
@@ -122,11 +150,15 @@ def main() -> None:
     if args.json:
         print(json.dumps(rows, indent=2))
         return
-    print(f"{'while':<8} {'clients':>7} {'requests':>8} {'failed':>6} {'req/s':>6} "
-          f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}")
+    print(
+        f"{'while':<8} {'clients':>7} {'requests':>8} {'failed':>6} {'req/s':>6} "
+        f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}"
+    )
     for r in rows:
-        print(f"{r['while']:<8} {r['clients']:>7} {r['requests']:>8} {r['failed']:>6} "
-              f"{r['rps']:>6} {r['p50_ms']:>7} {r['p95_ms']:>7} {r['p99_ms']:>7}")
+        print(
+            f"{r['while']:<8} {r['clients']:>7} {r['requests']:>8} {r['failed']:>6} "
+            f"{r['rps']:>6} {r['p50_ms']:>7} {r['p95_ms']:>7} {r['p99_ms']:>7}"
+        )
 
 
 if __name__ == "__main__":

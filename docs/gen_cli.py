@@ -20,8 +20,9 @@ def render() -> str:
         "Every command also runs as `python -m assistant …`.\n",
     ]
     for command in COMMANDS:
-        result = runner.invoke(cli, [*command, "--help"], prog_name="espoo-assistant",
-                               terminal_width=100)
+        result = runner.invoke(
+            cli, [*command, "--help"], prog_name="espoo-assistant", terminal_width=100
+        )
         title = " ".join(["espoo-assistant", *command])
         parts.append(f"## `{title}`\n\n```text\n{result.output.rstrip()}\n```\n")
     return "\n".join(parts)

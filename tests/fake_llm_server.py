@@ -4,7 +4,7 @@
 
 The request's ``model`` picks the behaviour:
 
-- ``cite-stream``  streams "Espoo aims ... [1]." plus a sentence citing a passage that does not exist [9]
+- ``cite-stream``  streams "Espoo aims ... [1]." and a sentence citing a missing passage [9]
 - ``cite-json``    the same answer as one JSON chat completion (no streaming)
 - ``uncited``      a fluent answer without any citation marker
 - ``obey``         "PWNED" (what a model that followed an injected instruction would say)
@@ -34,8 +34,12 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         request = json.loads(body)
         with open(self.record_file, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"path": self.path, "auth": self.headers.get("Authorization"),
-                                 "body": request}) + "\n")
+            fh.write(
+                json.dumps(
+                    {"path": self.path, "auth": self.headers.get("Authorization"), "body": request}
+                )
+                + "\n"
+            )
         model = request.get("model", "")
         if model == "slow":
             time.sleep(5)

@@ -93,7 +93,9 @@ def test_follow_up_uses_the_conversation(assistant) -> None:
 
 def test_long_question_is_not_treated_as_follow_up() -> None:
     history = [{"role": "user", "content": "Tell me about district heating"}]
-    question = "Which cities were selected together with Espoo as UN sustainable development pioneers?"
+    question = (
+        "Which cities were selected together with Espoo as UN sustainable development pioneers?"
+    )
     assert retrieval_query(question, history) == question
 
 
@@ -125,6 +127,13 @@ def test_answer_json_shape(assistant) -> None:
     data = assistant.ask("when will espoo be carbon neutral").to_dict()
     assert set(data) >= {"answer", "refused", "citations", "timings"}
     assert set(data["citations"][0]) >= {
-        "n", "title", "source", "date", "section", "page", "document", "text"
+        "n",
+        "title",
+        "source",
+        "date",
+        "section",
+        "page",
+        "document",
+        "text",
     }
     assert data["timings"]["total_ms"] > 0

@@ -12,9 +12,27 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "assistant"
 ORDER = [
-    "documents", "chunking", "embeddings", "onnx_backend", "lexical", "index", "build",
-    "retrieval", "evidence", "generation", "answer", "evaluation", "beir", "status", "factory",
-    "live", "api", "ui", "server", "cli", "__main__",
+    "documents",
+    "chunking",
+    "embeddings",
+    "onnx_backend",
+    "lexical",
+    "index",
+    "build",
+    "retrieval",
+    "evidence",
+    "generation",
+    "answer",
+    "evaluation",
+    "beir",
+    "status",
+    "factory",
+    "live",
+    "api",
+    "ui",
+    "server",
+    "cli",
+    "__main__",
 ]
 ANYWHERE = {"config", "errors", "__init__"}
 OUTER = {"api", "ui", "cli"}

@@ -51,7 +51,8 @@ def servers() -> Iterator[Servers]:
             assert "http://127.0.0.1:7860/widget.js" in page
             (folder / "city-site.html").write_text(page.replace("http://127.0.0.1:7860", app))
             (folder / "frame.html").write_text(
-                f'<!doctype html><title>frame</title><iframe id="f" src="{app}/embed"></iframe>')
+                f'<!doctype html><title>frame</title><iframe id="f" src="{app}/embed"></iframe>'
+            )
             yield Servers(app, site, site.replace("127.0.0.1", "localhost"))
 
 
@@ -227,8 +228,12 @@ def test_about_panel_and_clear_button(page: Page, servers: Servers) -> None:
 
 
 def test_chat_is_readable_on_a_phone(browser: Browser, servers: Servers) -> None:
-    phone = browser.new_context(viewport={"width": 360, "height": 780}, is_mobile=True,
-                                has_touch=True, device_scale_factor=2)
+    phone = browser.new_context(
+        viewport={"width": 360, "height": 780},
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+    )
     page = phone.new_page()
     page.set_default_timeout(TIMEOUT)
     try:
@@ -236,8 +241,10 @@ def test_chat_is_readable_on_a_phone(browser: Browser, servers: Servers) -> None
         ask_in_chat(page, "How does Espoo protect the Baltic Sea?")
         expect(page.locator(".esa-card").first).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
-        for control in (page.get_by_label("Your question"),
-                        page.get_by_role("button", name="Ask", exact=True)):
+        for control in (
+            page.get_by_label("Your question"),
+            page.get_by_role("button", name="Ask", exact=True),
+        ):
             box = control.bounding_box()
             assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
         shot(page, "chat-phone.png")
@@ -259,10 +266,13 @@ def test_chat_serves_several_users_at_once_within_the_rate_limit(browser: Browse
             for page in pages:
                 expect(page.locator(".esa-card").first).to_be_visible()
             ask_in_chat(pages[0], "How is Espoo replacing coal in district heating?")
-            expect(pages[0].locator(".esa-answer").nth(1).locator(".esa-card").first).to_be_visible()
+            expect(
+                pages[0].locator(".esa-answer").nth(1).locator(".esa-card").first
+            ).to_be_visible()
             ask_in_chat(pages[0], "And the Baltic Sea?")  # the fourth question within a minute
             expect(pages[0].locator(".esa-answer").nth(2)).to_contain_text(
-                "You are asking very quickly. Please wait")
+                "You are asking very quickly. Please wait"
+            )
         finally:
             for user in users:
                 user.close()
@@ -276,8 +286,9 @@ def open_city_page(page: Page, servers: Servers) -> Any:
     return page.get_by_role("button", name=f"Open chat: {WIDGET_TITLE}")
 
 
-def test_widget_answers_with_clickable_citations(page: Page, context: BrowserContext,
-                                                 servers: Servers) -> None:
+def test_widget_answers_with_clickable_citations(
+    page: Page, context: BrowserContext, servers: Servers
+) -> None:
     launcher = open_city_page(page, servers)
     expect(launcher).to_have_attribute("aria-expanded", "false")
     box = launcher.bounding_box()
@@ -285,11 +296,13 @@ def test_widget_answers_with_clickable_citations(page: Page, context: BrowserCon
     assert launcher.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(0, 80, 160)"
     launcher.click()
     expect(page.get_by_role("button", name=f"Close chat: {WIDGET_TITLE}")).to_have_attribute(
-        "aria-expanded", "true")
+        "aria-expanded", "true"
+    )
     expect(page.get_by_role("dialog", name=WIDGET_TITLE)).to_be_visible()
     chat = page.frame_locator(f"iframe[title='{WIDGET_TITLE}']")
     expect(chat.locator("#esa-greeting")).to_have_text(
-        "Hello! Ask me about Espoo's climate and sustainability work.")
+        "Hello! Ask me about Espoo's climate and sustainability work."
+    )
     chat.get_by_label("Your question").fill("How is Espoo replacing coal in district heating?")
     chat.get_by_role("button", name="Ask", exact=True).click()
     card = chat.locator(".card").first

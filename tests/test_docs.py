@@ -29,8 +29,15 @@ def test_every_setting_is_documented() -> None:
 
 def test_every_route_is_documented() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for route in ("/api/ask", "/api/ask/stream", "/api/health", "/api/admin/reindex",
-                  "/widget.js", "/embed", "/docs"):
+    for route in (
+        "/api/ask",
+        "/api/ask/stream",
+        "/api/health",
+        "/api/admin/reindex",
+        "/widget.js",
+        "/embed",
+        "/docs",
+    ):
         assert route in readme, f"{route} missing from README"
 
 

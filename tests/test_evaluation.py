@@ -23,13 +23,22 @@ def _write(path: Path, rows: list[dict]) -> Path:  # type: ignore[type-arg]
 def test_eval_metrics_on_a_tiny_file(default_index, embedder, tmp_path: Path) -> None:
     settings, version = default_index
     assistant = Assistant(settings, version, Retriever(embedder))
-    file = _write(tmp_path / "q.jsonl", [
-        {"question": "when will espoo be carbon neutral", "kind": "answerable",
-         "answer_any": ["2030"]},
-        {"question": "when will espoo be carbon neutral", "kind": "answerable_paraphrase",
-         "answer_any": ["a string no answer contains"]},
-        {"question": "give me a recipe for lasagna", "kind": "out_of_scope", "answer_any": []},
-    ])
+    file = _write(
+        tmp_path / "q.jsonl",
+        [
+            {
+                "question": "when will espoo be carbon neutral",
+                "kind": "answerable",
+                "answer_any": ["2030"],
+            },
+            {
+                "question": "when will espoo be carbon neutral",
+                "kind": "answerable_paraphrase",
+                "answer_any": ["a string no answer contains"],
+            },
+            {"question": "give me a recipe for lasagna", "kind": "out_of_scope", "answer_any": []},
+        ],
+    )
     report = evaluate(assistant, load_questions(file))
     assert report["questions"] == 3 and report["answerable"] == 2 and report["out_of_scope"] == 1
     assert report["answer_hit"] == 0.5
@@ -64,12 +73,17 @@ def test_beir_on_a_tiny_dataset(embedder, tmp_path: Path) -> None:
     ]
     with gzip.open(tmp_path / "corpus.jsonl.gz", "wt", encoding="utf-8") as fh:
         fh.write("\n".join(json.dumps(d) for d in corpus))
-    _write(tmp_path / "queries.jsonl", [
-        {"_id": "q1", "text": "what replaced coal heating"},
-        {"_id": "q2", "text": "national park with lakes"},
-    ])
+    _write(
+        tmp_path / "queries.jsonl",
+        [
+            {"_id": "q1", "text": "what replaced coal heating"},
+            {"_id": "q2", "text": "national park with lakes"},
+        ],
+    )
     (tmp_path / "qrels").mkdir()
-    (tmp_path / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td3\t1\n")
+    (tmp_path / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td3\t1\n"
+    )
     result = run_beir(tmp_path, embedder)
     assert result["queries"] == 2 and result["documents"] == 3
     for mode in ("dense", "bm25", "hybrid"):

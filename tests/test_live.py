@@ -8,14 +8,13 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import copy_default_documents
 
 from assistant.answer import Assistant
 from assistant.build import build_index
 from assistant.index import current_version_dir, load_version
 from assistant.live import LiveIndex, load_best_version
 from assistant.retrieval import Retriever
-
-from conftest import copy_default_documents
 
 DOCS = ("city-bikes.md", "jokeri-light-rail.md", "district-heating-coal-phase-out.md")
 NEW_DOC = """---
@@ -34,10 +33,16 @@ The city hall roof in Espoo hosts twelve beehives that produced forty kilos of h
 @pytest.fixture
 def live_setup(default_index, embedder, tmp_path: Path):  # type: ignore[no-untyped-def]
     docs = copy_default_documents(tmp_path / "docs", *DOCS)
-    settings = default_index.settings.with_(documents=docs, index=tmp_path / "index",
-                                            watch_debounce_ms=200)
-    build_index(documents_dir=docs, index_dir=settings.index, embedder=embedder,
-                chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
+    settings = default_index.settings.with_(
+        documents=docs, index=tmp_path / "index", watch_debounce_ms=200
+    )
+    build_index(
+        documents_dir=docs,
+        index_dir=settings.index,
+        embedder=embedder,
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+    )
     version, _ = load_best_version(settings)
     assistant = Assistant(settings, version, Retriever(embedder))
     live = LiveIndex(settings, assistant)
@@ -95,17 +100,25 @@ def test_read_only_index_folder_fails_the_build_and_keeps_serving(live_setup) ->
     assert live.state.last_result == "ok" and "bees.md" in _documents(assistant)
 
 
-def test_full_disk_fails_the_build_and_keeps_serving(default_index, embedder, tmp_path: Path) -> None:
+def test_full_disk_fails_the_build_and_keeps_serving(
+    default_index, embedder, tmp_path: Path
+) -> None:
     docs = copy_default_documents(tmp_path / "docs", *DOCS)
     staging = tmp_path / "staging"
-    build_index(documents_dir=docs, index_dir=staging, embedder=embedder,
-                chunk_size=default_index.settings.chunk_size,
-                chunk_overlap=default_index.settings.chunk_overlap)
+    build_index(
+        documents_dir=docs,
+        index_dir=staging,
+        embedder=embedder,
+        chunk_size=default_index.settings.chunk_size,
+        chunk_overlap=default_index.settings.chunk_overlap,
+    )
     used = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
     disk = tmp_path / "disk"
     disk.mkdir()
     size_kb = (used * 3 // 2) // 1024 + 16  # room for one version, not for two
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(disk)], check=True)
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(disk)], check=True
+    )
     try:
         shutil.copytree(staging, disk / "index")
         settings = default_index.settings.with_(documents=docs, index=disk / "index")

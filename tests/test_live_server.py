@@ -25,8 +25,11 @@ from assistant.build import build_index
 
 TOKEN = "test-admin-token"
 DOCS = (
-    "city-bikes.md", "jokeri-light-rail.md", "district-heating-coal-phase-out.md",
-    "nature-reserves-biodiversity.md", "waste-management-ammassuo.md",
+    "city-bikes.md",
+    "jokeri-light-rail.md",
+    "district-heating-coal-phase-out.md",
+    "nature-reserves-biodiversity.md",
+    "waste-management-ammassuo.md",
 )
 QUESTIONS = [
     "How many city bikes were in the 2017 pilot?",
@@ -55,12 +58,30 @@ def _free_port() -> int:
 
 
 def _start(docs: Path, index: Path, port: int) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, ASSISTANT_ADMIN_TOKEN=TOKEN, ASSISTANT_RATE_LIMIT="100000/minute",
-               ASSISTANT_WATCH_DEBOUNCE_MS="300", GRADIO_ANALYTICS_ENABLED="False")
+    env = dict(
+        os.environ,
+        ASSISTANT_ADMIN_TOKEN=TOKEN,
+        ASSISTANT_RATE_LIMIT="100000/minute",
+        ASSISTANT_WATCH_DEBOUNCE_MS="300",
+        GRADIO_ANALYTICS_ENABLED="False",
+    )
     return subprocess.Popen(
-        [sys.executable, "-m", "assistant", "--documents", str(docs), "--index", str(index),
-         "serve", "--port", str(port), "--watch"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "assistant",
+            "--documents",
+            str(docs),
+            "--index",
+            str(index),
+            "serve",
+            "--port",
+            str(port),
+            "--watch",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
@@ -92,8 +113,13 @@ def corpus(default_index, embedder, tmp_path: Path) -> tuple[Path, Path]:  # typ
     docs = copy_default_documents(tmp_path / "docs", *DOCS)
     index = tmp_path / "index"
     s = default_index.settings
-    build_index(documents_dir=docs, index_dir=index, embedder=embedder,
-                chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap)
+    build_index(
+        documents_dir=docs,
+        index_dir=index,
+        embedder=embedder,
+        chunk_size=s.chunk_size,
+        chunk_overlap=s.chunk_overlap,
+    )
     return docs, index
 
 

@@ -25,8 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 #: A document whose title, text and source link carry XSS payloads; each would set window.__xss.
@@ -61,9 +66,13 @@ def _write_pdf(path: Path) -> None:
     ]
     pages = [
         ["Green roofs in Espoo", *filler, *filler[:3]],
-        ["Pilot buildings", *filler[3:], *filler[:3],
-         "The green roof on the Tapiola library covers 1,250 square metres of sedum plants.",
-         "The Tapiola library roof was planted in the spring of 2024."],
+        [
+            "Pilot buildings",
+            *filler[3:],
+            *filler[:3],
+            "The green roof on the Tapiola library covers 1,250 square metres of sedum plants.",
+            "The Tapiola library roof was planted in the spring of 2024.",
+        ],
     ]
     pdf = canvas.Canvas(str(path), pagesize=A4)
     pdf.setTitle("Green roofs in Espoo (test report)")
@@ -74,7 +83,9 @@ def _write_pdf(path: Path) -> None:
     pdf.save()
     path.with_name(path.name + ".meta.yml").write_text(
         f'title: "Green roofs in Espoo (test report)"\nsource: {PDF_SOURCE}\n'
-        "date: 2025-02-01\nlanguage: en\ntopics: [green roofs]\n", encoding="utf-8")
+        "date: 2025-02-01\nlanguage: en\ntopics: [green roofs]\n",
+        encoding="utf-8",
+    )
 
 
 @functools.cache
@@ -123,8 +134,13 @@ def built_settings() -> Any:
     from assistant.config import Settings
 
     settings = Settings(documents=corpus(), index=workdir() / "index", rate_limit="1000/minute")
-    build_index(documents_dir=settings.documents, index_dir=settings.index, embedder=embedder(),
-                chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
+    build_index(
+        documents_dir=settings.documents,
+        index_dir=settings.index,
+        embedder=embedder(),
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+    )
     return settings
 
 
@@ -148,8 +164,9 @@ def live_server(app: Any) -> Iterator[str]:
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
