@@ -13,7 +13,7 @@ install: $(STAMP)  ## Create .venv and install the project (idempotent)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,dev,onnx]'
 	@touch $(STAMP)
 
 index: install  ## Build or update the index of documents/
@@ -26,7 +26,7 @@ test: install  ## Set up and run the whole test suite
 	$(PY) -m pytest
 
 bench: install  ## Run every benchmark; tables go to docs/benchmarks.md
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[bench,onnx]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[bench]'
 	$(PY) bench/run_all.py
 
 lint: install  ## ruff and mypy

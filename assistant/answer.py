@@ -136,8 +136,14 @@ class Assistant:
 
     def swap(self, version: IndexVersion) -> None:
         """Serve ``version`` from now on; requests already running finish on the old one."""
+        self.warm_up(version)  # before the switch, so no question pays for it
         with self._swap_lock:
             self._version = version
+
+    def warm_up(self, version: IndexVersion | None = None) -> None:
+        """Load the model and precompute the version's word statistics."""
+        self.retriever.embed_query("warm up")
+        self._scorer.prepare(version or self._version)
 
     def ask(self, question: str, history: Sequence[Turn | dict[str, str]] = ()) -> Answer:
         """Answer ``question`` (with the conversation so far in ``history``)."""

@@ -153,7 +153,8 @@ def _corpus_vectors(
     cache_dir: Path | None,
 ) -> np.ndarray:
     texts = [c.embedding_text() for c in chunks]
-    key = hashlib.sha1(("\x1e".join(texts) + embedder.model_id).encode()).hexdigest()[:16]
+    backend = f"{type(embedder).__name__}:{getattr(embedder, 'quantized', '')}"
+    key = hashlib.sha1(("\x1e".join(texts) + embedder.model_id + backend).encode()).hexdigest()[:16]
     cached = cache_dir / f"beir-{key}.npy" if cache_dir else None
     if cached is not None and cached.is_file():
         return np.load(cached)

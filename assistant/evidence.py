@@ -187,10 +187,14 @@ class EvidenceScorer:
         with self._lock:
             return np.vstack([self._cache[t] for t in texts])
 
+    def prepare(self, version: IndexVersion) -> None:
+        """Compute the version's IDF table now rather than on its first question."""
+        self._idf_for(version)
+
     def _idf_for(self, version: IndexVersion) -> tuple[dict[str, float], float]:
         """Inverse document frequency of each stem over the version's chunks (computed once)."""
-        cached = self._idf.get("v")
-        if cached is not None and cached[0] == version.name:
+        cached = self._idf.get(version.name)
+        if cached is not None:
             return cached[1], cached[2]
         df: dict[str, int] = {}
         for chunk in version.chunks.values():
@@ -199,7 +203,10 @@ class EvidenceScorer:
         n = max(len(version.chunks), 1)
         idf = {t: math.log(1 + n / c) for t, c in df.items()}
         unseen = math.log(1 + n)
-        self._idf["v"] = (version.name, idf, unseen)
+        with self._lock:
+            self._idf[version.name] = (version.name, idf, unseen)
+            while len(self._idf) > 2:  # the served version and the one it replaced
+                self._idf.pop(next(iter(self._idf)))
         return idf, unseen
 
 

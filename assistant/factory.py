@@ -25,7 +25,9 @@ def create_assistant(
     version: IndexVersion | None = None,
 ) -> Assistant:
     """An Assistant over the live index, with the language model when one is configured."""
-    embedder = embedder or create_embedder(settings.model, settings.backend)
+    embedder = embedder or create_embedder(
+        settings.model, settings.backend, cache_dir=settings.index / "onnx"
+    )
     version = version or load_live_index(settings)
     generator = None
     if settings.llm_enabled:

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from .ann import ANN, ANN_THRESHOLD, build_ann, load_ann
 from .chunking import Chunk
 from .errors import IndexError_, IndexIncompatibleError, IndexMissingError
 from .lexical import LexicalIndex
@@ -45,18 +46,21 @@ MANIFEST = "manifest.json"
 CHUNKS_DB = "chunks.sqlite"
 VECTORS = "vectors.faiss"
 LEXICAL = "lexical"
-ANN = "ann.faiss"
-#: From this many vectors on, searches use an HNSW graph: exact search over 100k vectors took
-#: 16-30 ms per query on the 2-core server, HNSW ~1 ms (docs/benchmarks.md).
-ANN_THRESHOLD = 50_000
-#: HNSW graph degree, construction and search breadth (recall@10 >= 0.98 at 100k vectors).
-HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 128
 
 _COLUMNS = (
-    "id", "faiss_id", "document", "title", "section", "text", "start", "end", "page", "source",
-    "date", "position", "text_hash",
+    "id",
+    "faiss_id",
+    "document",
+    "title",
+    "section",
+    "text",
+    "start",
+    "end",
+    "page",
+    "source",
+    "date",
+    "position",
+    "text_hash",
 )
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunks (
@@ -307,43 +311,8 @@ def load_version(folder: Path, *, read_only: bool = False) -> IndexVersion:
             f"Index version {folder.name} is inconsistent ({vectors.ntotal} vectors, "
             f"{len(chunks)} chunks); run `espoo-assistant build --full`."
         )
-    ann = _load_ann(folder, vectors)
+    ann = load_ann(folder, vectors)
     return IndexVersion(folder, manifest, vectors, chunks, hashes, lexical, ann=ann)
-
-
-def _load_ann(folder: Path, vectors: Any) -> Any:
-    """The version's HNSW graph, or None (then search is exact) when absent or unusable."""
-    path = folder / ANN
-    if not path.is_file():
-        return None
-    faiss = _faiss()
-    try:
-        ann = faiss.read_index(str(path))
-    except RuntimeError:
-        log.warning("Ignoring the damaged %s of index version %s: searching exactly.", ANN,
-                    folder.name)
-        return None
-    if ann.ntotal != vectors.ntotal:
-        log.warning("Ignoring the stale %s of index version %s: searching exactly.", ANN,
-                    folder.name)
-        return None
-    faiss.downcast_index(ann.index).hnsw.efSearch = HNSW_EF_SEARCH
-    return ann
-
-
-def build_ann(vectors: Any) -> Any:
-    """An HNSW graph over the vectors of a flat ``IndexIDMap2``, under the same ids."""
-    faiss = _faiss()
-    flat = faiss.downcast_index(vectors.index)
-    data = flat.reconstruct_n(0, flat.ntotal)
-    ids = faiss.vector_to_array(vectors.id_map).astype(np.int64)
-    # Inner product on normalised vectors = cosine, as in the flat index.
-    hnsw = faiss.IndexHNSWFlat(int(vectors.d), HNSW_M, faiss.METRIC_INNER_PRODUCT)
-    hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-    hnsw.hnsw.efSearch = HNSW_EF_SEARCH
-    ann = faiss.IndexIDMap(hnsw)
-    ann.add_with_ids(np.ascontiguousarray(data, dtype=np.float32), ids)
-    return ann
 
 
 def load_index(index_dir: Path, *, model: str, chunking: dict[str, int]) -> IndexVersion:
@@ -366,17 +335,49 @@ def new_vector_index(dimension: int) -> Any:
 
 def _row(fid: int, c: Chunk, text_hash: str) -> tuple[Any, ...]:
     return (
-        c.id, fid, c.document, c.title, c.section, c.text, c.start, c.end, c.page, c.source,
-        c.date, c.position, text_hash,
+        c.id,
+        fid,
+        c.document,
+        c.title,
+        c.section,
+        c.text,
+        c.start,
+        c.end,
+        c.page,
+        c.source,
+        c.date,
+        c.position,
+        text_hash,
     )
 
 
 def _from_row(row: tuple[Any, ...]) -> tuple[int, Chunk, str]:
-    (cid, fid, document, title, section, text, start, end, page, source, date, position,
-     text_hash) = row
+    (
+        cid,
+        fid,
+        document,
+        title,
+        section,
+        text,
+        start,
+        end,
+        page,
+        source,
+        date,
+        position,
+        text_hash,
+    ) = row
     chunk = Chunk(
-        id=cid, document=document, title=title or "", section=section or "", text=text,
-        start=int(start), end=int(end), page=page, source=source or "", date=date or "",
+        id=cid,
+        document=document,
+        title=title or "",
+        section=section or "",
+        text=text,
+        start=int(start),
+        end=int(end),
+        page=page,
+        source=source or "",
+        date=date or "",
         position=int(position or 0),
     )
     return int(fid), chunk, text_hash or ""

@@ -104,7 +104,7 @@ class LiveIndex:
                 folder = current_version_dir(s.index)
                 if folder is None:
                     raise IndexError_("the build finished but no live version is published")
-                self.assistant.swap(load_version(folder))
+                self.assistant.swap(load_version(folder, read_only=True))
                 log.info("Now serving index %s (%s)", report.version, _summary(report))
         except (AssistantError, OSError) as exc:
             log.error("Index build failed; still serving %s: %s", self.assistant.version.name, exc)
@@ -190,7 +190,7 @@ def load_best_version(settings: Settings) -> tuple[Any, str]:
     problem = ""
     for folder in candidates:
         try:
-            version = load_version(folder)
+            version = load_version(folder, read_only=True)
             check_compatible(version.manifest, model=settings.model, chunking=chunking_of(settings))
             return version, problem
         except IndexError_ as exc:

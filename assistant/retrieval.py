@@ -106,13 +106,13 @@ def fuse(
             values = np.array([s for _, s in ranking], dtype=np.float64)
             low, high = float(values.min()), float(values.max())
             span = (high - low) or 1.0
-            for (i, s) in ranking:
+            for i, s in ranking:
                 scores[i] += weight * (s - low) / span
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
 def diversified(hits: list[Hit], k: int, per_document: int = MAX_PER_DOCUMENT) -> list[Hit]:
-    """Top ``k`` with at most ``per_document`` chunks per document, unless too few documents match."""
+    """Top ``k``, at most ``per_document`` chunks per document unless too few documents match."""
     chosen: list[Hit] = []
     counts: dict[str, int] = defaultdict(int)
     for hit in hits:

@@ -140,6 +140,6 @@ def run_server(settings: Settings, *, watch: bool = False) -> None:
     elif problem:
         log.warning("Serving an older index version while rebuilding: %s", problem)
     assistant = create_assistant(settings, version=version)
-    assistant.retriever.embed_query("warm up")  # load the model now, not on the first question
+    assistant.warm_up()  # load the model and word statistics now, not on the first question
     app = create_app(settings, assistant, watch=watch, catch_up=bool(problem))
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")

@@ -29,7 +29,6 @@ from common import (
     questions,
     synthetic_chunk_texts,
     table,
-    timed_runs,
     timer,
 )
 
@@ -43,8 +42,11 @@ from assistant.factory import create_assistant
 BACKENDS = ("torch", "onnx", "onnx-int8")
 
 
-def interleaved_speed(embedders: dict[str, Embedder], queries: list[str], texts: list[str],
-                      ) -> dict[str, dict[str, Any]]:
+def interleaved_speed(
+    embedders: dict[str, Embedder],
+    queries: list[str],
+    texts: list[str],
+) -> dict[str, dict[str, Any]]:
     """Query and bulk timings taken in turns (rotating order), so every backend sees the same load.
 
     On a shared 2-core machine the load moves by the minute; timing one backend after the other
@@ -55,7 +57,7 @@ def interleaved_speed(embedders: dict[str, Embedder], queries: list[str], texts:
         e.encode(queries[:3], batch_size=1)  # warm up
     one: dict[str, list[float]] = {n: [] for n in names}
     for i, q in enumerate(queries * 2):
-        for n in names[i % len(names):] + names[: i % len(names)]:
+        for n in names[i % len(names) :] + names[: i % len(names)]:
             started = time.perf_counter()
             embedders[n].encode([q], batch_size=1)
             one[n].append(time.perf_counter() - started)
@@ -63,22 +65,37 @@ def interleaved_speed(embedders: dict[str, Embedder], queries: list[str], texts:
     parts: dict[str, list[np.ndarray]] = {n: [] for n in names}
     step = max(len(texts) // 10, 1)
     for i, begin in enumerate(range(0, len(texts), step)):
-        for n in names[i % len(names):] + names[: i % len(names)]:
+        for n in names[i % len(names) :] + names[: i % len(names)]:
             started = time.perf_counter()
             parts[n].append(embedders[n].encode(texts[begin : begin + step], batch_size=32))
             bulk[n] += time.perf_counter() - started
-    return {n: {"query": percentiles(one[n]), "bulk_per_s": round(len(texts) / bulk[n], 1),
-                "vectors": np.vstack(parts[n])} for n in names}
+    return {
+        n: {
+            "query": percentiles(one[n]),
+            "bulk_per_s": round(len(texts) / bulk[n], 1),
+            "vectors": np.vstack(parts[n]),
+        }
+        for n in names
+    }
 
 
 def quality(backend: str, embedder: Embedder, work: Path, scifact: bool) -> dict[str, Any]:
-    settings = Settings(documents=DOCUMENTS, index=work / f"index-default-{backend}", backend=backend)
+    index = work / f"index-default-{backend}"
+    settings = Settings(documents=DOCUMENTS, index=index, backend=backend)
     shutil.rmtree(settings.index, ignore_errors=True)
-    build_index(documents_dir=settings.documents, index_dir=settings.index, embedder=embedder,
-                chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
+    build_index(
+        documents_dir=settings.documents,
+        index_dir=settings.index,
+        embedder=embedder,
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+    )
     result = evaluate(create_assistant(settings, embedder=embedder), load_questions(QUESTIONS))
-    out = {"retrieval_hit_at_k": result["retrieval_hit_at_k"], "answer_hit": result["answer_hit"],
-           "refusal_accuracy": result["refusal_accuracy"]}
+    out = {
+        "retrieval_hit_at_k": result["retrieval_hit_at_k"],
+        "answer_hit": result["answer_hit"],
+        "refusal_accuracy": result["refusal_accuracy"],
+    }
     if scifact and SCIFACT.is_dir():
         cache = work / f"beir-{backend}"
         seed = ROOT / ".cache"  # the CLI's cache holds torch vectors (its key ignores the backend)
@@ -90,13 +107,19 @@ def quality(backend: str, embedder: Embedder, work: Path, scifact: bool) -> dict
     return out
 
 
-def neighbour_overlap(reference: np.ndarray, other: np.ndarray, queries_ref: np.ndarray,
-                      queries_other: np.ndarray, k: int = 10) -> float:
+def neighbour_overlap(
+    reference: np.ndarray,
+    other: np.ndarray,
+    queries_ref: np.ndarray,
+    queries_other: np.ndarray,
+    k: int = 10,
+) -> float:
     """Mean share of the top-k neighbours (by the reference) that the other backend also finds."""
     top_ref = np.argsort(-(queries_ref @ reference.T), axis=1)[:, :k]
     top_other = np.argsort(-(queries_other @ other.T), axis=1)[:, :k]
-    return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(top_ref, top_other,
-                                                                     strict=True)]))
+    return float(
+        np.mean([len(set(a) & set(b)) / k for a, b in zip(top_ref, top_other, strict=True)])
+    )
 
 
 def main() -> None:
@@ -125,39 +148,62 @@ def main() -> None:
         qvecs = embedder.encode(queries, batch_size=32)
         if backend == "torch":
             ref = {"texts": measured["vectors"], "queries": qvecs}
-        row = {"backend": backend, "load_s": load_s[backend], "load_avg": load,
-               "query": measured["query"], "bulk_per_s": measured["bulk_per_s"],
-               "min_cosine": round(float((measured["vectors"] * ref["texts"]).sum(1).min()), 5),
-               "top10_overlap": round(neighbour_overlap(ref["texts"], measured["vectors"],
-                                                        ref["queries"], qvecs), 4)}
+        row = {
+            "backend": backend,
+            "load_s": load_s[backend],
+            "load_avg": load,
+            "query": measured["query"],
+            "bulk_per_s": measured["bulk_per_s"],
+            "min_cosine": round(float((measured["vectors"] * ref["texts"]).sum(1).min()), 5),
+            "top10_overlap": round(
+                neighbour_overlap(ref["texts"], measured["vectors"], ref["queries"], qvecs), 4
+            ),
+        }
         if not args.speed_only:
             row.update(quality(backend, embedder, args.work, not args.no_scifact))
         rows.append(row)
     torch_row = rows[0]
-    md = ("**Embedding backends** (query: one question, p50/p95 ms; bulk: "
-          f"{len(texts):,} passages, batch 32)\n\n")
-    headers = ["Backend", "Query p50/p95", "Speed-up (query)", "Bulk /s", "Speed-up (bulk)",
-               "Min cosine vs torch", "Top-10 overlap"]
+    md = (
+        "**Embedding backends** (query: one question, p50/p95 ms; bulk: "
+        f"{len(texts):,} passages, batch 32)\n\n"
+    )
+    headers = [
+        "Backend",
+        "Query p50/p95",
+        "Speed-up (query)",
+        "Bulk /s",
+        "Speed-up (bulk)",
+        "Min cosine vs torch",
+        "Top-10 overlap",
+    ]
     if "answer_hit" in torch_row:
         headers += ["Eval retrieval_hit@5", "Eval answer_hit"]
     if "scifact_hybrid" in torch_row:
         headers += ["SciFact dense nDCG@10", "SciFact hybrid nDCG@10"]
     body = []
     for r in rows:
-        line = [r["backend"], f"{r['query']['p50_ms']:.1f} / {r['query']['p95_ms']:.1f}",
-                f"{torch_row['query']['p50_ms'] / r['query']['p50_ms']:.2f}×", r["bulk_per_s"],
-                f"{r['bulk_per_s'] / torch_row['bulk_per_s']:.2f}×", r["min_cosine"],
-                r["top10_overlap"]]
+        line = [
+            r["backend"],
+            f"{r['query']['p50_ms']:.1f} / {r['query']['p95_ms']:.1f}",
+            f"{torch_row['query']['p50_ms'] / r['query']['p50_ms']:.2f}×",
+            r["bulk_per_s"],
+            f"{r['bulk_per_s'] / torch_row['bulk_per_s']:.2f}×",
+            r["min_cosine"],
+            r["top10_overlap"],
+        ]
         if "answer_hit" in r:
             line += [r["retrieval_hit_at_k"], r["answer_hit"]]
         if "scifact_hybrid" in r:
             line += [r["scifact_dense"], r["scifact_hybrid"]]
         body.append(line)
     md += table(headers, body)
-    md += (f"\n\nTimings taken in turns across backends (load average {load}); top-10 overlap: "
-           "share of each question's 10 nearest passages (by torch) that the backend also finds.")
-    emit({"name": "backends", "quick": args.quick, "machine": machine(), "rows": rows}, md,
-         args.json)
+    md += (
+        f"\n\nTimings taken in turns across backends (load average {load}); top-10 overlap: "
+        "share of each question's 10 nearest passages (by torch) that the backend also finds."
+    )
+    emit(
+        {"name": "backends", "quick": args.quick, "machine": machine(), "rows": rows}, md, args.json
+    )
 
 
 if __name__ == "__main__":

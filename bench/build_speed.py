@@ -33,13 +33,20 @@ def index_dir_for(work: Path, n_docs: int) -> Path:
 
 
 def full_build(corpus: Path, index_dir: Path, embedder: Any) -> Any:
-    return build_index(documents_dir=corpus, index_dir=index_dir, embedder=embedder,
-                       chunk_size=DEFAULT_CHUNK_SIZE, chunk_overlap=DEFAULT_CHUNK_OVERLAP,
-                       batch_size=DEFAULT_BATCH_SIZE, full=True)
+    return build_index(
+        documents_dir=corpus,
+        index_dir=index_dir,
+        embedder=embedder,
+        chunk_size=DEFAULT_CHUNK_SIZE,
+        chunk_overlap=DEFAULT_CHUNK_OVERLAP,
+        batch_size=DEFAULT_BATCH_SIZE,
+        full=True,
+    )
 
 
-def measure_size(n_docs: int, work: Path, embedder: SentenceTransformerEmbedder,
-                 repeats: int) -> dict[str, Any]:
+def measure_size(
+    n_docs: int, work: Path, embedder: SentenceTransformerEmbedder, repeats: int
+) -> dict[str, Any]:
     """Alternate full build and raw encode ``repeats`` times (the load drifts); report medians."""
     corpus = generated_corpus(n_docs, work=work)
     index_dir = index_dir_for(work, n_docs)
@@ -55,21 +62,34 @@ def measure_size(n_docs: int, work: Path, embedder: SentenceTransformerEmbedder,
         version = load_version(current_version_dir(index_dir))  # type: ignore[arg-type]
         texts = [c.embedding_text() for c in version.chunks.values()]
         with timer() as raw:
-            model.encode(texts, batch_size=DEFAULT_BATCH_SIZE, normalize_embeddings=True,
-                         convert_to_numpy=True, show_progress_bar=False)
+            model.encode(
+                texts,
+                batch_size=DEFAULT_BATCH_SIZE,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         raws.append(raw["seconds"])
     build_s, raw_s = float(np.median(builds)), float(np.median(raws))
     return {
-        "documents": n_docs, "chunks": chunks, "repeats": repeats, "build_s": round(build_s, 2),
-        "build_chunks_per_s": round(chunks / build_s, 1), "raw_encode_s": round(raw_s, 2),
-        "raw_chunks_per_s": round(chunks / raw_s, 1), "ratio": round(raw_s / build_s, 3),
-        "load_avg": float(np.median(loads)), "full_build_s": build_s,
-        "builds_s": [round(b, 2) for b in builds], "raws_s": [round(r, 2) for r in raws],
+        "documents": n_docs,
+        "chunks": chunks,
+        "repeats": repeats,
+        "build_s": round(build_s, 2),
+        "build_chunks_per_s": round(chunks / build_s, 1),
+        "raw_encode_s": round(raw_s, 2),
+        "raw_chunks_per_s": round(chunks / raw_s, 1),
+        "ratio": round(raw_s / build_s, 3),
+        "load_avg": float(np.median(loads)),
+        "full_build_s": build_s,
+        "builds_s": [round(b, 2) for b in builds],
+        "raws_s": [round(r, 2) for r in raws],
     }
 
 
-def measure_incremental(work: Path, embedder: SentenceTransformerEmbedder,
-                        full_seconds: float) -> list[dict[str, Any]]:
+def measure_incremental(
+    work: Path, embedder: SentenceTransformerEmbedder, full_seconds: float
+) -> list[dict[str, Any]]:
     """Change one document, rebuild; restore it, rebuild again (two incremental samples)."""
     corpus = generated_corpus(INCREMENTAL_DOCS, work=work)
     index_dir = index_dir_for(work, INCREMENTAL_DOCS)
@@ -79,18 +99,29 @@ def measure_incremental(work: Path, embedder: SentenceTransformerEmbedder,
     edited_body = re.sub(r"\d+", "1999", body, count=1) + "\nA sentence added in an edit.\n"
     rows = []
     try:
-        for label, text in (("edit one document", original.replace(body, edited_body)),
-                            ("revert the edit", original)):
+        for label, text in (
+            ("edit one document", original.replace(body, edited_body)),
+            ("revert the edit", original),
+        ):
             target.write_text(text, encoding="utf-8")
             load = load_avg()
-            report = build_index(documents_dir=corpus, index_dir=index_dir, embedder=embedder,
-                                 chunk_size=DEFAULT_CHUNK_SIZE,
-                                 chunk_overlap=DEFAULT_CHUNK_OVERLAP)
-            rows.append({"step": label, "chunks": report.chunks,
-                         "chunks_embedded": report.chunks_embedded,
-                         "seconds": round(report.seconds, 3),
-                         "share_of_full": round(report.seconds / full_seconds, 4),
-                         "load_avg": load})
+            report = build_index(
+                documents_dir=corpus,
+                index_dir=index_dir,
+                embedder=embedder,
+                chunk_size=DEFAULT_CHUNK_SIZE,
+                chunk_overlap=DEFAULT_CHUNK_OVERLAP,
+            )
+            rows.append(
+                {
+                    "step": label,
+                    "chunks": report.chunks,
+                    "chunks_embedded": report.chunks_embedded,
+                    "seconds": round(report.seconds, 3),
+                    "share_of_full": round(report.seconds / full_seconds, 4),
+                    "load_avg": load,
+                }
+            )
     finally:
         target.write_text(original, encoding="utf-8")
     return rows
@@ -104,25 +135,73 @@ def main() -> None:
     args = parser.parse_args()
     embedder = SentenceTransformerEmbedder()
     embedder.encode(["warm up the model"] * 64)  # load and warm up before any timing
-    sizes = [measure_size(n, args.work, embedder, 3 if n <= 100 else 1)
-             for n in (QUICK_DOCS if args.quick else FULL_DOCS)]
+    sizes = [
+        measure_size(n, args.work, embedder, 3 if n <= 100 else 1)
+        for n in (QUICK_DOCS if args.quick else FULL_DOCS)
+    ]
     full_1000 = next(s["full_build_s"] for s in sizes if s["documents"] == INCREMENTAL_DOCS)
     incremental = measure_incremental(args.work, embedder, full_1000)
     md = "**Full build vs raw `SentenceTransformer.encode`** (torch backend, batch 32)\n\n"
     md += table(
-        ["Documents", "Chunks", "Runs", "Build s", "Build chunks/s", "Raw encode s",
-         "Raw chunks/s", "Build / raw (throughput)", "Load avg"],
-        [[s["documents"], s["chunks"], s["repeats"], s["build_s"], s["build_chunks_per_s"],
-          s["raw_encode_s"], s["raw_chunks_per_s"], s["ratio"], s["load_avg"]] for s in sizes])
-    md += ("\n\nRuns alternate build and raw encode; medians shown (the machine is shared, "
-           "so single runs drift with the load).")
-    md += (f"\n\n**Incremental rebuild** ({INCREMENTAL_DOCS} documents, full build "
-           f"{full_1000:.1f} s)\n\n")
-    md += table(["Step", "Chunks", "Re-embedded", "Seconds", "Share of full build", "Load avg"],
-                [[r["step"], r["chunks"], r["chunks_embedded"], r["seconds"],
-                  f"{r['share_of_full']:.1%}", r["load_avg"]] for r in incremental])
-    emit({"name": "build", "quick": args.quick, "machine": machine(), "sizes": sizes,
-          "incremental": incremental}, md, args.json)
+        [
+            "Documents",
+            "Chunks",
+            "Runs",
+            "Build s",
+            "Build chunks/s",
+            "Raw encode s",
+            "Raw chunks/s",
+            "Build / raw (throughput)",
+            "Load avg",
+        ],
+        [
+            [
+                s["documents"],
+                s["chunks"],
+                s["repeats"],
+                s["build_s"],
+                s["build_chunks_per_s"],
+                s["raw_encode_s"],
+                s["raw_chunks_per_s"],
+                s["ratio"],
+                s["load_avg"],
+            ]
+            for s in sizes
+        ],
+    )
+    md += (
+        "\n\nRuns alternate build and raw encode; medians shown (the machine is shared, "
+        "so single runs drift with the load)."
+    )
+    md += (
+        f"\n\n**Incremental rebuild** ({INCREMENTAL_DOCS} documents, full build "
+        f"{full_1000:.1f} s)\n\n"
+    )
+    md += table(
+        ["Step", "Chunks", "Re-embedded", "Seconds", "Share of full build", "Load avg"],
+        [
+            [
+                r["step"],
+                r["chunks"],
+                r["chunks_embedded"],
+                r["seconds"],
+                f"{r['share_of_full']:.1%}",
+                r["load_avg"],
+            ]
+            for r in incremental
+        ],
+    )
+    emit(
+        {
+            "name": "build",
+            "quick": args.quick,
+            "machine": machine(),
+            "sizes": sizes,
+            "incremental": incremental,
+        },
+        md,
+        args.json,
+    )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ QUESTIONS = ROOT / "eval" / "questions.jsonl"
 SCIFACT = ROOT.parent / "shared" / "bench" / "scifact"
 #: Generated corpora and built indexes are kept here between scripts (and runs).
 DEFAULT_WORK = Path(os.environ.get("BENCH_WORK", "/tmp/espoo-bench"))
-#: Generated documents hold about this many characters: ~10 chunks at the default chunk size (sections are short).
+#: Characters per generated document: ~10 chunks at the default chunk size (sections are short).
 DOC_CHARS = 3600
 
 
@@ -84,8 +84,10 @@ def timer() -> Iterator[dict[str, float]]:
 def percentiles(samples_s: Sequence[float]) -> dict[str, float]:
     """p50/p95 in milliseconds."""
     ms = np.asarray(samples_s, dtype=np.float64) * 1000
-    return {"p50_ms": round(float(np.percentile(ms, 50)), 2),
-            "p95_ms": round(float(np.percentile(ms, 95)), 2)}
+    return {
+        "p50_ms": round(float(np.percentile(ms, 50)), 2),
+        "p95_ms": round(float(np.percentile(ms, 95)), 2),
+    }
 
 
 def timed_runs(fn: Callable[[Any], Any], inputs: Sequence[Any], *, warmup: int = 3) -> list[float]:
@@ -106,6 +108,7 @@ def questions(limit: int | None = None) -> list[str]:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A GitHub-flavoured Markdown table."""
+
     def cell(v: Any) -> str:
         if isinstance(v, float):
             return f"{v:,.3f}" if abs(v) < 10 else f"{v:,.1f}"
@@ -113,8 +116,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
             return f"{v:,}"
         return str(v)
 
-    lines = ["| " + " | ".join(headers) + " |",
-             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|"]
+    lines = [
+        "| " + " | ".join(headers) + " |",
+        "|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|",
+    ]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -131,10 +136,37 @@ def emit(result: dict[str, Any], markdown: str, as_json: bool) -> None:
 
 _FRONT = re.compile(r"^---\n.*?\n---\n", re.S)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
-_PLACES = ("Espoo", "Espoonlahti", "Leppävaara", "Tapiola", "Matinkylä", "Otaniemi", "Kera",
-           "Kalajärvi", "Kauklahti", "Olari", "Suurpelto", "Niittykumpu", "Kivenlahti")
-_TOPICS = ("climate", "energy", "transport", "nature", "water", "housing", "education", "waste",
-           "health", "culture", "procurement", "biodiversity", "mobility", "heating")
+_PLACES = (
+    "Espoo",
+    "Espoonlahti",
+    "Leppävaara",
+    "Tapiola",
+    "Matinkylä",
+    "Otaniemi",
+    "Kera",
+    "Kalajärvi",
+    "Kauklahti",
+    "Olari",
+    "Suurpelto",
+    "Niittykumpu",
+    "Kivenlahti",
+)
+_TOPICS = (
+    "climate",
+    "energy",
+    "transport",
+    "nature",
+    "water",
+    "housing",
+    "education",
+    "waste",
+    "health",
+    "culture",
+    "procurement",
+    "biodiversity",
+    "mobility",
+    "heating",
+)
 
 
 def _default_sections() -> list[tuple[str, list[str]]]:
@@ -156,24 +188,38 @@ def _default_sections() -> list[tuple[str, list[str]]]:
 
 
 def _vary(sentence: str, rng: random.Random) -> str:
-    sentence = _NUMBER.sub(lambda m: str(rng.randint(2, 2400)) if rng.random() < 0.5 else m[0],
-                           sentence)
+    sentence = _NUMBER.sub(
+        lambda m: str(rng.randint(2, 2400)) if rng.random() < 0.5 else m[0], sentence
+    )
     if "Espoo" in sentence and rng.random() < 0.4:
         sentence = sentence.replace("Espoo", rng.choice(_PLACES), 1)
     return sentence
 
 
-def write_document(folder: Path, number: int, sections: list[tuple[str, list[str]]],
-                   rng: random.Random, *, revision: int = 0) -> Path:
+def write_document(
+    folder: Path,
+    number: int,
+    sections: list[tuple[str, list[str]]],
+    rng: random.Random,
+    *,
+    revision: int = 0,
+) -> Path:
     """One varied Markdown document of about DOC_CHARS characters, with front matter."""
     topic = rng.choice(_TOPICS)
     place = rng.choice(_PLACES)
     year = rng.randint(2012, 2026)
-    lines = ["---", f'title: "{place} {topic} report {number}"',
-             f"source: https://example.espoo.fi/reports/{number}",
-             f"date: {year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-             "language: en", f"topics: [{topic}, {rng.choice(_TOPICS)}]", "---", "",
-             f"# {place} {topic} report {number}", ""]
+    lines = [
+        "---",
+        f'title: "{place} {topic} report {number}"',
+        f"source: https://example.espoo.fi/reports/{number}",
+        f"date: {year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+        "language: en",
+        f"topics: [{topic}, {rng.choice(_TOPICS)}]",
+        "---",
+        "",
+        f"# {place} {topic} report {number}",
+        "",
+    ]
     size = 0
     while size < DOC_CHARS:
         heading, sentences = rng.choice(sections)

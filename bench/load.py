@@ -139,12 +139,18 @@ def main() -> None:
             rows.append({"while": "idle", **run_clients(base, clients, args.requests)})
         for clients in (1, 8, 32):
             # A full rebuild re-embeds the whole corpus: the heaviest work the server does.
-            httpx.post(f"{base}/api/admin/reindex?full=true",
-                       headers={"Authorization": f"Bearer {TOKEN}"})
+            httpx.post(
+                f"{base}/api/admin/reindex?full=true", headers={"Authorization": f"Bearer {TOKEN}"}
+            )
             time.sleep(0.5)
             building = httpx.get(f"{base}/api/health").json()["build"]["building"]
-            rows.append({"while": "rebuild", "rebuild_running_at_start": building,
-                         **run_clients(base, clients, args.requests)})
+            rows.append(
+                {
+                    "while": "rebuild",
+                    "rebuild_running_at_start": building,
+                    **run_clients(base, clients, args.requests),
+                }
+            )
             while httpx.get(f"{base}/api/health").json()["build"]["building"]:
                 time.sleep(0.5)
     finally:

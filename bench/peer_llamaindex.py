@@ -32,7 +32,11 @@ from common import (
 
 from assistant.build import build_index
 from assistant.config import Settings
-from assistant.embeddings import SentenceTransformerEmbedder, resolve_model_path
+from assistant.embeddings import (
+    SentenceTransformerEmbedder,
+    create_embedder,
+    resolve_model_path,
+)
 from assistant.factory import create_assistant
 from assistant.index import current_version_dir, load_version
 
@@ -50,12 +54,16 @@ def peer_build(corpus: Path, target: Path, embed_model: Any) -> tuple[Any, int, 
 
     shutil.rmtree(target, ignore_errors=True)
     with timer() as took:
-        docs = [Document(text=p.read_text(encoding="utf-8"), metadata={"file": p.name})
-                for p in sorted(corpus.glob("*.md"))]
-        pipeline = IngestionPipeline(transformations=[
-            SentenceSplitter(chunk_size=PEER_CHUNK_TOKENS, chunk_overlap=PEER_OVERLAP_TOKENS),
-            embed_model,
-        ])
+        docs = [
+            Document(text=p.read_text(encoding="utf-8"), metadata={"file": p.name})
+            for p in sorted(corpus.glob("*.md"))
+        ]
+        pipeline = IngestionPipeline(
+            transformations=[
+                SentenceSplitter(chunk_size=PEER_CHUNK_TOKENS, chunk_overlap=PEER_OVERLAP_TOKENS),
+                embed_model,
+            ]
+        )
         nodes = pipeline.run(documents=docs)
         store = FaissVectorStore(faiss_index=faiss.IndexFlatIP(384))
         context = StorageContext.from_defaults(vector_store=store)
@@ -73,59 +81,116 @@ def main() -> None:
     try:
         from llama_index.embeddings.huggingface import HuggingFaceEmbedding
     except ImportError as exc:
-        raise SystemExit(f"LlamaIndex is not installed ({exc}); run pip install -e '.[bench]'.")
+        raise SystemExit(f"LlamaIndex is missing ({exc}); run pip install -e '.[bench]'.") from exc
     n_docs = 100 if args.quick else 1000
     corpus = generated_corpus(n_docs, work=args.work)
     queries = questions()
     ours = SentenceTransformerEmbedder()
     assert ours.dimension
-    peer_embed = HuggingFaceEmbedding(model_name=resolve_model_path(ours.model_id), device="cpu",
-                                      embed_batch_size=32, normalize=True)
+    peer_embed = HuggingFaceEmbedding(
+        model_name=resolve_model_path(ours.model_id),
+        device="cpu",
+        embed_batch_size=32,
+        normalize=True,
+    )
     peer_embed.get_query_embedding("warm up")  # both models loaded before any timing
 
     load = load_avg()
     index_dir = args.work / f"peer-ours-{n_docs}"
     shutil.rmtree(index_dir, ignore_errors=True)
     settings = Settings(documents=corpus, index=index_dir)
-    report = build_index(documents_dir=corpus, index_dir=index_dir, embedder=ours,
-                         chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
-    peer_index, peer_chunks, peer_s = peer_build(corpus, args.work / f"peer-llamaindex-{n_docs}",
-                                                 peer_embed)
+    report = build_index(
+        documents_dir=corpus,
+        index_dir=index_dir,
+        embedder=ours,
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+    )
+    peer_index, peer_chunks, peer_s = peer_build(
+        corpus, args.work / f"peer-llamaindex-{n_docs}", peer_embed
+    )
 
     version = load_version(current_version_dir(index_dir))  # type: ignore[arg-type]
     assistant = create_assistant(settings, embedder=ours, version=version)
     retriever = peer_index.as_retriever(similarity_top_k=5)
     assistant.ask(queries[0])
+    fast = create_assistant(
+        settings.with_(backend="onnx"),
+        version=version,
+        embedder=create_embedder(backend="onnx", cache_dir=args.work / "onnx"),
+    )
+    fast.ask(queries[0])
     timings = {
-        "ours_search": percentiles(timed_runs(
-            lambda q: assistant.retriever.search(version, q, k=5), queries)),
-        "ours_dense": percentiles(timed_runs(
-            lambda q: assistant.retriever.search(version, q, k=5, mode="dense"), queries)),
+        "ours_search": percentiles(
+            timed_runs(lambda q: assistant.retriever.search(version, q, k=5), queries)
+        ),
+        "ours_dense": percentiles(
+            timed_runs(lambda q: assistant.retriever.search(version, q, k=5, mode="dense"), queries)
+        ),
         "ours_answer": percentiles(timed_runs(assistant.ask, queries)),
+        "ours_search_onnx": percentiles(
+            timed_runs(lambda q: fast.retriever.search(version, q, k=5), queries)
+        ),
+        "ours_answer_onnx": percentiles(timed_runs(fast.ask, queries)),
         "peer_retrieve": percentiles(timed_runs(retriever.retrieve, queries)),
     }
-    result = {"name": "peer", "quick": args.quick, "machine": machine(), "load_avg": load,
-              "documents": n_docs, "ours_chunks": report.chunks, "ours_build_s": report.seconds,
-              "peer_chunks": peer_chunks, "peer_build_s": peer_s, **timings}
+    result = {
+        "name": "peer",
+        "quick": args.quick,
+        "machine": machine(),
+        "load_avg": load,
+        "documents": n_docs,
+        "ours_chunks": report.chunks,
+        "ours_build_s": report.seconds,
+        "peer_chunks": peer_chunks,
+        "peer_build_s": peer_s,
+        **timings,
+    }
     ours_rate, peer_rate = report.chunks / report.seconds, peer_chunks / peer_s
     peer_p50 = timings["peer_retrieve"]["p50_ms"]
-    md = (f"**Build** ({n_docs} generated documents, same model on torch, batch 32; load avg "
-          f"{load})\n\n")
-    md += table(["System", "Chunks", "Build s", "Chunks/s", "Speed vs peer"], [
-        ["ours (`build_index`)", report.chunks, round(report.seconds, 1), round(ours_rate, 1),
-         f"{ours_rate / peer_rate:.2f}× (per chunk), {peer_s / report.seconds:.2f}× (wall)"],
-        ["LlamaIndex IngestionPipeline + FAISS", peer_chunks, round(peer_s, 1),
-         round(peer_rate, 1), "1.00×"],
-    ])
+    md = (
+        f"**Build** ({n_docs} generated documents, same model on torch, batch 32; load avg "
+        f"{load})\n\n"
+    )
+    md += table(
+        ["System", "Chunks", "Build s", "Chunks/s", "Speed vs peer"],
+        [
+            [
+                "ours (`build_index`)",
+                report.chunks,
+                round(report.seconds, 1),
+                round(ours_rate, 1),
+                f"{ours_rate / peer_rate:.2f}× (per chunk), {peer_s / report.seconds:.2f}× (wall)",
+            ],
+            [
+                "LlamaIndex IngestionPipeline + FAISS",
+                peer_chunks,
+                round(peer_s, 1),
+                round(peer_rate, 1),
+                "1.00×",
+            ],
+        ],
+    )
     md += f"\n\n**Query** ({len(queries)} questions, ms)\n\n"
-    md += table(["Path", "p50", "p95", "p50 vs peer retrieve"], [
-        [label, timings[key]["p50_ms"], timings[key]["p95_ms"],
-         f"{timings[key]['p50_ms'] / peer_p50:.2f}×"]
-        for label, key in (("ours: hybrid search (embed + FAISS + BM25 + fusion)", "ours_search"),
-                           ("ours: dense search", "ours_dense"),
-                           ("ours: complete extractive answer", "ours_answer"),
-                           ("LlamaIndex: retriever.retrieve (top 5)", "peer_retrieve"))
-    ])
+    md += table(
+        ["Path", "p50", "p95", "p50 vs peer retrieve"],
+        [
+            [
+                label,
+                timings[key]["p50_ms"],
+                timings[key]["p95_ms"],
+                f"{timings[key]['p50_ms'] / peer_p50:.2f}×",
+            ]
+            for label, key in (
+                ("ours: hybrid search (embed + FAISS + BM25 + fusion)", "ours_search"),
+                ("ours: dense search", "ours_dense"),
+                ("ours: complete extractive answer", "ours_answer"),
+                ("ours, ONNX query encoder: hybrid search", "ours_search_onnx"),
+                ("ours, ONNX query encoder: complete answer", "ours_answer_onnx"),
+                ("LlamaIndex: retriever.retrieve (top 5)", "peer_retrieve"),
+            )
+        ],
+    )
     emit(result, md, args.json)
 
 

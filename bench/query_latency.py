@@ -71,21 +71,41 @@ def synthetic_version(n: int, base: np.ndarray, *, seed: int = 5) -> IndexVersio
     vectors = base[rng.integers(0, len(base), n)] + rng.normal(0, 0.75 / np.sqrt(dim), (n, dim))
     vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
     chunks = {
-        i: Chunk(id=f"syn-{i // CHUNKS_PER_DOC}#{i % CHUNKS_PER_DOC}",
-                 document=f"syn-{i // CHUNKS_PER_DOC}.md", title=f"Synthetic report {i // 10}",
-                 section="Section", text=t, start=0, end=len(t), date="2024-01-01",
-                 position=i % CHUNKS_PER_DOC)
+        i: Chunk(
+            id=f"syn-{i // CHUNKS_PER_DOC}#{i % CHUNKS_PER_DOC}",
+            document=f"syn-{i // CHUNKS_PER_DOC}.md",
+            title=f"Synthetic report {i // 10}",
+            section="Section",
+            text=t,
+            start=0,
+            end=len(t),
+            date="2024-01-01",
+            position=i % CHUNKS_PER_DOC,
+        )
         for i, t in enumerate(texts)
     }
     index = new_vector_index(dim)
     index.add_with_ids(vectors, np.arange(n, dtype=np.int64))
     lexical = LexicalIndex.build([c.embedding_text() for c in chunks.values()], list(chunks))
-    documents = {f"syn-{d}.md": {"hash": str(d), "chunks": CHUNKS_PER_DOC, "title": "", "date": "",
-                                 "source": "", "topics": ["synthetic"]}
-                 for d in range(n // CHUNKS_PER_DOC)}
-    manifest = Manifest(model=DEFAULT_MODEL, dimension=dim,
-                        chunking={"size": DEFAULT_CHUNK_SIZE, "overlap": DEFAULT_CHUNK_OVERLAP},
-                        documents=documents, version=f"synthetic-{n}", next_id=n)
+    documents = {
+        f"syn-{d}.md": {
+            "hash": str(d),
+            "chunks": CHUNKS_PER_DOC,
+            "title": "",
+            "date": "",
+            "source": "",
+            "topics": ["synthetic"],
+        }
+        for d in range(n // CHUNKS_PER_DOC)
+    }
+    manifest = Manifest(
+        model=DEFAULT_MODEL,
+        dimension=dim,
+        chunking={"size": DEFAULT_CHUNK_SIZE, "overlap": DEFAULT_CHUNK_OVERLAP},
+        documents=documents,
+        version=f"synthetic-{n}",
+        next_id=n,
+    )
     return IndexVersion(Path("."), manifest, index, chunks, {i: "" for i in chunks}, lexical)
 
 
@@ -106,8 +126,9 @@ def synthetic_index_dir(work: Path, embedder: Embedder) -> Path:
     return index_dir
 
 
-def measure(version: IndexVersion, label: str, embedders: dict[str, Embedder],
-            queries: list[str]) -> list[dict[str, Any]]:
+def measure(
+    version: IndexVersion, label: str, embedders: dict[str, Embedder], queries: list[str]
+) -> list[dict[str, Any]]:
     rows = []
     settings = Settings()
     for backend, embedder in embedders.items():
@@ -130,12 +151,15 @@ def measure(version: IndexVersion, label: str, embedders: dict[str, Embedder],
     return rows
 
 
-def hnsw_comparison(version: IndexVersion, embedder: Embedder, queries: list[str],
-                    ) -> list[dict[str, Any]]:
+def hnsw_comparison(
+    version: IndexVersion,
+    embedder: Embedder,
+    queries: list[str],
+) -> list[dict[str, Any]]:
     """Recall@10 and latency of the index's HNSW graph against exact search, by efSearch."""
     import faiss
 
-    from assistant.index import HNSW_EF_SEARCH, HNSW_M, build_ann
+    from assistant.ann import HNSW_EF_SEARCH, HNSW_M, build_ann
 
     flat = version.vectors
     n, dim = flat.ntotal, flat.d
@@ -148,8 +172,7 @@ def hnsw_comparison(version: IndexVersion, embedder: Embedder, queries: list[str
     all_q = np.vstack([qvecs, extra]).astype(np.float32)
     _, exact = flat.search(all_q, 10)
     flat_times = timed_runs(lambda v: flat.search(v.reshape(1, -1), 100), list(qvecs))
-    rows = [{"index": "flat (exact)", "build_s": 0.0, "recall@10": 1.0,
-             **percentiles(flat_times)}]
+    rows = [{"index": "flat (exact)", "build_s": 0.0, "recall@10": 1.0, **percentiles(flat_times)}]
     ann = version.ann
     if ann is None:
         started = time.perf_counter()
@@ -161,13 +184,19 @@ def hnsw_comparison(version: IndexVersion, embedder: Embedder, queries: list[str
     for ef in (64, HNSW_EF_SEARCH, 256):
         graph.efSearch = ef
         _, approx = ann.search(all_q, 10)
-        recall = float(np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact,
-                                                                        strict=True)]))
+        recall = float(
+            np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact, strict=True)])
+        )
         times = timed_runs(lambda v: ann.search(v.reshape(1, -1), 100), list(qvecs))
         default = " (default)" if ef == HNSW_EF_SEARCH else ""
-        rows.append({"index": f"HNSW M={HNSW_M} efSearch={ef}{default}",
-                     "build_s": round(build_s, 1), "recall@10": round(recall, 4),
-                     **percentiles(times)})
+        rows.append(
+            {
+                "index": f"HNSW M={HNSW_M} efSearch={ef}{default}",
+                "build_s": round(build_s, 1),
+                "recall@10": round(recall, 4),
+                **percentiles(times),
+            }
+        )
     graph.efSearch = HNSW_EF_SEARCH
     return rows
 
@@ -181,8 +210,10 @@ def main() -> None:
     parser.add_argument("--no-hnsw", action="store_true")
     args = parser.parse_args()
     queries = questions(40 if args.quick else None)
-    embedders = {b: create_embedder(backend=b, cache_dir=args.work / "onnx")
-                 for b in args.backends.split(",")}
+    embedders = {
+        b: create_embedder(backend=b, cache_dir=args.work / "onnx")
+        for b in args.backends.split(",")
+    }
     for e in embedders.values():
         assert e.dimension
     torch_embedder = embedders.get("torch") or create_embedder()
@@ -201,21 +232,42 @@ def main() -> None:
     save_s = json.loads((synthetic_dir / "save.json").read_text())["save_s"]
     md = f"**Query latency** ({len(queries)} questions from eval/questions.jsonl, ms)\n\n"
     md += table(
-        ["Index", "Chunks", "Query encoder", "Embed p50/p95", "FAISS p50/p95", "BM25 p50/p95",
-         "Search p50/p95", "Answer p50/p95", "Load avg"],
-        [[r["index"], r["chunks"], r["backend"]]
-         + [f"{r[k]['p50_ms']:.1f} / {r[k]['p95_ms']:.1f}"
-            for k in ("embed", "faiss", "bm25", "search", "answer")] + [r["load_avg"]]
-         for r in rows])
+        [
+            "Index",
+            "Chunks",
+            "Query encoder",
+            "Embed p50/p95",
+            "FAISS p50/p95",
+            "BM25 p50/p95",
+            "Search p50/p95",
+            "Answer p50/p95",
+            "Load avg",
+        ],
+        [
+            [r["index"], r["chunks"], r["backend"]]
+            + [
+                f"{r[k]['p50_ms']:.1f} / {r[k]['p95_ms']:.1f}"
+                for k in ("embed", "faiss", "bm25", "search", "answer")
+            ]
+            + [r["load_avg"]]
+            for r in rows
+        ],
+    )
     if ann:
-        md += (f"\n\n**Exact vs HNSW at {SYNTHETIC:,} vectors** (one query, top 100, ms; "
-               f"saving the 100k version incl. building its graph took {save_s:.0f} s; recall "
-               f"over {len(queries)} questions + 400 perturbed passages)\n\n")
-        md += table(["Index", "Build s", "Recall@10", "p50", "p95"],
-                    [[a["index"], a["build_s"], a["recall@10"], a["p50_ms"], a["p95_ms"]]
-                     for a in ann])
-    emit({"name": "query", "quick": args.quick, "machine": machine(), "rows": rows, "ann": ann},
-         md, args.json)
+        md += (
+            f"\n\n**Exact vs HNSW at {SYNTHETIC:,} vectors** (one query, top 100, ms; "
+            f"saving the 100k version incl. building its graph took {save_s:.0f} s; recall "
+            f"over {len(queries)} questions + 400 perturbed passages)\n\n"
+        )
+        md += table(
+            ["Index", "Build s", "Recall@10", "p50", "p95"],
+            [[a["index"], a["build_s"], a["recall@10"], a["p50_ms"], a["p95_ms"]] for a in ann],
+        )
+    emit(
+        {"name": "query", "quick": args.quick, "machine": machine(), "rows": rows, "ann": ann},
+        md,
+        args.json,
+    )
 
 
 if __name__ == "__main__":

@@ -34,14 +34,22 @@ TITLES = {
     "query": "3. Query latency",
     "startup": "4. Memory and start-up",
     "backends": "Embedding backends: speed and quality",
+    "backends-speed": "Embedding backends: speed, timed in turns",
     "peer": "5. A peer: LlamaIndex ingestion pipeline + FAISS",
 }
 
 
 def run(name: str, quick: bool, work: Path) -> dict:  # type: ignore[type-arg]
     script, extra = SCRIPTS[name]
-    cmd = [sys.executable, str(Path(__file__).with_name(script)), "--json", "--work", str(work),
-           *extra, *(["--quick"] if quick else [])]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).with_name(script)),
+        "--json",
+        "--work",
+        str(work),
+        *extra,
+        *(["--quick"] if quick else []),
+    ]
     started = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     seconds = time.perf_counter() - started
@@ -55,16 +63,20 @@ def run(name: str, quick: bool, work: Path) -> dict:  # type: ignore[type-arg]
 
 def describe(info: dict) -> str:  # type: ignore[type-arg]
     versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items())
-    return (f"{info['nproc']} cores ({info['cpu']}), {info['ram_gb']} GB RAM, no GPU; "
-            f"Python {info['python']}; {versions}.")
+    return (
+        f"{info['nproc']} cores ({info['cpu']}), {info['ram_gb']} GB RAM, no GPU; "
+        f"Python {info['python']}; {versions}."
+    )
 
 
 def render(results: list[dict], quick: bool, info: dict) -> str:  # type: ignore[type-arg]
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     mode = "**--quick**: reduced sizes" if quick else "full sizes"
-    parts = [f"Measured {when} by `bench/run_all.py` ({mode}) on: {describe(info)} "
-             f"Load average at the start: {info['load_avg']} (the machine is shared; each table "
-             "shows the load while it was measured)."]
+    parts = [
+        f"Measured {when} by `bench/run_all.py` ({mode}) on: {describe(info)} "
+        f"Load average at the start: {info['load_avg']} (the machine is shared; each table "
+        "shows the load while it was measured)."
+    ]
     for r in results:
         title = TITLES.get(r["name"], r["name"])
         marker = " (--quick)" if r.get("quick") else ""
@@ -73,7 +85,8 @@ def render(results: list[dict], quick: bool, info: dict) -> str:  # type: ignore
             parts.append(f"Not measured: {r['error']}")
         else:
             parts.append(r["markdown"])
-        parts.append(f"_Script time: {r['seconds']:.0f} s._")
+        if "seconds" in r:
+            parts.append(f"_Script time: {r['seconds']:.0f} s._")
     return "\n\n".join(parts)
 
 
@@ -89,14 +102,26 @@ def write(text: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="~1k and ~10k chunk corpora, etc.")
-    parser.add_argument("--only", default=",".join(SCRIPTS), help="comma-separated: "
-                        + ", ".join(SCRIPTS))
+    parser.add_argument(
+        "--only", default=",".join(SCRIPTS), help="comma-separated: " + ", ".join(SCRIPTS)
+    )
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK)
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument(
+        "--from",
+        dest="saved",
+        nargs="+",
+        type=Path,
+        default=[],
+        help="render saved `--json` outputs of the scripts instead of running them",
+    )
     args = parser.parse_args()
     info = machine()
-    results = []
-    for name in args.only.split(","):
+    results = [json.loads(p.read_text().strip().splitlines()[-1]) for p in args.saved]
+    if results:
+        info = results[0].get("machine", info)
+        args.quick = any(r.get("quick") for r in results)
+    for name in [] if results else args.only.split(","):
         print(f"== {name} ...", file=sys.stderr, flush=True)
         result = run(name, args.quick, args.work)
         results.append(result)

@@ -29,7 +29,8 @@ t0 = time.perf_counter(); marks = {}
 def mark(name):
     marks[name] = round(time.perf_counter() - t0, 3)
     with open("/proc/self/status") as fh:
-        marks[name + "_rss_mb"] = next(int(l.split()[1]) // 1024 for l in fh if l.startswith("VmHWM"))
+        marks[name + "_rss_mb"] = next(
+            int(line.split()[1]) // 1024 for line in fh if line.startswith("VmHWM"))
 from assistant.config import Settings
 from assistant.factory import create_assistant, load_live_index
 from assistant.embeddings import create_embedder
@@ -71,8 +72,12 @@ def _peak_rss_mb(pid: int) -> int:
 
 
 def _env(index_dir: Path, backend: str) -> dict[str, str]:
-    return {**os.environ, "ASSISTANT_INDEX": str(index_dir), "ASSISTANT_BACKEND": backend,
-            "ASSISTANT_DOCUMENTS": str(ROOT / "documents")}
+    return {
+        **os.environ,
+        "ASSISTANT_INDEX": str(index_dir),
+        "ASSISTANT_BACKEND": backend,
+        "ASSISTANT_DOCUMENTS": str(ROOT / "documents"),
+    }
 
 
 def server_run(index_dir: Path, backend: str, timeout: float = 300) -> dict[str, Any]:
@@ -81,14 +86,21 @@ def server_run(index_dir: Path, backend: str, timeout: float = 300) -> dict[str,
     port = _free_port()
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant", "serve", "--port", str(port)], cwd=ROOT,
-        env=_env(index_dir, backend), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [sys.executable, "-m", "assistant", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=_env(index_dir, backend),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         first = None
         while time.perf_counter() - started < timeout and proc.poll() is None:
             try:
-                r = httpx.post(f"http://127.0.0.1:{port}/api/ask", timeout=60,
-                               json={"question": "When will Espoo be carbon neutral?"})
+                r = httpx.post(
+                    f"http://127.0.0.1:{port}/api/ask",
+                    timeout=60,
+                    json={"question": "When will Espoo be carbon neutral?"},
+                )
                 if r.status_code == 200:
                     first = time.perf_counter() - started
                     break
@@ -109,8 +121,14 @@ def server_run(index_dir: Path, backend: str, timeout: float = 300) -> dict[str,
 
 def steps_run(index_dir: Path, backend: str) -> dict[str, Any]:
     started = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", _STEPS], cwd=ROOT, env=_env(index_dir, backend),
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _STEPS],
+        cwd=ROOT,
+        env=_env(index_dir, backend),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     marks = json.loads(out.stdout.strip().splitlines()[-1])
     marks["process_s"] = round(time.perf_counter() - started, 2)
     return marks
@@ -137,17 +155,39 @@ def main() -> None:
         server = server_run(index_dir, backend)
         steps = steps_run(index_dir, backend)
         rows.append({"backend": backend, "load_avg": load, **server, "steps": steps})
-    md = f"**Start-up and memory, {CHUNKS:,}-chunk index** (fresh processes; seconds from start)\n\n"
+    md = f"**Start-up and memory, {CHUNKS:,}-chunk index** (fresh processes; s from start)\n\n"
     md += table(
-        ["Query encoder", "Server: first answer s", "Server: peak RSS MB", "Imports s",
-         "Index loaded s", "Model loaded s", "First answer s", "Second answer s",
-         "Steps: peak RSS MB", "Load avg"],
-        [[r["backend"], r["first_answer_s"], r["peak_rss_mb"], r["steps"]["imports"],
-          r["steps"]["index_loaded"], r["steps"]["model_loaded"], r["steps"]["first_answer"],
-          r["steps"]["second_answer"], r["steps"]["second_answer_rss_mb"], r["load_avg"]]
-         for r in rows])
-    emit({"name": "startup", "quick": args.quick, "machine": machine(), "rows": rows}, md,
-         args.json)
+        [
+            "Query encoder",
+            "Server: first answer s",
+            "Server: peak RSS MB",
+            "Imports s",
+            "Index loaded s",
+            "Model loaded s",
+            "First answer s",
+            "Second answer s",
+            "Steps: peak RSS MB",
+            "Load avg",
+        ],
+        [
+            [
+                r["backend"],
+                r["first_answer_s"],
+                r["peak_rss_mb"],
+                r["steps"]["imports"],
+                r["steps"]["index_loaded"],
+                r["steps"]["model_loaded"],
+                r["steps"]["first_answer"],
+                r["steps"]["second_answer"],
+                r["steps"]["second_answer_rss_mb"],
+                r["load_avg"],
+            ]
+            for r in rows
+        ],
+    )
+    emit(
+        {"name": "startup", "quick": args.quick, "machine": machine(), "rows": rows}, md, args.json
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -71,8 +72,10 @@ def session_model(monkeypatch: pytest.MonkeyPatch, embedder: Embedder) -> None:
     """Let CLI commands use the session's already-loaded default model (other names load anew)."""
     real = assistant.embeddings.create_embedder
 
-    def create(model: str = DEFAULT_MODEL, backend: str = "torch") -> Embedder:
-        return embedder if model == DEFAULT_MODEL and backend == "torch" else real(model, backend)
+    def create(model: str = DEFAULT_MODEL, backend: str = "torch", **options: Any) -> Embedder:
+        if model == DEFAULT_MODEL and backend == "torch":
+            return embedder
+        return real(model, backend, **options)
 
     monkeypatch.setattr(assistant.embeddings, "create_embedder", create)
     monkeypatch.setattr(assistant.factory, "create_embedder", create)

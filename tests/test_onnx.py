@@ -8,10 +8,7 @@ import numpy as np
 import pytest
 
 from assistant.embeddings import Embedder, create_embedder
-
-pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
-
-from assistant.onnx_backend import INT8_FILE, ONNX_FILE, OnnxEmbedder  # noqa: E402
+from assistant.onnx_backend import INT8_FILE, ONNX_FILE, OnnxEmbedder
 
 #: Short, long, empty, non-English, numeric, markup and whitespace-heavy texts.
 TEXTS = [
