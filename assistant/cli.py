@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -69,19 +68,10 @@ def _echo_json(data: Any) -> None:
 @click.pass_context
 def build(ctx: click.Context, full: bool, as_json: bool) -> None:
     """Build or update the index (only new and changed documents are embedded)."""
-    from .build import build_index
-    from .embeddings import create_embedder
+    from .factory import build_from_settings, terminal_progress
 
-    s = _settings(ctx)
-    report = build_index(
-        documents_dir=s.documents,
-        index_dir=s.index,
-        embedder=create_embedder(s.model, s.backend),
-        chunk_size=s.chunk_size,
-        chunk_overlap=s.chunk_overlap,
-        batch_size=s.batch_size,
-        full=full,
-        progress=None if as_json else _progress_bar,
+    report = build_from_settings(
+        _settings(ctx), full=full, progress=None if as_json else terminal_progress
     )
     if as_json:
         data = report.to_dict()
@@ -114,12 +104,6 @@ def build(ctx: click.Context, full: bool, as_json: bool) -> None:
         click.echo(f"Full build: {report.reason}.")
     for skipped in report.skipped:
         click.secho(f"Skipped {skipped.path}: {skipped.reason}", fg="yellow", err=True)
-
-
-def _progress_bar(total: int) -> Any:
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="chunk", desc="Embedding", file=sys.stderr, dynamic_ncols=True)
 
 
 @cli.command()
@@ -279,16 +263,16 @@ def bench_beir(
 ) -> None:
     """nDCG@10 and recall@100 of dense, BM25 and hybrid retrieval on a BEIR dataset."""
     from .beir import PUBLISHED, run_beir
-    from .embeddings import create_embedder
+    from .factory import embedder_for, terminal_progress
 
     s = _settings(ctx)
     result = run_beir(
         folder,
-        create_embedder(s.model, s.backend),
+        embedder_for(s),
         fusion=fusion or s.fusion,
         batch_size=s.batch_size,
         limit=limit,
-        progress=_progress_bar,
+        progress=terminal_progress,
         cache_dir=cache,
     )
     if as_json:

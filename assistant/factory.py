@@ -3,10 +3,45 @@
 from __future__ import annotations
 
 from .answer import Assistant
+from .build import BuildReport, ProgressBar, ProgressFactory, build_index
 from .config import Settings
 from .embeddings import Embedder, create_embedder
 from .index import IndexVersion, load_index
 from .retrieval import Retriever
+
+
+def embedder_for(settings: Settings) -> Embedder:
+    """The embedder the settings ask for (ONNX exports are cached in ``<index>/onnx``)."""
+    return create_embedder(settings.model, settings.backend, cache_dir=settings.index / "onnx")
+
+
+def build_from_settings(
+    settings: Settings,
+    *,
+    full: bool = False,
+    embedder: Embedder | None = None,
+    progress: ProgressFactory | None = None,
+) -> BuildReport:
+    """``build_index`` with the folders and chunking of ``settings``."""
+    return build_index(
+        documents_dir=settings.documents,
+        index_dir=settings.index,
+        embedder=embedder or embedder_for(settings),
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        batch_size=settings.batch_size,
+        full=full,
+        progress=progress,
+    )
+
+
+def terminal_progress(total: int) -> ProgressBar:
+    """A tqdm progress bar on stderr for embedding ``total`` chunks."""
+    import sys
+
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="chunk", desc="Embedding", file=sys.stderr, dynamic_ncols=True)
 
 
 def chunking_of(settings: Settings) -> dict[str, int]:
@@ -25,9 +60,7 @@ def create_assistant(
     version: IndexVersion | None = None,
 ) -> Assistant:
     """An Assistant over the live index, with the language model when one is configured."""
-    embedder = embedder or create_embedder(
-        settings.model, settings.backend, cache_dir=settings.index / "onnx"
-    )
+    embedder = embedder or embedder_for(settings)
     version = version or load_live_index(settings)
     generator = None
     if settings.llm_enabled:

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from .answer import Assistant
-from .build import BuildReport, build_index
+from .build import BuildReport
 from .config import Settings
 from .documents import META_SUFFIX, SUPPORTED_SUFFIXES
 from .errors import AssistantError, IndexError_
-from .factory import chunking_of
+from .factory import build_from_settings, chunking_of
 from .index import check_compatible, current_version_dir, load_version
 
 log = logging.getLogger(__name__)
@@ -91,15 +91,7 @@ class LiveIndex:
         s = self.settings
         now = _now()
         try:
-            report = build_index(
-                documents_dir=s.documents,
-                index_dir=s.index,
-                embedder=self.assistant.retriever.embedder,
-                chunk_size=s.chunk_size,
-                chunk_overlap=s.chunk_overlap,
-                batch_size=s.batch_size,
-                full=full,
-            )
+            report = build_from_settings(s, full=full, embedder=self.assistant.retriever.embedder)
             if report.version != self.assistant.version.name:
                 folder = current_version_dir(s.index)
                 if folder is None:

@@ -103,21 +103,9 @@ def _theme(gr: Any) -> Any:
 
 
 def _build_now(settings: Settings, *, full: bool) -> None:
-    from tqdm import tqdm
+    from .factory import build_from_settings, terminal_progress
 
-    from .build import build_index
-    from .embeddings import create_embedder
-
-    report = build_index(
-        documents_dir=settings.documents,
-        index_dir=settings.index,
-        embedder=create_embedder(settings.model, settings.backend),
-        chunk_size=settings.chunk_size,
-        chunk_overlap=settings.chunk_overlap,
-        batch_size=settings.batch_size,
-        full=full,
-        progress=lambda total: tqdm(total=total, unit="chunk", desc="Embedding"),
-    )
+    report = build_from_settings(settings, full=full, progress=terminal_progress)
     log.info(
         "Built index %s: %d documents, %d chunks", report.version, report.documents, report.chunks
     )

@@ -215,7 +215,9 @@ def test_build_text_output_summarises_and_lists_skipped_files(
     run: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        assistant.embeddings, "create_embedder", lambda model, backend="torch": FakeEmbedder(model)
+        assistant.factory,
+        "create_embedder",
+        lambda model, backend="torch", **_: FakeEmbedder(model),
     )
     docs = copy_default_documents(tmp_path / "docs", "city-bikes.md")
     (docs / "empty.md").write_bytes(b"")
@@ -240,7 +242,7 @@ def test_ctrl_c_during_a_build_exits_130_and_keeps_the_index(
             raise KeyboardInterrupt
 
     monkeypatch.setattr(
-        assistant.embeddings, "create_embedder", lambda model, backend="torch": Interrupted(model)
+        assistant.factory, "create_embedder", lambda model, backend="torch", **_: Interrupted(model)
     )
     copy_default_documents(docs, "jokeri-light-rail.md")
 
