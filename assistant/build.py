@@ -246,7 +246,9 @@ def _reusable(old: IndexVersion | None, docs: list[str]) -> dict[str, np.ndarray
 def _embed(
     embedder: Embedder, chunks: list[Chunk], batch_size: int, progress: ProgressFactory | None
 ) -> np.ndarray:
-    bar = progress(len(chunks)) if progress and chunks else None
+    if not chunks:  # nothing new to embed: don't even load the model
+        return np.zeros((0, 0), dtype=np.float32)
+    bar = progress(len(chunks)) if progress else None
     try:
         return embedder.encode(
             [c.embedding_text() for c in chunks],
