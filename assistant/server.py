@@ -7,7 +7,6 @@ and serves it with uvicorn (``espoo-assistant serve``, ``make run`` and ``python
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -41,7 +40,6 @@ def create_app(
     settings: Settings, assistant: Any, *, watch: bool = False, catch_up: bool = False
 ) -> FastAPI:
     """The FastAPI app: API, widget, embed page, and the Gradio chat at ``/``."""
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 
     @asynccontextmanager

@@ -7,7 +7,6 @@ generate ourselves: Gradio's sanitiser drops scripts but keeps ``<img src>`` and
 import html
 import json
 import logging
-import os
 import re
 import sqlite3
 import threading
@@ -199,7 +198,6 @@ def create_ui(
     max_queue: int = DEFAULT_MAX_QUEUE,
 ) -> Any:
     """The chat as ``gr.Blocks``, queued for ``concurrency`` answers at once (never launched)."""
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 
     from .answer import covered_topics

@@ -93,35 +93,18 @@ def main() -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = dict(os.environ, ASSISTANT_ADMIN_TOKEN=TOKEN, ASSISTANT_RATE_LIMIT="1000000/minute")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "assistant",
-            "--documents",
-            str(docs),
-            "--index",
-            str(work / "index"),
-            "build",
-        ],
-        check=True,
-        env=env,
-        capture_output=True,
-    )
+    cli = [
+        sys.executable,
+        "-m",
+        "assistant",
+        "--documents",
+        str(docs),
+        "--index",
+        str(work / "index"),
+    ]
+    subprocess.run([*cli, "build"], check=True, env=env, capture_output=True)
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "assistant",
-            "--documents",
-            str(docs),
-            "--index",
-            str(work / "index"),
-            "serve",
-            "--port",
-            str(port),
-            "--no-watch",
-        ],
+        [*cli, "serve", "--port", str(port), "--no-watch"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
