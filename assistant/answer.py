@@ -127,7 +127,7 @@ class Assistant:
         self.retriever = retriever
         self.generator = generator
         self._version = version
-        self._scorer = EvidenceScorer(retriever.embedder)
+        self._scorer = EvidenceScorer()
         self._swap_lock = threading.Lock()
 
     @property

@@ -22,6 +22,7 @@ from .errors import AssistantError
 from .index import IndexVersion, Manifest, new_vector_index
 from .lexical import LexicalIndex
 from .retrieval import Retriever
+from .sentences import SentenceVectors
 
 #: Published nDCG@10 on SciFact, for comparison.
 PUBLISHED = {
@@ -111,7 +112,8 @@ def run_beir(
         chunking={},
         version=f"beir-{folder.name}",
     )
-    version = IndexVersion(folder, manifest, index, chunks, {}, lexical)
+    no_sentences = SentenceVectors.collect({}, vectors.shape[1])  # retrieval only
+    version = IndexVersion(folder, manifest, index, chunks, {}, lexical, no_sentences)
     retriever = Retriever(embedder, fusion=fusion)
     qvecs = embedder.encode([queries[q] for q in test_ids], batch_size=batch_size)
     scores: dict[str, dict[str, list[float]]] = {m: {"ndcg": [], "recall": []} for m in MODES}

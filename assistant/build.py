@@ -24,9 +24,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .chunking import Chunk, chunk_document
+from .chunking import Chunk, answer_units, chunk_document
 from .documents import Skipped, iter_loaded, scan_folder
-from .embeddings import Embedder
+from .embeddings import Embedder, embed_with_spans
 from .errors import DocumentsError, IndexError_
 from .index import (
     IndexVersion,
@@ -38,6 +38,7 @@ from .index import (
     publish,
     save_version,
 )
+from .sentences import SentenceVectors, UnitVectors
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,7 @@ def build_index(
             return _report(scan, old, unchanged, [], [], [], skipped, 0, started, reason)
         reuse = _reusable(old, replaced)  # read before _start_from drops the old vectors
         vectors, chunks, hashes, next_id = _start_from(old, replaced + removed, embedder)
+        units = _kept_units(old, chunks)
         pending: list[tuple[int, Chunk, str]] = []
         for doc_chunks in new_chunks.values():
             for chunk in doc_chunks:
@@ -159,13 +161,15 @@ def build_index(
                 chunks[fid], hashes[fid] = chunk, text_hash(chunk)
                 pending.append((fid, chunk, hashes[fid]))
         to_embed = [(fid, c) for fid, c, h in pending if h not in reuse]
-        embedded = _embed(embedder, [c for _, c in to_embed], batch_size, progress)
+        embedded, embedded_units = _embed(embedder, [c for _, c in to_embed], batch_size, progress)
         if pending:
             rows = {fid: i for i, (fid, _) in enumerate(to_embed)}
             matrix = np.vstack(
-                [embedded[rows[fid]] if fid in rows else reuse[h] for fid, _, h in pending]
+                [embedded[rows[fid]] if fid in rows else reuse[h][0] for fid, _, h in pending]
             ).astype(np.float32)
             vectors.add_with_ids(matrix, np.array([fid for fid, _, _ in pending], dtype=np.int64))
+            for fid, _, h in pending:
+                units[fid] = embedded_units[rows[fid]] if fid in rows else reuse[h][1]
 
         documents = {d: v for d, v in old_docs.items() if d in scan.files}
         for doc_id, doc_chunks in new_chunks.items():
@@ -201,7 +205,9 @@ def build_index(
             embedded_docs=sorted({c.document for _, c in to_embed}),
         )
         manifest.last_build = report.to_dict()
-        _write(index_dir, manifest, vectors, chunks, hashes, previous=old.path.name if old else "")
+        sentences = SentenceVectors.collect(units, int(vectors.d))
+        previous = old.path.name if old else ""
+        _write(index_dir, manifest, vectors, chunks, hashes, sentences, previous=previous)
         return report
 
 
@@ -234,30 +240,53 @@ def _start_from(
     return old.vectors, chunks, hashes, old.manifest.next_id
 
 
-def _reusable(old: IndexVersion | None, docs: list[str]) -> dict[str, np.ndarray]:
-    """Vectors of the replaced documents' passages, by text hash, read before they are dropped."""
+def _reusable(
+    old: IndexVersion | None, docs: list[str]
+) -> dict[str, tuple[np.ndarray, UnitVectors]]:
+    """Vectors of the replaced documents' passages (and their sentences), by text hash.
+
+    Read before ``_start_from`` drops them from the old vectors.
+    """
     if old is None or not docs:
         return {}
     wanted = set(docs)
     pairs = [(fid, old.text_hashes[fid]) for fid, c in old.chunks.items() if c.document in wanted]
-    return dict(zip((h for _, h in pairs), old.vectors_of(fid for fid, _ in pairs), strict=True))
+    vectors = old.vectors_of(fid for fid, _ in pairs)
+    return {h: (vec, old.sentences.of(fid)) for (fid, h), vec in zip(pairs, vectors, strict=True)}
+
+
+def _kept_units(old: IndexVersion | None, chunks: dict[int, Chunk]) -> dict[int, UnitVectors]:
+    """The sentence vectors of the passages carried over unchanged from the old version."""
+    if old is None:
+        return {}
+    return {fid: old.sentences.of(fid) for fid in chunks}
 
 
 def _embed(
     embedder: Embedder, chunks: list[Chunk], batch_size: int, progress: ProgressFactory | None
-) -> np.ndarray:
+) -> tuple[np.ndarray, list[UnitVectors]]:
+    """Passage vectors and, from the same model pass, the vectors of each passage's sentences."""
     if not chunks:  # nothing new to embed: don't even load the model
-        return np.zeros((0, 0), dtype=np.float32)
+        return np.zeros((0, 0), dtype=np.float32), []
+    texts = [c.embedding_text() for c in chunks]
+    offsets = [
+        np.array([(u.start, u.end) for u in answer_units(c.text)], dtype=np.int64).reshape(-1, 2)
+        for c in chunks
+    ]
+    # Unit offsets are in the chunk's text; the model sees it after the title and section.
+    spans = [
+        [(int(a) + len(t) - len(c.text), int(b) + len(t) - len(c.text)) for a, b in units]
+        for t, c, units in zip(texts, chunks, offsets, strict=True)
+    ]
     bar = progress(len(chunks)) if progress else None
     try:
-        return embedder.encode(
-            [c.embedding_text() for c in chunks],
-            batch_size=batch_size,
-            progress=bar.update if bar else None,
+        vectors, pooled = embed_with_spans(
+            embedder, texts, spans, batch_size=batch_size, progress=bar.update if bar else None
         )
     finally:
         if bar is not None:
             bar.close()
+    return vectors, [(u, p.astype(np.float16)) for u, p in zip(offsets, pooled, strict=True)]
 
 
 def _write(
@@ -266,12 +295,13 @@ def _write(
     vectors: Any,
     chunks: dict[int, Chunk],
     hashes: dict[int, str],
+    sentences: SentenceVectors,
     *,
     previous: str = "",
 ) -> None:
     tmp = index_dir / f".build-{manifest.version}"
     try:
-        save_version(tmp, manifest, vectors, chunks, hashes)
+        save_version(tmp, manifest, vectors, chunks, hashes, sentences)
         final = index_dir / manifest.version
         os.replace(tmp, final)
         publish(index_dir, final)

@@ -132,6 +132,33 @@ def _append(spans: list[Span], text: str, start: int, end: int, offset: int) -> 
         spans.append(Span(start + offset, end + offset))
 
 
+#: Shorter sentences are not offered as answers.
+MIN_SENTENCE_CHARS = 25
+_END = re.compile(r"[.!?][\"'”’)\]]*$")
+
+
+def answer_units(text: str) -> list[Span]:
+    """Sentences that can stand alone as answers; one ending in ':' takes its list along."""
+    spans = split_sentences(text)
+    units: list[Span] = []
+    i = 0
+    while i < len(spans):
+        start, end = spans[i].start, spans[i].end
+        if text[start:end].rstrip().endswith(":"):
+            j = i + 1
+            while j < len(spans) and j - i <= 8 and spans[j].end - start <= 600:
+                end = spans[j].end
+                j += 1
+                if "\n\n" in text[spans[j - 1].end : spans[j].start if j < len(spans) else end]:
+                    break
+            i = j
+        else:
+            i += 1
+        if end - start >= MIN_SENTENCE_CHARS and _END.search(text[start:end]):
+            units.append(Span(start, end))
+    return units
+
+
 # --- sections --------------------------------------------------------------------------------
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)

@@ -1,6 +1,11 @@
 """Embeddings: the Embedder protocol and the sentence-transformers implementation.
 
 Vectors are L2-normalised float32, so inner product equals cosine similarity.
+
+Passages are embedded once for two uses ("late chunking"): the mean of all token vectors is the
+passage vector, and the mean of the tokens inside each sentence is that sentence's vector, which
+the answer step compares with the question. Sentence vectors thus cost no extra model pass and
+carry their passage's context.
 """
 
 from __future__ import annotations
@@ -29,6 +34,62 @@ class Embedder(Protocol):
     def encode(
         self, texts: Sequence[str], *, batch_size: int = ..., progress: Progress | None = None
     ) -> np.ndarray: ...
+
+
+SpanList = Sequence[tuple[int, int]]
+
+
+def pool_spans(
+    tokens: np.ndarray, offsets: Sequence[tuple[int, int]], spans: SpanList
+) -> np.ndarray:
+    """Normalised mean of the token vectors inside each character span (a zero row if none).
+
+    ``tokens`` holds one text's token vectors, ``offsets`` their character ranges ((0, 0) for
+    special tokens). A span past the model's length limit has no tokens and gets a zero row.
+    """
+    out = np.zeros((len(spans), tokens.shape[1]), dtype=np.float32)
+    if not len(spans):
+        return out
+    bounds = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+    real = bounds[:, 1] > bounds[:, 0]
+    for row, (start, end) in enumerate(spans):
+        inside = real & (bounds[:, 0] >= start) & (bounds[:, 1] <= end)
+        if inside.any():
+            vec = tokens[inside].mean(axis=0)
+            out[row] = vec / max(float(np.linalg.norm(vec)), 1e-12)
+    return out
+
+
+def embed_with_spans(
+    embedder: Embedder,
+    texts: Sequence[str],
+    spans: Sequence[SpanList],
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Progress | None = None,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Vectors of ``texts`` and of the character ``spans`` of each, from one model pass.
+
+    Embedders without token access (and spans cut off by the length limit) fall back to
+    encoding the span texts on their own.
+    """
+    encode_spans = getattr(embedder, "encode_spans", None)
+    if encode_spans is not None:
+        vectors, pooled = encode_spans(texts, spans, batch_size=batch_size, progress=progress)
+    else:
+        vectors = embedder.encode(texts, batch_size=batch_size, progress=progress)
+        width = vectors.shape[1] if vectors.ndim == 2 else 0
+        pooled = [np.zeros((len(s), width), np.float32) for s in spans]
+    missing = [
+        (i, j) for i, rows in enumerate(pooled) for j, row in enumerate(rows) if not row.any()
+    ]
+    if missing:
+        alone = embedder.encode(
+            [texts[i][spans[i][j][0] : spans[i][j][1]] for i, j in missing], batch_size=batch_size
+        )
+        for (i, j), vec in zip(missing, alone, strict=True):
+            pooled[i][j] = vec
+    return vectors, pooled
 
 
 def encode_sorted(
@@ -130,6 +191,44 @@ class SentenceTransformerEmbedder:
 
         sizes = [len(t) for t in texts]
         return encode_sorted(sizes, encode_rows, self.dimension, batch_size, progress)
+
+    def encode_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[SpanList],
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        progress: Progress | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Like ``encode``, plus the pooled vectors of each text's character spans."""
+        import torch
+
+        model = self._load()
+        pooled: list[np.ndarray] = [np.zeros((0, 0), np.float32)] * len(texts)
+
+        def encode_rows(rows: list[int]) -> np.ndarray:
+            # One tokenisation gives both the model's input and the tokens' character offsets.
+            features = model.tokenizer(
+                [texts[i] for i in rows],
+                padding=True,
+                truncation=True,
+                max_length=model.max_seq_length,
+                return_tensors="pt",
+                return_offsets_mapping=True,
+            )
+            offsets = features.pop("offset_mapping").tolist()
+            with torch.inference_mode():
+                out = model(dict(features))
+            tokens = out["token_embeddings"].float().numpy()
+            lengths = features["attention_mask"].sum(dim=1).tolist()
+            for row, i in enumerate(rows):
+                n = int(lengths[row])
+                pooled[i] = pool_spans(tokens[row, :n], offsets[row][:n], spans[i])
+            vectors = out["sentence_embedding"].float().numpy()
+            return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+        sizes = [len(t) for t in texts]
+        return encode_sorted(sizes, encode_rows, self.dimension, batch_size, progress), pooled
 
 
 def create_embedder(

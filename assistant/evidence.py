@@ -2,7 +2,8 @@
 
 A sentence's score mixes its semantic similarity to the question with how much of the question's
 informative vocabulary (IDF-weighted stems) it contains, plus a little credit for its passage's
-rank.
+rank. Sentence vectors come from the index (pooled from their passage's model pass at build
+time), so scoring needs no model call beyond the question's own embedding.
 The best score is the assistant's confidence: below ``Settings.min_evidence`` it refuses.
 """
 
@@ -11,23 +12,20 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .chunking import Span, split_sentences
-from .embeddings import Embedder
+from .chunking import Span
 from .index import IndexVersion
 from .lexical import content_terms, tokenize
 from .retrieval import Hit
 
 #: Weights of semantic similarity, word overlap and passage rank in a sentence's score.
 W_SEMANTIC, W_OVERLAP, W_RANK = 0.75, 0.3, 0.05
-MIN_SENTENCE_CHARS = 25
-#: Two sentences this similar say the same thing; the answer keeps one.
-REDUNDANT = 0.9
-_CACHE_SIZE = 20_000
+#: Two sentences this close (cosine of their vectors, or Jaccard of their stems) say the same
+#: thing, or too nearly so; the answer keeps one and leaves room for other evidence.
+REDUNDANT, REDUNDANT_TERMS = 0.9, 0.6
 #: Penalty when the question's most specific known word appears in none of the retrieved passages.
 FOCUS_PENALTY = 0.1
 #: Bonus for sentences about the most recent years (larger when the question asks for "now").
@@ -54,7 +52,8 @@ _ASKS = (
             r"(percentage|share|proportion|amount|number)\b|\bper ?cent",
             re.I,
         ),
-        re.compile(r"\d"),
+        # A quantity: a number that is not a bare year.
+        re.compile(r"(?<![\d,.])(?!(?:19|20)\d\d(?![\d,.]\d))\d[\d,.]*"),
     ),
     (
         re.compile(r"^\s*who\b|\bwho (is|was|are|were|chairs|leads|led|runs)\b", re.I),
@@ -62,29 +61,6 @@ _ASKS = (
     ),
 )
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-9]\d)\b")
-_END = re.compile(r"[.!?][\"'”’)\]]*$")
-
-
-def answer_units(text: str) -> list[Span]:
-    """Sentences that can stand alone as answers; one ending in ':' takes its list along."""
-    spans = split_sentences(text)
-    units: list[Span] = []
-    i = 0
-    while i < len(spans):
-        start, end = spans[i].start, spans[i].end
-        if text[start:end].rstrip().endswith(":"):
-            j = i + 1
-            while j < len(spans) and j - i <= 8 and spans[j].end - start <= 600:
-                end = spans[j].end
-                j += 1
-                if "\n\n" in text[spans[j - 1].end : spans[j].start if j < len(spans) else end]:
-                    break
-            i = j
-        else:
-            i += 1
-        if end - start >= MIN_SENTENCE_CHARS and _END.search(text[start:end]):
-            units.append(Span(start, end))
-    return units
 
 
 def _focus_term(weights: dict[str, float], idf: tuple[dict[str, float], float]) -> str:
@@ -118,18 +94,20 @@ class Candidate:
     score: float
     semantic: float
     overlap: float
+    terms: frozenset[str] = field(repr=False, compare=False)
     vector: np.ndarray = field(repr=False, compare=False)
 
     def redundant_with(self, other: Candidate) -> bool:
-        return float(self.vector @ other.vector) >= REDUNDANT or self.text == other.text
+        union = len(self.terms | other.terms)
+        shared = len(self.terms & other.terms) / union if union else 1.0
+        close = float(self.vector @ other.vector) >= REDUNDANT
+        return close or shared >= REDUNDANT_TERMS or self.text == other.text
 
 
 class EvidenceScorer:
-    """Scores candidate sentences; sentence vectors are cached across questions."""
+    """Scores the candidate sentences of retrieved passages with the vectors stored by the build."""
 
-    def __init__(self, embedder: Embedder) -> None:
-        self.embedder = embedder
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._idf: dict[str, tuple[str, dict[str, float], float]] = {}
 
@@ -142,13 +120,10 @@ class EvidenceScorer:
         hits: list[Hit],
     ) -> list[Candidate]:
         """All usable sentences of ``hits``, best first."""
-        spans = [
-            (i, hit, span) for i, hit in enumerate(hits) for span in answer_units(hit.chunk.text)
-        ]
+        spans, vectors = self._units(version, hits)
         if not spans:
             return []
         texts = [hit.chunk.text[s.start : s.end] for _, hit, s in spans]
-        vectors = self._vectors(texts)
         semantic = vectors @ query_vector.reshape(-1)
         idf = self._idf_for(version)
         q_terms = _weighted_terms(question, idf)
@@ -162,7 +137,7 @@ class EvidenceScorer:
         for (i, hit, span), text, vec, sem, rec in zip(
             spans, texts, vectors, semantic, recency, strict=True
         ):
-            terms = set(tokenize(text))
+            terms = frozenset(tokenize(text))
             context = terms | set(tokenize(f"{hit.chunk.title} {hit.chunk.section}"))
             overlap = 0.7 * _coverage(q_terms, context) + 0.3 * _coverage(ctx_terms, context)
             score = W_SEMANTIC * float(sem) + W_OVERLAP * overlap + W_RANK / (1 + i) + rec
@@ -170,37 +145,40 @@ class EvidenceScorer:
                 score += ANSWER_TYPE_BONUS
             if focus:
                 score -= FOCUS_PENALTY
-            candidates.append(Candidate(text, span.start, i, hit, score, float(sem), overlap, vec))
+            candidates.append(
+                Candidate(text, span.start, i, hit, score, float(sem), overlap, terms, vec)
+            )
         candidates.sort(key=lambda c: -c.score)
         return candidates
 
-    def _vectors(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if missing:
-            encoded = self.embedder.encode(missing, batch_size=64)
-            with self._lock:
-                for text, vec in zip(missing, encoded, strict=True):
-                    self._cache[text] = vec
-                while len(self._cache) > _CACHE_SIZE:
-                    self._cache.popitem(last=False)
-        with self._lock:
-            return np.vstack([self._cache[t] for t in texts])
+    def _units(
+        self, version: IndexVersion, hits: list[Hit]
+    ) -> tuple[list[tuple[int, Hit, Span]], np.ndarray]:
+        """The answer units of ``hits`` and their vectors, as stored by the build."""
+        spans: list[tuple[int, Hit, Span]] = []
+        rows: list[np.ndarray] = []
+        for i, hit in enumerate(hits):
+            offsets, vecs = version.sentences.of(hit.faiss_id)
+            spans.extend((i, hit, Span(int(a), int(b))) for a, b in offsets)
+            rows.append(vecs)
+        if not spans:
+            return [], np.zeros((0, 0), np.float32)
+        return spans, np.vstack(rows).astype(np.float32)
 
     def prepare(self, version: IndexVersion) -> None:
         """Compute the version's IDF table now rather than on its first question."""
         self._idf_for(version)
 
     def _idf_for(self, version: IndexVersion) -> tuple[dict[str, float], float]:
-        """Inverse document frequency of each stem over the version's chunks (computed once)."""
+        """Inverse document frequency of each stem over the version's passages (once per version).
+
+        The counts come from the BM25 index, so start-up does not re-tokenise the corpus.
+        """
         cached = self._idf.get(version.name)
         if cached is not None:
             return cached[1], cached[2]
-        df: dict[str, int] = {}
-        for chunk in version.chunks.values():
-            for term in set(tokenize(chunk.text)):
-                df[term] = df.get(term, 0) + 1
         n = max(len(version.chunks), 1)
+        df = version.lexical.document_frequencies()
         idf = {t: math.log(1 + n / c) for t, c in df.items()}
         unseen = math.log(1 + n)
         with self._lock:
@@ -215,7 +193,7 @@ def _weighted_terms(text: str, idf: tuple[dict[str, float], float]) -> dict[str,
     return {t: table.get(t, unseen) for t in set(content_terms(text))}
 
 
-def _coverage(weights: dict[str, float], terms: set[str]) -> float:
+def _coverage(weights: dict[str, float], terms: frozenset[str] | set[str]) -> float:
     total = sum(weights.values())
     if not total:
         return 0.0

@@ -8,6 +8,8 @@ Layout of the index folder::
         manifest.json      format version, model, dimension, chunking, document hashes, build time
         chunks.sqlite      the chunk store (text and metadata of every chunk)
         vectors.faiss      IndexIDMap2(IndexFlatIP): normalised vectors, so inner product = cosine
+        units.npy          the answer units (sentences) of every chunk: faiss id, start, end
+        sentences.npy      their vectors (float16, pooled from the chunk's own model pass)
         ann.faiss          HNSW over the same vectors, only at ANN_THRESHOLD vectors and more
         lexical/           the BM25 index
       .build-*/            a build in progress (removed if a build dies)
@@ -37,10 +39,12 @@ from .ann import ANN, ANN_THRESHOLD, build_ann, load_ann
 from .chunking import Chunk
 from .errors import IndexError_, IndexIncompatibleError, IndexMissingError
 from .lexical import LexicalIndex
+from .sentences import SentenceVectors
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+#: 2: sentence vectors stored with each version.
+FORMAT_VERSION = 2
 POINTER = "CURRENT"
 MANIFEST = "manifest.json"
 CHUNKS_DB = "chunks.sqlite"
@@ -108,13 +112,18 @@ class Manifest:
         return cls(**known)
 
 
-def check_compatible(manifest: Manifest, *, model: str, chunking: dict[str, int]) -> None:
-    """Refuse an index built with another format, model or chunking settings."""
+def check_format(manifest: Manifest) -> None:
+    """Refuse a version written in another format (before reading its files)."""
     if manifest.format_version != FORMAT_VERSION:
         raise IndexIncompatibleError(
             f"The index has format version {manifest.format_version}, this program needs "
             f"{FORMAT_VERSION}; run `espoo-assistant build` to rebuild it."
         )
+
+
+def check_compatible(manifest: Manifest, *, model: str, chunking: dict[str, int]) -> None:
+    """Refuse an index built with another format, model or chunking settings."""
+    check_format(manifest)
     if manifest.model != model:
         raise IndexIncompatibleError(
             f"The index was built with the model {manifest.model!r}, but the model setting is "
@@ -138,6 +147,7 @@ class IndexVersion:
         chunks: dict[int, Chunk],
         text_hashes: dict[int, str],
         lexical: LexicalIndex,
+        sentences: SentenceVectors,
         *,
         ann: Any = None,
     ) -> None:
@@ -147,6 +157,7 @@ class IndexVersion:
         self.chunks = chunks  # faiss id -> Chunk
         self.text_hashes = text_hashes
         self.lexical = lexical
+        self.sentences = sentences
         self.ann = ann  # faiss.IndexIDMap(IndexHNSWFlat) for large indexes, else None
         self.by_chunk_id = {c.id: fid for fid, c in chunks.items()}
 
@@ -217,6 +228,7 @@ def save_version(
     vectors: Any,
     chunks: dict[int, Chunk],
     text_hashes: dict[int, str],
+    sentences: SentenceVectors,
     *,
     ann_threshold: int | None = None,
 ) -> None:
@@ -236,7 +248,7 @@ def save_version(
     finally:
         db.close()
     _faiss().write_index(vectors, str(folder / VECTORS))
-    written = [CHUNKS_DB, VECTORS]
+    written = [CHUNKS_DB, VECTORS, *sentences.save(folder)]
     if vectors.ntotal >= (ANN_THRESHOLD if ann_threshold is None else ann_threshold):
         _faiss().write_index(build_ann(vectors), str(folder / ANN))
         written.append(ANN)
@@ -275,6 +287,7 @@ def load_version(folder: Path, *, read_only: bool = False) -> IndexVersion:
     costs no memory. Such a version's ``vectors`` must not be changed (FAISS would crash).
     """
     manifest = read_manifest(folder)
+    check_format(manifest)
     faiss = _faiss()
     mmap = read_only and (folder / ANN).is_file() and hasattr(faiss, "IO_FLAG_MMAP_IFC")
     try:
@@ -302,17 +315,19 @@ def load_version(folder: Path, *, read_only: bool = False) -> IndexVersion:
         finally:
             db.close()
         lexical = LexicalIndex.load(folder / LEXICAL)
+        sentences = SentenceVectors.load(folder)
     except (sqlite3.Error, OSError, ValueError, KeyError) as exc:
         raise IndexError_(
             f"Index version {folder.name} is damaged ({exc}); run `espoo-assistant build --full`."
         ) from exc
-    if vectors.ntotal != len(chunks) or len(lexical) != len(chunks):
+    sizes = (vectors.ntotal, len(lexical), len(sentences.units) - len(sentences.vectors))
+    if sizes != (len(chunks), len(chunks), 0):
         raise IndexError_(
             f"Index version {folder.name} is inconsistent ({vectors.ntotal} vectors, "
             f"{len(chunks)} chunks); run `espoo-assistant build --full`."
         )
     ann = load_ann(folder, vectors)
-    return IndexVersion(folder, manifest, vectors, chunks, hashes, lexical, ann=ann)
+    return IndexVersion(folder, manifest, vectors, chunks, hashes, lexical, sentences, ann=ann)
 
 
 def load_index(index_dir: Path, *, model: str, chunking: dict[str, int]) -> IndexVersion:

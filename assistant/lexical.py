@@ -124,6 +124,17 @@ class LexicalIndex:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(self.ids[i]), float(scores[i])) for i in top if scores[i] > 0]
 
+    def document_frequencies(self) -> dict[str, int]:
+        """How many passages hold each stem, read off the BM25 matrix (no re-tokenising)."""
+        if self._bm25 is None:
+            return {}
+        per_token = np.diff(np.asarray(self._bm25.scores["indptr"]))
+        return {
+            term: int(per_token[i])
+            for term, i in self._bm25.vocab_dict.items()
+            if i < len(per_token) and per_token[i] > 0
+        }
+
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         np.save(folder / "ids.npy", self.ids)

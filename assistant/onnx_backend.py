@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .config import DEFAULT_BATCH_SIZE, DEFAULT_MODEL
-from .embeddings import Progress, encode_sorted, resolve_model_path
+from .embeddings import Progress, SpanList, encode_sorted, pool_spans, resolve_model_path
 from .errors import EmbeddingError
 
 #: Bumped when the export changes, so old cached files are not reused.
@@ -276,6 +276,34 @@ class OnnxEmbedder:
 
         sizes = [len(e.ids) for e in encodings]
         return encode_sorted(sizes, encode_rows, self._dimension, batch_size, progress)
+
+    def encode_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[SpanList],
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        progress: Progress | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Like ``encode``, plus the pooled vectors of each text's character spans."""
+        session = self._load()
+        stripped = [str(t).strip() for t in texts]
+        shifts = [len(str(t)) - len(str(t).lstrip()) for t in texts]
+        encodings = self._tokenizer.encode_batch(stripped)
+        pooled: list[np.ndarray] = [np.zeros((0, 0), np.float32)] * len(texts)
+
+        def encode_rows(rows: list[int]) -> np.ndarray:
+            feeds = self._feeds([encodings[i] for i in rows])
+            hidden = session.run(None, feeds)[0]
+            for row, i in enumerate(rows):
+                n = len(encodings[i].ids)
+                local = [(a - shifts[i], b - shifts[i]) for a, b in spans[i]]
+                pooled[i] = pool_spans(hidden[row, :n], encodings[i].offsets, local)
+            return self._pool(hidden, feeds["attention_mask"])
+
+        sizes = [len(e.ids) for e in encodings]
+        vectors = encode_sorted(sizes, encode_rows, self._dimension, batch_size, progress)
+        return vectors, pooled
 
     def _feeds(self, encodings: list[Any]) -> dict[str, np.ndarray]:
         width = max(len(e.ids) for e in encodings)

@@ -32,12 +32,18 @@ from common import (
     timed_runs,
 )
 
-from assistant.chunking import Chunk
+from assistant.chunking import Chunk, answer_units
 from assistant.config import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, DEFAULT_MODEL, Settings
 from assistant.embeddings import Embedder, create_embedder
 from assistant.factory import create_assistant
-from assistant.index import IndexVersion, Manifest, current_version_dir, load_version
+from assistant.index import (
+    IndexVersion,
+    Manifest,
+    current_version_dir,
+    load_version,
+)
 from assistant.lexical import LexicalIndex
+from assistant.sentences import SentenceVectors
 
 REAL_DOCS = (100, 1000)  # ~1k and ~10k chunks
 SYNTHETIC = 100_000
@@ -106,7 +112,15 @@ def synthetic_version(n: int, base: np.ndarray, *, seed: int = 5) -> IndexVersio
         version=f"synthetic-{n}",
         next_id=n,
     )
-    return IndexVersion(Path("."), manifest, index, chunks, {i: "" for i in chunks}, lexical)
+    # Sentence vectors: each passage's vector plus a little more noise per sentence.
+    parts = {}
+    for i, chunk in chunks.items():
+        units = np.array([(u.start, u.end) for u in answer_units(chunk.text)], dtype=np.int64)
+        noisy = vectors[i] + rng.normal(0, 0.5 / np.sqrt(dim), (len(units), dim))
+        parts[i] = (units.reshape(-1, 2), noisy / np.linalg.norm(noisy, axis=1, keepdims=True))
+    sentences = SentenceVectors.collect(parts, dim)
+    hashes = {i: "" for i in chunks}
+    return IndexVersion(Path("."), manifest, index, chunks, hashes, lexical, sentences)
 
 
 def synthetic_index_dir(work: Path, embedder: Embedder) -> Path:
@@ -120,7 +134,14 @@ def synthetic_index_dir(work: Path, embedder: Embedder) -> Path:
     index_dir.mkdir(parents=True, exist_ok=True)
     folder = index_dir / "v-synthetic"
     started = time.perf_counter()
-    save_version(folder, version.manifest, version.vectors, version.chunks, version.text_hashes)
+    save_version(
+        folder,
+        version.manifest,
+        version.vectors,
+        version.chunks,
+        version.text_hashes,
+        version.sentences,
+    )
     (index_dir / "save.json").write_text(json.dumps({"save_s": time.perf_counter() - started}))
     publish(index_dir, folder)
     return index_dir

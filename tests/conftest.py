@@ -19,7 +19,7 @@ import pytest
 
 from assistant.build import BuildReport, build_index
 from assistant.config import Settings
-from assistant.embeddings import Embedder, create_embedder
+from assistant.embeddings import Embedder, create_embedder, embed_with_spans
 from assistant.index import IndexVersion, load_index
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,6 +82,19 @@ class CountingEmbedder:
         self.calls.append(len(texts))
         self.texts.extend(texts)
         return self.inner.encode(texts, batch_size=batch_size, progress=progress)
+
+    def encode_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        *,
+        batch_size: int = 32,
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passages with their sentences in one pass: counted like ``encode``."""
+        self.calls.append(len(texts))
+        self.texts.extend(texts)
+        return embed_with_spans(self.inner, texts, spans, batch_size=batch_size, progress=progress)
 
     def reset(self) -> None:
         self.texts.clear()

@@ -22,6 +22,7 @@ from assistant.index import (
     new_vector_index,
     save_version,
 )
+from assistant.sentences import SentenceVectors
 
 DIM = 32
 
@@ -51,8 +52,15 @@ def _save(folder: Path, vectors: np.ndarray, *, ann_threshold: int) -> None:
         for i in ids
     }
     manifest = Manifest(model="fake", dimension=DIM, chunking={"size": 600, "overlap": 1})
+    sentences = SentenceVectors.collect({}, DIM)
     save_version(
-        folder, manifest, flat, chunks, {i: "" for i in chunks}, ann_threshold=ann_threshold
+        folder,
+        manifest,
+        flat,
+        chunks,
+        {i: "" for i in chunks},
+        sentences,
+        ann_threshold=ann_threshold,
     )
 
 

@@ -18,6 +18,7 @@ ORDER = [
     "onnx_backend",
     "lexical",
     "ann",
+    "sentences",
     "index",
     "build",
     "retrieval",

@@ -603,6 +603,9 @@ class FailingEmbedder(CountingEmbedder):
         self.inner.encode(texts[: self.after], batch_size=batch_size, progress=progress)
         raise self.error
 
+    def encode_spans(self, texts, spans, *, batch_size: int = 32, progress=None):  # type: ignore[no-untyped-def]
+        return None, self.encode(texts, batch_size=batch_size, progress=progress)
+
 
 def snapshot(retriever: Retriever, version: IndexVersion) -> list[list[tuple[str, str, float]]]:
     questions = [
