@@ -127,6 +127,15 @@ def resolve_model_path(model: str) -> str:
     return model
 
 
+def missing_model_error(model: str, exists: bool = False) -> EmbeddingError:
+    """The error for a model that cannot be loaded from disk (nothing is ever downloaded)."""
+    hint = "" if exists else " (no such folder, and nothing is downloaded)"
+    return EmbeddingError(
+        f"Cannot load the embedding model {model!r}{hint}; set ASSISTANT_MODEL to a local "
+        f"sentence-transformers folder or the default {DEFAULT_MODEL!r}."
+    )
+
+
 class SentenceTransformerEmbedder:
     """sentence-transformers model, loaded lazily once, encoding in length-sorted batches."""
 
@@ -152,13 +161,7 @@ class SentenceTransformerEmbedder:
                         path, device=self._device, local_files_only=True
                     )
                 except (OSError, ValueError) as exc:
-                    missing = not Path(path).exists()
-                    hint = " (no such folder, and nothing is downloaded)" if missing else ""
-                    raise EmbeddingError(
-                        f"Cannot load the embedding model {self.model_id!r}{hint}; set "
-                        "ASSISTANT_MODEL to a local sentence-transformers folder or the default "
-                        f"{DEFAULT_MODEL!r}."
-                    ) from exc
+                    raise missing_model_error(self.model_id, Path(path).exists()) from exc
         return self._model
 
     @property

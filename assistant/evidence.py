@@ -172,13 +172,13 @@ class EvidenceScorer:
     def _idf_for(self, version: IndexVersion) -> tuple[dict[str, float], float]:
         """Inverse document frequency of each stem over the version's passages (once per version).
 
-        The counts come from the BM25 index, so start-up does not re-tokenise the corpus.
+        The counts are saved with the BM25 index, so start-up does not re-tokenise the corpus.
         """
         cached = self._idf.get(version.name)
         if cached is not None:
             return cached[1], cached[2]
         n = max(len(version.chunks), 1)
-        df = version.lexical.document_frequencies()
+        df = version.lexical.df
         idf = {t: math.log(1 + n / c) for t, c in df.items()}
         unseen = math.log(1 + n)
         with self._lock:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .answer import Assistant
 from .build import BuildReport, ProgressBar, ProgressFactory, build_index
 from .config import Settings
@@ -12,7 +14,8 @@ from .retrieval import Retriever
 
 def embedder_for(settings: Settings) -> Embedder:
     """The embedder the settings ask for (ONNX exports are cached in ``<index>/onnx``)."""
-    return create_embedder(settings.model, settings.backend, cache_dir=settings.index / "onnx")
+    cache = Path(settings.onnx_cache) if settings.onnx_cache else settings.index / "onnx"
+    return create_embedder(settings.model, settings.backend, cache_dir=cache)
 
 
 def build_from_settings(

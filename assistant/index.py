@@ -253,9 +253,9 @@ def save_version(
         _faiss().write_index(build_ann(vectors), str(folder / ANN))
         written.append(ANN)
     ordered = sorted(chunks)
-    LexicalIndex.build([chunks[i].embedding_text() for i in ordered], ordered).save(
-        folder / LEXICAL
-    )
+    texts = [chunks[i].embedding_text() for i in ordered]
+    bodies = [chunks[i].text for i in ordered]
+    LexicalIndex.build(texts, ordered, bodies=bodies).save(folder / LEXICAL)
     with open(folder / MANIFEST, "w", encoding="utf-8") as fh:
         fh.write(manifest.to_json())
         fh.flush()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
@@ -88,17 +89,27 @@ def content_terms(text: str) -> list[str]:
 class LexicalIndex:
     """BM25 over a list of passages; ``ids`` maps each row to the caller's integer id."""
 
-    def __init__(self, bm25, ids: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+    def __init__(  # type: ignore[no-untyped-def]
+        self, bm25, ids: np.ndarray, df: dict[str, int] | None = None
+    ) -> None:
         self._bm25 = bm25
         self.ids = ids
+        #: In how many passage bodies (without their headings) each stem occurs.
+        self.df = df or {}
 
     @classmethod
-    def build(cls, texts: list[str], ids: list[int] | np.ndarray) -> LexicalIndex:
+    def build(
+        cls, texts: list[str], ids: list[int] | np.ndarray, *, bodies: list[str] | None = None
+    ) -> LexicalIndex:
+        """BM25 over ``texts``; document frequencies over ``bodies`` (default: ``texts``)."""
         bm25 = _bm25s().BM25()
         tokens = [tokenize(t) or ["\x00empty"] for t in texts]
         if tokens:
             bm25.index(tokens, show_progress=False)
-        return cls(bm25 if tokens else None, np.asarray(ids, dtype=np.int64))
+        df: Counter[str] = Counter()
+        for body in texts if bodies is None else bodies:
+            df.update(set(tokenize(body)))
+        return cls(bm25 if tokens else None, np.asarray(ids, dtype=np.int64), dict(df))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -124,28 +135,18 @@ class LexicalIndex:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(self.ids[i]), float(scores[i])) for i in top if scores[i] > 0]
 
-    def document_frequencies(self) -> dict[str, int]:
-        """How many passages hold each stem, read off the BM25 matrix (no re-tokenising)."""
-        if self._bm25 is None:
-            return {}
-        per_token = np.diff(np.asarray(self._bm25.scores["indptr"]))
-        return {
-            term: int(per_token[i])
-            for term, i in self._bm25.vocab_dict.items()
-            if i < len(per_token) and per_token[i] > 0
-        }
-
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         np.save(folder / "ids.npy", self.ids)
         if self._bm25 is not None:
             self._bm25.save(str(folder), show_progress=False)
-        (folder / "lexical.json").write_text(json.dumps({"empty": self._bm25 is None}))
+        meta = {"empty": self._bm25 is None, "df": self.df}
+        (folder / "lexical.json").write_text(json.dumps(meta, ensure_ascii=False))
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex:
         bm25s = _bm25s()
         ids = np.load(folder / "ids.npy")
-        empty = json.loads((folder / "lexical.json").read_text())["empty"]
-        bm25 = None if empty else bm25s.BM25.load(str(folder), show_progress=False)
-        return cls(bm25, ids)
+        meta = json.loads((folder / "lexical.json").read_text())
+        bm25 = None if meta["empty"] else bm25s.BM25.load(str(folder), show_progress=False)
+        return cls(bm25, ids, meta["df"])

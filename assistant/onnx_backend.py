@@ -7,7 +7,7 @@ the files. At run time only ``onnxruntime`` and ``tokenizers`` are needed: texts
 sorted by token count, padded per batch, and the model's own pooling (mean or CLS, read from its
 ``1_Pooling/config.json``) and L2 normalisation are applied in numpy.
 
-The ``onnx`` extra installs the dependencies: ``pip install -e '.[onnx]'``.
+``onnxruntime``, ``tokenizers`` and ``onnx`` are core dependencies: ``onnx`` is the default.
 """
 
 from __future__ import annotations
@@ -26,8 +26,17 @@ from typing import Any
 import numpy as np
 
 from .config import DEFAULT_BATCH_SIZE, DEFAULT_MODEL
-from .embeddings import Progress, SpanList, encode_sorted, pool_spans, resolve_model_path
+from .embeddings import (
+    Progress,
+    SpanList,
+    encode_sorted,
+    missing_model_error,
+    pool_spans,
+    resolve_model_path,
+)
 from .errors import EmbeddingError
+
+log = logging.getLogger(__name__)
 
 #: Bumped when the export changes, so old cached files are not reused.
 EXPORT_VERSION = 1
@@ -40,8 +49,8 @@ _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 def _install_hint(exc: ImportError) -> EmbeddingError:
     return EmbeddingError(
-        f"The ONNX backend needs {exc.name or 'onnxruntime'}; run `pip install -e '.[onnx]'` "
-        "or set ASSISTANT_BACKEND=torch."
+        f"The ONNX backend needs {exc.name or 'onnxruntime'}; run `make install` "
+        "(or `pip install -e .`) or set ASSISTANT_BACKEND=torch."
     )
 
 
@@ -170,6 +179,8 @@ class OnnxEmbedder:
         except ImportError as exc:
             raise _install_hint(exc) from exc
         folder = Path(resolve_model_path(self.model_id))
+        if not folder.is_dir():
+            raise missing_model_error(self.model_id)
         if not (folder / "tokenizer.json").is_file():
             raise EmbeddingError(
                 f"Cannot use the ONNX backend with {self.model_id!r}: it needs a local "
@@ -202,6 +213,7 @@ class OnnxEmbedder:
         fp32 = where / ONNX_FILE
         try:
             if not fp32.is_file():
+                log.warning("Exporting the model to ONNX in %s (first use only, ~15 s)...", where)
                 export_onnx(folder, fp32)
                 self.exported = True
             if not self.quantized:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -35,12 +36,15 @@ from common import (
 from assistant.chunking import Chunk, answer_units
 from assistant.config import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, DEFAULT_MODEL, Settings
 from assistant.embeddings import Embedder, create_embedder
+from assistant.errors import IndexError_
 from assistant.factory import create_assistant
 from assistant.index import (
     IndexVersion,
     Manifest,
+    check_format,
     current_version_dir,
     load_version,
+    read_manifest,
 )
 from assistant.lexical import LexicalIndex
 from assistant.sentences import SentenceVectors
@@ -50,9 +54,22 @@ SYNTHETIC = 100_000
 CHUNKS_PER_DOC = 10
 
 
+def _usable(index_dir: Path) -> bool:
+    """An index there in this program's format (older formats are rebuilt)."""
+    folder = current_version_dir(index_dir)
+    if folder is None:
+        return False
+    try:
+        check_format(read_manifest(folder))
+    except IndexError_:
+        shutil.rmtree(index_dir)
+        return False
+    return True
+
+
 def real_version(n_docs: int, work: Path, embedder: Embedder) -> IndexVersion:
     index_dir = index_dir_for(work, n_docs)
-    if current_version_dir(index_dir) is None:
+    if not _usable(index_dir):
         full_build(generated_corpus(n_docs, work=work), index_dir, embedder)
     return load_version(current_version_dir(index_dir))  # type: ignore[arg-type]
 
@@ -60,7 +77,7 @@ def real_version(n_docs: int, work: Path, embedder: Embedder) -> IndexVersion:
 def base_vectors(work: Path, embedder: Embedder) -> np.ndarray:
     """Real embeddings to scatter synthetic ones around: the 10k index's, else 2,000 fresh ones."""
     folder = current_version_dir(index_dir_for(work, 1000))
-    if folder is not None:
+    if folder is not None and _usable(index_dir_for(work, 1000)):
         version = load_version(folder)
         return version.vectors_of(sorted(version.chunks))
     return embedder.encode(synthetic_chunk_texts(2000, seed=11), batch_size=32)
@@ -128,7 +145,7 @@ def synthetic_index_dir(work: Path, embedder: Embedder) -> Path:
     from assistant.index import publish, save_version
 
     index_dir = work / f"index-{SYNTHETIC // 1000}k-synthetic"
-    if current_version_dir(index_dir) is not None:
+    if _usable(index_dir):
         return index_dir
     version = synthetic_version(SYNTHETIC, base_vectors(work, embedder))
     index_dir.mkdir(parents=True, exist_ok=True)

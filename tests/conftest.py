@@ -7,8 +7,11 @@ of the index only (what gets re-embedded, what is kept), never for claims about 
 
 from __future__ import annotations
 
+import atexit
 import hashlib
+import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +26,11 @@ from assistant.embeddings import Embedder, create_embedder, embed_with_spans
 from assistant.index import IndexVersion, load_index
 
 ROOT = Path(__file__).resolve().parents[1]
+#: One ONNX export for the whole session (the default backend), shared with the servers the tests
+#: start; without it every test index folder would export the model again (~15 s each).
+ONNX_CACHE = Path(os.environ.setdefault("ASSISTANT_ONNX_CACHE", tempfile.mkdtemp(prefix="onnx-")))
+if ONNX_CACHE.name.startswith("onnx-"):
+    atexit.register(shutil.rmtree, ONNX_CACHE, ignore_errors=True)
 #: The default corpus shipped with the project.
 DOCUMENTS = ROOT / "documents"
 
@@ -125,6 +133,14 @@ def embedder() -> Embedder:
     """The real default model, loaded once for the whole session."""
     model = create_embedder()
     assert model.dimension > 0  # load now, so the first test using it is not billed for it
+    return model
+
+
+@pytest.fixture(scope="session")
+def default_onnx_embedder() -> Embedder:
+    """The default backend (ONNX Runtime, the same model exported once), loaded once."""
+    model = create_embedder(backend="onnx", cache_dir=ONNX_CACHE)
+    assert model.dimension > 0
     return model
 
 

@@ -42,7 +42,9 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The developer's ASSISTANT_* variables must not leak into CLI tests."""
     import os
 
-    for name in [n for n in os.environ if n.startswith("ASSISTANT_")]:
+    for name in [
+        n for n in os.environ if n.startswith("ASSISTANT_") and n != "ASSISTANT_ONNX_CACHE"
+    ]:
         monkeypatch.delenv(name)
 
 
@@ -68,13 +70,16 @@ def run(tmp_path: Path) -> Callable[..., Result]:
 
 
 @pytest.fixture
-def session_model(monkeypatch: pytest.MonkeyPatch, embedder: Embedder) -> None:
+def session_model(
+    monkeypatch: pytest.MonkeyPatch, embedder: Embedder, default_onnx_embedder: Embedder
+) -> None:
     """Let CLI commands use the session's already-loaded default model (other names load anew)."""
     real = assistant.embeddings.create_embedder
+    loaded = {"torch": embedder, "onnx": default_onnx_embedder}
 
-    def create(model: str = DEFAULT_MODEL, backend: str = "torch", **options: Any) -> Embedder:
-        if model == DEFAULT_MODEL and backend == "torch":
-            return embedder
+    def create(model: str = DEFAULT_MODEL, backend: str = "onnx", **options: Any) -> Embedder:
+        if model == DEFAULT_MODEL and backend in loaded:
+            return loaded[backend]
         return real(model, backend, **options)
 
     monkeypatch.setattr(assistant.embeddings, "create_embedder", create)
@@ -217,7 +222,7 @@ def test_build_text_output_summarises_and_lists_skipped_files(
     monkeypatch.setattr(
         assistant.factory,
         "create_embedder",
-        lambda model, backend="torch", **_: FakeEmbedder(model),
+        lambda model, backend="onnx", **_: FakeEmbedder(model),
     )
     docs = copy_default_documents(tmp_path / "docs", "city-bikes.md")
     (docs / "empty.md").write_bytes(b"")
@@ -242,7 +247,7 @@ def test_ctrl_c_during_a_build_exits_130_and_keeps_the_index(
             raise KeyboardInterrupt
 
     monkeypatch.setattr(
-        assistant.factory, "create_embedder", lambda model, backend="torch", **_: Interrupted(model)
+        assistant.factory, "create_embedder", lambda model, backend="onnx", **_: Interrupted(model)
     )
     copy_default_documents(docs, "jokeri-light-rail.md")
 
