@@ -20,7 +20,9 @@ BLEND_DENSE_WEIGHT = 0.5
 #: How many candidates each retriever contributes before fusion.
 CANDIDATES = 100
 #: At most this many passages of one document in the top-k while other documents are relevant.
-MAX_PER_DOCUMENT = 2
+#: 3 rather than 2: a document's third passage often holds the newest figure (eval/*.jsonl:
+#: retrieval_hit@5 0.886 -> 0.943 on questions.jsonl, unchanged on the held-out set).
+MAX_PER_DOCUMENT = 3
 
 
 @dataclass(frozen=True)
