@@ -45,6 +45,10 @@ DEFAULT_CACHE_DIR = Path.home() / ".cache" / "espoo-assistant" / "onnx"
 ONNX_FILE = "model.onnx"
 INT8_FILE = "model-int8.onnx"
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+#: Calls with at most this many texts (questions) run on a one-thread session: on a busy
+#: 2-core server a thread pool's spinning costs more than it gains for one short text, and
+#: concurrent requests still use both cores. Bulk encoding gets a session with ORT's default pool.
+SMALL_CALL = 4
 
 
 def _install_hint(exc: ImportError) -> EmbeddingError:
@@ -155,7 +159,8 @@ class OnnxEmbedder:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
         self._threads = threads
         self._lock = threading.Lock()
-        self._session: Any = None
+        self._sessions: dict[int, Any] = {}  # intra-op threads (0: ORT's default) -> session
+        self._prepared = False
         self._tokenizer: Any = None
         self._input_names: tuple[str, ...] = ()
         self._pooling = "mean"
@@ -166,15 +171,38 @@ class OnnxEmbedder:
 
     # --- loading -----------------------------------------------------------------------------
 
-    def _load(self) -> Any:
+    def _load(self, texts: int = 1) -> Any:
+        """The session for a call with ``texts`` texts (created on first use)."""
+        threads = 1 if texts <= SMALL_CALL else (self._threads or 0)
         with self._lock:
-            if self._session is None:
+            if not self._prepared:
                 self._open()
-        return self._session
+            if threads not in self._sessions:
+                self._sessions[threads] = self._new_session(threads)
+            return self._sessions[threads]
+
+    def _new_session(self, threads: int) -> Any:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            options.intra_op_num_threads = threads
+        try:
+            session = ort.InferenceSession(
+                str(self.onnx_path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # ORT raises its own exception types for a damaged file
+            raise EmbeddingError(
+                f"Cannot load {self.onnx_path} ({exc}); delete it to export the model again."
+            ) from exc
+        self._input_names = tuple(i.name for i in session.get_inputs())
+        self._dimension = int(session.get_outputs()[0].shape[-1])
+        return session
 
     def _open(self) -> None:
         try:
-            import onnxruntime as ort
+            import onnxruntime  # noqa: F401  (checked here, used by _new_session)
             from tokenizers import Tokenizer
         except ImportError as exc:
             raise _install_hint(exc) from exc
@@ -188,25 +216,11 @@ class OnnxEmbedder:
             )
         self._read_modules(folder)
         self.onnx_path = self._ensure_file(folder)
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if self._threads:
-            options.intra_op_num_threads = self._threads
-        try:
-            session = ort.InferenceSession(
-                str(self.onnx_path), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # ORT raises its own exception types for a damaged file
-            raise EmbeddingError(
-                f"Cannot load {self.onnx_path} ({exc}); delete it to export the model again."
-            ) from exc
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         tokenizer.no_padding()  # padded per batch below, after sorting by length
         tokenizer.enable_truncation(max_length=self._max_length(folder))
         self._tokenizer = tokenizer
-        self._input_names = tuple(i.name for i in session.get_inputs())
-        self._dimension = int(session.get_outputs()[0].shape[-1])
-        self._session = session
+        self._prepared = True
 
     def _ensure_file(self, folder: Path) -> Path:
         where = self.cache_dir / model_hash(folder)
@@ -278,7 +292,7 @@ class OnnxEmbedder:
         progress: Progress | None = None,
     ) -> np.ndarray:
         """Normalised float32 vectors, one row per text, in the order given."""
-        session = self._load()
+        session = self._load(len(texts))
         # Tokenise once; batches are then grouped by token count.
         encodings = self._tokenizer.encode_batch([str(t).strip() for t in texts])
 
@@ -298,7 +312,7 @@ class OnnxEmbedder:
         progress: Progress | None = None,
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Like ``encode``, plus the pooled vectors of each text's character spans."""
-        session = self._load()
+        session = self._load(len(texts))
         stripped = [str(t).strip() for t in texts]
         shifts = [len(str(t)) - len(str(t).lstrip()) for t in texts]
         encodings = self._tokenizer.encode_batch(stripped)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .ann import serve_single_threaded
 from .chunking import Chunk
 from .config import DEFAULT_FUSION, DEFAULT_TOP_K
 from .embeddings import Embedder
@@ -50,6 +51,7 @@ class Retriever:
     def __init__(self, embedder: Embedder, *, fusion: str = DEFAULT_FUSION) -> None:
         self.embedder = embedder
         self.fusion = fusion
+        serve_single_threaded()
 
     def embed_query(self, query: str) -> np.ndarray:
         return self.embedder.encode([query], batch_size=1)

@@ -116,3 +116,15 @@ def test_create_embedder_dispatches_onnx_backends() -> None:
     assert isinstance(create_embedder(backend="onnx"), OnnxEmbedder)
     model = create_embedder(backend="onnx-int8")
     assert isinstance(model, OnnxEmbedder) and model.quantized
+
+
+def test_questions_and_bulk_use_separate_sessions_with_the_same_vectors(
+    onnx_embedder: OnnxEmbedder,
+) -> None:
+    from assistant.onnx_backend import SMALL_CALL
+
+    one = np.vstack([onnx_embedder.encode([t]) for t in TEXTS[:3]])
+    bulk = onnx_embedder.encode(TEXTS)[:3]
+    assert len(TEXTS) > SMALL_CALL
+    assert len(onnx_embedder._sessions) == 2, "a one-thread session for questions, one for bulk"
+    np.testing.assert_allclose(one, bulk, atol=1e-5)
