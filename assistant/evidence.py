@@ -166,8 +166,9 @@ class EvidenceScorer:
         return spans, np.vstack(rows).astype(np.float32)
 
     def prepare(self, version: IndexVersion) -> None:
-        """Compute the version's IDF table now rather than on its first question."""
+        """Compute the version's IDF table (and load the word lists) now, not on a question."""
         self._idf_for(version)
+        content_terms("warm up")
 
     def _idf_for(self, version: IndexVersion) -> tuple[dict[str, float], float]:
         """Inverse document frequency of each stem over the version's passages (once per version).

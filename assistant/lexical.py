@@ -43,10 +43,28 @@ def tokenize(text: str) -> list[str]:
     return _stemmer().stemWords(words) if words else []
 
 
-@lru_cache(maxsize=1)
-def _question_stopwords() -> frozenset[str]:
+def _english_stop_words() -> frozenset[str]:
+    """scikit-learn's English stop list (Glasgow IR group), read without importing all of
+    scikit-learn: that import took 3 s of a server's first answer."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("sklearn")
+    folder = Path(spec.origin).parent if spec and spec.origin else None
+    path = folder / "feature_extraction" / "_stop_words.py" if folder else None
+    if path is not None and path.is_file():
+        module_spec = importlib.util.spec_from_file_location("_sklearn_stop_words", path)
+        if module_spec is not None and module_spec.loader is not None:
+            module = importlib.util.module_from_spec(module_spec)
+            module_spec.loader.exec_module(module)
+            return frozenset(module.ENGLISH_STOP_WORDS)
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
+@lru_cache(maxsize=1)
+def _question_stopwords() -> frozenset[str]:
+    ENGLISH_STOP_WORDS = _english_stop_words()
     # Conversational words that carry no topic ("whats the...", "gonna", "tell me").
     return frozenset(ENGLISH_STOP_WORDS) | {
         "whats",

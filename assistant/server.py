@@ -6,7 +6,9 @@ and serves it with uvicorn (``espoo-assistant serve``, ``make run`` and ``python
 
 from __future__ import annotations
 
+import importlib
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -116,6 +118,9 @@ def run_server(settings: Settings, *, watch: bool = False) -> None:
     from .factory import create_assistant
     from .live import load_best_version
 
+    # Importing Gradio takes seconds of start-up; let it overlap loading the index and model.
+    gradio = threading.Thread(target=importlib.import_module, args=("gradio",), daemon=True)
+    gradio.start()
     version, problem = load_best_version(settings)
     if version is None:  # nothing servable: build in the foreground first
         log.warning("%s; building the index before serving.", problem)
@@ -127,5 +132,6 @@ def run_server(settings: Settings, *, watch: bool = False) -> None:
         log.warning("Serving an older index version while rebuilding: %s", problem)
     assistant = create_assistant(settings, version=version)
     assistant.warm_up()  # load the model and word statistics now, not on the first question
+    gradio.join()
     app = create_app(settings, assistant, watch=watch, catch_up=bool(problem))
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
