@@ -26,6 +26,9 @@ EXTRA_EVIDENCE = 3
 MAX_ANSWER_CHARS = 700
 #: A further sentence joins the answer if it scores within these bounds of the best one.
 FLOOR_RATIO, FLOOR_GAP = 0.8, 0.12
+#: The sentence right after the best one joins it when it scores within this of the best: a
+#: sentence naming a topic ("Six areas belong to Natura 2000.") is often followed by the specifics.
+CONTINUATION_GAP = 0.25
 #: Follow-up cues: a short question, or one that points back at the conversation.
 _FOLLOW_UP = re.compile(
     r"^\s*(and|also|what about|how about|what of|and what|same for|how is|is it|are they)\b"
@@ -289,6 +292,16 @@ def compose(ranked: list[Candidate], hits: list[Hit]) -> tuple[str, tuple[Citati
         if any(cand.redundant_with(c) for c in chosen):
             continue
         chosen.append(cand)
+    following = _next_in_passage(best, ranked)
+    if (
+        following is not None
+        and following not in chosen
+        and len(chosen) < MAX_SENTENCES
+        and following.score >= best.score - CONTINUATION_GAP
+        and sum(len(c.text) for c in chosen) + len(following.text) <= MAX_ANSWER_CHARS
+        and not any(following.text == c.text for c in chosen)
+    ):
+        chosen.append(following)
     # Sources in order of their best sentence; a newer source first when the evidence is close.
     order: list[int] = []
     for cand in sorted(chosen, key=lambda c: (-round(c.score / 0.05), _date_key(c.hit.chunk.date))):
@@ -302,6 +315,12 @@ def compose(ranked: list[Candidate], hits: list[Hit]) -> tuple[str, tuple[Citati
         for i in order
     )
     return text, citations
+
+
+def _next_in_passage(sentence: Candidate, ranked: list[Candidate]) -> Candidate | None:
+    """The candidate that follows ``sentence`` in its passage, if any."""
+    later = [c for c in ranked if c.hit_index == sentence.hit_index and c.start > sentence.start]
+    return min(later, key=lambda c: c.start, default=None)
 
 
 def _citation(n: int, hit: Hit, quotes: tuple[str, ...]) -> Citation:

@@ -137,3 +137,53 @@ def test_answer_json_shape(assistant) -> None:
         "text",
     }
     assert data["timings"]["total_ms"] > 0
+
+
+def _candidates(scores: list[float]) -> tuple[list, list]:  # type: ignore[type-arg]
+    """One passage of consecutive sentences with the given scores, ranked best first."""
+    import numpy as np
+
+    from assistant.chunking import Chunk
+    from assistant.evidence import Candidate
+    from assistant.lexical import tokenize
+    from assistant.retrieval import Hit
+
+    sentences = [
+        "Six protected areas in Espoo belong to the Natura 2000 network.",
+        "They are Lake Matalajärvi, the Laajalahti bird wetlands and four other sites.",
+        "Nuuksio National Park is the largest protected area in Espoo.",
+    ][: len(scores)]
+    text = " ".join(sentences)
+    chunk = Chunk("c1", "nature.md", "Nature", "", text, 0, len(text))
+    hit = Hit(chunk, 1.0, 1.0, 1.0, 0)
+    rng = np.random.default_rng(0)
+    cands = []
+    for sentence, score in zip(sentences, scores, strict=True):
+        vector = rng.standard_normal(8)
+        cands.append(
+            Candidate(
+                sentence,
+                text.index(sentence),
+                0,
+                hit,
+                score,
+                score,
+                0.0,
+                frozenset(tokenize(sentence)),
+                vector / np.linalg.norm(vector),
+            )
+        )
+    return sorted(cands, key=lambda c: -c.score), [hit]
+
+
+@pytest.mark.parametrize(("following", "joins"), [(0.6, True), (0.5, False)])
+def test_the_sentence_after_the_best_one_joins_it_when_close(following: float, joins: bool) -> None:
+    from assistant.answer import compose
+
+    # Below the usual floor (0.8 - 0.12) but within the continuation gap (0.25) of the best.
+    ranked, hits = _candidates([0.8, following, 0.3])
+    text, citations = compose(ranked, hits)
+    assert ("Matalajärvi" in text) is joins
+    assert "Nuuksio" not in text
+    assert text.startswith("Six protected areas")
+    assert len(citations) == 1
