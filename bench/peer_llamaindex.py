@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from build_speed import full_build
 from common import (
     DEFAULT_WORK,
     emit,
@@ -31,7 +32,6 @@ from common import (
     timer,
 )
 
-from assistant.build import build_index
 from assistant.config import Settings
 from assistant.embeddings import (
     SentenceTransformerEmbedder,
@@ -98,26 +98,11 @@ def main() -> None:
 
     load = load_avg()
     index_dir = args.work / f"peer-ours-{n_docs}"
-    shutil.rmtree(index_dir, ignore_errors=True)
     settings = Settings(documents=corpus, index=index_dir)
-    report = build_index(
-        documents_dir=corpus,
-        index_dir=index_dir,
-        embedder=ours,
-        chunk_size=settings.chunk_size,
-        chunk_overlap=settings.chunk_overlap,
-    )
+    report = full_build(corpus, index_dir, ours)
     default_embedder = create_embedder(backend="onnx", cache_dir=args.work / "onnx")
     assert default_embedder.dimension  # exported and loaded before timing
-    default_dir = args.work / f"peer-ours-onnx-{n_docs}"
-    shutil.rmtree(default_dir, ignore_errors=True)
-    default_report = build_index(
-        documents_dir=corpus,
-        index_dir=default_dir,
-        embedder=default_embedder,
-        chunk_size=settings.chunk_size,
-        chunk_overlap=settings.chunk_overlap,
-    )
+    default_report = full_build(corpus, args.work / f"peer-ours-onnx-{n_docs}", default_embedder)
     peer_index, peer_chunks, peer_s = peer_build(
         corpus, args.work / f"peer-llamaindex-{n_docs}", peer_embed
     )
