@@ -4,7 +4,7 @@ For each corpus size: a full build of generated documents (load, chunk, embed, F
 write) in chunks per second, next to ``SentenceTransformer.encode`` over the same chunk texts in the
 same process; then, in the 1,000-document corpus, one document changed and rebuilt.
 
-    python bench/build_speed.py [--quick] [--json] [--work DIR]
+    python bench/build_speed.py [--quick] [--docs 5000] [--json] [--work DIR]
 """
 
 from __future__ import annotations
@@ -132,15 +132,22 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="~1k and ~10k chunks only")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK)
+    parser.add_argument(
+        "--docs",
+        help="comma-separated corpus sizes in documents (~10 chunks each), e.g. 5000 for ~50k "
+        "chunks alone; the incremental step runs when 1000 is among them",
+    )
     args = parser.parse_args()
+    chosen = (
+        tuple(int(n) for n in args.docs.split(","))
+        if args.docs
+        else (QUICK_DOCS if args.quick else FULL_DOCS)
+    )
     embedder = SentenceTransformerEmbedder()
     embedder.encode(["warm up the model"] * 64)  # load and warm up before any timing
-    sizes = [
-        measure_size(n, args.work, embedder, 3 if n <= 100 else 1)
-        for n in (QUICK_DOCS if args.quick else FULL_DOCS)
-    ]
-    full_1000 = next(s["full_build_s"] for s in sizes if s["documents"] == INCREMENTAL_DOCS)
-    incremental = measure_incremental(args.work, embedder, full_1000)
+    sizes = [measure_size(n, args.work, embedder, 3 if n <= 100 else 1) for n in chosen]
+    full_1000 = next((s["full_build_s"] for s in sizes if s["documents"] == INCREMENTAL_DOCS), 0.0)
+    incremental = measure_incremental(args.work, embedder, full_1000) if full_1000 else []
     md = "**Full build vs raw `SentenceTransformer.encode`** (torch backend, batch 32)\n\n"
     md += table(
         [
@@ -173,24 +180,25 @@ def main() -> None:
         "\n\nRuns alternate build and raw encode; medians shown (the machine is shared, "
         "so single runs drift with the load)."
     )
-    md += (
-        f"\n\n**Incremental rebuild** ({INCREMENTAL_DOCS} documents, full build "
-        f"{full_1000:.1f} s)\n\n"
-    )
-    md += table(
-        ["Step", "Chunks", "Re-embedded", "Seconds", "Share of full build", "Load avg"],
-        [
+    if incremental:
+        md += (
+            f"\n\n**Incremental rebuild** ({INCREMENTAL_DOCS} documents, full build "
+            f"{full_1000:.1f} s)\n\n"
+        )
+        md += table(
+            ["Step", "Chunks", "Re-embedded", "Seconds", "Share of full build", "Load avg"],
             [
-                r["step"],
-                r["chunks"],
-                r["chunks_embedded"],
-                r["seconds"],
-                f"{r['share_of_full']:.1%}",
-                r["load_avg"],
-            ]
-            for r in incremental
-        ],
-    )
+                [
+                    r["step"],
+                    r["chunks"],
+                    r["chunks_embedded"],
+                    r["seconds"],
+                    f"{r['share_of_full']:.1%}",
+                    r["load_avg"],
+                ]
+                for r in incremental
+            ],
+        )
     emit(
         {
             "name": "build",
