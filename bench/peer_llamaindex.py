@@ -93,6 +93,7 @@ def main() -> None:
         device="cpu",
         embed_batch_size=32,
         normalize=True,
+        local_files_only=True,  # passed on to SentenceTransformer: never download
     )
     peer_embed.get_query_embedding("warm up")  # both models loaded before any timing
 

@@ -81,3 +81,46 @@ def test_offline_flags_are_set_whatever_is_imported_first(first_import: str) -> 
     }
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_a_model_name_that_is_not_local_fails_clearly_on_the_default_backend(
+    no_network: list[object], tmp_path: Path
+) -> None:
+    embedder = OnnxEmbedder("sentence-transformers/not-a-local-model-xyz", cache_dir=tmp_path)
+    with pytest.raises(EmbeddingError, match="nothing is downloaded"):
+        embedder.encode(["hello"])
+    assert no_network == [], "the load tried to reach a model hub"
+
+
+#: Calls that fetch a model from a hub unless told to stay on disk.
+_MODEL_LOADERS = {"SentenceTransformer", "CrossEncoder", "HuggingFaceEmbedding", "from_pretrained"}
+
+
+def test_every_model_load_in_the_code_stays_on_disk() -> None:
+    """Static guard: each model-loading call in the package, app and benches passes
+    ``local_files_only=True`` (the env flags alone can be overridden by a caller)."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1]
+    files = [root / "app.py", *(root / "assistant").glob("*.py"), *(root / "bench").glob("*.py")]
+    loads, offenders = 0, []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name not in _MODEL_LOADERS:
+                continue
+            loads += 1
+            local = [
+                k
+                for k in node.keywords
+                if k.arg == "local_files_only"
+                and isinstance(k.value, ast.Constant)
+                and k.value.value is True
+            ]
+            if not local:
+                offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert loads >= 3, "the guard found no model loads: it is looking in the wrong place"
+    assert offenders == [], f"model loads that may download: {offenders}"
