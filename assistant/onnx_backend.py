@@ -292,16 +292,8 @@ class OnnxEmbedder:
         progress: Progress | None = None,
     ) -> np.ndarray:
         """Normalised float32 vectors, one row per text, in the order given."""
-        session = self._load(len(texts))
-        # Tokenise once; batches are then grouped by token count.
-        encodings = self._tokenizer.encode_batch([str(t).strip() for t in texts])
-
-        def encode_rows(rows: list[int]) -> np.ndarray:
-            feeds = self._feeds([encodings[i] for i in rows])
-            return self._pool(session.run(None, feeds)[0], feeds["attention_mask"])
-
-        sizes = [len(e.ids) for e in encodings]
-        return encode_sorted(sizes, encode_rows, self._dimension, batch_size, progress)
+        no_spans: list[SpanList] = [()] * len(texts)
+        return self.encode_spans(texts, no_spans, batch_size=batch_size, progress=progress)[0]
 
     def encode_spans(
         self,
@@ -311,7 +303,10 @@ class OnnxEmbedder:
         batch_size: int = DEFAULT_BATCH_SIZE,
         progress: Progress | None = None,
     ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Like ``encode``, plus the pooled vectors of each text's character spans."""
+        """Like ``encode``, plus the pooled vectors of each text's character spans.
+
+        Texts are tokenised once; batches are then grouped by token count.
+        """
         session = self._load(len(texts))
         stripped = [str(t).strip() for t in texts]
         shifts = [len(str(t)) - len(str(t).lstrip()) for t in texts]

@@ -26,6 +26,10 @@ from assistant.embeddings import Embedder, create_embedder, embed_with_spans
 from assistant.index import IndexVersion, load_index
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The fields of a citation in ``ask --json`` and ``POST /api/ask`` (the issue's list).
+CITATION_KEYS = frozenset(
+    {"n", "title", "source", "date", "section", "page", "document", "text", "quotes", "chunk_id"}
+)
 #: One ONNX export for the whole session (the default backend), shared with the servers the tests
 #: start; without it every test index folder would export the model again (~15 s each).
 ONNX_CACHE = Path(os.environ.setdefault("ASSISTANT_ONNX_CACHE", tempfile.mkdtemp(prefix="onnx-")))

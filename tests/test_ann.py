@@ -99,9 +99,10 @@ def test_stale_graph_is_ignored(tmp_path: Path) -> None:
     assert load_version(tmp_path / "v").ann is None
 
 
-def test_incremental_build_keeps_graph_in_step(
+def _small_ann_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[Path, Path, dict[str, object]]:
+    """Two documents built with an HNSW graph (threshold lowered to 5 vectors)."""
     monkeypatch.setattr(index_module, "ANN_THRESHOLD", 5)
     docs = copy_default_documents(tmp_path / "docs", "city-bikes.md", "climate-goals-history.md")
     index_dir = tmp_path / "index"
@@ -113,6 +114,13 @@ def test_incremental_build_keeps_graph_in_step(
         chunk_overlap=1,
     )
     build_index(**kwargs)  # type: ignore[arg-type]
+    return docs, index_dir, kwargs
+
+
+def test_incremental_build_keeps_graph_in_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs, index_dir, kwargs = _small_ann_index(tmp_path, monkeypatch)
     (docs / "city-bikes.md").write_text(
         (docs / "city-bikes.md").read_text() + "\nCity bikes return in April.\n"
     )
@@ -128,17 +136,7 @@ def test_incremental_build_keeps_graph_in_step(
 def test_served_version_maps_flat_vectors_and_still_builds_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(index_module, "ANN_THRESHOLD", 5)
-    docs = copy_default_documents(tmp_path / "docs", "city-bikes.md", "climate-goals-history.md")
-    index_dir = tmp_path / "index"
-    kwargs = dict(
-        documents_dir=docs,
-        index_dir=index_dir,
-        embedder=FakeEmbedder(),
-        chunk_size=600,
-        chunk_overlap=1,
-    )
-    build_index(**kwargs)  # type: ignore[arg-type]
+    docs, index_dir, kwargs = _small_ann_index(tmp_path, monkeypatch)
     chunking = {"size": 600, "overlap": 1}
     served = load_index(index_dir, model="fake-hash-embedder", chunking=chunking)
     fid = min(served.chunks)

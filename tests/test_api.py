@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import web_fixtures as web
+from conftest import CITATION_KEYS
 
 from assistant.api import create_api
 from assistant.errors import IndexMissingError
@@ -25,18 +26,6 @@ from assistant.server import create_app
 
 ALLOWED = "https://www.espoo.fi"
 BIKES = "How long have city bikes been available in Espoo?"
-CITATION_KEYS = {
-    "n",
-    "title",
-    "source",
-    "date",
-    "section",
-    "page",
-    "document",
-    "text",
-    "quotes",
-    "chunk_id",
-}
 
 
 @pytest.fixture(scope="module")

@@ -137,7 +137,7 @@ def test_injection_document_reaches_the_model_only_inside_the_fence(
     default_index, embedder, llm_server, tmp_path: Path
 ) -> None:
     """A document that carries instructions is passed as fenced data after our system prompt."""
-    from assistant.build import build_index
+    from assistant.factory import build_from_settings
     from assistant.index import load_index
 
     docs = tmp_path / "docs"
@@ -148,13 +148,7 @@ def test_injection_document_reaches_the_model_only_inside_the_fence(
         encoding="utf-8",
     )
     settings = default_index.settings.with_(documents=docs, index=tmp_path / "index")
-    build_index(
-        documents_dir=docs,
-        index_dir=settings.index,
-        embedder=embedder,
-        chunk_size=settings.chunk_size,
-        chunk_overlap=settings.chunk_overlap,
-    )
+    build_from_settings(settings, embedder=embedder)
     version = load_index(
         settings.index,
         model=settings.model,

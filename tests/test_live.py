@@ -12,6 +12,7 @@ from conftest import copy_default_documents
 
 from assistant.answer import Assistant
 from assistant.build import build_index
+from assistant.factory import build_from_settings
 from assistant.index import current_version_dir, load_version
 from assistant.live import LiveIndex, load_best_version
 from assistant.retrieval import Retriever
@@ -36,13 +37,7 @@ def live_setup(default_index, embedder, tmp_path: Path):  # type: ignore[no-unty
     settings = default_index.settings.with_(
         documents=docs, index=tmp_path / "index", watch_debounce_ms=200
     )
-    build_index(
-        documents_dir=docs,
-        index_dir=settings.index,
-        embedder=embedder,
-        chunk_size=settings.chunk_size,
-        chunk_overlap=settings.chunk_overlap,
-    )
+    build_from_settings(settings, embedder=embedder)
     version, _ = load_best_version(settings)
     assistant = Assistant(settings, version, Retriever(embedder))
     live = LiveIndex(settings, assistant)
