@@ -7,7 +7,16 @@ import re
 import pytest
 from conftest import CITATION_KEYS
 
-from assistant.answer import Answer, Assistant, clean_question, retrieval_query
+from assistant.answer import (
+    REFUSAL_START,
+    RESTATED,
+    Answer,
+    Assistant,
+    clean_question,
+    not_repeating,
+    retrieval_query,
+)
+from assistant.lexical import tokenize
 from assistant.retrieval import Retriever
 
 ANSWERABLE = [
@@ -90,6 +99,51 @@ def test_follow_up_uses_the_conversation(assistant) -> None:
     assert follow.query != alone.query
     passages = " ".join(c.text for c in follow.citations).lower()
     assert "emission" in passages and "transport" in passages
+
+
+def test_follow_up_query_carries_what_the_previous_reply_named() -> None:
+    history = [
+        {"role": "user", "content": "what happened in spring 2024?"},
+        {
+            "role": "assistant",
+            "content": "Fortum closed its coal unit at Suomenoja [1]. It was early [2].",
+        },
+    ]
+    query = retrieval_query("how old was it?", history)
+    assert query == (
+        "what happened in spring 2024? Fortum closed its coal unit at Suomenoja. how old was it?"
+    ), "the reply's first sentence, without its citation markers, names what 'it' is"
+    refusal = {"role": "assistant", "content": f"{REFUSAL_START}, so I won't guess."}
+    assert retrieval_query("how old was it?", [history[0], refusal]) == (
+        "what happened in spring 2024? how old was it?"
+    ), "a refusal names nothing and stays out of the query"
+
+
+def test_follow_up_answer_leads_with_what_is_new(assistant) -> None:
+    reply = "Fortum closed its last coal-fired unit at Suomenoja on 28 April 2024 [1]."
+    history = [
+        {"role": "user", "content": "what happened in spring 2024?"},
+        {"role": "assistant", "content": reply},
+    ]
+    answer = assistant.ask("how much heat did it produce?", history)
+    assert not answer.refused
+    assert {c.document for c in answer.citations} >= {"district-heating-coal-phase-out.md"}
+    first = set(tokenize(_claims(answer)[0][0]))
+    said = set(tokenize(reply))
+    assert len(first & said) / len(first) < RESTATED, "the answer opens by restating the reply"
+
+
+def test_not_repeating_moves_restated_sentences_last(assistant) -> None:
+    question = "when did coal burning end in espoo"
+    query_vector = assistant.retriever.embed_query(question)
+    hits = assistant.retriever.search(assistant.version, question, query_vector=query_vector).hits
+    ranked = assistant._scorer.rank(assistant.version, question, question, query_vector, hits)
+    history = [{"role": "assistant", "content": ranked[0].text}]
+    reordered = not_repeating(ranked, history)
+    assert sorted(map(id, reordered)) == sorted(map(id, ranked)), "nothing is dropped"
+    assert reordered[0] is not ranked[0]
+    assert reordered.index(ranked[0]) > reordered.index(ranked[1]), "the restated one moves back"
+    assert not_repeating(ranked, [{"role": "user", "content": ranked[0].text}]) == ranked
 
 
 def test_long_question_is_not_treated_as_follow_up() -> None:
