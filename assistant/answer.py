@@ -15,10 +15,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .config import Settings
+from .conversation import REFUSAL_START, Turn, clean_question, not_repeating, retrieval_query
 from .errors import GenerationError
 from .evidence import Candidate, EvidenceScorer
 from .index import IndexVersion
-from .lexical import tokenize
 from .retrieval import Hit, Retriever
 
 MAX_SENTENCES = 4
@@ -30,19 +30,6 @@ FLOOR_RATIO, FLOOR_GAP = 0.8, 0.12
 #: The sentence right after the best one joins it when it scores within this of the best: a
 #: sentence naming a topic ("Six areas belong to Natura 2000.") is often followed by the specifics.
 CONTINUATION_GAP = 0.25
-#: How a refusal begins (its reply is left out of a follow-up's query).
-REFUSAL_START = "I could not find this in Espoo's sustainability documents"
-#: At most this much of the previous reply joins a follow-up's query.
-MAX_REPLY_CHARS = 300
-#: A sentence whose words are mostly (this share) in the previous reply restates it.
-RESTATED = 0.5
-_MARKER = re.compile(r"\s*\[\d+\]")
-#: Follow-up cues: a short question, or one that points back at the conversation.
-_FOLLOW_UP = re.compile(
-    r"^\s*(and|also|what about|how about|what of|and what|same for|how is|is it|are they)\b"
-    r"|\b(it|its|that|this|those|these|they|them|there|then)\b",
-    re.I,
-)
 
 
 @dataclass(frozen=True)
@@ -92,45 +79,6 @@ class Answer:
             "index_version": self.index_version,
             "confidence": round(self.confidence, 3),
         }
-
-
-@dataclass(frozen=True)
-class Turn:
-    role: str
-    content: str
-
-
-def clean_question(question: str, max_chars: int) -> str:
-    """Printable text on one line, at most ``max_chars`` characters."""
-    text = "".join(ch if ch.isprintable() else " " for ch in question)
-    return " ".join(text.split())[:max_chars]
-
-
-def retrieval_query(question: str, history: Sequence[Turn | dict[str, str]]) -> str:
-    """The question, joined with the previous exchange when it reads as a follow-up.
-
-    The previous question gives the topic; the first sentence of the reply to it names what
-    "it" or "the most recent one" refers to ("what's replacing it?" after "when did the coal
-    plant close?" is about the coal unit the reply named).
-    """
-    turns = [t for t in (_turn(h) for h in history) if t.content.strip()]
-    previous = [t for t in turns if t.role == "user"]
-    if not previous:
-        return question
-    words = re.findall(r"\w+", question)
-    if len(words) > 6 and not _FOLLOW_UP.search(question):
-        return question
-    parts = [previous[-1].content.strip()]
-    if turns[-1].role == "assistant" and not turns[-1].content.startswith(REFUSAL_START):
-        reply = _MARKER.sub("", turns[-1].content).strip()
-        parts.append(re.split(r"(?<=[.!?])\s+", reply, maxsplit=1)[0][:MAX_REPLY_CHARS])
-    return " ".join([*parts, question])
-
-
-def _turn(item: Turn | dict[str, str]) -> Turn:
-    if isinstance(item, Turn):
-        return item
-    return Turn(str(item.get("role", "")), str(item.get("content", "")))
 
 
 class Assistant:
@@ -297,26 +245,6 @@ class Assistant:
             text += f" such as {', '.join(topics)}." if topics else "."
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         return Answer(text, (), True, timings, "", version.name, query, passages, confidence)
-
-
-def not_repeating(
-    ranked: list[Candidate], history: Sequence[Turn | dict[str, str]]
-) -> list[Candidate]:
-    """``ranked`` with the sentences that restate the previous reply moved last.
-
-    A follow-up's query carries the previous reply, so the sentence the reply quoted scores
-    high again; the reader wants what is new.
-    """
-    turns = [t for t in (_turn(h) for h in history) if t.content.strip()]
-    if not turns or turns[-1].role != "assistant":
-        return ranked
-    said = set(tokenize(turns[-1].content))
-
-    def restates(c: Candidate) -> bool:
-        return bool(c.terms) and len(c.terms & said) / len(c.terms) >= RESTATED
-
-    fresh = [c for c in ranked if not restates(c)]
-    return fresh + [c for c in ranked if restates(c)] if fresh else ranked
 
 
 def compose(ranked: list[Candidate], hits: list[Hit]) -> tuple[str, tuple[Citation, ...]]:

@@ -7,11 +7,10 @@ import re
 import pytest
 from conftest import CITATION_KEYS
 
-from assistant.answer import (
+from assistant.answer import Answer, Assistant
+from assistant.conversation import (
     REFUSAL_START,
     RESTATED,
-    Answer,
-    Assistant,
     clean_question,
     not_repeating,
     retrieval_query,

@@ -24,6 +24,7 @@ ORDER = [
     "retrieval",
     "evidence",
     "generation",
+    "conversation",
     "answer",
     "evaluation",
     "beir",
