@@ -2,8 +2,9 @@
 
 A sentence's score mixes its semantic similarity to the question with how much of the question's
 informative vocabulary (IDF-weighted stems) it contains, plus a little credit for its passage's
-rank. Sentence vectors come from the index (pooled from their passage's model pass at build
-time), so scoring needs no model call beyond the question's own embedding.
+rank and for recent years, less a little for a statement its document marks as superseded.
+Sentence vectors come from the index (pooled from their passage's model pass at build time), so
+scoring needs no model call beyond the question's own embedding.
 The best score is the assistant's confidence: below ``Settings.min_evidence`` it refuses.
 """
 
@@ -33,6 +34,20 @@ RECENCY_BONUS, RECENCY_BONUS_LATEST = 0.02, 0.06
 _LATEST = re.compile(
     r"\b(now|currently|current|latest|today|these days|nowadays|still|most recent|newest|"
     r"recent|recently|this year|at the moment|anymore|present)\b",
+    re.I,
+)
+#: Penalty for a statement its document marks as superseded ("the older programme set...", "the
+#: unit was to be shut down in 2020"), unless the question asks about the past. "A year earlier
+#: than planned", "support earlier" and "older people" mark nothing.
+STALE_PENALTY = 0.05
+_STALE = re.compile(
+    r"\b((an|the|that|same|in)\s+(older|earlier)(?!\s+than)|previous|former|formerly|originally|"
+    r"superseded|was to be|were to be|at that time|at the time(?!\s+of)|still said|used to)\b",
+    re.I,
+)
+_ASKS_PAST = re.compile(
+    r"\b(used to|originally|previous|previously|earlier|older|old|former|before|history|first|"
+    r"in the past|back then|at first|initially)\b",
     re.I,
 )
 #: Bonus for a sentence that holds the kind of thing the question asks for (a date, a number...).
@@ -133,6 +148,7 @@ class EvidenceScorer:
             focus = ""  # the retrieved evidence does speak of it somewhere
         recency = _recency(texts, wants_latest=bool(_LATEST.search(question)))
         wanted = [shape for asks, shape in _ASKS if asks.search(question)]
+        asks_past = bool(_ASKS_PAST.search(question))
         candidates = []
         for (i, hit, span), text, vec, sem, rec in zip(
             spans, texts, vectors, semantic, recency, strict=True
@@ -145,6 +161,8 @@ class EvidenceScorer:
                 score += ANSWER_TYPE_BONUS
             if focus:
                 score -= FOCUS_PENALTY
+            if not asks_past and (_STALE.search(text) or _STALE.search(hit.chunk.section)):
+                score -= STALE_PENALTY
             candidates.append(
                 Candidate(text, span.start, i, hit, score, float(sem), overlap, terms, vec)
             )

@@ -184,6 +184,50 @@ def test_answer_json_shape(assistant) -> None:
     assert data["timings"]["total_ms"] > 0
 
 
+def test_the_current_goal_leads_a_superseded_one(assistant) -> None:
+    answer = assistant.ask("what percentage cut in emissions is espoo's 2030 target")
+    claims = [sentence for sentence, _ in _claims(answer)]
+    assert "80%" in claims[0], "the current goal comes first"
+    assert not any(word in claims[0].lower() for word in ("older", "around 2017"))
+
+
+@pytest.mark.parametrize(
+    ("question", "penalised"),
+    [
+        ("what is espoo's per-capita emissions target", True),
+        ("what was espoo's original per-capita emissions target in the older programme", False),
+    ],
+)
+def test_superseded_statements_are_penalised_unless_the_past_is_asked(
+    assistant, monkeypatch, question: str, penalised: bool
+) -> None:
+    import assistant.evidence as evidence
+
+    vector = assistant.retriever.embed_query(question)
+    hits = assistant.retriever.search(assistant.version, question, query_vector=vector).hits
+
+    def scores() -> dict[tuple[str, int], float]:
+        ranked = assistant._scorer.rank(assistant.version, question, question, vector, hits)
+        return {(c.hit.chunk.id, c.start): c.score for c in ranked}
+
+    default, penalty = scores(), evidence.STALE_PENALTY
+    monkeypatch.setattr(evidence, "STALE_PENALTY", 0.0)
+    without = scores()
+    lowered = {key for key in default if without[key] - default[key] > 1e-9}
+    if penalised:
+        stale = [key for key in lowered if "older" in _sentence(hits, key).lower()]
+        assert stale, "a sentence marked 'older' scores lower than without the penalty"
+        assert all(without[k] - default[k] == pytest.approx(penalty) for k in lowered)
+    else:
+        assert not lowered, "a question about the past keeps superseded statements whole"
+
+
+def _sentence(hits, key: tuple[str, int]) -> str:  # type: ignore[no-untyped-def]
+    chunk = next(h.chunk for h in hits if h.chunk.id == key[0])
+    text = chunk.text[key[1] :]
+    return f"{chunk.section} {text[: text.find('.') + 1]}"
+
+
 def _candidates(scores: list[float]) -> tuple[list, list]:  # type: ignore[type-arg]
     """One passage of consecutive sentences with the given scores, ranked best first."""
     import numpy as np
