@@ -75,6 +75,61 @@ _ASKS = (
         re.compile(r"\S\s+[A-ZÅÄÖ][\w-]+(\s+[A-ZÅÄÖ][\w-]+)+"),
     ),
 )
+#: Bonus for a sentence that defines what a "what is X" question asks about ("X is ...").
+DEFINITION_BONUS = 0.08
+_DEFINE = (
+    re.compile(
+        r"^\s*(?:(?:what|who)\s*(?:is|are|was|were|'s|’s)|whats|whos)\s+(?P<x>.+?)[\s?.!]*$", re.I
+    ),
+    re.compile(r"^\s*what\s+(?:does|do|did)\s+(?P<x>.+?)\s+(?:mean|stand for)\b", re.I),
+    re.compile(
+        r"^\s*(?:tell me about|explain|define|what is meant by)\s+(?P<x>.+?)[\s?.!]*$", re.I
+    ),
+)
+_DETERMINER = {"the", "a", "an"}
+_DEFINING = re.compile(
+    r"^(?:\([^)]{1,40}\)\s*,?\s*)?"  # "City as a Service (CaaS) is ..."
+    r"(?:is|are|was|were|means|refers to|stands for|is called|used to be)\b",
+    re.I,
+)
+_WORD = re.compile(r"[\w’'-]+")
+
+
+def defined_subject(question: str) -> list[str]:
+    """The words of X in "what is X" / "what does X mean" / "tell me about X" (else empty)."""
+    for pattern in _DEFINE:
+        m = pattern.search(question)
+        if m:
+            words = [w.casefold() for w in _WORD.findall(m.group("x"))]
+            while words and words[0] in _DETERMINER:
+                words = words[1:]
+            if words[-2:] in (["in", "espoo"], ["for", "espoo"]):
+                words = words[:-2]
+            return words if 0 < len(words) <= 6 else []
+    return []
+
+
+def defines(sentence: str, subject: list[str]) -> bool:
+    """Whether ``sentence`` opens with ``subject`` and a defining verb ("X (ABC) is ...")."""
+    if not subject:
+        return False
+    words = list(_WORD.finditer(sentence))
+    start = 1 if words and words[0].group().casefold() in _DETERMINER else 0
+    head = words[start : start + len(subject)]
+    if len(head) < len(subject):
+        return False
+    stems = _stems([w.group().casefold() for w in head])
+    if stems != _stems(subject):
+        return False
+    return bool(_DEFINING.search(sentence[head[-1].end() :].lstrip(" ,\"”’'")))
+
+
+def _stems(words: list[str]) -> list[str]:
+    from .lexical import _stemmer
+
+    return list(_stemmer().stemWords([w.removesuffix("'s").removesuffix("’s") for w in words]))
+
+
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-9]\d)\b")
 
 
@@ -148,6 +203,7 @@ class EvidenceScorer:
             focus = ""  # the retrieved evidence does speak of it somewhere
         recency = _recency(texts, wants_latest=bool(_LATEST.search(question)))
         wanted = [shape for asks, shape in _ASKS if asks.search(question)]
+        subject = defined_subject(question)
         asks_past = bool(_ASKS_PAST.search(question))
         candidates = []
         for (i, hit, span), text, vec, sem, rec in zip(
@@ -161,6 +217,8 @@ class EvidenceScorer:
                 score += ANSWER_TYPE_BONUS
             if focus:
                 score -= FOCUS_PENALTY
+            if defines(text, subject):
+                score += DEFINITION_BONUS
             if not asks_past and (_STALE.search(text) or _STALE.search(hit.chunk.section)):
                 score -= STALE_PENALTY
             candidates.append(

@@ -184,6 +184,21 @@ def test_answer_json_shape(assistant) -> None:
     assert data["timings"]["total_ms"] > 0
 
 
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        ("what is the jokeri light rail", "The Jokeri light rail is"),
+        ("whats climate watch", "Climate Watch"),
+    ],
+)
+def test_a_what_is_question_opens_with_the_definition(
+    assistant, question: str, subject: str
+) -> None:
+    answer = assistant.ask(question)
+    first = _claims(answer)[0][0]
+    assert first.startswith(subject), first
+
+
 def test_the_current_goal_leads_a_superseded_one(assistant) -> None:
     answer = assistant.ask("what percentage cut in emissions is espoo's 2030 target")
     claims = [sentence for sentence, _ in _claims(answer)]

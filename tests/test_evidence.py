@@ -1,0 +1,57 @@
+"""Question-shape rules of the evidence scorer (no model needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.evidence import defined_subject, defines
+
+
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        ("what is the jokeri light rail", ["jokeri", "light", "rail"]),
+        ("Whats Espoo Innovation Garden?", ["espoo", "innovation", "garden"]),
+        ("what's climate watch", ["climate", "watch"]),
+        ("what does city as a service mean in espoo", ["city", "as", "a", "service"]),
+        ("tell me about the espoo story", ["espoo", "story"]),
+        ("who is the mayor of espoo?", ["mayor", "of", "espoo"]),
+        ("when will espoo be carbon neutral", []),
+        ("what is the percentage of foreign-language speakers among new residents in espoo", []),
+    ],
+)
+def test_defined_subject(question: str, subject: list[str]) -> None:
+    assert defined_subject(question) == subject
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question", "expected"),
+    [
+        (
+            "The Jokeri light rail is a tram line that links Espoo and Helsinki.",
+            "what is the jokeri light rail",
+            True,
+        ),
+        (
+            "Twelve of the Jokeri light rail stops are in Espoo.",
+            "what is the jokeri light rail",
+            False,
+        ),
+        (
+            "City as a Service (CaaS) is what Espoo calls its co-design model.",
+            "what does city as a service mean",
+            True,
+        ),
+        ("Kera used to be an industrial and logistics area.", "what is kera", True),
+        ("Kera Talks were held in 2019.", "what is kera", False),
+        (
+            "The Jokeri light rail began service on 21 October 2023.",
+            "what is the jokeri light rail",
+            False,
+        ),
+        ("Climate Watch's data is open.", "what is climate watch", False),
+        ("The Jokeri light rail is a tram line.", "when did the jokeri light rail open", False),
+    ],
+)
+def test_defines(sentence: str, question: str, expected: bool) -> None:
+    assert defines(sentence, defined_subject(question)) is expected
