@@ -12,19 +12,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .evidence import Candidate
-from .lexical import tokenize
+from .lexical import stems
 
 #: How a refusal begins (its reply is left out of a follow-up's query).
 REFUSAL_START = "I could not find this in Espoo's sustainability documents"
 #: At most this much of the previous reply joins a follow-up's query.
 MAX_REPLY_CHARS = 300
 #: A sentence whose words are mostly (this share) in the previous reply restates it.
-RESTATED = 0.5
+RESTATED = 0.6
+_FUNCTION_WORDS = frozenset(
+    "a an the in on of its it and or to for at by was is were are be been with as that this "
+    "from than".split()
+)
 _MARKER = re.compile(r"\s*\[\d+\]")
 #: Follow-up cues: a short question, or one that points back at the conversation.
 _FOLLOW_UP = re.compile(
-    r"^\s*(and|also|what about|how about|what of|and what|same for|how is|is it|are they)\b"
-    r"|\b(it|its|that|this|those|these|they|them|there|then)\b",
+    r"^\s*((ok|okay|so|but|right)\W+)?"
+    r"(and|also|what about|how about|what of|and what|same for|how is|is it|are they)\b"
+    r"|\b(it|its|that|this|those|these|they|them|their|there|then|he|she|his|her)\b"
+    r"|\b(the|that|this|which|latest|newest|recent|last|first|other|next|previous) ones?\b",
     re.I,
 )
 
@@ -76,15 +82,30 @@ def not_repeating(
     """``ranked`` with the sentences that restate the previous reply moved last.
 
     A follow-up's query carries the previous reply, so the sentence the reply quoted scores
-    high again; the reader wants what is new.
+    high again; the reader wants what is new. The words of the question that reply answered
+    are its topic, which a new answer shares; a sentence restates the reply when most of its
+    other words are the reply's ("the third footprint came out in May 2025" is new after "the
+    first footprint came out in January 2022").
     """
     turns = [t for t in (_turn(h) for h in history) if t.content.strip()]
     if not turns or turns[-1].role != "assistant":
         return ranked
-    said = set(tokenize(turns[-1].content))
+    asked = [t for t in turns[:-1] if t.role == "user"]
+    topic = _words(asked[-1].content) if asked else set()
+    said = _words(turns[-1].content) - topic
 
     def restates(c: Candidate) -> bool:
-        return bool(c.terms) and len(c.terms & said) / len(c.terms) >= RESTATED
+        own = _words(c.text) - topic
+        return bool(own) and len(own & said) / len(own) >= RESTATED
 
     fresh = [c for c in ranked if not restates(c)]
     return fresh + [c for c in ranked if restates(c)] if fresh else ranked
+
+
+def _words(text: str) -> set[str]:
+    """Stemmed words, numbers included, without citation markers and function words.
+
+    Not the search stop list: "first", "third" and "may" tell two facts apart here.
+    """
+    words = re.findall(r"\w+(?:[.,]\d+)*", _MARKER.sub("", text).casefold())
+    return set(stems([w for w in words if w not in _FUNCTION_WORDS]))

@@ -36,6 +36,11 @@ def _bm25s():  # type: ignore[no-untyped-def]
     return bm25s
 
 
+def stems(words: list[str]) -> list[str]:
+    """Snowball stems of lower-cased words."""
+    return _stemmer().stemWords(words) if words else []
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stop words removed, Snowball-stemmed tokens."""
     stop = _stopwords()

@@ -10,7 +10,6 @@ from conftest import CITATION_KEYS
 from assistant.answer import Answer, Assistant
 from assistant.conversation import (
     REFUSAL_START,
-    RESTATED,
     clean_question,
     not_repeating,
     retrieval_query,
@@ -119,17 +118,32 @@ def test_follow_up_query_carries_what_the_previous_reply_named() -> None:
 
 
 def test_follow_up_answer_leads_with_what_is_new(assistant) -> None:
-    reply = "Fortum closed its last coal-fired unit at Suomenoja on 28 April 2024 [1]."
+    first = assistant.ask("when did fortum close the suomenoja coal unit?")
+    quoted = [sentence for sentence, _ in _claims(first)]
     history = [
-        {"role": "user", "content": "what happened in spring 2024?"},
-        {"role": "assistant", "content": reply},
+        {"role": "user", "content": "when did fortum close the suomenoja coal unit?"},
+        {"role": "assistant", "content": first.text},
     ]
     answer = assistant.ask("how much heat did it produce?", history)
     assert not answer.refused
     assert {c.document for c in answer.citations} >= {"district-heating-coal-phase-out.md"}
-    first = set(tokenize(_claims(answer)[0][0]))
-    said = set(tokenize(reply))
-    assert len(first & said) / len(first) < RESTATED, "the answer opens by restating the reply"
+    assert _claims(answer)[0][0] not in quoted, "the answer opens by repeating the previous one"
+
+
+def test_a_new_fact_on_the_same_topic_is_not_a_restatement(assistant) -> None:
+    question = "when did espoo publish consumption-based carbon footprints"
+    vector = assistant.retriever.embed_query(question)
+    hits = assistant.retriever.search(assistant.version, question, query_vector=vector).hits
+    ranked = assistant._scorer.rank(assistant.version, question, question, vector, hits)
+    first = next(c for c in ranked if "first" in c.text and "January 2022" in c.text)
+    third = next(c for c in ranked if "May 2025" in c.text)
+    history = [
+        {"role": "user", "content": "has espoo measured the carbon footprint of consumption?"},
+        {"role": "assistant", "content": f"{first.text} [1]"},
+    ]
+    reordered = not_repeating(ranked, history)
+    assert reordered[-1] is first, "the quoted sentence moves last"
+    assert reordered.index(third) < ranked.index(third), "the new fact on the topic moves up"
 
 
 def test_not_repeating_moves_restated_sentences_last(assistant) -> None:
@@ -143,6 +157,21 @@ def test_not_repeating_moves_restated_sentences_last(assistant) -> None:
     assert reordered[0] is not ranked[0]
     assert reordered.index(ranked[0]) > reordered.index(ranked[1]), "the restated one moves back"
     assert not_repeating(ranked, [{"role": "user", "content": ranked[0].text}]) == ranked
+
+
+@pytest.mark.parametrize(
+    ("question", "follows"),
+    [
+        ("ok and when did the most recent one come out?", True),
+        ("so which one is the biggest", True),
+        ("who led her department before the current council term began in espoo", True),
+        ("when did the first phase of the west metro open to passengers in espoo", False),
+    ],
+)
+def test_follow_up_cues(question: str, follows: bool) -> None:
+    history = [{"role": "user", "content": "tell me about espoo's nature reserves"}]
+    joined = retrieval_query(question, history) != question
+    assert joined is follows
 
 
 def test_long_question_is_not_treated_as_follow_up() -> None:
@@ -249,7 +278,6 @@ def _candidates(scores: list[float]) -> tuple[list, list]:  # type: ignore[type-
 
     from assistant.chunking import Chunk
     from assistant.evidence import Candidate
-    from assistant.lexical import tokenize
     from assistant.retrieval import Hit
 
     sentences = [
