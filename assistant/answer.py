@@ -15,7 +15,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .config import Settings
-from .conversation import REFUSAL_START, Turn, clean_question, not_repeating, retrieval_query
+from .conversation import (
+    REFUSAL_START,
+    Turn,
+    asks_for_live_information,
+    clean_question,
+    not_repeating,
+    retrieval_query,
+)
 from .errors import GenerationError
 from .evidence import Candidate, EvidenceScorer
 from .index import IndexVersion
@@ -134,6 +141,9 @@ class Assistant:
         if not question:
             yield self._refusal(version, "", timings, started, 0.0, empty=True)
             return
+        if asks_for_live_information(question):
+            yield self._refusal(version, question, timings, started, 0.0, live=True)
+            return
         recent = history[-self.settings.max_history :]
         query = retrieval_query(question, recent)
         t = time.perf_counter()
@@ -233,11 +243,18 @@ class Assistant:
         confidence: float = 0.0,
         *,
         empty: bool = False,
+        live: bool = False,
         passages: tuple[str, ...] = (),
     ) -> Answer:
         topics = covered_topics(version)
         if empty:
             text = "Please type a question about Espoo's sustainability work."
+        elif live:
+            text = (
+                f"{REFUSAL_START}: they hold no live information such as weather, timetables, "
+                "opening hours or results. Ask me about a covered topic"
+            )
+            text += f" such as {', '.join(topics)}." if topics else "."
         else:
             text = (
                 f"{REFUSAL_START}, so I won't guess. Try rephrasing, or ask about a covered topic"

@@ -23,7 +23,7 @@ DEFAULT_BATCH_SIZE = 32
 DEFAULT_TOP_K = 5
 DEFAULT_FUSION = "blend"
 #: Minimum answer-evidence score below which the assistant says it does not know (see answer.py).
-DEFAULT_MIN_EVIDENCE = 0.565
+DEFAULT_MIN_EVIDENCE = 0.52
 DEFAULT_LLM_TIMEOUT = 30.0
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860

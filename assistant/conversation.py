@@ -35,6 +35,23 @@ _FOLLOW_UP = re.compile(
 )
 
 
+#: Requests for live information (forecasts, timetables, opening hours, last night's result),
+#: which documents cannot answer however well they match the words.
+_LIVE = re.compile(
+    r"\b(tomorrow|tonight|this (weekend|evening|afternoon|morning)|next weekend|last night"
+    r"|yesterday|opening hours|what time (is|does|do)|timetables?|departures?|live score"
+    r"|open(ed)? (on|at|until|till) (mon|tues|wednes|thurs|fri|satur|sun)days?"
+    r"|next (bus|metro|train|tram|ferry)(es|s)? (from|to|towards|leaves?|leaving|departs?|at)"
+    r"|(when|what time) (does|do|is|are) the next (bus|metro|train|tram|ferry))\b",
+    re.I,
+)
+
+
+def asks_for_live_information(question: str) -> bool:
+    """Whether ``question`` wants live information ("the weather tomorrow", "the next metro")."""
+    return bool(_LIVE.search(question))
+
+
 @dataclass(frozen=True)
 class Turn:
     """One message of the conversation: role "user" or "assistant", and its text."""

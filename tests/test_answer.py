@@ -84,6 +84,14 @@ def test_off_topic_questions_are_refused_without_citations(assistant, question: 
     assert "such as" in answer.text, "a refusal suggests covered topics"
 
 
+def test_live_information_is_refused_with_what_the_documents_hold(assistant) -> None:
+    answer = assistant.ask("whats the weather going to be like in espoo tomorrow")
+    assert answer.refused and answer.citations == ()
+    assert "no live information" in answer.text and "such as" in answer.text
+    on_topic = assistant.ask("when will the next metro extension open")
+    assert not on_topic.refused, "a question about plans is not a request for live information"
+
+
 def test_follow_up_uses_the_conversation(assistant) -> None:
     history = [
         {"role": "user", "content": "How much have Espoo's greenhouse gas emissions fallen?"},

@@ -1,9 +1,10 @@
-"""Question-shape rules of the evidence scorer (no model needed)."""
+"""Rules on the shape of a question: what it defines, whether it wants live information (no model)."""
 
 from __future__ import annotations
 
 import pytest
 
+from assistant.conversation import asks_for_live_information
 from assistant.evidence import defined_subject, defines
 
 
@@ -55,3 +56,21 @@ def test_defined_subject(question: str, subject: list[str]) -> None:
 )
 def test_defines(sentence: str, question: str, expected: bool) -> None:
     assert defines(sentence, defined_subject(question)) is expected
+
+
+@pytest.mark.parametrize(
+    ("question", "live"),
+    [
+        ("whats the weather like in espoo tomorrow", True),
+        ("when does the next metro leave tapiola?", True),
+        ("what time does the leppävaara swimming hall open", True),
+        ("is the library open on sundays", True),
+        ("who won the hockey game last night", True),
+        ("when will the next metro extension open", False),
+        ("espoo population forecast 2060", False),
+        ("how many people live in espoo right now", False),
+        ("what time of year do the city bikes run", False),
+    ],
+)
+def test_live_information_requests(question: str, live: bool) -> None:
+    assert asks_for_live_information(question) is live
