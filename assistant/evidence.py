@@ -2,7 +2,8 @@
 
 A sentence's score mixes its semantic similarity to the question with how much of the question's
 informative vocabulary (IDF-weighted stems) it contains, plus a little credit for its passage's
-rank and for recent years, less a little for a statement its document marks as superseded.
+rank and for recent years, less a little for a statement its document marks as superseded (more
+when the question asks about the past).
 Sentence vectors come from the index (pooled from their passage's model pass at build time), so
 scoring needs no model call beyond the question's own embedding.
 The best score is the assistant's confidence: below ``Settings.min_evidence`` it refuses.
@@ -37,7 +38,8 @@ _LATEST = re.compile(
     re.I,
 )
 #: Penalty for a statement its document marks as superseded ("the older programme set...", "the
-#: unit was to be shut down in 2020"), unless the question asks about the past. "A year earlier
+#: unit was to be shut down in 2020"); a bonus as large when the question asks about the past
+#: ("what year was espoo originally aiming for?"). "A year earlier
 #: than planned", "support earlier" and "older people" mark nothing.
 STALE_PENALTY = 0.05
 _STALE = re.compile(
@@ -219,8 +221,8 @@ class EvidenceScorer:
                 score -= FOCUS_PENALTY
             if defines(text, subject):
                 score += DEFINITION_BONUS
-            if not asks_past and (_STALE.search(text) or _STALE.search(hit.chunk.section)):
-                score -= STALE_PENALTY
+            if _STALE.search(text) or _STALE.search(hit.chunk.section):
+                score += STALE_PENALTY if asks_past else -STALE_PENALTY
             candidates.append(
                 Candidate(text, span.start, i, hit, score, float(sem), overlap, terms, vec)
             )

@@ -1,4 +1,4 @@
-"""Rules on the shape of a question: what it defines, whether it wants live information (no model)."""
+"""Rules on the shape of a question: what it defines, whether it wants live information."""
 
 from __future__ import annotations
 
