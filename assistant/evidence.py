@@ -89,6 +89,7 @@ _DEFINE = (
     ),
 )
 _DETERMINER = {"the", "a", "an"}
+_PRONOUNS = {"it", "that", "this", "these", "those", "they", "he", "she", "them", "there", "one"}
 _DEFINING = re.compile(
     r"^(?:\([^)]{1,40}\)\s*,?\s*)?"  # "City as a Service (CaaS) is ..."
     r"(?:is|are|was|were|means|refers to|stands for|is called|used to be)\b",
@@ -107,6 +108,8 @@ def defined_subject(question: str) -> list[str]:
                 words = words[1:]
             if words[-2:] in (["in", "espoo"], ["for", "espoo"]):
                 words = words[:-2]
+            if set(words) <= _PRONOUNS:  # "what is it?" names nothing to define
+                return []
             return words if 0 < len(words) <= 6 else []
     return []
 

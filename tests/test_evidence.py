@@ -18,6 +18,8 @@ from assistant.evidence import defined_subject, defines
         ("tell me about the espoo story", ["espoo", "story"]),
         ("who is the mayor of espoo?", ["mayor", "of", "espoo"]),
         ("when will espoo be carbon neutral", []),
+        ("what is it?", []),
+        ("who is she", []),
         ("what is the percentage of foreign-language speakers among new residents in espoo", []),
     ],
 )
