@@ -1,8 +1,8 @@
 """Espoo Sustainability Assistant.
 
 Importing the package switches off everything that would phone home, before any library that reads
-these flags at import time (huggingface_hub, transformers, gradio) is loaded. Model loads also pass
-``local_files_only=True`` (embeddings.py, onnx_backend.py), so nothing is downloaded even where an
+these flags at import time (huggingface_hub, transformers, gradio) is loaded. Models are read from
+local folders only (embeddings.py, onnx_backend.py), so nothing is downloaded even where an
 operator has turned a flag back on.
 """
 

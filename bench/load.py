@@ -93,15 +93,7 @@ def main() -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = dict(os.environ, ASSISTANT_ADMIN_TOKEN=TOKEN, ASSISTANT_RATE_LIMIT="1000000/minute")
-    cli = [
-        sys.executable,
-        "-m",
-        "assistant",
-        "--documents",
-        str(docs),
-        "--index",
-        str(work / "index"),
-    ]
+    cli = [sys.executable, "-m", "assistant", f"--documents={docs}", f"--index={work / 'index'}"]
     subprocess.run([*cli, "build"], check=True, env=env, capture_output=True)
     server = subprocess.Popen(
         [*cli, "serve", "--port", str(port), "--no-watch"],

@@ -88,8 +88,10 @@ def main() -> None:
     queries = questions()
     ours = SentenceTransformerEmbedder()
     assert ours.dimension
+    model_folder = resolve_model_path(ours.model_id)
+    assert Path(model_folder).is_dir(), "the peer loads the bundled folder, never a hub name"
     peer_embed = HuggingFaceEmbedding(
-        model_name=resolve_model_path(ours.model_id),
+        model_name=model_folder,
         device="cpu",
         embed_batch_size=32,
         normalize=True,
