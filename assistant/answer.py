@@ -26,6 +26,7 @@ from .conversation import (
 from .errors import GenerationError
 from .evidence import Candidate, EvidenceScorer
 from .index import IndexVersion
+from .places import gazetteer, mentions, other_places
 from .retrieval import Hit, Retriever
 
 MAX_SENTENCES = 4
@@ -120,6 +121,7 @@ class Assistant:
         """Load the model and precompute the version's word statistics."""
         self.retriever.embed_query("warm up")
         self._scorer.prepare(version or self._version)
+        gazetteer()
 
     def ask(self, question: str, history: Sequence[Turn | dict[str, str]] = ()) -> Answer:
         """Answer ``question`` (with the conversation so far in ``history``)."""
@@ -170,6 +172,20 @@ class Assistant:
         if query != question:  # a follow-up: lead with what the previous reply did not say
             ranked = not_repeating(ranked, recent)
         extractive = compose(ranked, result.hits)
+        elsewhere = other_places(question)
+        if elsewhere and not any(mentions(ranked[0].text, p) for p in elsewhere):
+            # "What is Vantaa's target?" whose best evidence is about Espoo: say so rather than
+            # answer with Espoo's figures.
+            yield self._refusal(
+                version,
+                query,
+                timings,
+                started,
+                confidence,
+                elsewhere=elsewhere,
+                passages=tuple(h.chunk.id for h in result.hits),
+            )
+            return
         if self.generator is not None:
             yield from self._generate(
                 version, question, query, result.hits, extractive, timings, started, confidence
@@ -244,11 +260,19 @@ class Assistant:
         *,
         empty: bool = False,
         live: bool = False,
+        elsewhere: Sequence[str] = (),
         passages: tuple[str, ...] = (),
     ) -> Answer:
         topics = covered_topics(version)
         if empty:
             text = "Please type a question about Espoo's sustainability work."
+        elif elsewhere:
+            text = (
+                f"{REFUSAL_START}: they are about the City of Espoo, not "
+                f"{' or '.join(elsewhere)}, so I won't answer with Espoo's figures. Ask me about "
+                "Espoo's work on a topic"
+            )
+            text += f" such as {', '.join(topics)}." if topics else "."
         elif live:
             text = (
                 f"{REFUSAL_START}: they hold no live information such as weather, timetables, "

@@ -92,6 +92,30 @@ def test_live_information_is_refused_with_what_the_documents_hold(assistant) -> 
     assert not on_topic.refused, "a question about plans is not a request for live information"
 
 
+def test_a_question_about_another_city_is_not_answered_with_espoos_figures(assistant) -> None:
+    # Espoo's own carbon-neutrality year is the best evidence here: a wrong answer for Vantaa.
+    answer = assistant.ask("what year is vantaa aiming to be carbon neutral")
+    assert answer.refused and answer.citations == ()
+    assert answer.text.startswith(REFUSAL_START)
+    assert "not Vantaa" in answer.text and "such as" in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # the best evidence names Helsinki; the second question names Espoo
+        "how many trips were made on the helsinki city bikes in 2019",
+        "why does espoo have bigger carbon sinks than helsinki or vantaa",
+    ],
+)
+def test_questions_naming_another_city_are_answered_when_the_evidence_speaks_of_it(
+    assistant, question: str
+) -> None:
+    answer = assistant.ask(question)
+    assert not answer.refused, answer.text
+    assert "Helsinki" in answer.text
+
+
 def test_follow_up_uses_the_conversation(assistant) -> None:
     history = [
         {"role": "user", "content": "How much have Espoo's greenhouse gas emissions fallen?"},

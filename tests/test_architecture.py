@@ -25,6 +25,7 @@ ORDER = [
     "evidence",
     "generation",
     "conversation",
+    "places",
     "answer",
     "evaluation",
     "beir",

@@ -1,0 +1,54 @@
+"""Which other towns and countries a question names (GeoNames data, offline)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.places import gazetteer, mentions, other_places
+
+
+@pytest.mark.parametrize(
+    ("question", "places"),
+    [
+        ("what year is vantaa aiming to be carbon neutral", ["Vantaa"]),
+        ("whats tampere's household waste recycling rate", ["Tampere"]),
+        ("What are Helsinki’s own climate targets for 2035?", ["Helsinki"]),
+        ("Did Oslo or Stockholm cut emissions more?", ["Oslo", "Stockholm"]),
+        ("what is the capital of australia", ["Australia"]),
+        ("how green is new york city", ["New York City"]),
+    ],
+)
+def test_names_other_places(question: str, places: list[str]) -> None:
+    assert other_places(question) == places
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "why does espoo have bigger carbon sinks than helsinki or vantaa",  # names Espoo
+        "sewage plant near espoon keskus",  # Espoo in Finnish
+        "when is the rail link between leppävaara and kauklahti ready",  # Espoo's own districts
+        "is matinkylä getting a new library",
+        "are people in the helsinki area recycling enough",  # a region that includes Espoo
+        "which companies in finland are in the innovation garden",  # Finland contains Espoo
+        "when does the metro extension open",  # words that are also small towns abroad
+        "how much of the city is forest",
+        "when did the city get the eu mission label",
+        "is the strategy taught at a university",
+        "what time of year do the birds nest",
+    ],
+)
+def test_espoo_its_districts_regions_and_common_words_are_not_elsewhere(question: str) -> None:
+    assert other_places(question) == []
+
+
+def test_gazetteer_holds_neighbours_and_cities_abroad_but_not_espoo() -> None:
+    places = gazetteer()
+    assert {"helsinki", "vantaa", "tampere", "stockholm", "tallinn"} <= places.keys()
+    assert not {"espoo", "leppävaara", "matinkylä", "finland", "metro"} & places.keys()
+
+
+def test_mentions_whole_words_only() -> None:
+    assert mentions("compared with Helsinki, Vantaa and Kauniainen", "Vantaa")
+    assert mentions("the Helsinki-Uusimaa Regional Council", "Helsinki")
+    assert not mentions("Helsinkian", "Helsinki")
