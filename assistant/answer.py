@@ -159,23 +159,8 @@ class Assistant:
         ranked = self._scorer.rank(version, question, query, qvec, result.hits)
         timings["select_ms"] = (time.perf_counter() - t) * 1000
         confidence = ranked[0].score if ranked else 0.0
-        if confidence < self.settings.min_evidence:
-            yield self._refusal(
-                version,
-                query,
-                timings,
-                started,
-                confidence,
-                passages=tuple(h.chunk.id for h in result.hits),
-            )
-            return
-        if query != question:  # a follow-up: lead with what the previous reply did not say
-            ranked = not_repeating(ranked, recent)
-        extractive = compose(ranked, result.hits)
-        elsewhere = other_places(question)
-        if elsewhere and not any(mentions(ranked[0].text, p) for p in elsewhere):
-            # "What is Vantaa's target?" whose best evidence is about Espoo: say so rather than
-            # answer with Espoo's figures.
+        elsewhere = _elsewhere(question, ranked)
+        if confidence < self.settings.min_evidence or elsewhere:
             yield self._refusal(
                 version,
                 query,
@@ -186,6 +171,9 @@ class Assistant:
                 passages=tuple(h.chunk.id for h in result.hits),
             )
             return
+        if query != question:  # a follow-up: lead with what the previous reply did not say
+            ranked = not_repeating(ranked, recent)
+        extractive = compose(ranked, result.hits)
         if self.generator is not None:
             yield from self._generate(
                 version, question, query, result.hits, extractive, timings, started, confidence
@@ -286,6 +274,18 @@ class Assistant:
             text += f" such as {', '.join(topics)}." if topics else "."
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         return Answer(text, (), True, timings, "", version.name, query, passages, confidence)
+
+
+def _elsewhere(question: str, ranked: list[Candidate]) -> list[str]:
+    """The other places a question asks about when its best evidence names none of them.
+
+    "What year is Vantaa aiming to be carbon neutral?" finds Espoo's own year: refuse, rather
+    than answer with Espoo's figures.
+    """
+    places = other_places(question)
+    if places and ranked and any(mentions(ranked[0].text, p) for p in places):
+        return []
+    return places
 
 
 def compose(ranked: list[Candidate], hits: list[Hit]) -> tuple[str, tuple[Citation, ...]]:
