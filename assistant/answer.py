@@ -28,6 +28,7 @@ from .evidence import Candidate, EvidenceScorer
 from .index import IndexVersion
 from .places import gazetteer, mentions, other_places
 from .retrieval import Hit, Retriever
+from .synonyms import load_thesaurus
 
 MAX_SENTENCES = 4
 #: Passages read for answer sentences beyond the top-k (a document's third passage, say).
@@ -104,7 +105,7 @@ class Assistant:
         self.retriever = retriever
         self.generator = generator
         self._version = version
-        self._scorer = EvidenceScorer()
+        self._scorer = EvidenceScorer(load_thesaurus(settings.synonyms))
         self._swap_lock = threading.Lock()
 
     @property
@@ -151,8 +152,13 @@ class Assistant:
         t = time.perf_counter()
         qvec = self.retriever.embed_query(query)
         timings["embed_ms"] = (time.perf_counter() - t) * 1000
+        expansion = self._scorer.thesaurus.expansion(query)  # BM25 also reads the documents' words
         result = self.retriever.search(
-            version, query, k=self.settings.top_k + EXTRA_EVIDENCE, query_vector=qvec
+            version,
+            query,
+            k=self.settings.top_k + EXTRA_EVIDENCE,
+            query_vector=qvec,
+            lexical_query=f"{query} {expansion}" if expansion else None,
         )
         timings["retrieve_ms"] = result.seconds * 1000
         t = time.perf_counter()
@@ -311,9 +317,14 @@ def compose(ranked: list[Candidate], hits: list[Hit]) -> tuple[str, tuple[Citati
         and not any(following.text == c.text for c in chosen)
     ):
         chosen.append(following)
-    # Sources in order of their best sentence; a newer source first when the evidence is close.
+    # Sources in order of their best sentence; a newer source first when the evidence is close,
+    # and a statement marked as replaced after the ones that are not.
     order: list[int] = []
-    for cand in sorted(chosen, key=lambda c: (-round(c.score / 0.05), _date_key(c.hit.chunk.date))):
+    ranking = sorted(
+        chosen,
+        key=lambda c: (c.superseded, -round(c.score / 0.05), _date_key(c.hit.chunk.date)),
+    )
+    for cand in ranking:
         if cand.hit_index not in order:
             order.append(cand.hit_index)
     number = {hit_index: n for n, hit_index in enumerate(order, start=1)}

@@ -57,6 +57,8 @@ class Settings:
     top_k: int = DEFAULT_TOP_K
     fusion: str = DEFAULT_FUSION
     min_evidence: float = DEFAULT_MIN_EVIDENCE
+    #: Residents' words -> the documents' words: '' is the bundled list, 'none' switches it off.
+    synonyms: str = ""
     llm_url: str = ""
     llm_model: str = ""
     llm_api_key: str = ""

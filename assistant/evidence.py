@@ -22,6 +22,7 @@ from .chunking import Span
 from .index import IndexVersion
 from .lexical import content_terms, tokenize
 from .retrieval import Hit
+from .synonyms import Match, Thesaurus
 
 #: Weights of semantic similarity, word overlap and passage rank in a sentence's score.
 W_SEMANTIC, W_OVERLAP, W_RANK = 0.75, 0.3, 0.05
@@ -171,6 +172,8 @@ class Candidate:
     overlap: float
     terms: frozenset[str] = field(repr=False, compare=False)
     vector: np.ndarray = field(repr=False, compare=False)
+    #: Its document marks it as replaced ("was to be ...") and the question is not about the past.
+    superseded: bool = False
 
     def redundant_with(self, other: Candidate) -> bool:
         union = len(self.terms | other.terms)
@@ -182,7 +185,8 @@ class Candidate:
 class EvidenceScorer:
     """Scores the candidate sentences of retrieved passages with the vectors stored by the build."""
 
-    def __init__(self) -> None:
+    def __init__(self, thesaurus: Thesaurus | None = None) -> None:
+        self.thesaurus = thesaurus or Thesaurus()
         self._lock = threading.Lock()
         self._idf: dict[str, tuple[str, dict[str, float], float]] = {}
 
@@ -201,10 +205,13 @@ class EvidenceScorer:
         texts = [hit.chunk.text[s.start : s.end] for _, hit, s in spans]
         semantic = vectors @ query_vector.reshape(-1)
         idf = self._idf_for(version)
-        q_terms = _weighted_terms(question, idf)
-        ctx_terms = _weighted_terms(query, idf) if query != question else q_terms
+        alternatives = _alternatives(self.thesaurus.matches(query))
+        q_terms = _weighted_terms(question, idf, alternatives)
+        ctx_terms = _weighted_terms(query, idf, alternatives) if query != question else q_terms
         focus = _focus_term(q_terms, idf)
-        if focus and any(focus in tokenize(h.chunk.text) for h in hits):
+        if focus and any(
+            _coverage({focus: 1.0}, set(tokenize(h.chunk.text)), alternatives) for h in hits
+        ):
             focus = ""  # the retrieved evidence does speak of it somewhere
         recency = _recency(texts, wants_latest=bool(_LATEST.search(question)))
         wanted = [shape for asks, shape in _ASKS if asks.search(question)]
@@ -216,7 +223,9 @@ class EvidenceScorer:
         ):
             terms = frozenset(tokenize(text))
             context = terms | set(tokenize(f"{hit.chunk.title} {hit.chunk.section}"))
-            overlap = 0.7 * _coverage(q_terms, context) + 0.3 * _coverage(ctx_terms, context)
+            overlap = 0.7 * _coverage(q_terms, context, alternatives) + 0.3 * _coverage(
+                ctx_terms, context, alternatives
+            )
             score = W_SEMANTIC * float(sem) + W_OVERLAP * overlap + W_RANK / (1 + i) + rec
             if wanted and any(shape.search(text) for shape in wanted):
                 score += ANSWER_TYPE_BONUS
@@ -224,10 +233,22 @@ class EvidenceScorer:
                 score -= FOCUS_PENALTY
             if defines(text, subject):
                 score += DEFINITION_BONUS
-            if _STALE.search(text) or _STALE.search(hit.chunk.section):
+            stale = bool(_STALE.search(text) or _STALE.search(hit.chunk.section))
+            if stale:
                 score += STALE_PENALTY if asks_past else -STALE_PENALTY
             candidates.append(
-                Candidate(text, span.start, i, hit, score, float(sem), overlap, terms, vec)
+                Candidate(
+                    text,
+                    span.start,
+                    i,
+                    hit,
+                    score,
+                    float(sem),
+                    overlap,
+                    terms,
+                    vec,
+                    superseded=stale and not asks_past,
+                )
             )
         candidates.sort(key=lambda c: -c.score)
         return candidates
@@ -270,13 +291,46 @@ class EvidenceScorer:
         return idf, unseen
 
 
-def _weighted_terms(text: str, idf: tuple[dict[str, float], float]) -> dict[str, float]:
+Alternatives = dict[str, tuple[frozenset[str], ...]]
+
+
+def _alternatives(matches: list[Match]) -> Alternatives:
+    """For each question stem a synonym rule matched, the documents' wordings that stand for it."""
+    found: dict[str, list[frozenset[str]]] = {}
+    for m in matches:
+        for stem in m.stems:
+            found.setdefault(stem, []).extend(t for t in m.targets if t)
+    return {stem: tuple(targets) for stem, targets in found.items()}
+
+
+def _weighted_terms(
+    text: str, idf: tuple[dict[str, float], float], alternatives: Alternatives | None = None
+) -> dict[str, float]:
+    """IDF weight of each content stem; a word the corpus lacks weighs as its documents' word."""
     table, unseen = idf
-    return {t: table.get(t, unseen) for t in set(content_terms(text))}
+    weights = {}
+    for t in set(content_terms(text)):
+        weight = table.get(t)
+        if weight is None:
+            known = [table[s] for alt in (alternatives or {}).get(t, ()) for s in alt if s in table]
+            weight = max(known) if known else unseen
+        weights[t] = weight
+    return weights
 
 
-def _coverage(weights: dict[str, float], terms: frozenset[str] | set[str]) -> float:
+def _coverage(
+    weights: dict[str, float],
+    terms: frozenset[str] | set[str],
+    alternatives: Alternatives | None = None,
+) -> float:
+    """The IDF share of the question's stems found in ``terms`` (directly or via a synonym)."""
     total = sum(weights.values())
     if not total:
         return 0.0
-    return sum(w for t, w in weights.items() if t in terms) / total
+    alternatives = alternatives or {}
+    found = sum(
+        w
+        for t, w in weights.items()
+        if t in terms or any(alt <= terms for alt in alternatives.get(t, ()))
+    )
+    return found / total

@@ -65,8 +65,12 @@ class Retriever:
         mode: str = "hybrid",
         diversify: bool = True,
         query_vector: np.ndarray | None = None,
+        lexical_query: str | None = None,
     ) -> SearchResult:
-        """The ``k`` best chunks for ``query``; ``mode`` is 'hybrid', 'dense' or 'lexical'."""
+        """The ``k`` best chunks for ``query``; ``mode`` is 'hybrid', 'dense' or 'lexical'.
+
+        ``lexical_query`` (default ``query``) is what BM25 reads, e.g. with synonyms added.
+        """
         started = time.perf_counter()
         depth = max(CANDIDATES, k * 4)
         dense: list[tuple[int, float]] = []
@@ -75,7 +79,7 @@ class Retriever:
             vector = self.embed_query(query) if query_vector is None else query_vector
             dense = version.dense_search(vector, depth)[0]
         if mode in ("hybrid", "lexical"):
-            lexical = version.lexical.search(query, depth)
+            lexical = version.lexical.search(lexical_query or query, depth)
         if mode == "dense":
             fused = dense
         elif mode == "lexical":

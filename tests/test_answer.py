@@ -267,6 +267,16 @@ def test_the_current_goal_leads_a_superseded_one(assistant) -> None:
     assert not any(word in claims[0].lower() for word in ("older", "around 2017"))
 
 
+def test_a_statement_marked_as_replaced_follows_the_newer_one(assistant) -> None:
+    from assistant.evidence import _STALE
+
+    answer = assistant.ask("When are the coal units shut down?")
+    stale = [bool(_STALE.search(sentence)) for sentence, _ in _claims(answer)]
+    assert True in stale and False in stale, answer.text  # both the plan and what replaced it
+    assert stale == sorted(stale), "replaced statements come last"
+    assert "2024" in _claims(answer)[0][0]
+
+
 @pytest.mark.parametrize(
     ("question", "shift"),
     [

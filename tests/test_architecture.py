@@ -17,6 +17,7 @@ ORDER = [
     "embeddings",
     "onnx_backend",
     "lexical",
+    "synonyms",
     "ann",
     "sentences",
     "index",
