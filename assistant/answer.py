@@ -26,11 +26,15 @@ from .conversation import (
 from .errors import GenerationError
 from .evidence import Candidate, EvidenceScorer
 from .index import IndexVersion
+from .lexical import content_terms
 from .places import gazetteer, mentions, other_places
 from .retrieval import Hit, Retriever
 from .synonyms import load_thesaurus
 
 MAX_SENTENCES = 4
+#: The refusal threshold falls by this per topic word of the question beyond LENGTH_PIVOT (up
+#: to LENGTH_CAP words) and rises as much per word below it.
+LENGTH_ALLOWANCE, LENGTH_PIVOT, LENGTH_CAP = 0.02, 4, 12
 #: Passages read for answer sentences beyond the top-k (a document's third passage, say).
 EXTRA_EVIDENCE = 3
 MAX_ANSWER_CHARS = 700
@@ -166,7 +170,7 @@ class Assistant:
         timings["select_ms"] = (time.perf_counter() - t) * 1000
         confidence = ranked[0].score if ranked else 0.0
         elsewhere = _elsewhere(question, ranked)
-        if confidence < self.settings.min_evidence or elsewhere:
+        if confidence < required_evidence(self.settings.min_evidence, question) or elsewhere:
             yield self._refusal(
                 version,
                 query,
@@ -280,6 +284,14 @@ class Assistant:
             text += f" such as {', '.join(topics)}." if topics else "."
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         return Answer(text, (), True, timings, "", version.name, query, passages, confidence)
+
+
+def required_evidence(min_evidence: float, question: str) -> float:
+    """The evidence score a question needs: ``min_evidence`` for a question of four topic words,
+    a little less for each further word (a long question's words are never all in one sentence),
+    a little more for fewer."""
+    words = min(len(set(content_terms(question))), LENGTH_CAP)
+    return min_evidence - LENGTH_ALLOWANCE * (words - LENGTH_PIVOT)
 
 
 def _elsewhere(question: str, ranked: list[Candidate]) -> list[str]:

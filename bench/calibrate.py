@@ -1,6 +1,7 @@
 """Calibrate the refusal threshold (``min_evidence``) on one eval file, check it on another.
 
-Runs every question once with refusals off, records the answer's confidence, then picks the
+Runs every question once with refusals off, records the answer's confidence (shifted by the
+question's length allowance, ``answer.required_evidence``), then picks the
 threshold that maximises answer_hit + refusal_accuracy with false_refusal_rate <= 0.05 on the
 calibration file, and reports the same threshold's metrics on the held-out file.
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.answer import required_evidence
 from assistant.config import Settings
 from assistant.evaluation import _contains_any, load_questions
 from assistant.factory import create_assistant
@@ -24,9 +26,9 @@ def observe(assistant, questions):  # type: ignore[no-untyped-def]
     rows = []
     for q in questions:
         a = assistant.ask(q.question, q.history)
-        rows.append(
-            (q.answerable, a.confidence, q.answerable and _contains_any(a.text, q.answer_any))
-        )
+        # The score the question's length-adjusted bar compares: min_evidence = 0 gives the shift.
+        margin = a.confidence - required_evidence(0.0, q.question)
+        rows.append((q.answerable, margin, q.answerable and _contains_any(a.text, q.answer_any)))
     return rows
 
 

@@ -267,6 +267,33 @@ def test_the_current_goal_leads_a_superseded_one(assistant) -> None:
     assert not any(word in claims[0].lower() for word in ("older", "around 2017"))
 
 
+def test_the_evidence_bar_falls_with_question_length_within_bounds() -> None:
+    from assistant.answer import LENGTH_CAP, LENGTH_PIVOT, required_evidence
+
+    def bar(words: int) -> float:
+        return required_evidence(0.52, " ".join(f"topic{chr(97 + i)}" for i in range(words)))
+
+    assert bar(LENGTH_PIVOT) == pytest.approx(0.52)
+    assert bar(1) > bar(LENGTH_PIVOT) > bar(8) > bar(LENGTH_CAP)
+    assert bar(LENGTH_CAP) == pytest.approx(bar(40)), "a wall of text earns no more allowance"
+    assert required_evidence(0.52, "what is it") == bar(0), "stop words are not topic words"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "my grandmother's knitting club would like to borrow a room at a day care centre on "
+        "weekday evenings, how much would they be charged per hour?",
+        "i run a private yoga business and would like to rent rooms at an early childhood "
+        "education unit in the evening, what would i pay per hour?",
+    ],
+)
+def test_a_long_specific_question_is_answered(assistant, question: str) -> None:
+    answer = assistant.ask(question)
+    assert not answer.refused, answer.text
+    assert "EUR 15" in answer.text
+
+
 def test_a_statement_marked_as_replaced_follows_the_newer_one(assistant) -> None:
     from assistant.evidence import _STALE
 
