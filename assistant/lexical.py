@@ -102,10 +102,18 @@ def _question_stopwords() -> frozenset[str]:
     }
 
 
+_YEAR = re.compile(r"(19|20)\d\d")
+
+
 def content_terms(text: str) -> list[str]:
-    """The topic-bearing stems of a question: ``tokenize`` minus a broad English stop list."""
+    """The topic-bearing stems of a question: ``tokenize`` minus a broad English stop list and
+    numbers other than years ("emissions in 1990" is about 1990; "2 bikes" is not about 2)."""
     stop = _question_stopwords()
-    words = [w for w in _TOKEN.findall(text.casefold()) if w not in stop and not w.isdigit()]
+    words = [
+        w
+        for w in _TOKEN.findall(text.casefold())
+        if w not in stop and (not w.isdigit() or _YEAR.fullmatch(w))
+    ]
     return _stemmer().stemWords(words) if words else []
 
 

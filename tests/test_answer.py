@@ -267,6 +267,15 @@ def test_the_current_goal_leads_a_superseded_one(assistant) -> None:
     assert not any(word in claims[0].lower() for word in ("older", "around 2017"))
 
 
+def test_topic_words_keep_years_but_not_other_numbers() -> None:
+    from assistant.lexical import content_terms
+
+    terms = content_terms("What were the per capita CO2 tonnes in 1990? Did 2 bikes cost 12345?")
+    assert "1990" in terms and "co2" in terms and "capita" in terms
+    assert "2" not in terms and "12345" not in terms
+    assert not {"what", "were", "did", "in"} & set(terms)
+
+
 def test_the_evidence_bar_falls_with_question_length_within_bounds() -> None:
     from assistant.answer import LENGTH_CAP, LENGTH_PIVOT, required_evidence
 
