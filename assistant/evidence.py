@@ -299,7 +299,7 @@ def _alternatives(matches: list[Match]) -> Alternatives:
     found: dict[str, list[frozenset[str]]] = {}
     for m in matches:
         for stem in m.stems:
-            found.setdefault(stem, []).extend(t for t in m.targets if t)
+            found.setdefault(stem, []).extend(m.targets)
     return {stem: tuple(targets) for stem, targets in found.items()}
 
 

@@ -8,7 +8,7 @@ The list is a text file in Solr's one-way format, one rule per line::
 
 Phrases match whole words after Snowball stemming, so "kids" matches a rule for "kid". A match
 lets the question's word count as found where a passage has the documents' word: in the
-sentence scoring of evidence.py, and as extra BM25 query words in retrieval.py.
+sentence scoring of evidence.py, and as extra BM25 query words (``Thesaurus.expansion``).
 """
 
 from __future__ import annotations
@@ -39,11 +39,10 @@ class Match:
 
 @dataclass(frozen=True)
 class Rule:
-    """One phrase of a line: its stemmed words and the documents' wordings (as stems)."""
+    """One phrase of a line: its stemmed words, and what a match of them reports."""
 
     key: tuple[str, ...]
     match: Match
-    targets: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -104,7 +103,7 @@ def parse(text: str, source: str = "synonyms") -> Thesaurus:
             key = tuple(stems(_WORD.findall(phrase)))
             if key:
                 match = Match(phrase, frozenset(tokenize(phrase)), wording, target_stems)
-                rules.append(Rule(key, match, targets))
+                rules.append(Rule(key, match))
     by_first: dict[str, list[Rule]] = {}
     for rule in rules:
         by_first.setdefault(rule.key[0], []).append(rule)

@@ -70,7 +70,7 @@ def test_bundled_targets_are_words_of_the_default_corpus() -> None:
     corpus = re.sub(r"[-‐–]", " ", corpus)
     missing = []
     for rule in load_thesaurus("").rules:
-        phrase, targets = rule.match.phrase, rule.targets
+        phrase, targets = rule.match.phrase, rule.match.wording
         for target in targets:
             if not re.search(rf"\b{re.escape(re.sub(r'-', ' ', target.casefold()))}", corpus):
                 missing.append(f"{phrase} => {target}")
