@@ -24,7 +24,7 @@ from .conversation import (
     retrieval_query,
 )
 from .errors import GenerationError
-from .evidence import Candidate, EvidenceScorer
+from .evidence import Candidate, EvidenceScorer, asks_for_latest, statement_year
 from .index import IndexVersion
 from .lexical import content_terms
 from .places import gazetteer, mentions, other_places
@@ -183,7 +183,7 @@ class Assistant:
             return
         if query != question:  # a follow-up: lead with what the previous reply did not say
             ranked = not_repeating(ranked, recent)
-        extractive = compose(ranked, result.hits)
+        extractive = compose(ranked, result.hits, latest_first=asks_for_latest(question))
         if self.generator is not None:
             yield from self._generate(
                 version, question, query, result.hits, extractive, timings, started, confidence
@@ -306,8 +306,14 @@ def _elsewhere(question: str, ranked: list[Candidate]) -> list[str]:
     return places
 
 
-def compose(ranked: list[Candidate], hits: list[Hit]) -> tuple[str, tuple[Citation, ...]]:
-    """Pick 1-4 complementary sentences and number their sources; text carries ``[n]`` markers."""
+def compose(
+    ranked: list[Candidate], hits: list[Hit], *, latest_first: bool = False
+) -> tuple[str, tuple[Citation, ...]]:
+    """Pick 1-4 complementary sentences and number their sources; text carries ``[n]`` markers.
+
+    With ``latest_first`` (the question asks for the current state) the sources are ordered by
+    the latest year their quoted sentences report on, newest first.
+    """
     best = ranked[0]
     chosen = [best]
     floor = max(best.score * FLOOR_RATIO, best.score - FLOOR_GAP)
@@ -332,9 +338,13 @@ def compose(ranked: list[Candidate], hits: list[Hit]) -> tuple[str, tuple[Citati
     # Sources in order of their best sentence; a newer source first when the evidence is close,
     # and a statement marked as replaced after the ones that are not.
     order: list[int] = []
+
+    def year(c: Candidate) -> int:
+        return statement_year(c.text, c.hit.chunk.date) if latest_first else 0
+
     ranking = sorted(
         chosen,
-        key=lambda c: (c.superseded, -round(c.score / 0.05), _date_key(c.hit.chunk.date)),
+        key=lambda c: (c.superseded, -year(c), -round(c.score / 0.05), _date_key(c.hit.chunk.date)),
     )
     for cand in ranking:
         if cand.hit_index not in order:

@@ -149,6 +149,18 @@ def _focus_term(weights: dict[str, float], idf: tuple[dict[str, float], float]) 
     return term if weight >= 0.5 * unseen else ""
 
 
+def asks_for_latest(question: str) -> bool:
+    """Whether a question asks for the current state ("now", "these days", "latest"...)."""
+    return bool(_LATEST.search(question))
+
+
+def statement_year(text: str, date: str) -> int:
+    """The latest year a sentence reports on: the latest it names up to its document's year
+    ("by 2030" in a 2024 document is a target, not news); 0 when it names none."""
+    limit = int(date[:4]) if date[:4].isdigit() else 9999
+    return max((y for y in map(int, _YEAR.findall(text)) if y <= limit), default=0)
+
+
 def _recency(texts: list[str], *, wants_latest: bool) -> list[float]:
     years = [max((int(y) for y in _YEAR.findall(t)), default=0) for t in texts]
     dated = [y for y in years if y]
@@ -213,7 +225,7 @@ class EvidenceScorer:
             _coverage({focus: 1.0}, set(tokenize(h.chunk.text)), alternatives) for h in hits
         ):
             focus = ""  # the retrieved evidence does speak of it somewhere
-        recency = _recency(texts, wants_latest=bool(_LATEST.search(question)))
+        recency = _recency(texts, wants_latest=asks_for_latest(question))
         wanted = [shape for asks, shape in _ASKS if asks.search(question)]
         subject = defined_subject(question)
         asks_past = bool(_ASKS_PAST.search(question))

@@ -303,6 +303,37 @@ def test_a_long_specific_question_is_answered(assistant, question: str) -> None:
     assert "EUR 15" in answer.text
 
 
+def test_statement_year_is_the_latest_reported_year() -> None:
+    from assistant.evidence import statement_year
+
+    assert statement_year("In 2019 the goal was to end coal use by 2025.", "2024-03-04") == 2019
+    assert statement_year("Emissions fell 15% in 2023 from 2022.", "2024-06-01") == 2023
+    assert statement_year("In the early 1950s it was a small town.", "2024-01-01") == 0
+    assert statement_year("By 2030 Espoo aims to be carbon neutral.", "") == 2030
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how big is espoo's population currently",
+        "what is the recent emissions trend in espoo",
+        "how many city bikes are there now",
+    ],
+)
+def test_a_question_about_now_gets_the_newest_statements_first(assistant, question: str) -> None:
+    from assistant.evidence import statement_year
+
+    answer = assistant.ask(question)
+    dates = {c.n: c.date for c in answer.citations}
+    newest: dict[int, int] = {}
+    for sentence, markers in _claims(answer):
+        for n in markers:
+            newest[n] = max(newest.get(n, 0), statement_year(sentence, dates[n]))
+    years = [newest[n] for n in sorted(newest)]
+    assert len(set(years) - {0}) >= 2, answer.text  # sources from different years to order
+    assert years == sorted(years, reverse=True), answer.text
+
+
 def test_a_statement_marked_as_replaced_follows_the_newer_one(assistant) -> None:
     from assistant.evidence import _STALE
 
