@@ -11,9 +11,10 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
+from .composition import Citation, citation_for, compose, quotes_for
 from .config import Settings
 from .conversation import (
     REFUSAL_START,
@@ -24,46 +25,18 @@ from .conversation import (
     retrieval_query,
 )
 from .errors import GenerationError
-from .evidence import Candidate, EvidenceScorer, asks_for_latest, statement_year
+from .evidence import Candidate, EvidenceScorer, asks_for_latest
 from .index import IndexVersion
 from .lexical import content_terms
 from .places import gazetteer, mentions, other_places
 from .retrieval import Hit, Retriever
 from .synonyms import load_thesaurus
 
-MAX_SENTENCES = 4
 #: The refusal threshold falls by this per topic word of the question beyond LENGTH_PIVOT (up
 #: to LENGTH_CAP words) and rises as much per word below it.
 LENGTH_ALLOWANCE, LENGTH_PIVOT, LENGTH_CAP = 0.02, 4, 12
 #: Passages read for answer sentences beyond the top-k (a document's third passage, say).
 EXTRA_EVIDENCE = 3
-MAX_ANSWER_CHARS = 700
-#: A further sentence joins the answer if it scores within these bounds of the best one.
-FLOOR_RATIO, FLOOR_GAP = 0.8, 0.12
-#: The sentence right after the best one joins it when it scores within this of the best: a
-#: sentence naming a topic ("Six areas belong to Natura 2000.") is often followed by the specifics.
-CONTINUATION_GAP = 0.25
-
-
-@dataclass(frozen=True)
-class Citation:
-    """A numbered source of an answer: where it comes from and the quoted supporting sentences."""
-
-    n: int
-    title: str
-    source: str
-    date: str
-    section: str
-    page: int | None
-    document: str
-    text: str
-    quotes: tuple[str, ...] = ()
-    chunk_id: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["quotes"] = list(self.quotes)
-        return data
 
 
 @dataclass(frozen=True)
@@ -229,7 +202,7 @@ class Assistant:
             if not used:
                 raise GenerationError("the model's answer cited none of the passages")
             citations = tuple(
-                _citation(n, hits[n - 1], quotes_for(text, hits[n - 1].chunk.text)) for n in used
+                citation_for(n, hits[n - 1], quotes_for(text, hits[n - 1].chunk.text)) for n in used
             )
         except GenerationError as exc:
             text, citations = extractive
@@ -306,83 +279,6 @@ def _elsewhere(question: str, ranked: list[Candidate]) -> list[str]:
     return places
 
 
-def compose(
-    ranked: list[Candidate], hits: list[Hit], *, latest_first: bool = False
-) -> tuple[str, tuple[Citation, ...]]:
-    """Pick 1-4 complementary sentences and number their sources; text carries ``[n]`` markers.
-
-    With ``latest_first`` (the question asks for the current state) the sources are ordered by
-    the latest year their quoted sentences report on, newest first.
-    """
-    best = ranked[0]
-    chosen = [best]
-    floor = max(best.score * FLOOR_RATIO, best.score - FLOOR_GAP)
-    for cand in ranked[1:]:
-        if len(chosen) == MAX_SENTENCES or cand.score < floor:
-            break
-        if sum(len(c.text) for c in chosen) + len(cand.text) > MAX_ANSWER_CHARS:
-            continue
-        if any(cand.redundant_with(c) for c in chosen):
-            continue
-        chosen.append(cand)
-    following = _next_in_passage(best, ranked)
-    if (
-        following is not None
-        and following not in chosen
-        and len(chosen) < MAX_SENTENCES
-        and following.score >= best.score - CONTINUATION_GAP
-        and sum(len(c.text) for c in chosen) + len(following.text) <= MAX_ANSWER_CHARS
-        and not any(following.text == c.text for c in chosen)
-    ):
-        chosen.append(following)
-    # Sources in order of their best sentence; a newer source first when the evidence is close,
-    # and a statement marked as replaced after the ones that are not.
-    order: list[int] = []
-
-    def year(c: Candidate) -> int:
-        return statement_year(c.text, c.hit.chunk.date) if latest_first else 0
-
-    ranking = sorted(
-        chosen,
-        key=lambda c: (c.superseded, -year(c), -round(c.score / 0.05), _date_key(c.hit.chunk.date)),
-    )
-    for cand in ranking:
-        if cand.hit_index not in order:
-            order.append(cand.hit_index)
-    number = {hit_index: n for n, hit_index in enumerate(order, start=1)}
-    chosen.sort(key=lambda c: (number[c.hit_index], c.start))
-    text = " ".join(f"{c.text} [{number[c.hit_index]}]" for c in chosen)
-    citations = tuple(
-        _citation(number[i], hits[i], tuple(c.text for c in chosen if c.hit_index == i))
-        for i in order
-    )
-    return text, citations
-
-
-def _next_in_passage(sentence: Candidate, ranked: list[Candidate]) -> Candidate | None:
-    """The candidate that follows ``sentence`` in its passage, if any."""
-    later = [c for c in ranked if c.hit_index == sentence.hit_index and c.start > sentence.start]
-    return min(later, key=lambda c: c.start, default=None)
-
-
-def _citation(n: int, hit: Hit, quotes: tuple[str, ...]) -> Citation:
-    c = hit.chunk
-    return Citation(
-        n, c.title, c.source, c.date, c.section, c.page, c.document, c.text, quotes, c.id
-    )
-
-
-def quotes_for(answer: str, passage: str) -> tuple[str, ...]:
-    """The passage sentence that shares most words with a generated answer."""
-    from .chunking import split_sentences
-
-    words = set(re.findall(r"\w{3,}", answer.casefold()))
-    sentences = [passage[s.start : s.end] for s in split_sentences(passage)]
-    if not sentences:
-        return ()
-    return (max(sentences, key=lambda s: len(words & set(re.findall(r"\w{3,}", s.casefold())))),)
-
-
 def covered_topics(version: IndexVersion, limit: int = 6) -> list[str]:
     """The most common topic tags of the indexed documents (for refusals and the about panel)."""
     counts: Counter[str] = Counter()
@@ -396,8 +292,3 @@ def _pieces(text: str) -> Iterator[str]:
     words = re.findall(r"\S+\s*", text)
     for i in range(0, len(words), 4):
         yield "".join(words[i : i + 4])
-
-
-def _date_key(date: str) -> str:
-    # Newer first: invert the digits so an ascending sort puts later dates first.
-    return "".join(str(9 - int(ch)) if ch.isdigit() else ch for ch in date) or "~"

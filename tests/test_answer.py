@@ -415,7 +415,7 @@ def _candidates(scores: list[float]) -> tuple[list, list]:  # type: ignore[type-
 
 @pytest.mark.parametrize(("following", "joins"), [(0.6, True), (0.5, False)])
 def test_the_sentence_after_the_best_one_joins_it_when_close(following: float, joins: bool) -> None:
-    from assistant.answer import compose
+    from assistant.composition import compose
 
     # Below the usual floor (0.8 - 0.12) but within the continuation gap (0.25) of the best.
     ranked, hits = _candidates([0.8, following, 0.3])

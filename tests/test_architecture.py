@@ -27,6 +27,7 @@ ORDER = [
     "generation",
     "conversation",
     "places",
+    "composition",
     "answer",
     "evaluation",
     "beir",
