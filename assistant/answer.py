@@ -27,6 +27,8 @@ from .conversation import (
 from .errors import GenerationError
 from .evidence import Candidate, EvidenceScorer, asks_for_latest
 from .index import IndexVersion
+from .language import ASK_IN_ENGLISH, question_language
+from .language import warm_up as load_language_models
 from .lexical import content_terms
 from .places import gazetteer, mentions, other_places
 from .retrieval import Hit, Retriever
@@ -100,6 +102,7 @@ class Assistant:
         self.retriever.embed_query("warm up")
         self._scorer.prepare(version or self._version)
         gazetteer()
+        load_language_models()
 
     def ask(self, question: str, history: Sequence[Turn | dict[str, str]] = ()) -> Answer:
         """Answer ``question`` (with the conversation so far in ``history``)."""
@@ -144,6 +147,7 @@ class Assistant:
         confidence = ranked[0].score if ranked else 0.0
         elsewhere = _elsewhere(question, ranked)
         if confidence < required_evidence(self.settings.min_evidence, question) or elsewhere:
+            vocabulary = version.lexical.df
             yield self._refusal(
                 version,
                 query,
@@ -151,6 +155,7 @@ class Assistant:
                 started,
                 confidence,
                 elsewhere=elsewhere,
+                language="" if elsewhere else question_language(question, vocabulary),
                 passages=tuple(h.chunk.id for h in result.hits),
             )
             return
@@ -232,6 +237,7 @@ class Assistant:
         empty: bool = False,
         live: bool = False,
         elsewhere: Sequence[str] = (),
+        language: str = "",
         passages: tuple[str, ...] = (),
     ) -> Answer:
         topics = covered_topics(version)
@@ -242,6 +248,12 @@ class Assistant:
                 f"{REFUSAL_START}: they are about the City of Espoo, not "
                 f"{' or '.join(elsewhere)}, so I won't answer with Espoo's figures. Ask me about "
                 "Espoo's work on a topic"
+            )
+            text += f" such as {', '.join(topics)}." if topics else "."
+        elif language:
+            text = (
+                f"{REFUSAL_START}: I answer questions asked in English, the language of the "
+                f"documents here. {ASK_IN_ENGLISH[language]} Ask me in English about a topic"
             )
             text += f" such as {', '.join(topics)}." if topics else "."
         elif live:

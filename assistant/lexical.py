@@ -68,7 +68,7 @@ def _english_stop_words() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
-def _question_stopwords() -> frozenset[str]:
+def question_stop_words() -> frozenset[str]:
     ENGLISH_STOP_WORDS = _english_stop_words()
     # Conversational words that carry no topic ("whats the...", "gonna", "tell me").
     return frozenset(ENGLISH_STOP_WORDS) | {
@@ -108,7 +108,7 @@ _YEAR = re.compile(r"(19|20)\d\d")
 def content_terms(text: str) -> list[str]:
     """The topic-bearing stems of a question: ``tokenize`` minus a broad English stop list and
     numbers other than years ("emissions in 1990" is about 1990; "2 bikes" is not about 2)."""
-    stop = _question_stopwords()
+    stop = question_stop_words()
     words = [
         w
         for w in _TOKEN.findall(text.casefold())

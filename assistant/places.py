@@ -15,7 +15,7 @@ import math
 import re
 from functools import lru_cache
 
-from .lexical import _question_stopwords
+from .lexical import question_stop_words
 
 HOME = "Espoo"
 #: GeoNames places this close to Espoo's centre are its own districts (Helsinki's is 16 km away).
@@ -61,7 +61,7 @@ def gazetteer() -> dict[str, str]:
                 names.append(city["name"])
         elif city["population"] >= ABROAD_MIN_POPULATION:
             names.append(city["name"])
-    stop = _question_stopwords()
+    stop = question_stop_words()
     return {
         n.casefold(): n
         for n in names

@@ -27,6 +27,7 @@ ORDER = [
     "generation",
     "conversation",
     "places",
+    "language",
     "composition",
     "answer",
     "evaluation",
