@@ -84,7 +84,7 @@ class Assistant:
         self.retriever = retriever
         self.generator = generator
         self._version = version
-        self._scorer = EvidenceScorer(load_thesaurus(settings.synonyms))
+        self._scorer = EvidenceScorer(load_thesaurus(settings.synonyms), retriever.embed_words)
         self._swap_lock = threading.Lock()
 
     @property

@@ -39,6 +39,7 @@ from .index import (
     save_version,
 )
 from .sentences import SentenceVectors, UnitVectors
+from .words import WordVectors
 
 log = logging.getLogger(__name__)
 
@@ -206,8 +207,9 @@ def build_index(
         )
         manifest.last_build = report.to_dict()
         sentences = SentenceVectors.collect(units, int(vectors.d))
+        words = _word_vectors(embedder, chunks, int(vectors.d), old, batch_size)
         previous = old.path.name if old else ""
-        _write(index_dir, manifest, vectors, chunks, hashes, sentences, previous=previous)
+        _write(index_dir, manifest, vectors, chunks, hashes, sentences, words, previous=previous)
         return report
 
 
@@ -289,6 +291,22 @@ def _embed(
     return vectors, [(u, p.astype(np.float16)) for u, p in zip(offsets, pooled, strict=True)]
 
 
+def _word_vectors(
+    embedder: Embedder,
+    chunks: dict[int, Chunk],
+    dimension: int,
+    old: IndexVersion | None,
+    batch_size: int,
+) -> WordVectors:
+    """The vectors of the corpus's words; the old version's are reused, new words encoded."""
+
+    def encode(words: list[str]) -> np.ndarray:
+        return embedder.encode(words, batch_size=max(batch_size, 128))
+
+    texts = (f"{c.title} {c.section} {c.text}" for c in chunks.values())
+    return WordVectors.build(texts, encode, dimension, old.words if old else None)
+
+
 def _write(
     index_dir: Path,
     manifest: Manifest,
@@ -296,12 +314,13 @@ def _write(
     chunks: dict[int, Chunk],
     hashes: dict[int, str],
     sentences: SentenceVectors,
+    words: WordVectors,
     *,
     previous: str = "",
 ) -> None:
     tmp = index_dir / f".build-{manifest.version}"
     try:
-        save_version(tmp, manifest, vectors, chunks, hashes, sentences)
+        save_version(tmp, manifest, vectors, chunks, hashes, sentences, words)
         final = index_dir / manifest.version
         os.replace(tmp, final)
         publish(index_dir, final)

@@ -1,11 +1,13 @@
 """Evidence: score the sentences of retrieved passages against the question.
 
 A sentence's score mixes its semantic similarity to the question with how much of the question's
-informative vocabulary (IDF-weighted stems) it contains, plus a little credit for its passage's
+informative vocabulary (IDF-weighted stems) it contains (a near word, ``words.py``, counts by its
+similarity), plus a little credit for its passage's
 rank and for recent years, less a little for a statement its document marks as superseded (more
 when the question asks about the past).
 Sentence vectors come from the index (pooled from their passage's model pass at build time), so
-scoring needs no model call beyond the question's own embedding.
+scoring needs no model call beyond the question's own embedding (and, once, the vectors of
+question words the corpus lacks).
 The best score is the assistant's confidence: below ``Settings.min_evidence`` it refuses.
 """
 
@@ -23,12 +25,15 @@ from .index import IndexVersion
 from .lexical import content_terms, tokenize
 from .retrieval import Hit
 from .synonyms import Match, Thesaurus
+from .words import Encode, spellings, wordlike
 
 #: Weights of semantic similarity, word overlap and passage rank in a sentence's score.
 W_SEMANTIC, W_OVERLAP, W_RANK = 0.75, 0.3, 0.05
 #: Two sentences this close (cosine of their vectors, or Jaccard of their stems) say the same
 #: thing, or too nearly so; the answer keeps one and leaves room for other evidence.
 REDUNDANT, REDUNDANT_TERMS = 0.9, 0.6
+#: At most this many vectors of question words the corpus lacks are kept between questions.
+MAX_UNKNOWN_WORDS = 4096
 #: Penalty when the question's most specific known word appears in none of the retrieved passages.
 FOCUS_PENALTY = 0.1
 #: Bonus for sentences about the most recent years (larger when the question asks for "now").
@@ -197,10 +202,13 @@ class Candidate:
 class EvidenceScorer:
     """Scores the candidate sentences of retrieved passages with the vectors stored by the build."""
 
-    def __init__(self, thesaurus: Thesaurus | None = None) -> None:
+    def __init__(self, thesaurus: Thesaurus | None = None, encode: Encode | None = None) -> None:
         self.thesaurus = thesaurus or Thesaurus()
+        #: Encodes question words the corpus lacks, to find their near words in it.
+        self.encode = encode
         self._lock = threading.Lock()
         self._idf: dict[str, tuple[str, dict[str, float], float]] = {}
+        self._unknown: dict[str, np.ndarray] = {}  # vectors of such words, by stem
 
     def rank(
         self,
@@ -220,10 +228,15 @@ class EvidenceScorer:
         alternatives = _alternatives(self.thesaurus.matches(query))
         q_terms = _weighted_terms(question, idf, alternatives)
         ctx_terms = _weighted_terms(query, idf, alternatives) if query != question else q_terms
+        passages = [set(tokenize(h.chunk.text)) for h in hits]
+        headings = {
+            i: set(tokenize(f"{h.chunk.title} {h.chunk.section}")) for i, h in enumerate(hits)
+        }
+        near = self._near_words(
+            version, query, q_terms | ctx_terms, set().union(*passages, *headings.values())
+        )
         focus = _focus_term(q_terms, idf)
-        if focus and any(
-            _coverage({focus: 1.0}, set(tokenize(h.chunk.text)), alternatives) for h in hits
-        ):
+        if focus and any(_coverage({focus: 1.0}, p, alternatives, near) for p in passages):
             focus = ""  # the retrieved evidence does speak of it somewhere
         recency = _recency(texts, wants_latest=asks_for_latest(question))
         wanted = [shape for asks, shape in _ASKS if asks.search(question)]
@@ -234,9 +247,9 @@ class EvidenceScorer:
             spans, texts, vectors, semantic, recency, strict=True
         ):
             terms = frozenset(tokenize(text))
-            context = terms | set(tokenize(f"{hit.chunk.title} {hit.chunk.section}"))
-            overlap = 0.7 * _coverage(q_terms, context, alternatives) + 0.3 * _coverage(
-                ctx_terms, context, alternatives
+            context = terms | headings[i]
+            overlap = 0.7 * _coverage(q_terms, context, alternatives, near) + 0.3 * _coverage(
+                ctx_terms, context, alternatives, near
             )
             score = W_SEMANTIC * float(sem) + W_OVERLAP * overlap + W_RANK / (1 + i) + rec
             if wanted and any(shape.search(text) for shape in wanted):
@@ -264,6 +277,35 @@ class EvidenceScorer:
             )
         candidates.sort(key=lambda c: -c.score)
         return candidates
+
+    def _near_words(
+        self, version: IndexVersion, text: str, weights: dict[str, float], candidates: set[str]
+    ) -> Near:
+        """For each word of ``weights``, the words of ``candidates`` that mean nearly the same."""
+        table = version.words
+        if not len(table):
+            return {}
+        vectors: dict[str, np.ndarray] = {}
+        missing = []
+        for stem in weights:
+            if not wordlike(stem):
+                continue
+            if stem in table.row:
+                vectors[stem] = table.vectors[table.row[stem]]
+            elif stem in self._unknown:
+                vectors[stem] = self._unknown[stem]
+            else:
+                missing.append(stem)
+        spelled = spellings([text]) if missing and self.encode is not None else {}
+        missing = [s for s in missing if s in spelled]
+        if missing and self.encode is not None:
+            encoded = self.encode([spelled[s] for s in missing])
+            with self._lock:
+                if len(self._unknown) > MAX_UNKNOWN_WORDS:
+                    self._unknown.clear()
+                for stem, vector in zip(missing, encoded, strict=True):
+                    self._unknown[stem] = vectors[stem] = vector
+        return table.near(vectors, candidates)
 
     def _units(
         self, version: IndexVersion, hits: list[Hit]
@@ -304,6 +346,8 @@ class EvidenceScorer:
 
 
 Alternatives = dict[str, tuple[frozenset[str], ...]]
+#: For a question word, the corpus words that mean nearly the same and how alike they are.
+Near = dict[str, dict[str, float]]
 
 
 def _alternatives(matches: list[Match]) -> Alternatives:
@@ -334,15 +378,19 @@ def _coverage(
     weights: dict[str, float],
     terms: frozenset[str] | set[str],
     alternatives: Alternatives | None = None,
+    near: Near | None = None,
 ) -> float:
-    """The IDF share of the question's stems found in ``terms`` (directly or via a synonym)."""
+    """The IDF share of the question's stems found in ``terms``: directly or via a synonym, or
+    in part (its similarity) via a word that means nearly the same."""
     total = sum(weights.values())
     if not total:
         return 0.0
     alternatives = alternatives or {}
-    found = sum(
-        w
-        for t, w in weights.items()
-        if t in terms or any(alt <= terms for alt in alternatives.get(t, ()))
-    )
+    near = near or {}
+    found = 0.0
+    for t, w in weights.items():
+        if t in terms or any(alt <= terms for alt in alternatives.get(t, ())):
+            found += w
+        elif t in near:
+            found += w * max((sim for s, sim in near[t].items() if s in terms), default=0.0)
     return found / total

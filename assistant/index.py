@@ -10,6 +10,7 @@ Layout of the index folder::
         vectors.faiss      IndexIDMap2(IndexFlatIP): normalised vectors, so inner product = cosine
         units.npy          the answer units (sentences) of every chunk: faiss id, start, end
         sentences.npy      their vectors (float16, pooled from the chunk's own model pass)
+        words.json         every stem of the corpus, and words.npy their vectors (float16)
         ann.faiss          HNSW over the same vectors, only at ANN_THRESHOLD vectors and more
         lexical/           the BM25 index
       .build-*/            a build in progress (removed if a build dies)
@@ -40,11 +41,12 @@ from .chunking import Chunk
 from .errors import IndexError_, IndexIncompatibleError, IndexMissingError
 from .lexical import LexicalIndex
 from .sentences import SentenceVectors
+from .words import WordVectors
 
 log = logging.getLogger(__name__)
 
-#: 2: sentence vectors stored with each version.
-FORMAT_VERSION = 2
+#: 2: sentence vectors stored with each version. 3: word vectors too.
+FORMAT_VERSION = 3
 POINTER = "CURRENT"
 MANIFEST = "manifest.json"
 CHUNKS_DB = "chunks.sqlite"
@@ -149,6 +151,7 @@ class IndexVersion:
         lexical: LexicalIndex,
         sentences: SentenceVectors,
         *,
+        words: WordVectors | None = None,
         ann: Any = None,
     ) -> None:
         self.path = path
@@ -158,6 +161,7 @@ class IndexVersion:
         self.text_hashes = text_hashes
         self.lexical = lexical
         self.sentences = sentences
+        self.words = words if words is not None else WordVectors.empty()
         self.ann = ann  # faiss.IndexIDMap(IndexHNSWFlat) for large indexes, else None
         self.by_chunk_id = {c.id: fid for fid, c in chunks.items()}
 
@@ -229,6 +233,7 @@ def save_version(
     chunks: dict[int, Chunk],
     text_hashes: dict[int, str],
     sentences: SentenceVectors,
+    words: WordVectors | None = None,
     *,
     ann_threshold: int | None = None,
 ) -> None:
@@ -248,7 +253,8 @@ def save_version(
     finally:
         db.close()
     _faiss().write_index(vectors, str(folder / VECTORS))
-    written = [CHUNKS_DB, VECTORS, *sentences.save(folder)]
+    words = words if words is not None else WordVectors.empty(int(vectors.d))
+    written = [CHUNKS_DB, VECTORS, *sentences.save(folder), *words.save(folder)]
     if vectors.ntotal >= (ANN_THRESHOLD if ann_threshold is None else ann_threshold):
         _faiss().write_index(build_ann(vectors), str(folder / ANN))
         written.append(ANN)
@@ -316,6 +322,7 @@ def load_version(folder: Path, *, read_only: bool = False) -> IndexVersion:
             db.close()
         lexical = LexicalIndex.load(folder / LEXICAL)
         sentences = SentenceVectors.load(folder)
+        words = WordVectors.load(folder)
     except (sqlite3.Error, OSError, ValueError, KeyError) as exc:
         raise IndexError_(
             f"Index version {folder.name} is damaged ({exc}); run `espoo-assistant build --full`."
@@ -327,7 +334,9 @@ def load_version(folder: Path, *, read_only: bool = False) -> IndexVersion:
             f"{len(chunks)} chunks); run `espoo-assistant build --full`."
         )
     ann = load_ann(folder, vectors)
-    return IndexVersion(folder, manifest, vectors, chunks, hashes, lexical, sentences, ann=ann)
+    return IndexVersion(
+        folder, manifest, vectors, chunks, hashes, lexical, sentences, words=words, ann=ann
+    )
 
 
 def load_index(index_dir: Path, *, model: str, chunking: dict[str, int]) -> IndexVersion:
@@ -349,21 +358,8 @@ def new_vector_index(dimension: int) -> Any:
 
 
 def _row(fid: int, c: Chunk, text_hash: str) -> tuple[Any, ...]:
-    return (
-        c.id,
-        fid,
-        c.document,
-        c.title,
-        c.section,
-        c.text,
-        c.start,
-        c.end,
-        c.page,
-        c.source,
-        c.date,
-        c.position,
-        text_hash,
-    )
+    head = (c.id, fid, c.document, c.title, c.section, c.text, c.start, c.end, c.page)
+    return (*head, c.source, c.date, c.position, text_hash)
 
 
 def _from_row(row: tuple[Any, ...]) -> tuple[int, Chunk, str]:

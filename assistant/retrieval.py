@@ -56,6 +56,10 @@ class Retriever:
     def embed_query(self, query: str) -> np.ndarray:
         return self.embedder.encode([query], batch_size=1)
 
+    def embed_words(self, words: list[str]) -> np.ndarray:
+        """One vector per word (words a question has and the corpus lacks)."""
+        return self.embedder.encode(words, batch_size=len(words))
+
     def search(
         self,
         version: IndexVersion,

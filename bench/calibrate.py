@@ -10,8 +10,8 @@ calibration file, and reports the same threshold's metrics on the held-out file.
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +43,11 @@ def metrics(rows, threshold: float) -> dict[str, float]:  # type: ignore[no-unty
 
 
 def main() -> None:
-    calibration, *held_out = [Path(p) for p in sys.argv[1:]]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("calibration", type=Path, help="eval file to pick the threshold on")
+    parser.add_argument("held_out", type=Path, nargs="*", help="eval files to check it on")
+    args = parser.parse_args()
+    calibration, held_out = args.calibration, args.held_out
     assistant = create_assistant(Settings.from_env().with_(min_evidence=-1.0))
     rows = observe(assistant, load_questions(calibration))
     best = None

@@ -72,13 +72,18 @@ class FakeEmbedder:
 
 
 class CountingEmbedder:
-    """Wraps an embedder and records every text it is asked to encode (and every call)."""
+    """Wraps an embedder and records every model call and what it encodes.
+
+    Passages come through ``encode_spans`` (``texts``); anything else, such as questions and the
+    corpus's words for the word table, through ``encode`` (``words``).
+    """
 
     def __init__(self, inner: Embedder) -> None:
         self.inner = inner
         self.model_id = inner.model_id
         self.texts: list[str] = []
-        self.calls: list[int] = []  # number of texts per encode() call
+        self.calls: list[int] = []  # number of texts per model call
+        self.words: list[str] = []
 
     @property
     def dimension(self) -> int:
@@ -92,7 +97,7 @@ class CountingEmbedder:
         progress: Callable[[int], None] | None = None,
     ) -> np.ndarray:
         self.calls.append(len(texts))
-        self.texts.extend(texts)
+        self.words.extend(texts)
         return self.inner.encode(texts, batch_size=batch_size, progress=progress)
 
     def encode_spans(
@@ -111,6 +116,7 @@ class CountingEmbedder:
     def reset(self) -> None:
         self.texts.clear()
         self.calls.clear()
+        self.words.clear()
 
 
 @dataclass(frozen=True)

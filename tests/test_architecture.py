@@ -20,6 +20,7 @@ ORDER = [
     "synonyms",
     "ann",
     "sentences",
+    "words",
     "index",
     "build",
     "retrieval",

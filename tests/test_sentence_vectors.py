@@ -133,6 +133,12 @@ def test_an_answer_embeds_only_the_question(
         answer = assistant.ask(question)
         assert not answer.refused
         assert counting.calls == [1], "one model call per answer: the question"
+    # A word the corpus lacks is encoded once, to find the corpus words near it; then remembered.
+    for calls in ([1, 1], [1]):
+        counting.reset()
+        assistant.ask("how long is the jokeri tramline")
+        assert counting.calls == calls
+    assert counting.words == ["how long is the jokeri tramline"]
 
 
 @pytest.mark.parametrize("backend", ["onnx"])

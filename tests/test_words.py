@@ -1,0 +1,109 @@
+"""Word vectors: near words count in sentence overlap; the table is built, reused and saved."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import CountingEmbedder, copy_default_documents
+
+from assistant.answer import Assistant
+from assistant.build import build_index
+from assistant.config import Settings
+from assistant.evidence import _coverage
+from assistant.index import IndexError_, load_index, load_version
+from assistant.lexical import tokenize
+from assistant.retrieval import Retriever
+from assistant.words import SIMILAR_WORD, WordVectors, spellings, wordlike
+
+
+def test_spellings_skip_numbers_and_keep_the_most_frequent_form() -> None:
+    found = spellings(["Buses and more buses, one bus; 2030 targets and CO2."])
+    assert found["buse"] == "buses"
+    assert found["bus"] == "bus"
+    assert not any(ch.isdigit() for stem in found for ch in stem), found
+
+
+def test_near_words_are_variants_and_synonyms_not_other_values(embedder) -> None:  # type: ignore[no-untyped-def]
+    table = WordVectors.build(
+        ["buses grown low helsinki november"],
+        lambda words: embedder.encode(words, batch_size=len(words)),
+        embedder.dimension,
+    )
+    query = {
+        s: embedder.encode([w], batch_size=1)[0]
+        for s, w in {
+            "bus": "bus",
+            "grow": "grow",
+            "lower": "lower",
+            "octob": "october",
+            "finland": "finland",
+        }.items()
+    }
+    near = table.near(query, table.stems)
+    assert near.keys() == {"bus", "grow", "lower"}, "not one month for another, nor a country"
+    assert set(near["bus"]) == {"buse"}
+    assert set(near["grow"]) == {"grown"}
+    assert set(near["lower"]) == {"low"}
+    assert all(sim >= SIMILAR_WORD for found in near.values() for sim in found.values())
+    # A near word counts in part, by its similarity; without the table it does not count at all.
+    weights = {"bus": 2.0, "espoo": 1.0}
+    partial = _coverage(weights, {"buse", "espoo"}, near=near)
+    assert 1 / 3 < partial < 1.0
+    assert _coverage(weights, {"buse", "espoo"}) == pytest.approx(1 / 3)
+
+
+def test_a_rebuild_encodes_only_new_words_and_the_table_round_trips(
+    embedder, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    docs = copy_default_documents(tmp_path / "docs", "espoo-network-city-and-residents.md")
+    counting = CountingEmbedder(embedder)
+
+    def build() -> None:
+        build_index(
+            documents_dir=docs,
+            index_dir=tmp_path / "index",
+            embedder=counting,
+            chunk_size=Settings().chunk_size,
+            chunk_overlap=Settings().chunk_overlap,
+        )
+
+    build()
+    first = load_index(tmp_path / "index", model=counting.model_id, chunking=_chunking())
+    assert len(first.words) == len(counting.words) > 20
+    corpus = " ".join(f"{c.title} {c.section} {c.text}" for c in first.chunks.values())
+    assert set(first.words.stems) == {t for t in tokenize(corpus) if wordlike(t)}
+    counting.reset()
+    copy_default_documents(docs, "jokeri-light-rail.md")
+    build()
+    second = load_index(tmp_path / "index", model=counting.model_id, chunking=_chunking())
+    assert counting.words, "the new document's own words are encoded"
+    assert not set(spellings(counting.words)) & set(first.words.stems), "known words are reused"
+    assert set(second.words.stems) > set(first.words.stems)
+    stem = first.words.stems[0]
+    assert np.array_equal(
+        second.words.vectors[second.words.row[stem]], first.words.vectors[first.words.row[stem]]
+    )
+    (second.path / "words.json").write_text('["only-one"]', encoding="utf-8")
+    with pytest.raises(IndexError_, match="build --full"):
+        load_version(second.path)
+
+
+def _chunking() -> dict[str, int]:
+    settings = Settings()
+    return {"size": settings.chunk_size, "overlap": settings.chunk_overlap}
+
+
+def test_a_word_the_stemmer_keeps_apart_still_finds_its_sentence(default_index, embedder) -> None:  # type: ignore[no-untyped-def]
+    """ "grow" and "grown" have different stems; only the word table connects them."""
+    settings, version = default_index
+    question = "did espoo grow a lot"
+    without_table = copy.copy(version)
+    without_table.words = WordVectors.empty()
+    answer = Assistant(settings, version, Retriever(embedder)).ask(question)
+    plain = Assistant(settings, without_table, Retriever(embedder)).ask(question)
+    assert not answer.refused
+    assert "has grown" in answer.text
+    assert "has grown" not in plain.text
