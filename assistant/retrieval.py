@@ -13,6 +13,7 @@ from .chunking import Chunk
 from .config import DEFAULT_FUSION, DEFAULT_TOP_K
 from .embeddings import Embedder
 from .index import IndexVersion
+from .onnx_backend import SMALL_CALL
 
 #: Reciprocal-rank-fusion constant (Cormack et al. 2009); 60 is the standard value.
 RRF_K = 60
@@ -57,8 +58,11 @@ class Retriever:
         return self.embedder.encode([query], batch_size=1)
 
     def embed_words(self, words: list[str]) -> np.ndarray:
-        """One vector per word (words a question has and the corpus lacks)."""
-        return self.embedder.encode(words, batch_size=len(words))
+        """One vector per word (words a question has and the corpus lacks), in calls as small as
+        a question's, so they run on the serving session, not the bulk one (which would first
+        have to be loaded)."""
+        calls = range(0, len(words), SMALL_CALL)
+        return np.vstack([self.embedder.encode(words[i : i + SMALL_CALL]) for i in calls])
 
     def search(
         self,
