@@ -223,8 +223,10 @@ def _previous(
         old = load_version(folder)
         check_compatible(old.manifest, model=embedder.model_id, chunking=chunking)
     except IndexError_ as exc:
-        log.warning("Rebuilding the whole index: %s", exc)
-        return None, str(exc)
+        # The advice to run a build is moot here: this is that build.
+        reason = str(exc).split("; run `espoo-assistant build", 1)[0].rstrip(".")
+        log.warning("Rebuilding the whole index: %s", reason)
+        return None, reason
     return old, ""
 
 
