@@ -39,6 +39,9 @@ from .synonyms import load_thesaurus
 LENGTH_ALLOWANCE, LENGTH_PIVOT, LENGTH_CAP = 0.02, 4, 12
 #: Passages read for answer sentences beyond the top-k (a document's third passage, say).
 EXTRA_EVIDENCE = 3
+#: And this many passages the per-document cap held back although they score as well
+#: (``retrieval.diversified``): fresh.jsonl +1 answer, no other change on the five eval sets.
+HELD_BACK_EVIDENCE = 1
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,7 @@ class Assistant:
             k=self.settings.top_k + EXTRA_EVIDENCE,
             query_vector=qvec,
             lexical_query=f"{query} {expansion}" if expansion else None,
+            held_back=HELD_BACK_EVIDENCE,
         )
         timings["retrieve_ms"] = result.seconds * 1000
         t = time.perf_counter()

@@ -25,6 +25,7 @@ ABROAD_MIN_POPULATION = 500_000
 _HOME_WORD = re.compile(r"\bespoo", re.I)
 _WORD = re.compile(r"[^\W\d_](?:[\w’'-]*\w)?")
 _POSSESSIVE = re.compile(r"(’s|'s|’|')$")
+_NEXT_WORD = re.compile(r"(?:’s|'s)?\s+(\w+)")
 #: "The Helsinki area" or "the Helsinki region" may well include Espoo.
 _REGION = {"area", "region", "regions", "metropolitan", "metro", "seutu"}
 
@@ -95,5 +96,11 @@ def other_places(question: str) -> list[str]:
 
 
 def mentions(text: str, place: str) -> bool:
-    """Whether ``text`` names ``place`` (case-insensitive, whole words)."""
-    return re.search(rf"(?<!\w){re.escape(place)}(?!\w)", text, re.I) is not None
+    """Whether ``text`` names ``place`` (case-insensitive, whole words), not as a region that
+    may include Espoo: "the Helsinki Metropolitan Area climate strategy" is not about Helsinki.
+    """
+    for match in re.finditer(rf"(?<!\w){re.escape(place)}(?!\w)", text, re.I):
+        after = _NEXT_WORD.match(text, match.end())
+        if not (after and after.group(1).casefold() in _REGION):
+            return True
+    return False

@@ -74,10 +74,12 @@ class Retriever:
         diversify: bool = True,
         query_vector: np.ndarray | None = None,
         lexical_query: str | None = None,
+        held_back: int = 0,
     ) -> SearchResult:
         """The ``k`` best chunks for ``query``; ``mode`` is 'hybrid', 'dense' or 'lexical'.
 
         ``lexical_query`` (default ``query``) is what BM25 reads, e.g. with synonyms added.
+        ``held_back``: see ``diversified``.
         """
         started = time.perf_counter()
         depth = max(CANDIDATES, k * 4)
@@ -101,7 +103,7 @@ class Retriever:
             if i in version.chunks
         ]
         hits = _prefer_newer_on_ties(hits)
-        hits = diversified(hits, k) if diversify else hits[:k]
+        hits = diversified(hits, k, held_back=held_back) if diversify else hits[:k]
         top_dense = dense[0][1] if dense else 0.0
         return SearchResult(hits, top_dense, version.name, time.perf_counter() - started)
 
@@ -127,8 +129,15 @@ def fuse(
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
-def diversified(hits: list[Hit], k: int, per_document: int = MAX_PER_DOCUMENT) -> list[Hit]:
-    """Top ``k``, at most ``per_document`` chunks per document unless too few documents match."""
+def diversified(
+    hits: list[Hit], k: int, per_document: int = MAX_PER_DOCUMENT, *, held_back: int = 0
+) -> list[Hit]:
+    """Top ``k``, at most ``per_document`` chunks per document unless too few documents match.
+
+    Then up to ``held_back`` passages that the cap kept out although they outscore the last one
+    taken: the evidence read for an answer keeps a document's fourth strong passage (the one
+    with "would be updated in 2026"), while the top of the list stays diverse.
+    """
     chosen: list[Hit] = []
     counts: dict[str, int] = defaultdict(int)
     for hit in hits:
@@ -140,6 +149,10 @@ def diversified(hits: list[Hit], k: int, per_document: int = MAX_PER_DOCUMENT) -
     if len(chosen) < k:  # only a few documents are relevant: their further passages come last
         taken = {h.faiss_id for h in chosen}
         chosen += [h for h in hits if h.faiss_id not in taken][: k - len(chosen)]
+    elif held_back and chosen:
+        taken = {h.faiss_id for h in chosen}
+        floor = chosen[-1].score
+        chosen += [h for h in hits if h.faiss_id not in taken and h.score >= floor][:held_back]
     return chosen
 
 

@@ -52,3 +52,10 @@ def test_mentions_whole_words_only() -> None:
     assert mentions("compared with Helsinki, Vantaa and Kauniainen", "Vantaa")
     assert mentions("the Helsinki-Uusimaa Regional Council", "Helsinki")
     assert not mentions("Helsinkian", "Helsinki")
+
+
+def test_a_region_named_after_a_city_is_not_that_city() -> None:
+    strategy = "Espoo committed to the Helsinki Metropolitan Area climate strategy 2030"
+    assert not mentions(strategy, "Helsinki")
+    assert not mentions("in the Helsinki region", "Helsinki")
+    assert mentions("the Helsinki region, and Helsinki itself, aim for 2030", "Helsinki")

@@ -9,7 +9,8 @@ from conftest import DOCUMENTS, DefaultIndex
 
 from assistant.documents import load_documents
 from assistant.embeddings import Embedder
-from assistant.retrieval import MAX_PER_DOCUMENT, Retriever
+from assistant.chunking import Chunk
+from assistant.retrieval import MAX_PER_DOCUMENT, Hit, Retriever, diversified
 
 # Paraphrased questions (few words shared with the documents) and the document(s) that answer them.
 QUESTIONS = [
@@ -147,6 +148,26 @@ def test_top_five_is_diversified_across_documents(
     assert max(counts.values()) <= MAX_PER_DOCUMENT
     assert len(counts) >= -(-5 // MAX_PER_DOCUMENT)  # the cap forces this many documents
     assert diversified[0].faiss_id == undiversified[0].faiss_id
+
+
+def _hit(document: str, score: float, faiss_id: int) -> Hit:
+    chunk = Chunk(f"c{faiss_id}", document, document, "", f"text {faiss_id}", 0, 6)
+    return Hit(chunk, score, score, 0.0, faiss_id)
+
+
+def test_held_back_passages_join_only_when_they_outscore_the_last_one_taken() -> None:
+    # document "a" has five strong passages; the cap lets three into the top five
+    hits = [_hit("a", s, i) for i, s in enumerate([0.9, 0.85, 0.8, 0.7, 0.4])]
+    hits += [_hit("b", 0.75, 10), _hit("c", 0.6, 11), _hit("d", 0.5, 12)]
+    hits.sort(key=lambda h: -h.score)
+
+    plain = diversified(hits, 5)
+    assert [h.faiss_id for h in plain] == [0, 1, 2, 10, 11]
+
+    more = diversified(hits, 5, held_back=2)
+    # a's fourth passage (0.7) outscores the last taken (0.6); its fifth (0.4) does not
+    assert [h.faiss_id for h in more] == [0, 1, 2, 10, 11, 3]
+    assert diversified(hits, 5, held_back=1) == more
 
 
 def test_hits_carry_citable_metadata(default_index: DefaultIndex, retriever: Retriever) -> None:
