@@ -58,7 +58,8 @@ _ASKS_PAST = re.compile(
     r"in the past|back then|at first|initially)\b",
     re.I,
 )
-#: Bonus for a sentence that holds the kind of thing the question asks for (a date, a number...).
+#: Bonus for a sentence that holds the kind of thing the question asks for (a date, a number, a
+#: person's or a thing's name...).
 ANSWER_TYPE_BONUS = 0.05
 _MONTHS = (
     r"(january|february|march|april|may|june|july|august|september|october|november|"
@@ -81,6 +82,13 @@ _ASKS = (
     (
         re.compile(r"^\s*who\b|\bwho (is|was|are|were|chairs|leads|led|runs)\b", re.I),
         re.compile(r"\S\s+[A-ZÅÄÖ][\w-]+(\s+[A-ZÅÄÖ][\w-]+)+"),
+    ),
+    (
+        # A name: quoted, or after "called"/"named"/"titled"/"known as".
+        re.compile(r"\b(called|named|titled|name of)\b", re.I),
+        re.compile(
+            r"[\"“][^\"”]{3,80}[\"”]|\b(called|named|titled|known as)\s+(the\s+)?[\"“A-ZÅÄÖ]"
+        ),
     ),
 )
 #: Bonus for a sentence that defines what a "what is X" question asks about ("X is ...").
@@ -152,6 +160,12 @@ def _focus_term(weights: dict[str, float], idf: tuple[dict[str, float], float]) 
         return ""
     weight, term = max(known)
     return term if weight >= 0.5 * unseen else ""
+
+
+def asked_kinds(question: str) -> list[re.Pattern[str]]:
+    """The shapes of what ``question`` asks for (a date, a quantity, a name...); a sentence
+    with one of them gets ``ANSWER_TYPE_BONUS``."""
+    return [shape for asks, shape in _ASKS if asks.search(question)]
 
 
 def asks_for_latest(question: str) -> bool:
@@ -239,7 +253,7 @@ class EvidenceScorer:
         if focus and any(_coverage({focus: 1.0}, p, alternatives, near) for p in passages):
             focus = ""  # the retrieved evidence does speak of it somewhere
         recency = _recency(texts, wants_latest=asks_for_latest(question))
-        wanted = [shape for asks, shape in _ASKS if asks.search(question)]
+        wanted = asked_kinds(question)
         subject = defined_subject(question)
         asks_past = bool(_ASKS_PAST.search(question))
         candidates = []

@@ -100,6 +100,20 @@ def test_a_question_about_another_city_is_not_answered_with_espoos_figures(assis
     assert "not Vantaa" in answer.text and "such as" in answer.text
 
 
+def test_a_region_named_after_the_city_asked_about_is_not_evidence_about_it(assistant) -> None:
+    # the best sentence is about "the Helsinki Metropolitan Area climate strategy", which Espoo
+    # signed: it names the region, not the city of Helsinki
+    answer = assistant.ask("what year does helsinki aim to reach carbon neutrality")
+    assert answer.refused, answer.text
+    assert "not Helsinki" in answer.text
+
+
+def test_a_question_asking_what_something_is_called_quotes_the_name(assistant) -> None:
+    answer = assistant.ask("what is the 2025-2029 espoo story called?")
+    assert not answer.refused
+    assert '"Espoo – The Capital of Children and Youth"' in answer.text
+
+
 @pytest.mark.parametrize(
     "question",
     [

@@ -1,11 +1,12 @@
-"""Rules on the shape of a question: what it defines, whether it wants live information."""
+"""Rules on the shape of a question: what it defines, what kind of answer it asks for, whether
+it wants live information."""
 
 from __future__ import annotations
 
 import pytest
 
 from assistant.conversation import asks_for_live_information
-from assistant.evidence import defined_subject, defines
+from assistant.evidence import asked_kinds, defined_subject, defines
 
 
 @pytest.mark.parametrize(
@@ -76,3 +77,22 @@ def test_defines(sentence: str, question: str, expected: bool) -> None:
 )
 def test_live_information_requests(question: str, live: bool) -> None:
     assert asks_for_live_information(question) is live
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "holds"),
+    [
+        ("when did the metro open", "The metro opened in November 2017.", True),
+        ("when did the metro open", "The metro has eight stations.", False),
+        ("how many stations are there", "The metro has 8 stations.", True),
+        ("how many stations are there", "The extension opened in 2022.", False),
+        ("who chairs the programme", "The programme is chaired by Tiina Elo.", True),
+        ("what is the new strategy called", 'It is titled "Espoo – The Capital".', True),
+        ("what is the new strategy called", "The strategy is called the Espoo Story.", True),
+        ("what is the new strategy called", "The strategy was approved in 2025.", False),
+        ("what is the name of the website", "The website is known as MyEspoo.", True),
+        ("what does the strategy say about children", 'It is titled "Espoo".', False),
+    ],
+)
+def test_asked_kinds(question: str, sentence: str, holds: bool) -> None:
+    assert any(shape.search(sentence) for shape in asked_kinds(question)) is holds
