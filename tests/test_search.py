@@ -7,9 +7,9 @@ from collections import Counter
 import pytest
 from conftest import DOCUMENTS, DefaultIndex
 
+from assistant.chunking import Chunk
 from assistant.documents import load_documents
 from assistant.embeddings import Embedder
-from assistant.chunking import Chunk
 from assistant.retrieval import MAX_PER_DOCUMENT, Hit, Retriever, diversified
 
 # Paraphrased questions (few words shared with the documents) and the document(s) that answer them.
