@@ -110,6 +110,25 @@ _DEFINING = re.compile(
     re.I,
 )
 _WORD = re.compile(r"[\w’'-]+")
+#: An address in a text stands for the word a resident asks with: "is there an email I can
+#: write to?" is answered by "... at kestava@espoo.fi", which never says "email".
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b")
+_WEB = re.compile(
+    r"\bhttps?://\S+|\bwww\.\S+|\b[\w-]+(\.[\w-]+)*\.(fi|com|org|net|eu|info)\b", re.I
+)
+_ADDRESS_WORDS = (
+    (_EMAIL, tokenize("email e-mail")),
+    (_WEB, tokenize("website web site webpage online link url")),
+)
+
+
+def _words_of(text: str) -> list[str]:
+    """The stems of ``text``, plus the words its email or web address stands for."""
+    words = tokenize(text)
+    for address, implied in _ADDRESS_WORDS:
+        if address.search(text):
+            return words + implied
+    return words
 
 
 def defined_subject(question: str) -> list[str]:
@@ -242,7 +261,7 @@ class EvidenceScorer:
         alternatives = _alternatives(self.thesaurus.matches(query))
         q_terms = _weighted_terms(question, idf, alternatives)
         ctx_terms = _weighted_terms(query, idf, alternatives) if query != question else q_terms
-        passages = [set(tokenize(h.chunk.text)) for h in hits]
+        passages = [set(_words_of(h.chunk.text)) for h in hits]
         headings = {
             i: set(tokenize(f"{h.chunk.title} {h.chunk.section}")) for i, h in enumerate(hits)
         }
@@ -260,7 +279,7 @@ class EvidenceScorer:
         for (i, hit, span), text, vec, sem, rec in zip(
             spans, texts, vectors, semantic, recency, strict=True
         ):
-            terms = frozenset(tokenize(text))
+            terms = frozenset(_words_of(text))
             context = terms | headings[i]
             overlap = 0.7 * _coverage(q_terms, context, alternatives, near) + 0.3 * _coverage(
                 ctx_terms, context, alternatives, near

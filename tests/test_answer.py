@@ -108,6 +108,13 @@ def test_a_region_named_after_the_city_asked_about_is_not_evidence_about_it(assi
     assert "not Helsinki" in answer.text
 
 
+def test_an_email_address_answers_a_question_asking_for_an_email(assistant) -> None:
+    # the answering sentence says "contact ... at kestava@espoo.fi", never "email"
+    answer = assistant.ask("can i email the city with my ideas about sustainability?")
+    assert not answer.refused, answer.text
+    assert "kestava@espoo.fi" in answer.text.split("[1]")[0]
+
+
 def test_a_question_asking_what_something_is_called_quotes_the_name(assistant) -> None:
     answer = assistant.ask("what is the 2025-2029 espoo story called?")
     assert not answer.refused

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from assistant.conversation import asks_for_live_information
-from assistant.evidence import asked_kinds, defined_subject, defines
+from assistant.evidence import _words_of, asked_kinds, defined_subject, defines
+from assistant.lexical import tokenize
 
 
 @pytest.mark.parametrize(
@@ -96,3 +97,24 @@ def test_live_information_requests(question: str, live: bool) -> None:
 )
 def test_asked_kinds(question: str, sentence: str, holds: bool) -> None:
     assert any(shape.search(sentence) for shape in asked_kinds(question)) is holds
+
+
+@pytest.mark.parametrize(
+    ("sentence", "implied", "absent"),
+    [
+        ("Write to the centre at kestava@espoo.fi.", "email", "websit"),
+        ("Follow the actions at ilmastovahti.espoo.fi.", "websit", "email"),
+        ("See https://www.espoo.fi/en for more.", "onlin", "email"),
+        ("Espoo had 300,000 residents in 2022, e.g. in St. Louis terms.", None, "email"),
+    ],
+)
+def test_an_address_stands_for_the_word_residents_ask_with(
+    sentence: str, implied: str | None, absent: str
+) -> None:
+    words = _words_of(sentence)
+    assert set(tokenize(sentence)) <= set(words)
+    assert absent not in words
+    if implied:
+        assert implied in words
+    else:
+        assert words == tokenize(sentence)
