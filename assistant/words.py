@@ -112,8 +112,9 @@ class WordVectors:
 
     @classmethod
     def load(cls, folder: Path) -> WordVectors:
+        """The saved table; the vectors stay on disk (memory-mapped) until rows are read."""
         stems_ = json.loads((folder / WORD_LIST).read_text("utf-8"))
-        vectors = np.load(folder / WORDS)
+        vectors = np.load(folder / WORDS, mmap_mode="r")
         if len(stems_) != len(vectors):
             raise ValueError(f"{len(stems_)} words but {len(vectors)} word vectors")
         return cls(stems_, vectors)

@@ -48,6 +48,7 @@ from assistant.index import (
 )
 from assistant.lexical import LexicalIndex
 from assistant.sentences import SentenceVectors
+from assistant.words import WORD_LIST, WordVectors, spellings
 
 REAL_DOCS = (100, 1000)  # ~1k and ~10k chunks
 SYNTHETIC = 100_000
@@ -61,7 +62,9 @@ def _usable(index_dir: Path) -> bool:
         return False
     try:
         check_format(read_manifest(folder))
-    except IndexError_:
+        if (folder / WORD_LIST).stat().st_size < 100:  # saved before it had a word table
+            raise IndexError_("no word table")
+    except (IndexError_, OSError):
         shutil.rmtree(index_dir)
         return False
     return True
@@ -137,7 +140,29 @@ def synthetic_version(n: int, base: np.ndarray, *, seed: int = 5) -> IndexVersio
         parts[i] = (units.reshape(-1, 2), noisy / np.linalg.norm(noisy, axis=1, keepdims=True))
     sentences = SentenceVectors.collect(parts, dim)
     hashes = {i: "" for i in chunks}
-    return IndexVersion(Path("."), manifest, index, chunks, hashes, lexical, sentences)
+    words = synthetic_words(texts, n, dim, rng)
+    return IndexVersion(Path("."), manifest, index, chunks, hashes, lexical, sentences, words=words)
+
+
+def synthetic_words(texts: list[str], n: int, dim: int, rng: np.random.Generator) -> WordVectors:
+    """A word table as large as a real corpus of ``n`` passages would have (one distinct stem per
+    passage, more than Heaps' law gives for ~100 words each): the generated texts' own stems,
+    padded with made-up ones; random unit vectors (their values do not change the timings)."""
+    stems_ = set(spellings(texts[:2000]))
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    i = 0
+    while len(stems_) < n:
+        name, k = "", i
+        while True:
+            name, k = letters[k % 26] + name, k // 26
+            if not k:
+                break
+        stems_.add("zz" + name)
+        i += 1
+    ordered = sorted(stems_)
+    vectors = rng.normal(0, 1, (len(ordered), dim))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return WordVectors(ordered, vectors.astype(np.float16))
 
 
 def synthetic_index_dir(work: Path, embedder: Embedder) -> Path:
@@ -158,6 +183,7 @@ def synthetic_index_dir(work: Path, embedder: Embedder) -> Path:
         version.chunks,
         version.text_hashes,
         version.sentences,
+        version.words,
     )
     (index_dir / "save.json").write_text(json.dumps({"save_s": time.perf_counter() - started}))
     publish(index_dir, folder)
