@@ -24,8 +24,9 @@ from .conversation import (
     not_repeating,
     retrieval_query,
 )
+from .cues import asks_for_latest
 from .errors import GenerationError
-from .evidence import Candidate, EvidenceScorer, asks_for_latest
+from .evidence import Candidate, EvidenceScorer
 from .index import IndexVersion
 from .language import ASK_IN_ENGLISH, question_language
 from .language import warm_up as load_language_models

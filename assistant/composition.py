@@ -11,7 +11,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .evidence import Candidate, statement_year
+from .cues import statement_year
+from .evidence import Candidate
 from .retrieval import Hit
 
 MAX_SENTENCES = 4

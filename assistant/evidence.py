@@ -14,13 +14,22 @@ The best score is the assistant's confidence: below ``Settings.min_evidence`` it
 from __future__ import annotations
 
 import math
-import re
 import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .chunking import Span
+from .cues import (
+    asked_kinds,
+    asks_about_past,
+    asks_for_latest,
+    defined_subject,
+    defines,
+    latest_year,
+    marked_superseded,
+    words_of,
+)
 from .index import IndexVersion
 from .lexical import content_terms, tokenize
 from .retrieval import Hit
@@ -38,137 +47,16 @@ MAX_UNKNOWN_WORDS = 4096
 FOCUS_PENALTY = 0.1
 #: Bonus for sentences about the most recent years (larger when the question asks for "now").
 RECENCY_BONUS, RECENCY_BONUS_LATEST = 0.02, 0.06
-_LATEST = re.compile(
-    r"\b(now|currently|current|latest|today|these days|nowadays|still|most recent|newest|"
-    r"recent|recently|this year|at the moment|anymore|present)\b",
-    re.I,
-)
 #: Penalty for a statement its document marks as superseded ("the older programme set...", "the
 #: unit was to be shut down in 2020"); a bonus as large when the question asks about the past
 #: ("what year was espoo originally aiming for?"). "A year earlier
 #: than planned", "support earlier" and "older people" mark nothing.
 STALE_PENALTY = 0.05
-_STALE = re.compile(
-    r"\b((an|the|that|same|in)\s+(older|earlier)(?!\s+than)|previous|former|formerly|originally|"
-    r"superseded|was to be|were to be|at that time|at the time(?!\s+of)|still said|used to)\b",
-    re.I,
-)
-_ASKS_PAST = re.compile(
-    r"\b(used to|originally|previous|previously|earlier|older|old|former|before|history|first|"
-    r"in the past|back then|at first|initially)\b",
-    re.I,
-)
 #: Bonus for a sentence that holds the kind of thing the question asks for (a date, a number, a
 #: person's or a thing's name...).
 ANSWER_TYPE_BONUS = 0.05
-_MONTHS = (
-    r"(january|february|march|april|may|june|july|august|september|october|november|"
-    r"december|spring|summer|autumn|winter)"
-)
-_ASKS = (
-    (
-        re.compile(r"\b(when|what year|which year|since when|by when|how soon|what date)\b", re.I),
-        re.compile(rf"\b(1[89]\d\d|20\d\d)\b|\b{_MONTHS}\b", re.I),
-    ),
-    (
-        re.compile(
-            r"\bhow (many|much|far|old|long|big|large|high|tall)\b|\b(what|which) "
-            r"(percentage|share|proportion|amount|number)\b|\bper ?cent",
-            re.I,
-        ),
-        # A quantity: a number that is not a bare year.
-        re.compile(r"(?<![\d,.])(?!(?:19|20)\d\d(?![\d,.]\d))\d[\d,.]*"),
-    ),
-    (
-        re.compile(r"^\s*who\b|\bwho (is|was|are|were|chairs|leads|led|runs)\b", re.I),
-        re.compile(r"\S\s+[A-ZÅÄÖ][\w-]+(\s+[A-ZÅÄÖ][\w-]+)+"),
-    ),
-    (
-        # A name: quoted, or after "called"/"named"/"titled"/"known as".
-        re.compile(r"\b(called|named|titled|name of)\b", re.I),
-        re.compile(
-            r"[\"“][^\"”]{3,80}[\"”]|\b(called|named|titled|known as)\s+(the\s+)?[\"“A-ZÅÄÖ]"
-        ),
-    ),
-)
 #: Bonus for a sentence that defines what a "what is X" question asks about ("X is ...").
 DEFINITION_BONUS = 0.08
-_DEFINE = (
-    re.compile(
-        r"^\s*(?:(?:what|who)\s*(?:is|are|was|were|'s|’s)|whats|whos)\s+(?P<x>.+?)[\s?.!]*$", re.I
-    ),
-    re.compile(r"^\s*what\s+(?:does|do|did)\s+(?P<x>.+?)\s+(?:mean|stand for)\b", re.I),
-    re.compile(
-        r"^\s*(?:tell me about|explain|define|what is meant by)\s+(?P<x>.+?)[\s?.!]*$", re.I
-    ),
-)
-_DETERMINER = {"the", "a", "an"}
-_PRONOUNS = {"it", "that", "this", "these", "those", "they", "he", "she", "them", "there", "one"}
-_DEFINING = re.compile(
-    r"^(?:\([^)]{1,40}\)\s*,?\s*)?"  # "City as a Service (CaaS) is ..."
-    r"(?:is|are|was|were|means|refers to|stands for|is called|used to be)\b",
-    re.I,
-)
-_WORD = re.compile(r"[\w’'-]+")
-#: An address in a text stands for the word a resident asks with: "is there an email I can
-#: write to?" is answered by "... at kestava@espoo.fi", which never says "email".
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b")
-_WEB = re.compile(
-    r"\bhttps?://\S+|\bwww\.\S+|\b[\w-]+(\.[\w-]+)*\.(fi|com|org|net|eu|info)\b", re.I
-)
-_ADDRESS_WORDS = (
-    (_EMAIL, tokenize("email e-mail")),
-    (_WEB, tokenize("website web site webpage online link url")),
-)
-
-
-def _words_of(text: str) -> list[str]:
-    """The stems of ``text``, plus the words its email or web address stands for."""
-    words = tokenize(text)
-    for address, implied in _ADDRESS_WORDS:
-        if address.search(text):
-            return words + implied
-    return words
-
-
-def defined_subject(question: str) -> list[str]:
-    """The words of X in "what is X" / "what does X mean" / "tell me about X" (else empty)."""
-    for pattern in _DEFINE:
-        m = pattern.search(question)
-        if m:
-            words = [w.casefold() for w in _WORD.findall(m.group("x"))]
-            while words and words[0] in _DETERMINER:
-                words = words[1:]
-            if words[-2:] in (["in", "espoo"], ["for", "espoo"]):
-                words = words[:-2]
-            if set(words) <= _PRONOUNS:  # "what is it?" names nothing to define
-                return []
-            return words if 0 < len(words) <= 6 else []
-    return []
-
-
-def defines(sentence: str, subject: list[str]) -> bool:
-    """Whether ``sentence`` opens with ``subject`` and a defining verb ("X (ABC) is ...")."""
-    if not subject:
-        return False
-    words = list(_WORD.finditer(sentence))
-    start = 1 if words and words[0].group().casefold() in _DETERMINER else 0
-    head = words[start : start + len(subject)]
-    if len(head) < len(subject):
-        return False
-    stems = _stems([w.group().casefold() for w in head])
-    if stems != _stems(subject):
-        return False
-    return bool(_DEFINING.search(sentence[head[-1].end() :].lstrip(" ,\"”’'")))
-
-
-def _stems(words: list[str]) -> list[str]:
-    from .lexical import _stemmer
-
-    return list(_stemmer().stemWords([w.removesuffix("'s").removesuffix("’s") for w in words]))
-
-
-_YEAR = re.compile(r"\b(19[5-9]\d|20[0-9]\d)\b")
 
 
 def _focus_term(weights: dict[str, float], idf: tuple[dict[str, float], float]) -> str:
@@ -181,26 +69,8 @@ def _focus_term(weights: dict[str, float], idf: tuple[dict[str, float], float]) 
     return term if weight >= 0.5 * unseen else ""
 
 
-def asked_kinds(question: str) -> list[re.Pattern[str]]:
-    """The shapes of what ``question`` asks for (a date, a quantity, a name...); a sentence
-    with one of them gets ``ANSWER_TYPE_BONUS``."""
-    return [shape for asks, shape in _ASKS if asks.search(question)]
-
-
-def asks_for_latest(question: str) -> bool:
-    """Whether a question asks for the current state ("now", "these days", "latest"...)."""
-    return bool(_LATEST.search(question))
-
-
-def statement_year(text: str, date: str) -> int:
-    """The latest year a sentence reports on: the latest it names up to its document's year
-    ("by 2030" in a 2024 document is a target, not news); 0 when it names none."""
-    limit = int(date[:4]) if date[:4].isdigit() else 9999
-    return max((y for y in map(int, _YEAR.findall(text)) if y <= limit), default=0)
-
-
 def _recency(texts: list[str], *, wants_latest: bool) -> list[float]:
-    years = [max((int(y) for y in _YEAR.findall(t)), default=0) for t in texts]
+    years = [latest_year(t) for t in texts]
     dated = [y for y in years if y]
     if not dated or min(dated) == max(dated):
         return [0.0] * len(texts)
@@ -261,7 +131,7 @@ class EvidenceScorer:
         alternatives = _alternatives(self.thesaurus.matches(query))
         q_terms = _weighted_terms(question, idf, alternatives)
         ctx_terms = _weighted_terms(query, idf, alternatives) if query != question else q_terms
-        passages = [set(_words_of(h.chunk.text)) for h in hits]
+        passages = [set(words_of(h.chunk.text)) for h in hits]
         headings = {
             i: set(tokenize(f"{h.chunk.title} {h.chunk.section}")) for i, h in enumerate(hits)
         }
@@ -274,12 +144,12 @@ class EvidenceScorer:
         recency = _recency(texts, wants_latest=asks_for_latest(question))
         wanted = asked_kinds(question)
         subject = defined_subject(question)
-        asks_past = bool(_ASKS_PAST.search(question))
+        asks_past = asks_about_past(question)
         candidates = []
         for (i, hit, span), text, vec, sem, rec in zip(
             spans, texts, vectors, semantic, recency, strict=True
         ):
-            terms = frozenset(_words_of(text))
+            terms = frozenset(words_of(text))
             context = terms | headings[i]
             overlap = 0.7 * _coverage(q_terms, context, alternatives, near) + 0.3 * _coverage(
                 ctx_terms, context, alternatives, near
@@ -291,7 +161,7 @@ class EvidenceScorer:
                 score -= FOCUS_PENALTY
             if defines(text, subject):
                 score += DEFINITION_BONUS
-            stale = bool(_STALE.search(text) or _STALE.search(hit.chunk.section))
+            stale = marked_superseded(text) or marked_superseded(hit.chunk.section)
             if stale:
                 score += STALE_PENALTY if asks_past else -STALE_PENALTY
             candidates.append(

@@ -325,7 +325,7 @@ def test_a_long_specific_question_is_answered(assistant, question: str) -> None:
 
 
 def test_statement_year_is_the_latest_reported_year() -> None:
-    from assistant.evidence import statement_year
+    from assistant.cues import statement_year
 
     assert statement_year("In 2019 the goal was to end coal use by 2025.", "2024-03-04") == 2019
     assert statement_year("Emissions fell 15% in 2023 from 2022.", "2024-06-01") == 2023
@@ -342,7 +342,7 @@ def test_statement_year_is_the_latest_reported_year() -> None:
     ],
 )
 def test_a_question_about_now_gets_the_newest_statements_first(assistant, question: str) -> None:
-    from assistant.evidence import statement_year
+    from assistant.cues import statement_year
 
     answer = assistant.ask(question)
     dates = {c.n: c.date for c in answer.citations}
@@ -356,10 +356,10 @@ def test_a_question_about_now_gets_the_newest_statements_first(assistant, questi
 
 
 def test_a_statement_marked_as_replaced_follows_the_newer_one(assistant) -> None:
-    from assistant.evidence import _STALE
+    from assistant.cues import marked_superseded
 
     answer = assistant.ask("When are the coal units shut down?")
-    stale = [bool(_STALE.search(sentence)) for sentence, _ in _claims(answer)]
+    stale = [marked_superseded(sentence) for sentence, _ in _claims(answer)]
     assert True in stale and False in stale, answer.text  # both the plan and what replaced it
     assert stale == sorted(stale), "replaced statements come last"
     assert "2024" in _claims(answer)[0][0]

@@ -17,6 +17,7 @@ ORDER = [
     "embeddings",
     "onnx_backend",
     "lexical",
+    "cues",
     "synonyms",
     "ann",
     "sentences",

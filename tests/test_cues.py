@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.conversation import asks_for_live_information
-from assistant.evidence import _words_of, asked_kinds, defined_subject, defines
+from assistant.cues import asked_kinds, defined_subject, defines, words_of
 from assistant.lexical import tokenize
 
 
@@ -111,7 +111,7 @@ def test_asked_kinds(question: str, sentence: str, holds: bool) -> None:
 def test_an_address_stands_for_the_word_residents_ask_with(
     sentence: str, implied: str | None, absent: str
 ) -> None:
-    words = _words_of(sentence)
+    words = words_of(sentence)
     assert set(tokenize(sentence)) <= set(words)
     assert absent not in words
     if implied:
