@@ -204,7 +204,8 @@ def create_api(
 
     @app.get("/api/health", tags=["status"])
     async def health(request: Request) -> dict[str, Any]:
-        """The live index: documents, chunks, version and embedding model (and live rebuilds)."""
+        """The live index: documents, chunks, version and embedding model (and live rebuilds,
+        and whether the chat page is up yet)."""
         version = assistant.version
         data: dict[str, Any] = {
             "status": "ok",
@@ -218,6 +219,9 @@ def create_api(
         live = getattr(request.app.state, "live", None)  # the background builder
         if live is not None and hasattr(live, "state"):
             data["build"] = live.state.to_dict()
+        chat = getattr(request.app.state, "chat", None)  # the Gradio page: starting, ready, failed
+        if chat is not None:
+            data["chat"] = chat
         return data
 
     @app.post("/api/admin/reindex", status_code=202, tags=["admin"])

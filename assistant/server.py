@@ -1,21 +1,24 @@
 """One process: the JSON API and widget (``api``) with the Gradio chat (``ui``) mounted at ``/``.
 
 ``create_app(settings, assistant)`` assembles the app; ``run_server(settings)`` loads the assistant
-and serves it with uvicorn (``espoo-assistant serve``, ``make run`` and ``python app.py``).
+and serves it with uvicorn (``espoo-assistant serve``, ``make run`` and ``python app.py``). The
+server answers on the API as soon as the index and model are loaded; the chat page, whose Gradio
+import alone takes seconds, is built in the background and replaces a "starting" page.
 """
 
 from __future__ import annotations
 
-import importlib
+import asyncio
 import logging
-import threading
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from starlette.routing import Mount
 
 from .api import ClientRateLimiter, create_api
 from .config import Settings
@@ -39,10 +42,18 @@ def public_url(settings: Settings) -> str:
 
 
 def create_app(
-    settings: Settings, assistant: Any, *, watch: bool = False, catch_up: bool = False
+    settings: Settings,
+    assistant: Any,
+    *,
+    watch: bool = False,
+    catch_up: bool = False,
+    chat_later: bool = False,
 ) -> FastAPI:
-    """The FastAPI app: API, widget, embed page, and the Gradio chat at ``/``."""
-    import gradio as gr
+    """The FastAPI app: API, widget, embed page, and the Gradio chat at ``/``.
+
+    With ``chat_later`` the API answers as soon as the server is up and the chat page follows
+    when Gradio has been imported and built (seconds later); until then ``/`` says it is starting.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -57,13 +68,33 @@ def create_app(
             url,
             url,
         )
-        try:
-            yield
-        finally:
-            watcher.stop()
+        async with AsyncExitStack() as stack:
+            chat = None
+            if chat_later:
+                chat = asyncio.create_task(_start_chat(app, stack, settings, assistant, limiter))
+            try:
+                yield
+            finally:
+                if chat is not None:
+                    chat.cancel()
+                watcher.stop()
 
     limiter = ClientRateLimiter(settings.rate_limit)
     app = create_api(assistant, settings, lifespan=lifespan, limiter=limiter)
+    if chat_later:
+        app.state.chat = "starting"
+        app.add_api_route("/", _chat_starting, methods=["GET"], include_in_schema=False)
+        return app
+    app.state.chat = "ready"
+    return _mount_chat(app, settings, assistant, limiter)
+
+
+def _mount_chat(
+    app: FastAPI, settings: Settings, assistant: Any, limiter: ClientRateLimiter
+) -> FastAPI:
+    """Build the Gradio chat and mount it at ``/`` (after the API's routes, which keep priority)."""
+    import gradio as gr
+
     demo = create_ui(
         assistant, FeedbackStore(feedback_path(settings)), rate_limit=limiter.retry_after
     )
@@ -82,6 +113,46 @@ def create_app(
         server_name=settings.host,
         server_port=settings.port,
     )
+
+
+async def _start_chat(
+    app: FastAPI,
+    stack: AsyncExitStack,
+    settings: Settings,
+    assistant: Any,
+    limiter: ClientRateLimiter,
+) -> None:
+    """Import and build the chat off the event loop, start it on the loop, then replace the
+    "starting" page with it. A failure leaves the API and widget serving."""
+    try:
+        await asyncio.to_thread(_mount_chat, app, settings, assistant, limiter)
+        mount = next(r for r in reversed(app.router.routes) if isinstance(r, Mount))
+        chat = mount.app
+        await stack.enter_async_context(chat.router.lifespan_context(chat))  # type: ignore[attr-defined]
+        blocks = chat.get_blocks()  # type: ignore[attr-defined]
+        blocks.run_startup_events()
+        await blocks.run_extra_startup_events()
+        starting = [r for r in app.router.routes if getattr(r, "endpoint", None) is _chat_starting]
+        for route in starting:
+            app.router.routes.remove(route)
+        app.state.chat = "ready"
+        log.info("The chat page is ready.")
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        app.state.chat = "failed"
+        log.exception("The chat page could not start; the API and the widget keep answering.")
+
+
+async def _chat_starting() -> HTMLResponse:
+    """``/`` while the chat is being built: a page that reloads itself."""
+    page = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta http-equiv='refresh' content='2'><title>Espoo Sustainability Assistant</title>"
+        "</head><body><p>The chat is starting and this page will reload in a moment. The "
+        "<a href='/docs'>API</a> already answers.</p></body></html>"
+    )
+    return HTMLResponse(page, status_code=503, headers={"Retry-After": "2"})
 
 
 def _theme(gr: Any) -> Any:
@@ -118,9 +189,6 @@ def run_server(settings: Settings, *, watch: bool = False) -> None:
     from .factory import create_assistant
     from .live import load_best_version
 
-    # Importing Gradio takes seconds of start-up; let it overlap loading the index and model.
-    gradio = threading.Thread(target=importlib.import_module, args=("gradio",), daemon=True)
-    gradio.start()
     version, problem = load_best_version(settings)
     if version is None:  # nothing servable: build in the foreground first
         log.warning("%s; building the index before serving.", problem)
@@ -132,6 +200,6 @@ def run_server(settings: Settings, *, watch: bool = False) -> None:
         log.warning("Serving an older index version while rebuilding: %s", problem)
     assistant = create_assistant(settings, version=version)
     assistant.warm_up()  # load the model and word statistics now, not on the first question
-    gradio.join()
-    app = create_app(settings, assistant, watch=watch, catch_up=bool(problem))
+    # Importing and building Gradio takes seconds: the API answers first, the chat follows.
+    app = create_app(settings, assistant, watch=watch, catch_up=bool(problem), chat_later=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")

@@ -1,7 +1,8 @@
 """Memory and start-up with a 100k-chunk index: peak RSS of the server, time to the first answer.
 
 Two fresh processes over the same saved index: the real server (``python -m assistant serve``,
-polled with POST /api/ask until the first answer), and a step-by-step one that shows where the
+polled with POST /api/ask until the first answer, then GET /api/health until its chat page is
+up; peak RSS is read after both), and a step-by-step one that shows where the
 start-up time goes (imports, index load, model load, first answer). Peak RSS is the kernel's VmHWM.
 
     python bench/startup_memory.py [--quick] [--json] [--work DIR] [--backend torch|onnx]
@@ -110,7 +111,22 @@ def server_run(index_dir: Path, backend: str, timeout: float = 300) -> dict[str,
             raise RuntimeError(f"the server gave no answer within {timeout} s")
         for q in ("How do city bikes work in Espoo?", "What is the Espoo Story?"):
             httpx.post(f"http://127.0.0.1:{port}/api/ask", json={"question": q}, timeout=60)
-        return {"first_answer_s": round(first, 2), "peak_rss_mb": _peak_rss_mb(proc.pid)}
+        chat = None  # the chat page is built after the API answers; RSS is read once it is up
+        while time.perf_counter() - started < timeout and proc.poll() is None:
+            health = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=10).json()
+            if health.get("chat") in ("ready", "failed"):
+                if health["chat"] == "failed":
+                    raise RuntimeError("the server could not build its chat page")
+                chat = time.perf_counter() - started
+                break
+            time.sleep(0.1)
+        if chat is None:
+            raise RuntimeError(f"the chat page was not ready within {timeout} s")
+        return {
+            "first_answer_s": round(first, 2),
+            "chat_ready_s": round(chat, 2),
+            "peak_rss_mb": _peak_rss_mb(proc.pid),
+        }
     finally:
         proc.terminate()
         try:
@@ -160,6 +176,7 @@ def main() -> None:
         [
             "Query encoder",
             "Server: first answer s",
+            "Server: chat ready s",
             "Server: peak RSS MB",
             "Imports s",
             "Index loaded s",
@@ -173,6 +190,7 @@ def main() -> None:
             [
                 r["backend"],
                 r["first_answer_s"],
+                r["chat_ready_s"],
                 r["peak_rss_mb"],
                 r["steps"]["imports"],
                 r["steps"]["index_loaded"],

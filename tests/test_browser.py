@@ -142,6 +142,30 @@ def test_chat_streams_an_answer_with_source_cards_and_working_links(
     expect(popup.value.locator("body")).to_have_text("external stub")
 
 
+def test_until_the_chat_is_built_the_page_says_it_is_starting() -> None:
+    from fastapi.testclient import TestClient
+
+    # without its lifespan running, a chat_later app never gets to build the chat
+    client = TestClient(create_app(web.built_settings(), web.assistant(), chat_later=True))
+    page = client.get("/")
+    assert page.status_code == 503 and page.headers["retry-after"] == "2"
+    assert "starting" in page.text and "http-equiv='refresh'" in page.text
+    assert client.get("/api/health").json()["chat"] == "starting"
+    answer = client.post("/api/ask", json={"question": "What is Espoo's carbon neutrality goal?"})
+    assert "2030" in answer.json()["answer"]
+
+
+def test_the_chat_built_after_start_up_answers(page: Page) -> None:
+    # what `serve` runs: the API first, the chat mounted when Gradio has been built
+    app = create_app(web.built_settings(), web.assistant(), chat_later=True)
+    with web.live_server(app) as url:
+        page.goto(url)  # the "starting" page reloads itself until the chat is there
+        expect(page.get_by_label("Your question")).to_be_visible(timeout=TIMEOUT)
+        assert app.state.chat == "ready"
+        ask_in_chat(page, "What is Espoo's carbon neutrality goal?")
+        expect(page.locator(".esa-answer > p").first).to_contain_text("2030")
+
+
 def test_chat_works_with_the_keyboard_alone(page: Page, servers: Servers) -> None:
     page.goto(servers.app)
     box = page.get_by_label("Your question")

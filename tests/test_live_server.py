@@ -239,6 +239,16 @@ def _documents_cited(base: str, question: str) -> str:
     return _ask(base, question)
 
 
+def test_serve_answers_on_the_api_first_and_the_chat_page_follows(server) -> None:
+    base, *_ = server
+    # the fixture waited for /api/health only: the API answers while the chat may still be built
+    assert httpx.post(f"{base}/api/ask", json={"question": "What is Climate Watch?"}).is_success
+    assert _wait_for(lambda: httpx.get(f"{base}/api/health").json()["chat"] == "ready")
+    page = httpx.get(f"{base}/")
+    assert page.status_code == 200
+    assert "gradio" in page.text.lower()
+
+
 def test_admin_route_needs_the_token(server) -> None:
     base, *_ = server
     assert httpx.post(f"{base}/api/admin/reindex").status_code == 401
