@@ -20,8 +20,8 @@ _STALE = re.compile(
     re.I,
 )
 _ASKS_PAST = re.compile(
-    r"\b(used to|originally|previous|previously|earlier|older|old|former|before|history|first|"
-    r"in the past|back then|at first|initially)\b",
+    r"\b(used to|originally|original|previous|previously|earlier|older|old|former|before|"
+    r"history|first|in the past|back then|back in|at first|initially)\b",
     re.I,
 )
 _MONTHS = (

@@ -115,6 +115,14 @@ def test_an_email_address_answers_a_question_asking_for_an_email(assistant) -> N
     assert "kestava@espoo.fi" in answer.text.split("[1]")[0]
 
 
+def test_a_question_back_in_a_year_quotes_the_figure_of_that_time(assistant) -> None:
+    # the 1990 figure sits in a section about the older programme, which a question about the
+    # present would rank lower
+    answer = assistant.ask("how many tonnes of co2 per resident did espoo emit back in 1990?")
+    assert not answer.refused
+    assert "6.1 tonnes in 1990" in answer.text
+
+
 def test_a_question_asking_what_something_is_called_quotes_the_name(assistant) -> None:
     answer = assistant.ask("what is the 2025-2029 espoo story called?")
     assert not answer.refused

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.conversation import asks_for_live_information
-from assistant.cues import asked_kinds, defined_subject, defines, words_of
+from assistant.cues import asked_kinds, asks_about_past, defined_subject, defines, words_of
 from assistant.lexical import tokenize
 
 
@@ -118,3 +118,17 @@ def test_an_address_stands_for_the_word_residents_ask_with(
         assert implied in words
     else:
         assert words == tokenize(sentence)
+
+
+@pytest.mark.parametrize(
+    ("question", "past"),
+    [
+        ("what was the original target year", True),
+        ("what were the emissions per person back in 1990", True),
+        ("how was it back then", True),
+        ("what are the emissions per person now", False),
+        ("when will the line be back in service", True),  # a known false alarm: only a nudge
+    ],
+)
+def test_asks_about_past(question: str, past: bool) -> None:
+    assert asks_about_past(question) is past
