@@ -17,7 +17,7 @@ import secrets
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -49,7 +49,10 @@ class ProgressBar(Protocol):
     def close(self) -> Any: ...
 
 
-ProgressFactory = Callable[[int], ProgressBar]
+class ProgressFactory(Protocol):
+    """Makes a progress bar for ``total`` items of ``unit`` ("chunk" or "word")."""
+
+    def __call__(self, total: int, *, unit: str = "chunk") -> ProgressBar: ...
 
 
 @dataclass(frozen=True)
@@ -207,7 +210,7 @@ def build_index(
         )
         manifest.last_build = report.to_dict()
         sentences = SentenceVectors.collect(units, int(vectors.d))
-        words = _word_vectors(embedder, chunks, int(vectors.d), old, batch_size)
+        words = _word_vectors(embedder, chunks, int(vectors.d), old, batch_size, progress)
         previous = old.path.name if old else ""
         _write(index_dir, manifest, vectors, chunks, hashes, sentences, words, previous=previous)
         return report
@@ -299,11 +302,19 @@ def _word_vectors(
     dimension: int,
     old: IndexVersion | None,
     batch_size: int,
+    progress: ProgressFactory | None = None,
 ) -> WordVectors:
     """The vectors of the corpus's words; the old version's are reused, new words encoded."""
 
     def encode(words: list[str]) -> np.ndarray:
-        return embedder.encode(words, batch_size=max(batch_size, 128))
+        bar = progress(len(words), unit="word") if progress else None
+        try:
+            return embedder.encode(
+                words, batch_size=max(batch_size, 128), progress=bar.update if bar else None
+            )
+        finally:
+            if bar is not None:
+                bar.close()
 
     texts = (f"{c.title} {c.section} {c.text}" for c in chunks.values())
     return WordVectors.build(texts, encode, dimension, old.words if old else None)

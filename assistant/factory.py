@@ -38,13 +38,14 @@ def build_from_settings(
     )
 
 
-def terminal_progress(total: int) -> ProgressBar:
-    """A tqdm progress bar on stderr for embedding ``total`` chunks."""
+def terminal_progress(total: int, *, unit: str = "chunk") -> ProgressBar:
+    """A tqdm progress bar on stderr for embedding ``total`` chunks (or words)."""
     import sys
 
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="chunk", desc="Embedding", file=sys.stderr, dynamic_ncols=True)
+    desc = "Embedding" if unit == "chunk" else f"Embedding {unit}s"
+    return tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, dynamic_ncols=True)
 
 
 def chunking_of(settings: Settings) -> dict[str, int]:

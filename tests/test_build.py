@@ -202,6 +202,31 @@ def test_adding_a_document_embeds_only_its_chunks(
     assert top_documents(retriever, new, question)[0] == NEW_DOC
 
 
+def test_a_build_shows_progress_for_passages_and_for_new_words(
+    corpus: Corpus, embedder: Embedder
+) -> None:
+    bars: list[tuple[str, int, int]] = []  # unit, total, done: recorded when a bar closes
+
+    class Recorder:
+        def __init__(self, total: int, *, unit: str = "chunk") -> None:
+            self.unit, self.total, self.done = unit, total, 0
+
+        def update(self, n: int) -> None:
+            self.done += n
+
+        def close(self) -> None:
+            bars.append((self.unit, self.total, self.done))
+
+    copy_default_documents(corpus.docs, NEW_DOC)
+    report = build(corpus.docs, corpus.index, embedder, progress=Recorder)
+    assert [unit for unit, *_ in bars] == ["chunk", "word"]
+    assert bars[0][1] == bars[0][2] == report.chunks_embedded
+    assert 0 < bars[1][1] == bars[1][2]  # the new document's words the old index lacked
+    bars.clear()
+    build(corpus.docs, corpus.index, embedder, progress=Recorder)
+    assert bars == []  # nothing changed: nothing to embed, no bar at all
+
+
 def test_modifying_a_document_embeds_only_its_changed_passages(
     corpus: Corpus, counting: CountingEmbedder, retriever: Retriever, embedder: Embedder
 ) -> None:
@@ -669,7 +694,7 @@ def test_ctrl_c_after_some_batches_leaves_the_previous_version_live(
     bars: list[Bar] = []
 
     class Bar:
-        def __init__(self, total: int) -> None:
+        def __init__(self, total: int, *, unit: str = "chunk") -> None:
             self.total, self.done, self.closed = total, 0, False
             bars.append(self)
 
