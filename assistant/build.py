@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -38,21 +38,11 @@ from .index import (
     publish,
     save_version,
 )
+from .progress import ProgressFactory, progress_of
 from .sentences import SentenceVectors, UnitVectors
 from .words import WordVectors
 
 log = logging.getLogger(__name__)
-
-
-class ProgressBar(Protocol):
-    def update(self, n: int) -> Any: ...
-    def close(self) -> Any: ...
-
-
-class ProgressFactory(Protocol):
-    """Makes a progress bar for ``total`` items of ``unit`` ("chunk" or "word")."""
-
-    def __call__(self, total: int, *, unit: str = "chunk") -> ProgressBar: ...
 
 
 @dataclass(frozen=True)
@@ -285,14 +275,10 @@ def _embed(
         [(int(a) + len(t) - len(c.text), int(b) + len(t) - len(c.text)) for a, b in units]
         for t, c, units in zip(texts, chunks, offsets, strict=True)
     ]
-    bar = progress(len(chunks)) if progress else None
-    try:
+    with progress_of(progress, len(chunks), "chunk") as update:
         vectors, pooled = embed_with_spans(
-            embedder, texts, spans, batch_size=batch_size, progress=bar.update if bar else None
+            embedder, texts, spans, batch_size=batch_size, progress=update
         )
-    finally:
-        if bar is not None:
-            bar.close()
     return vectors, [(u, p.astype(np.float16)) for u, p in zip(offsets, pooled, strict=True)]
 
 
@@ -307,14 +293,8 @@ def _word_vectors(
     """The vectors of the corpus's words; the old version's are reused, new words encoded."""
 
     def encode(words: list[str]) -> np.ndarray:
-        bar = progress(len(words), unit="word") if progress else None
-        try:
-            return embedder.encode(
-                words, batch_size=max(batch_size, 128), progress=bar.update if bar else None
-            )
-        finally:
-            if bar is not None:
-                bar.close()
+        with progress_of(progress, len(words), "word") as update:
+            return embedder.encode(words, batch_size=max(batch_size, 128), progress=update)
 
     texts = (f"{c.title} {c.section} {c.text}" for c in chunks.values())
     return WordVectors.build(texts, encode, dimension, old.words if old else None)

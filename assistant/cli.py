@@ -68,7 +68,8 @@ def _echo_json(data: Any) -> None:
 @click.pass_context
 def build(ctx: click.Context, full: bool, as_json: bool) -> None:
     """Build or update the index (only new and changed documents are embedded)."""
-    from .factory import build_from_settings, terminal_progress
+    from .factory import build_from_settings
+    from .progress import terminal_progress
 
     report = build_from_settings(
         _settings(ctx), full=full, progress=None if as_json else terminal_progress
@@ -263,7 +264,8 @@ def bench_beir(
 ) -> None:
     """nDCG@10 and recall@100 of dense, BM25 and hybrid retrieval on a BEIR dataset."""
     from .beir import PUBLISHED, run_beir
-    from .factory import embedder_for, terminal_progress
+    from .factory import embedder_for
+    from .progress import terminal_progress
 
     s = _settings(ctx)
     result = run_beir(

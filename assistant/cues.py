@@ -47,6 +47,17 @@ _ASKS = (
         re.compile(r"\S\s+[A-ZÅÄÖ][\w-]+(\s+[A-ZÅÄÖ][\w-]+)+"),
     ),
     (
+        # An amount of money (on top of the quantity that "how much" asks for).
+        re.compile(
+            r"\b(cost|costs|costed|price|prices|priced|money|budget|fees?|paid|pay|pays|spend|"
+            r"spent|funding|funded|invest|invested|investment|euros?)\b",
+            re.I,
+        ),
+        re.compile(
+            r"\b(EUR|euros?)\s?\d|€\s?\d|\d\s?(million|billion)?\s?(EUR\b|euros?\b|€)", re.I
+        ),
+    ),
+    (
         # A name: quoted, or after "called"/"named"/"titled"/"known as".
         re.compile(r"\b(called|named|titled|name of)\b", re.I),
         re.compile(

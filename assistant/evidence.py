@@ -52,8 +52,8 @@ RECENCY_BONUS, RECENCY_BONUS_LATEST = 0.02, 0.06
 #: ("what year was espoo originally aiming for?"). "A year earlier
 #: than planned", "support earlier" and "older people" mark nothing.
 STALE_PENALTY = 0.05
-#: Bonus for a sentence that holds the kind of thing the question asks for (a date, a number, a
-#: person's or a thing's name...).
+#: Bonus for each kind of thing the question asks for (a date, a number, an amount of money, a
+#: person's or a thing's name...) that a sentence holds.
 ANSWER_TYPE_BONUS = 0.05
 #: Bonus for a sentence that defines what a "what is X" question asks about ("X is ...").
 DEFINITION_BONUS = 0.08
@@ -155,8 +155,8 @@ class EvidenceScorer:
                 ctx_terms, context, alternatives, near
             )
             score = W_SEMANTIC * float(sem) + W_OVERLAP * overlap + W_RANK / (1 + i) + rec
-            if wanted and any(shape.search(text) for shape in wanted):
-                score += ANSWER_TYPE_BONUS
+            # once per kind held: "how much did it cost" wants a number, and money most
+            score += ANSWER_TYPE_BONUS * sum(1 for shape in wanted if shape.search(text))
             if focus:
                 score -= FOCUS_PENALTY
             if defines(text, subject):

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from .answer import Assistant
-from .build import BuildReport, ProgressBar, ProgressFactory, build_index
+from .build import BuildReport, build_index
 from .config import Settings
 from .embeddings import Embedder, create_embedder
 from .index import IndexVersion, load_index
+from .progress import ProgressFactory
 from .retrieval import Retriever
 
 
@@ -36,16 +37,6 @@ def build_from_settings(
         full=full,
         progress=progress,
     )
-
-
-def terminal_progress(total: int, *, unit: str = "chunk") -> ProgressBar:
-    """A tqdm progress bar on stderr for embedding ``total`` chunks (or words)."""
-    import sys
-
-    from tqdm import tqdm
-
-    desc = "Embedding" if unit == "chunk" else f"Embedding {unit}s"
-    return tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, dynamic_ncols=True)
 
 
 def chunking_of(settings: Settings) -> dict[str, int]:

@@ -174,7 +174,8 @@ def _theme(gr: Any) -> Any:
 
 
 def _build_now(settings: Settings, *, full: bool) -> None:
-    from .factory import build_from_settings, terminal_progress
+    from .factory import build_from_settings
+    from .progress import terminal_progress
 
     report = build_from_settings(settings, full=full, progress=terminal_progress)
     log.info(

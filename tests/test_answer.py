@@ -123,6 +123,16 @@ def test_a_question_back_in_a_year_quotes_the_figure_of_that_time(assistant) -> 
     assert "6.1 tonnes in 1990" in answer.text
 
 
+def test_a_follow_up_about_cost_quotes_the_sum_of_money(assistant) -> None:
+    history = [
+        {"role": "user", "content": "tell me about the jokeri light rail"},
+        {"role": "assistant", "content": "It is tram line 15 between Keilaniemi and Itäkeskus."},
+    ]
+    answer = assistant.ask("what did building it cost?", history)
+    assert not answer.refused
+    assert "EUR 400 million" in answer.text
+
+
 def test_a_question_asking_what_something_is_called_quotes_the_name(assistant) -> None:
     answer = assistant.ask("what is the 2025-2029 espoo story called?")
     assert not answer.refused

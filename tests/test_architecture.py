@@ -23,6 +23,7 @@ ORDER = [
     "sentences",
     "words",
     "index",
+    "progress",
     "build",
     "retrieval",
     "evidence",

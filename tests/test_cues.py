@@ -92,6 +92,9 @@ def test_live_information_requests(question: str, live: bool) -> None:
         ("what is the new strategy called", "The strategy is called the Espoo Story.", True),
         ("what is the new strategy called", "The strategy was approved in 2025.", False),
         ("what is the name of the website", "The website is known as MyEspoo.", True),
+        ("what did the tram cost", "The project cost more than EUR 400 million.", True),
+        ("what did the tram cost", "The state paid 30% of the cost.", False),
+        ("how much is the fee", "Other users pay 15 € per hour.", True),
         ("what does the strategy say about children", 'It is titled "Espoo".', False),
     ],
 )
@@ -132,3 +135,10 @@ def test_an_address_stands_for_the_word_residents_ask_with(
 )
 def test_asks_about_past(question: str, past: bool) -> None:
     assert asks_about_past(question) is past
+
+
+def test_a_sum_of_money_is_both_a_quantity_and_money() -> None:
+    kinds = asked_kinds("how much did the rail link cost")
+    assert sum(1 for k in kinds if k.search("It costs EUR 275 million.")) == 2
+    assert sum(1 for k in kinds if k.search("Others pay 15 € an hour.")) == 2
+    assert sum(1 for k in kinds if k.search("The state pays 50%.")) == 1
