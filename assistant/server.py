@@ -16,7 +16,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from starlette.routing import Mount
 
@@ -144,15 +144,27 @@ async def _start_chat(
         log.exception("The chat page could not start; the API and the widget keep answering.")
 
 
-async def _chat_starting() -> HTMLResponse:
-    """``/`` while the chat is being built: a page that reloads itself."""
-    page = (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta http-equiv='refresh' content='2'><title>Espoo Sustainability Assistant</title>"
-        "</head><body><p>The chat is starting and this page will reload in a moment. The "
-        "<a href='/docs'>API</a> already answers.</p></body></html>"
+async def _chat_starting(request: Request) -> HTMLResponse:
+    """``/`` while the chat is being built: a page that reloads itself (or, if the build
+    failed, says so and where answers are still to be had)."""
+    head = "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+    title = "<title>Espoo Sustainability Assistant</title></head><body><p>"
+    if getattr(request.app.state, "chat", "") == "failed":
+        text = (
+            "The chat page could not start; the server log says why. The <a href='/docs'>API</a> "
+            "and the widget still answer."
+        )
+        return HTMLResponse(f"{head}{title}{text}</p></body></html>", status_code=503)
+    refresh = "<meta http-equiv='refresh' content='2'>"
+    text = (
+        "The chat is starting and this page will reload in a moment. The <a href='/docs'>API</a> "
+        "already answers."
     )
-    return HTMLResponse(page, status_code=503, headers={"Retry-After": "2"})
+    return HTMLResponse(
+        f"{head}{refresh}{title}{text}</p></body></html>",
+        status_code=503,
+        headers={"Retry-After": "2"},
+    )
 
 
 def _theme(gr: Any) -> Any:

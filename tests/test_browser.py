@@ -153,6 +153,10 @@ def test_until_the_chat_is_built_the_page_says_it_is_starting() -> None:
     assert client.get("/api/health").json()["chat"] == "starting"
     answer = client.post("/api/ask", json={"question": "What is Espoo's carbon neutrality goal?"})
     assert "2030" in answer.json()["answer"]
+    client.app.state.chat = "failed"  # what a failed build of the chat leaves
+    page = client.get("/")
+    assert page.status_code == 503 and "could not start" in page.text
+    assert "refresh" not in page.text, "a page that cannot come back does not reload itself"
 
 
 def test_the_chat_built_after_start_up_answers(page: Page) -> None:
