@@ -24,7 +24,7 @@ from .conversation import (
     not_repeating,
     retrieval_query,
 )
-from .cues import asks_for_latest
+from .cues import asked_kinds, asks_for_latest
 from .errors import GenerationError
 from .evidence import Candidate, EvidenceScorer
 from .index import IndexVersion
@@ -166,7 +166,12 @@ class Assistant:
             return
         if query != question:  # a follow-up: lead with what the previous reply did not say
             ranked = not_repeating(ranked, recent)
-        extractive = compose(ranked, result.hits, latest_first=asks_for_latest(question))
+        extractive = compose(
+            ranked,
+            result.hits,
+            latest_first=asks_for_latest(question),
+            wanted=asked_kinds(question),
+        )
         if self.generator is not None:
             yield from self._generate(
                 version, question, query, result.hits, extractive, timings, started, confidence

@@ -1,13 +1,15 @@
 """Composition: the extractive answer built from scored sentences, and its numbered citations.
 
 ``compose`` picks 1-4 complementary sentences (the best one, others within a score floor of it,
-the sentence right after the best when it scores close), orders their sources and marks every
+the sentence right after the best when it scores close, one holding the kind of answer asked
+for when none does), orders their sources and marks every
 sentence with its source's ``[n]``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -22,6 +24,10 @@ FLOOR_RATIO, FLOOR_GAP = 0.8, 0.12
 #: The sentence right after the best one joins it when it scores within this of the best: a
 #: sentence naming a topic ("Six areas belong to Natura 2000.") is often followed by the specifics.
 CONTINUATION_GAP = 0.25
+#: When no chosen sentence holds what the question asks for (a date for "when", a number for
+#: "how many"), the best one that does, from the best sentence's section, joins the answer if it
+#: scores within this of the best: "when will it be ready?" is not answered without a date.
+KIND_GAP = 0.2
 
 
 @dataclass(frozen=True)
@@ -46,12 +52,17 @@ class Citation:
 
 
 def compose(
-    ranked: list[Candidate], hits: list[Hit], *, latest_first: bool = False
+    ranked: list[Candidate],
+    hits: list[Hit],
+    *,
+    latest_first: bool = False,
+    wanted: Sequence[re.Pattern[str]] = (),
 ) -> tuple[str, tuple[Citation, ...]]:
     """Pick 1-4 complementary sentences and number their sources; text carries ``[n]`` markers.
 
     With ``latest_first`` (the question asks for the current state) the sources are ordered by
-    the latest year their quoted sentences report on, newest first.
+    the latest year their quoted sentences report on, newest first. ``wanted`` holds the shapes
+    of what the question asks for (``cues.asked_kinds``): an answer holds one when it can.
     """
     best = ranked[0]
     chosen = [best]
@@ -74,6 +85,8 @@ def compose(
         and not any(following.text == c.text for c in chosen)
     ):
         chosen.append(following)
+    if wanted:
+        chosen = _holding_kind(chosen, ranked, wanted)
     # Sources in order of their best sentence; a newer source first when the evidence is close,
     # and a statement marked as replaced after the ones that are not.
     order: list[int] = []
@@ -96,6 +109,34 @@ def compose(
         for i in order
     )
     return text, citations
+
+
+def _holding_kind(
+    chosen: list[Candidate], ranked: list[Candidate], wanted: Sequence[re.Pattern[str]]
+) -> list[Candidate]:
+    """``chosen``, with a sentence that holds the kind of answer asked for if none does."""
+
+    def holds(c: Candidate) -> bool:
+        return any(shape.search(c.text) for shape in wanted)
+
+    if any(holds(c) for c in chosen):
+        return chosen
+    best = chosen[0]
+    for cand in ranked:
+        if cand.score < best.score - KIND_GAP:
+            continue  # (a follow-up's ranking puts restatements last, whatever their score)
+        same_section = (cand.hit.chunk.document, cand.hit.chunk.section) == (
+            best.hit.chunk.document,
+            best.hit.chunk.section,
+        )
+        if same_section and holds(cand) and not any(cand.redundant_with(c) for c in chosen):
+            kept = chosen[: MAX_SENTENCES - 1]
+            while (
+                len(kept) > 1 and sum(len(c.text) for c in kept) + len(cand.text) > MAX_ANSWER_CHARS
+            ):
+                kept.pop()
+            return [*kept, cand]
+    return chosen
 
 
 def _next_in_passage(sentence: Candidate, ranked: list[Candidate]) -> Candidate | None:

@@ -463,3 +463,45 @@ def test_the_sentence_after_the_best_one_joins_it_when_close(following: float, j
     assert "Nuuksio" not in text
     assert text.startswith("Six protected areas")
     assert len(citations) == 1
+
+
+@pytest.mark.parametrize(("score", "joins"), [(0.65, True), (0.55, False)])
+def test_a_sentence_holding_what_is_asked_joins_an_answer_without_one(
+    score: float, joins: bool
+) -> None:
+    import re
+
+    from assistant.composition import compose
+
+    # Below the usual floor (0.8 - 0.12) but within KIND_GAP (0.2) of the best.
+    ranked, hits = _candidates([0.8, 0.3, score])
+    asked = [re.compile(r"\bNuuksio\b")]  # stands for a date, a number, a name...
+    text, _ = compose(ranked, hits, wanted=asked)
+    assert text.startswith("Six protected areas")
+    assert ("Nuuksio" in text) is joins
+    assert "Nuuksio" not in compose(ranked, hits)[0], "nothing joins when nothing is asked"
+
+
+def test_no_sentence_joins_when_the_answer_already_holds_what_is_asked() -> None:
+    import re
+
+    from assistant.composition import compose
+
+    ranked, hits = _candidates([0.8, 0.3, 0.65])
+    text, _ = compose(ranked, hits, wanted=[re.compile(r"\bNatura 2000\b")])
+    assert "Nuuksio" not in text
+
+
+def test_a_sentence_holding_what_is_asked_comes_from_the_best_sentences_section() -> None:
+    import dataclasses
+    import re
+
+    from assistant.composition import compose
+
+    ranked, hits = _candidates([0.8, 0.3, 0.65])
+    other = dataclasses.replace(hits[0], chunk=dataclasses.replace(hits[0].chunk, section="Parks"))
+    ranked = [
+        dataclasses.replace(c, hit=other, hit_index=1) if "Nuuksio" in c.text else c for c in ranked
+    ]
+    text, _ = compose(ranked, [*hits, other], wanted=[re.compile(r"\bNuuksio\b")])
+    assert "Nuuksio" not in text, "a date or number from another section may be of another thing"
