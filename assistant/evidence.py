@@ -2,9 +2,9 @@
 
 A sentence's score mixes its semantic similarity to the question with how much of the question's
 informative vocabulary (IDF-weighted stems) it contains (a near word, ``words.py``, counts by its
-similarity), plus a little credit for its passage's
-rank and for recent years, less a little for a statement its document marks as superseded (more
-when the question asks about the past).
+similarity), plus a little credit for its passage's rank, for recent years, for the kind of answer
+asked for and for a quantity the question names, less a little for a statement its document marks
+as superseded (more when the question asks about the past).
 Sentence vectors come from the index (pooled from their passage's model pass at build time), so
 scoring needs no model call beyond the question's own embedding (and, once, the vectors of
 question words the corpus lacks).
@@ -28,6 +28,7 @@ from .cues import (
     defines,
     latest_year,
     marked_superseded,
+    quantities,
     words_of,
 )
 from .index import IndexVersion
@@ -55,6 +56,9 @@ STALE_PENALTY = 0.05
 #: Bonus for each kind of thing the question asks for (a date, a number, an amount of money, a
 #: person's or a thing's name...) that a sentence holds.
 ANSWER_TYPE_BONUS = 0.05
+#: Bonus for a sentence that names a quantity the question names ("when did espoo pass 300k
+#: inhabitants?" is about the sentence with "300,000", "the 80 percent cut" about those with 80%).
+SAME_QUANTITY_BONUS = 0.08
 #: Bonus for a sentence that defines what a "what is X" question asks about ("X is ...").
 DEFINITION_BONUS = 0.08
 
@@ -145,6 +149,7 @@ class EvidenceScorer:
         wanted = asked_kinds(question)
         subject = defined_subject(question)
         asks_past = asks_about_past(question)
+        named = quantities(question)
         candidates = []
         for (i, hit, span), text, vec, sem, rec in zip(
             spans, texts, vectors, semantic, recency, strict=True
@@ -157,6 +162,8 @@ class EvidenceScorer:
             score = W_SEMANTIC * float(sem) + W_OVERLAP * overlap + W_RANK / (1 + i) + rec
             # once per kind held: "how much did it cost" wants a number, and money most
             score += ANSWER_TYPE_BONUS * sum(1 for shape in wanted if shape.search(text))
+            if named and named & quantities(text):
+                score += SAME_QUANTITY_BONUS
             if focus:
                 score -= FOCUS_PENALTY
             if defines(text, subject):

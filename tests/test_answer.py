@@ -505,3 +505,18 @@ def test_a_sentence_holding_what_is_asked_comes_from_the_best_sentences_section(
     ]
     text, _ = compose(ranked, [*hits, other], wanted=[re.compile(r"\bNuuksio\b")])
     assert "Nuuksio" not in text, "a date or number from another section may be of another thing"
+
+
+@pytest.mark.parametrize(
+    ("question", "quantity", "answer"),
+    [
+        ("which year did espoo have 244,300 residents", "244,300", "2010"),
+        ("the 60 km of cycle routes, when will they be done", "60 km", "2030"),
+    ],
+)
+def test_a_quantity_the_question_names_leads_to_its_sentence(
+    assistant, question: str, quantity: str, answer: str
+) -> None:
+    text = assistant.ask(question).text
+    first = text.split(" [")[0]
+    assert quantity in first and answer in first, text

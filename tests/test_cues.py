@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 
 from assistant.conversation import asks_for_live_information
-from assistant.cues import asked_kinds, asks_about_past, defined_subject, defines, words_of
+from assistant.cues import (
+    asked_kinds,
+    asks_about_past,
+    defined_subject,
+    defines,
+    quantities,
+    words_of,
+)
 from assistant.lexical import tokenize
 
 
@@ -149,3 +156,22 @@ def test_a_sum_of_money_is_both_a_quantity_and_money() -> None:
     assert sum(1 for k in kinds if k.search("It costs EUR 275 million.")) == 2
     assert sum(1 for k in kinds if k.search("Others pay 15 € an hour.")) == 2
     assert sum(1 for k in kinds if k.search("The state pays 50%.")) == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "same"),
+    [
+        ("when did espoo pass 300k inhabitants", "It reached 300,000 in 2022.", True),
+        ("when did it hit 300 thousand residents", "It reached 300,000 in 2022.", True),
+        ("what is the 80 percent cut", "An 80% cut from the 1990 level.", True),
+        ("1.1 million tonnes in which year", "Emissions were 1,100,000 tonnes.", True),
+        ("the 3.7m trips", "3.7 million trips were made.", True),
+        ("what is the 80 percent cut", "Eighty stations and 80 bikes.", False),  # not a percentage
+        ("what happened in 2022", "It reached 300,000 in 2022.", False),  # years are not quantities
+        ("my son starts 1st grade", "Grade 1 starts in August.", False),
+    ],
+)
+def test_quantities_match_across_ways_of_writing_them(
+    question: str, sentence: str, same: bool
+) -> None:
+    assert bool(quantities(question) & quantities(sentence)) is same
