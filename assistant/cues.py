@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from .lexical import _stemmer, tokenize
+from .places import HOME
 
 _LATEST = re.compile(
     r"\b(now|currently|current|latest|today|these days|nowadays|still|most recent|newest|"
@@ -55,6 +56,15 @@ _ASKS = (
         ),
         re.compile(
             r"\b(EUR|euros?)\s?\d|€\s?\d|\d\s?(million|billion)?\s?(EUR\b|euros?\b|€)", re.I
+        ),
+    ),
+    (
+        # A place: a capitalised name after "in", "at", "near"... other than the city itself
+        # ("where in espoo did the trial begin?" is answered by "in Matinkylä and Olari").
+        # "where" that asks (first, or last in a keyword query), not "a website where I can...".
+        re.compile(r"^\W*((and|so|ok|okay|but|then)\W+)?where\b|\bwhere\W*$", re.I),
+        re.compile(
+            rf"\b(in|at|near|from|to|between|on)\s+(?!(?:{HOME}|Finland|The|A|An)\b)[A-ZÅÄÖ][\w-]+"
         ),
     ),
     (

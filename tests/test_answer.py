@@ -520,3 +520,16 @@ def test_a_quantity_the_question_names_leads_to_its_sentence(
     text = assistant.ask(question).text
     first = text.split(" [")[0]
     assert quantity in first and answer in first, text
+
+
+@pytest.mark.parametrize(
+    ("question", "place"),
+    [
+        ("where were the first city bike stations in espoo", "Matinkylä"),
+        ("where does mixed household waste go to be burned", "Vantaa"),
+    ],
+)
+def test_a_where_question_is_answered_with_a_place(assistant, question: str, place: str) -> None:
+    answer = assistant.ask(question)
+    assert not answer.refused
+    assert place in answer.text, answer.text

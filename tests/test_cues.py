@@ -100,6 +100,16 @@ KINDS = {
     "what did the tram cost": (["It cost more than EUR 400 million."], ["The state paid 30%."]),
     "how much is the fee": (["Other users pay 15 € per hour."], []),
     "what does the strategy say about children": ([], ['It is titled "Espoo".']),
+    "where in espoo did the bike trial begin": (
+        ["The pilot had 100 bikes in Matinkylä and Olari.", "Waste went to landfill at Ämmässuo."],
+        ["Shared bikes have been available in Espoo since 2017.", "It opened in 2017."],
+    ),
+    "city bike pilot espoo where": (["It began in Matinkylä."], []),
+    # "where" that does not ask for a place
+    "is there a website where i can follow the actions": (
+        [],
+        ["Actions are listed in Climate Watch."],
+    ),
 }
 
 
