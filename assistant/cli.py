@@ -224,7 +224,10 @@ def eval_(ctx: click.Context, file: Path, k: int, as_json: bool) -> None:
         "latency_p50_ms",
         "latency_p95_ms",
     ):
-        click.echo(f"{key:>20}: {report[key]}")
+        value = report[key]
+        click.echo(
+            f"{key:>20}: {'n/a (no such questions in the file)' if value is None else value}"
+        )
     if report["failures"]:
         click.echo(f"\nFailures ({len(report['failures'])}):")
     for f in report["failures"]:

@@ -109,8 +109,9 @@ def evaluate(assistant: Assistant, questions: list[Question]) -> dict[str, Any]:
     }
 
 
-def _ratio(a: int, b: int) -> float:
-    return round(a / b, 4) if b else 0.0
+def _ratio(a: int, b: int) -> float | None:
+    """``a / b``; None when the file has no question of that kind (not 0: nothing failed)."""
+    return round(a / b, 4) if b else None
 
 
 def _failure(q: Question, answer: str, problem: str) -> dict[str, str]:

@@ -89,3 +89,23 @@ def test_beir_on_a_tiny_dataset(embedder, tmp_path: Path) -> None:
     for mode in ("dense", "bm25", "hybrid"):
         assert result["modes"][mode]["ndcg@10"] == 1.0
         assert result["modes"][mode]["recall@100"] == 1.0
+
+
+def test_a_rate_with_nothing_to_count_is_none_not_zero(
+    default_index, embedder, tmp_path: Path
+) -> None:
+    settings, version = default_index
+    assistant = Assistant(settings, version, Retriever(embedder))
+    file = _write(
+        tmp_path / "q.jsonl",
+        [
+            {
+                "question": "when will espoo be carbon neutral",
+                "kind": "answerable",
+                "answer_any": ["2030"],
+            }
+        ],
+    )
+    report = evaluate(assistant, load_questions(file))
+    assert report["answer_hit"] == 1.0
+    assert report["refusal_accuracy"] is None, "no out-of-scope question: nothing to score"
