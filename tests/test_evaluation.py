@@ -20,9 +20,13 @@ def _write(path: Path, rows: list[dict]) -> Path:  # type: ignore[type-arg]
     return path
 
 
-def test_eval_metrics_on_a_tiny_file(default_index, embedder, tmp_path: Path) -> None:
+@pytest.fixture()
+def assistant(default_index, embedder) -> Assistant:  # type: ignore[no-untyped-def]
     settings, version = default_index
-    assistant = Assistant(settings, version, Retriever(embedder))
+    return Assistant(settings, version, Retriever(embedder))
+
+
+def test_eval_metrics_on_a_tiny_file(assistant: Assistant, tmp_path: Path) -> None:
     file = _write(
         tmp_path / "q.jsonl",
         [
@@ -92,10 +96,8 @@ def test_beir_on_a_tiny_dataset(embedder, tmp_path: Path) -> None:
 
 
 def test_a_rate_with_nothing_to_count_is_none_not_zero(
-    default_index, embedder, tmp_path: Path
+    assistant: Assistant, tmp_path: Path
 ) -> None:
-    settings, version = default_index
-    assistant = Assistant(settings, version, Retriever(embedder))
     file = _write(
         tmp_path / "q.jsonl",
         [
