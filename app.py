@@ -4,7 +4,7 @@ import sys
 
 from assistant.config import Settings
 from assistant.errors import AssistantError
-from assistant.server import run_server
+from assistant.web.server import run_server
 
 if __name__ == "__main__":
     try:

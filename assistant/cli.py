@@ -68,8 +68,8 @@ def _echo_json(data: Any) -> None:
 @click.pass_context
 def build(ctx: click.Context, full: bool, as_json: bool) -> None:
     """Build or update the index (only new and changed documents are embedded)."""
-    from .factory import build_from_settings
-    from .progress import terminal_progress
+    from .index.factory import build_from_settings
+    from .index.progress import terminal_progress
 
     report = build_from_settings(
         _settings(ctx), full=full, progress=None if as_json else terminal_progress
@@ -117,7 +117,7 @@ def build(ctx: click.Context, full: bool, as_json: bool) -> None:
 @click.pass_context
 def search(ctx: click.Context, query: str, k: int, mode: str, as_json: bool) -> None:
     """Show the passages that best match QUERY."""
-    from .factory import create_assistant
+    from .answer.factory import create_assistant
 
     assistant = create_assistant(_settings(ctx))
     result = assistant.retriever.search(assistant.version, query, k=k, mode=mode)
@@ -153,7 +153,7 @@ def search(ctx: click.Context, query: str, k: int, mode: str, as_json: bool) -> 
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     """Show what is indexed, and which documents changed since the last build."""
-    from .status import index_status
+    from .index.status import index_status
 
     data = index_status(_settings(ctx))
     if as_json:
@@ -180,7 +180,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def ask(ctx: click.Context, question: str, as_json: bool) -> None:
     """Answer QUESTION with numbered sources."""
-    from .factory import create_assistant
+    from .answer.factory import create_assistant
 
     answer = create_assistant(_settings(ctx)).ask(question)
     if as_json:
@@ -207,8 +207,8 @@ def ask(ctx: click.Context, question: str, as_json: bool) -> None:
 @click.pass_context
 def eval_(ctx: click.Context, file: Path, k: int, as_json: bool) -> None:
     """Score answers on a JSON-lines question file (see docs/evaluation.md)."""
-    from .evaluation import evaluate, load_questions
-    from .factory import create_assistant
+    from .answer.factory import create_assistant
+    from .evaluation.questions import evaluate, load_questions
 
     settings = _settings(ctx).with_(top_k=k)
     report = evaluate(create_assistant(settings), load_questions(file))
@@ -266,9 +266,9 @@ def bench_beir(
     fusion: str | None,
 ) -> None:
     """nDCG@10 and recall@100 of dense, BM25 and hybrid retrieval on a BEIR dataset."""
-    from .beir import PUBLISHED, run_beir
-    from .factory import embedder_for
-    from .progress import terminal_progress
+    from .embed.factory import embedder_for
+    from .evaluation.beir import PUBLISHED, run_beir
+    from .index.progress import terminal_progress
 
     s = _settings(ctx)
     result = run_beir(
@@ -304,7 +304,7 @@ def bench_beir(
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, watch: bool | None) -> None:
     """Start the web app (chat, JSON API and widget)."""
-    from .server import run_server
+    from .web.server import run_server
 
     settings = _settings(ctx).with_(**{k: v for k, v in (("host", host), ("port", port)) if v})
     run_server(settings, watch=settings.watch if watch is None else watch)

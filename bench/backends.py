@@ -32,12 +32,13 @@ from common import (
     timer,
 )
 
-from assistant.beir import run_beir
-from assistant.build import build_index
+from assistant.answer.factory import create_assistant
 from assistant.config import Settings
-from assistant.embeddings import Embedder, create_embedder
-from assistant.evaluation import evaluate, load_questions
-from assistant.factory import create_assistant
+from assistant.embed.base import Embedder
+from assistant.embed.factory import create_embedder
+from assistant.evaluation.beir import run_beir
+from assistant.evaluation.questions import evaluate, load_questions
+from assistant.index.build import build_index
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
 

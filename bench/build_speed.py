@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 from common import DEFAULT_WORK, emit, generated_corpus, load_avg, machine, table, timer
 
-from assistant.build import build_index
 from assistant.config import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
-from assistant.embeddings import SentenceTransformerEmbedder
-from assistant.index import current_version_dir, load_version
+from assistant.embed.sbert import SentenceTransformerEmbedder
+from assistant.index.build import build_index
+from assistant.index.store import current_version_dir, load_version
 
 QUICK_DOCS = (100, 1000)  # ~1k and ~10k chunks
 FULL_DOCS = (100, 1000, 5000)  # ... and ~50k

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.answer import required_evidence
+from assistant.answer.assistant import required_evidence
+from assistant.answer.factory import create_assistant
 from assistant.config import Settings
-from assistant.evaluation import _contains_any, load_questions
-from assistant.factory import create_assistant
+from assistant.evaluation.questions import _contains_any, load_questions
 
 
 def observe(assistant, questions):  # type: ignore[no-untyped-def]

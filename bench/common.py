@@ -170,7 +170,7 @@ _TOPICS = (
 
 
 def _default_sections() -> list[tuple[str, list[str]]]:
-    from assistant.chunking import split_sentences
+    from assistant.ingest.chunking import split_sentences
 
     sections = []
     for path in sorted(DOCUMENTS.glob("*.md")):

@@ -32,14 +32,12 @@ from common import (
     timer,
 )
 
+from assistant.answer.factory import create_assistant
 from assistant.config import Settings
-from assistant.embeddings import (
-    SentenceTransformerEmbedder,
-    create_embedder,
-    resolve_model_path,
-)
-from assistant.factory import create_assistant
-from assistant.index import current_version_dir, load_version
+from assistant.embed.base import resolve_model_path
+from assistant.embed.factory import create_embedder
+from assistant.embed.sbert import SentenceTransformerEmbedder
+from assistant.index.store import current_version_dir, load_version
 
 #: Tokens per LlamaIndex node: about our 600-character chunks (checked by the chunk counts).
 PEER_CHUNK_TOKENS = 150

@@ -33,12 +33,14 @@ from common import (
     timed_runs,
 )
 
-from assistant.chunking import Chunk, answer_units
+from assistant.answer.factory import create_assistant
 from assistant.config import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, DEFAULT_MODEL, Settings
-from assistant.embeddings import Embedder, create_embedder
+from assistant.embed.base import Embedder
+from assistant.embed.factory import create_embedder
 from assistant.errors import IndexError_
-from assistant.factory import create_assistant
-from assistant.index import (
+from assistant.index.bm25 import LexicalIndex
+from assistant.index.sentences import SentenceVectors
+from assistant.index.store import (
     IndexVersion,
     Manifest,
     check_format,
@@ -46,9 +48,8 @@ from assistant.index import (
     load_version,
     read_manifest,
 )
-from assistant.lexical import LexicalIndex
-from assistant.sentences import SentenceVectors
-from assistant.words import WORD_LIST, WordVectors, spellings
+from assistant.index.words import WORD_LIST, WordVectors, spellings
+from assistant.ingest.chunking import Chunk, answer_units
 
 REAL_DOCS = (100, 1000)  # ~1k and ~10k chunks
 SYNTHETIC = 100_000
@@ -88,7 +89,7 @@ def base_vectors(work: Path, embedder: Embedder) -> np.ndarray:
 
 def synthetic_version(n: int, base: np.ndarray, *, seed: int = 5) -> IndexVersion:
     """``n`` generated passages with real BM25 and vectors = a real vector + noise, normalised."""
-    from assistant.index import new_vector_index
+    from assistant.index.store import new_vector_index
 
     rng = np.random.default_rng(seed)
     texts = synthetic_chunk_texts(n)
@@ -167,7 +168,7 @@ def synthetic_words(texts: list[str], n: int, dim: int, rng: np.random.Generator
 
 def synthetic_index_dir(work: Path, embedder: Embedder) -> Path:
     """The 100k synthetic index saved as a real version (with its HNSW graph); made once."""
-    from assistant.index import publish, save_version
+    from assistant.index.store import publish, save_version
 
     index_dir = work / f"index-{SYNTHETIC // 1000}k-synthetic"
     if _usable(index_dir):
@@ -223,7 +224,7 @@ def hnsw_comparison(
     """Recall@10 and latency of the index's HNSW graph against exact search, by efSearch."""
     import faiss
 
-    from assistant.ann import HNSW_EF_SEARCH, HNSW_M, build_ann
+    from assistant.index.ann import HNSW_EF_SEARCH, HNSW_M, build_ann
 
     flat = version.vectors
     n, dim = flat.ntotal, flat.d

@@ -33,8 +33,9 @@ def mark(name):
         marks[name + "_rss_mb"] = next(
             int(line.split()[1]) // 1024 for line in fh if line.startswith("VmHWM"))
 from assistant.config import Settings
-from assistant.factory import create_assistant, load_live_index
-from assistant.embeddings import create_embedder
+from assistant.answer.factory import create_assistant
+from assistant.index.factory import load_live_index
+from assistant.embed.factory import create_embedder
 import faiss, bm25s, numpy
 mark("imports")
 settings = Settings.from_env()
@@ -56,7 +57,7 @@ def saved_index(work: Path) -> Path:
     """The 100k-chunk index of query_latency.py (synthetic vectors, real BM25, HNSW graph)."""
     from query_latency import synthetic_index_dir
 
-    from assistant.embeddings import create_embedder
+    from assistant.embed.factory import create_embedder
 
     return synthetic_index_dir(work, create_embedder())
 
@@ -159,7 +160,7 @@ def main() -> None:
     args = parser.parse_args()
     index_dir = saved_index(args.work)
     if any(b.startswith("onnx") for b in args.backends.split(",")):
-        from assistant.embeddings import create_embedder
+        from assistant.embed.factory import create_embedder
 
         # Export once beforehand, to both places the server and the steps look (not timed here).
         for cache in (None, index_dir / "onnx"):

@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from assistant.build import BuildReport, build_index
 from assistant.config import Settings
-from assistant.embeddings import Embedder, create_embedder, embed_with_spans
-from assistant.index import IndexVersion, load_index
+from assistant.embed.base import Embedder, embed_with_spans
+from assistant.embed.factory import create_embedder
+from assistant.index.build import BuildReport, build_index
+from assistant.index.store import IndexVersion, load_index
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The fields of a citation in ``ask --json`` and ``POST /api/ask`` (the issue's list).

@@ -12,9 +12,9 @@ import pytest
 from conftest import FakeEmbedder, copy_default_documents
 
 from assistant import index as index_module
-from assistant.build import build_index
-from assistant.chunking import Chunk
-from assistant.index import (
+from assistant.index.build import build_index
+from assistant.index.sentences import SentenceVectors
+from assistant.index.store import (
     ANN,
     Manifest,
     load_index,
@@ -22,7 +22,7 @@ from assistant.index import (
     new_vector_index,
     save_version,
 )
-from assistant.sentences import SentenceVectors
+from assistant.ingest.chunking import Chunk
 
 DIM = 32
 

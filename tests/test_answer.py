@@ -7,15 +7,15 @@ import re
 import pytest
 from conftest import CITATION_KEYS
 
-from assistant.answer import Answer, Assistant
-from assistant.conversation import (
+from assistant.answer.assistant import Answer, Assistant
+from assistant.answer.conversation import (
     REFUSAL_START,
     clean_question,
     not_repeating,
     retrieval_query,
 )
-from assistant.lexical import tokenize
-from assistant.retrieval import Retriever
+from assistant.answer.retrieval import Retriever
+from assistant.text import tokenize
 
 ANSWERABLE = [
     "when will espoo be carbon neutral",
@@ -307,7 +307,7 @@ def test_the_current_goal_leads_a_superseded_one(assistant) -> None:
 
 
 def test_topic_words_keep_years_but_not_other_numbers() -> None:
-    from assistant.lexical import content_terms
+    from assistant.text import content_terms
 
     terms = content_terms("What were the per capita CO2 tonnes in 1990? Did 2 bikes cost 12345?")
     assert "1990" in terms and "co2" in terms and "capita" in terms
@@ -316,7 +316,7 @@ def test_topic_words_keep_years_but_not_other_numbers() -> None:
 
 
 def test_the_evidence_bar_falls_with_question_length_within_bounds() -> None:
-    from assistant.answer import LENGTH_CAP, LENGTH_PIVOT, required_evidence
+    from assistant.answer.assistant import LENGTH_CAP, LENGTH_PIVOT, required_evidence
 
     def bar(words: int) -> float:
         return required_evidence(0.52, " ".join(f"topic{chr(97 + i)}" for i in range(words)))
@@ -343,7 +343,7 @@ def test_a_long_specific_question_is_answered(assistant, question: str) -> None:
 
 
 def test_statement_year_is_the_latest_reported_year() -> None:
-    from assistant.cues import statement_year
+    from assistant.answer.cues import statement_year
 
     assert statement_year("In 2019 the goal was to end coal use by 2025.", "2024-03-04") == 2019
     assert statement_year("Emissions fell 15% in 2023 from 2022.", "2024-06-01") == 2023
@@ -360,7 +360,7 @@ def test_statement_year_is_the_latest_reported_year() -> None:
     ],
 )
 def test_a_question_about_now_gets_the_newest_statements_first(assistant, question: str) -> None:
-    from assistant.cues import statement_year
+    from assistant.answer.cues import statement_year
 
     answer = assistant.ask(question)
     dates = {c.n: c.date for c in answer.citations}
@@ -374,7 +374,7 @@ def test_a_question_about_now_gets_the_newest_statements_first(assistant, questi
 
 
 def test_a_statement_marked_as_replaced_follows_the_newer_one(assistant) -> None:
-    from assistant.cues import marked_superseded
+    from assistant.answer.cues import marked_superseded
 
     answer = assistant.ask("When are the coal units shut down?")
     stale = [marked_superseded(sentence) for sentence, _ in _claims(answer)]
@@ -393,7 +393,7 @@ def test_a_statement_marked_as_replaced_follows_the_newer_one(assistant) -> None
 def test_superseded_statements_rank_lower_unless_the_past_is_asked(
     assistant, monkeypatch, question: str, shift: int
 ) -> None:
-    import assistant.evidence as evidence
+    import assistant.answer.evidence as evidence
 
     vector = assistant.retriever.embed_query(question)
     hits = assistant.retriever.search(assistant.version, question, query_vector=vector).hits
@@ -420,9 +420,9 @@ def _candidates(scores: list[float]) -> tuple[list, list]:  # type: ignore[type-
     """One passage of consecutive sentences with the given scores, ranked best first."""
     import numpy as np
 
-    from assistant.chunking import Chunk
-    from assistant.evidence import Candidate
-    from assistant.retrieval import Hit
+    from assistant.answer.evidence import Candidate
+    from assistant.answer.retrieval import Hit
+    from assistant.ingest.chunking import Chunk
 
     sentences = [
         "Six protected areas in Espoo belong to the Natura 2000 network.",
@@ -454,7 +454,7 @@ def _candidates(scores: list[float]) -> tuple[list, list]:  # type: ignore[type-
 
 @pytest.mark.parametrize(("following", "joins"), [(0.6, True), (0.5, False)])
 def test_the_sentence_after_the_best_one_joins_it_when_close(following: float, joins: bool) -> None:
-    from assistant.composition import compose
+    from assistant.answer.composition import compose
 
     # Below the usual floor (0.8 - 0.12) but within the continuation gap (0.25) of the best.
     ranked, hits = _candidates([0.8, following, 0.3])
@@ -471,7 +471,7 @@ def test_a_sentence_holding_what_is_asked_joins_an_answer_without_one(
 ) -> None:
     import re
 
-    from assistant.composition import compose
+    from assistant.answer.composition import compose
 
     # Below the usual floor (0.8 - 0.12) but within KIND_GAP (0.2) of the best.
     ranked, hits = _candidates([0.8, 0.3, score])
@@ -485,7 +485,7 @@ def test_a_sentence_holding_what_is_asked_joins_an_answer_without_one(
 def test_no_sentence_joins_when_the_answer_already_holds_what_is_asked() -> None:
     import re
 
-    from assistant.composition import compose
+    from assistant.answer.composition import compose
 
     ranked, hits = _candidates([0.8, 0.3, 0.65])
     text, _ = compose(ranked, hits, wanted=[re.compile(r"\bNatura 2000\b")])
@@ -496,7 +496,7 @@ def test_a_sentence_holding_what_is_asked_comes_from_the_best_sentences_section(
     import dataclasses
     import re
 
-    from assistant.composition import compose
+    from assistant.answer.composition import compose
 
     ranked, hits = _candidates([0.8, 0.3, 0.65])
     other = dataclasses.replace(hits[0], chunk=dataclasses.replace(hits[0].chunk, section="Parks"))

@@ -20,9 +20,9 @@ import pytest
 import web_fixtures as web
 from conftest import CITATION_KEYS
 
-from assistant.api import create_api
 from assistant.errors import IndexMissingError
-from assistant.server import create_app
+from assistant.web.api import create_api
+from assistant.web.server import create_app
 
 ALLOWED = "https://www.espoo.fi"
 BIKES = "How long have city bikes been available in Espoo?"
@@ -321,7 +321,7 @@ def test_watch_mode_answers_from_a_document_added_while_serving(tmp_path: Path) 
         watch_debounce_ms=200,
         admin_token="s3cret",
     )
-    from assistant.factory import create_assistant
+    from assistant.answer.factory import create_assistant
 
     assistant = create_assistant(settings, embedder=web.embedder())
     question = "When does the Leppävaara beekeeping course start?"

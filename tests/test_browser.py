@@ -19,9 +19,9 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
 
-from assistant.api import create_api
-from assistant.server import create_app, feedback_path
-from assistant.ui import FeedbackStore
+from assistant.web.api import create_api
+from assistant.web.server import create_app, feedback_path
+from assistant.web.ui import FeedbackStore
 
 PAYLOAD = "<img src=x onerror=\"window.__xss='question'\">"
 WIDGET_TITLE = "Ask about Sustainable Espoo"

@@ -22,19 +22,14 @@ from conftest import (
 )
 from test_documents import HTML, make_pdf
 
-import assistant.build
-from assistant.build import BuildReport, build_index, text_hash
-from assistant.chunking import chunk_document
-from assistant.documents import load_document
-from assistant.embeddings import Embedder
-from assistant.errors import (
-    DocumentsError,
-    IndexError_,
-    IndexIncompatibleError,
-    IndexMissingError,
-)
-from assistant.index import MANIFEST, POINTER, VECTORS, IndexVersion, load_index
-from assistant.retrieval import Retriever
+import assistant.index.build
+from assistant.answer.retrieval import Retriever
+from assistant.embed.base import Embedder
+from assistant.errors import DocumentsError, IndexError_, IndexIncompatibleError, IndexMissingError
+from assistant.index.build import BuildReport, build_index, text_hash
+from assistant.index.store import MANIFEST, POINTER, VECTORS, IndexVersion, load_index
+from assistant.ingest.chunking import chunk_document
+from assistant.ingest.documents import load_document
 
 SIZE, OVERLAP = 600, 1
 BASE_DOCS = (
@@ -770,7 +765,7 @@ KILLED_BUILD = textwrap.dedent(
     import os, signal, sys
     from pathlib import Path
     sys.path.insert(0, sys.argv[3])
-    import assistant.build
+    import assistant.index.build
     from conftest import FakeEmbedder
 
     real_save = assistant.build.save_version

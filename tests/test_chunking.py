@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from conftest import DOCUMENTS
 
-from assistant.chunking import (
+from assistant.config import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
+from assistant.ingest.chunking import (
     SECTION_SEPARATOR,
     Chunk,
     chunk_document,
     split_sections,
     split_sentences,
 )
-from assistant.config import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
-from assistant.documents import Document, load_documents
+from assistant.ingest.documents import Document, load_documents
 
 CORPUS, _ = load_documents(DOCUMENTS)
 SETTINGS = [

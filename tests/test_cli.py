@@ -15,13 +15,13 @@ from click.testing import CliRunner, Result
 from conftest import DOCUMENTS, ROOT, DefaultIndex, FakeEmbedder, copy_default_documents
 from test_documents import make_pdf
 
-import assistant.embeddings
-import assistant.factory
-from assistant.build import build_index
+import assistant.answer.factory
+import assistant.embed.base
 from assistant.cli import cli
 from assistant.config import DEFAULT_MODEL, Settings
-from assistant.embeddings import Embedder
-from assistant.index import POINTER, VECTORS
+from assistant.embed.base import Embedder
+from assistant.index.build import build_index
+from assistant.index.store import POINTER, VECTORS
 
 BUILD_KEYS = {
     "documents",

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.conversation import asks_for_live_information
-from assistant.cues import (
+from assistant.answer.conversation import asks_for_live_information
+from assistant.answer.cues import (
     asked_kinds,
     asks_about_past,
     defined_subject,
@@ -14,7 +14,7 @@ from assistant.cues import (
     quantities,
     words_of,
 )
-from assistant.lexical import tokenize
+from assistant.text import tokenize
 
 
 @pytest.mark.parametrize(

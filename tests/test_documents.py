@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import DOCUMENTS
 
-from assistant.chunking import chunk_document
-from assistant.documents import Document, load_document, load_documents, scan_folder
 from assistant.errors import DocumentsError
+from assistant.ingest.chunking import chunk_document
+from assistant.ingest.documents import Document, load_document, load_documents, scan_folder
 
 # --- helpers -------------------------------------------------------------------------------------
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import Assistant
-from assistant.beir import ndcg_at, recall_at, run_beir
+from assistant.answer.assistant import Assistant
+from assistant.answer.retrieval import Retriever
 from assistant.errors import AssistantError
-from assistant.evaluation import evaluate, load_questions
-from assistant.retrieval import Retriever
+from assistant.evaluation.beir import ndcg_at, recall_at, run_beir
+from assistant.evaluation.questions import evaluate, load_questions
 
 
 def _write(path: Path, rows: list[dict]) -> Path:  # type: ignore[type-arg]

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import Answer, Assistant
-from assistant.chunking import Chunk
-from assistant.generation import (
+from assistant.answer.assistant import Answer, Assistant
+from assistant.answer.generation import (
     SYSTEM_PROMPT,
     OpenAICompatibleGenerator,
     build_messages,
     validate_markers,
 )
-from assistant.retrieval import Retriever
+from assistant.answer.retrieval import Retriever
+from assistant.ingest.chunking import Chunk
 
 QUESTION = "When will Espoo be carbon neutral?"
 
@@ -137,8 +137,8 @@ def test_injection_document_reaches_the_model_only_inside_the_fence(
     default_index, embedder, llm_server, tmp_path: Path
 ) -> None:
     """A document that carries instructions is passed as fenced data after our system prompt."""
-    from assistant.factory import build_from_settings
-    from assistant.index import load_index
+    from assistant.index.factory import build_from_settings
+    from assistant.index.store import load_index
 
     docs = tmp_path / "docs"
     docs.mkdir()

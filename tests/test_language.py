@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.conversation import REFUSAL_START
-from assistant.language import ASK_IN_ENGLISH, question_language
+from assistant.answer.conversation import REFUSAL_START
+from assistant.answer.language import ASK_IN_ENGLISH, question_language
 
 #: Stems of a few corpus words (the real check passes the index's vocabulary).
 VOCABULARY = {"espoo", "espoon", "esbo", "nuuksio", "park", "ämmässuo", "light", "rail"}
@@ -30,8 +30,8 @@ def test_question_language(question: str, language: str) -> None:
 
 
 def test_a_finnish_question_is_refused_in_finnish_too(default_index, embedder) -> None:  # type: ignore[no-untyped-def]
-    from assistant.answer import Assistant
-    from assistant.retrieval import Retriever
+    from assistant.answer.assistant import Assistant
+    from assistant.answer.retrieval import Retriever
 
     settings, version = default_index
     assistant = Assistant(settings, version, Retriever(embedder))

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from conftest import copy_default_documents
 
-from assistant.answer import Assistant
-from assistant.build import build_index
-from assistant.factory import build_from_settings
-from assistant.index import current_version_dir, load_version
-from assistant.live import LiveIndex, load_best_version
-from assistant.retrieval import Retriever
+from assistant.answer.assistant import Assistant
+from assistant.answer.retrieval import Retriever
+from assistant.index.build import build_index
+from assistant.index.factory import build_from_settings
+from assistant.index.store import current_version_dir, load_version
+from assistant.web.live import LiveIndex, load_best_version
 
 DOCS = ("city-bikes.md", "jokeri-light-rail.md", "district-heating-coal-phase-out.md")
 NEW_DOC = """---

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from conftest import copy_default_documents
 
-from assistant.build import build_index
+from assistant.index.build import build_index
 
 TOKEN = "test-admin-token"
 DOCS = (

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.embeddings import SentenceTransformerEmbedder
+from assistant.embed.onnxrt import OnnxEmbedder
+from assistant.embed.sbert import SentenceTransformerEmbedder
 from assistant.errors import EmbeddingError
-from assistant.onnx_backend import OnnxEmbedder
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_onnx_export_uses_only_the_bundled_model(no_network: list[object], tmp_p
 
 @pytest.mark.parametrize(
     "first_import",
-    ["import assistant.embeddings", "import assistant.server", "import assistant.ui"],
+    ["import assistant.embed.base", "import assistant.web.server", "import assistant.web.ui"],
 )
 def test_offline_flags_are_set_whatever_is_imported_first(first_import: str) -> None:
     """huggingface_hub and gradio read these at import time: the package must set them first."""

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.embeddings import Embedder, create_embedder
-from assistant.onnx_backend import INT8_FILE, ONNX_FILE, OnnxEmbedder
+from assistant.embed.base import Embedder
+from assistant.embed.factory import create_embedder
+from assistant.embed.onnxrt import INT8_FILE, ONNX_FILE, OnnxEmbedder
 
 #: Short, long, empty, non-English, numeric, markup and whitespace-heavy texts.
 TEXTS = [
@@ -121,7 +122,7 @@ def test_create_embedder_dispatches_onnx_backends() -> None:
 def test_questions_and_bulk_use_separate_sessions_with_the_same_vectors(
     onnx_embedder: OnnxEmbedder,
 ) -> None:
-    from assistant.onnx_backend import SMALL_CALL
+    from assistant.embed.base import SMALL_CALL
 
     one = np.vstack([onnx_embedder.encode([t]) for t in TEXTS[:3]])
     bulk = onnx_embedder.encode(TEXTS)[:3]

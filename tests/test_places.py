@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.places import gazetteer, mentions, other_places
+from assistant.answer.places import gazetteer, mentions, other_places
 
 
 @pytest.mark.parametrize(

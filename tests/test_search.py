@@ -7,10 +7,10 @@ from collections import Counter
 import pytest
 from conftest import DOCUMENTS, DefaultIndex
 
-from assistant.chunking import Chunk
-from assistant.documents import load_documents
-from assistant.embeddings import Embedder
-from assistant.retrieval import MAX_PER_DOCUMENT, Hit, Retriever, diversified
+from assistant.answer.retrieval import MAX_PER_DOCUMENT, Hit, Retriever, diversified
+from assistant.embed.base import Embedder
+from assistant.ingest.chunking import Chunk
+from assistant.ingest.documents import load_documents
 
 # Paraphrased questions (few words shared with the documents) and the document(s) that answer them.
 QUESTIONS = [

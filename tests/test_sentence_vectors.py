@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from conftest import CountingEmbedder, DefaultIndex, copy_default_documents
 
-from assistant.answer import Assistant
-from assistant.build import build_index
-from assistant.chunking import answer_units
+from assistant.answer.assistant import Assistant
+from assistant.answer.retrieval import Retriever
 from assistant.config import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
-from assistant.embeddings import Embedder, embed_with_spans, pool_spans
-from assistant.index import current_version_dir, load_version
-from assistant.retrieval import Retriever
+from assistant.embed.base import Embedder, embed_with_spans, pool_spans
+from assistant.index.build import build_index
+from assistant.index.store import current_version_dir, load_version
+from assistant.ingest.chunking import answer_units
 
 PASSAGE = (
     "Carbon neutrality › Goals: Espoo aims to be carbon neutral by 2030. The city uses a roadmap "
@@ -145,7 +145,7 @@ def test_an_answer_embeds_only_the_question(
 def test_onnx_sentence_vectors_match_torch(
     backend: str, embedder: Embedder, tmp_path: Path
 ) -> None:
-    from assistant.embeddings import create_embedder
+    from assistant.embed.factory import create_embedder
 
     other = create_embedder(backend=backend, cache_dir=tmp_path)
     spans = _spans(PASSAGE)

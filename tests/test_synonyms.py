@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import Assistant
+from assistant.answer.assistant import Assistant
+from assistant.answer.retrieval import Retriever
+from assistant.answer.synonyms import BUNDLED, load_thesaurus, parse
 from assistant.errors import ConfigError
-from assistant.retrieval import Retriever
-from assistant.synonyms import BUNDLED, load_thesaurus, parse
 
 RULES = """
 # transport

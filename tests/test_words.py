@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 from conftest import CountingEmbedder, copy_default_documents
 
-from assistant.answer import Assistant
-from assistant.build import build_index
+from assistant.answer.assistant import Assistant
+from assistant.answer.evidence import _coverage
+from assistant.answer.retrieval import Retriever
 from assistant.config import Settings
-from assistant.evidence import _coverage
-from assistant.index import IndexError_, load_index, load_version
-from assistant.lexical import tokenize
-from assistant.retrieval import Retriever
-from assistant.words import SIMILAR_WORD, WordVectors, spellings, wordlike
+from assistant.index.build import build_index
+from assistant.index.store import IndexError_, load_index, load_version
+from assistant.index.words import SIMILAR_WORD, WordVectors, spellings, wordlike
+from assistant.text import tokenize
 
 
 def test_spellings_skip_numbers_and_keep_the_most_frequent_form() -> None:

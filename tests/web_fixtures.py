@@ -121,7 +121,7 @@ def use_embedder(model: Any) -> None:
 
 def embedder() -> Any:
     if not _model:
-        from assistant.embeddings import create_embedder
+        from assistant.embed.factory import create_embedder
 
         _model.append(create_embedder())
     return _model[0]
@@ -130,8 +130,8 @@ def embedder() -> Any:
 @functools.cache
 def built_settings() -> Any:
     """Settings over a real index of :func:`corpus` (built once, ~15 s)."""
-    from assistant.build import build_index
     from assistant.config import Settings
+    from assistant.index.build import build_index
 
     settings = Settings(documents=corpus(), index=workdir() / "index", rate_limit="1000/minute")
     build_index(
@@ -147,7 +147,7 @@ def built_settings() -> Any:
 @functools.cache
 def assistant() -> Any:
     """One real Assistant (real model, real index) shared by every web test."""
-    from assistant.factory import create_assistant
+    from assistant.answer.factory import create_assistant
 
     return create_assistant(built_settings(), embedder=embedder())
 

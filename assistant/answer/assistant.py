@@ -1,0 +1,316 @@
+"""Answers: extractive and grounded by default, written by a language model when one is configured.
+
+Every sentence of an extractive answer is quoted from a retrieved passage and followed by its
+citation marker ``[n]``. When the evidence is weak the assistant says so instead of guessing.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..config import Settings
+from ..errors import GenerationError
+from ..index.store import IndexVersion
+from ..text import content_terms
+from .composition import Citation, citation_for, compose, quotes_for
+from .conversation import (
+    REFUSAL_START,
+    Turn,
+    asks_for_live_information,
+    clean_question,
+    not_repeating,
+    retrieval_query,
+)
+from .cues import asked_kinds, asks_for_latest
+from .evidence import Candidate, EvidenceScorer
+from .language import ASK_IN_ENGLISH, question_language
+from .language import warm_up as load_language_models
+from .places import gazetteer, mentions, other_places
+from .retrieval import Hit, Retriever
+from .synonyms import load_thesaurus
+
+#: The refusal threshold falls by this per topic word of the question beyond LENGTH_PIVOT (up
+#: to LENGTH_CAP words) and rises as much per word below it.
+LENGTH_ALLOWANCE, LENGTH_PIVOT, LENGTH_CAP = 0.02, 4, 12
+#: Passages read for answer sentences beyond the top-k (a document's third passage, say).
+EXTRA_EVIDENCE = 3
+#: And this many passages the per-document cap held back although they score as well
+#: (``retrieval.diversified``): fresh.jsonl +1 answer, no other change on the five eval sets.
+HELD_BACK_EVIDENCE = 1
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The reply to one question."""
+
+    text: str
+    citations: tuple[Citation, ...]
+    refused: bool
+    timings: dict[str, float] = field(default_factory=dict)
+    note: str = ""
+    index_version: str = ""
+    query: str = ""
+    passages: tuple[str, ...] = ()
+    #: The evidence score of the best sentence (refused below ``Settings.min_evidence``).
+    confidence: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape shared by ``ask --json`` and ``POST /api/ask``."""
+        return {
+            "answer": self.text,
+            "refused": self.refused,
+            "citations": [c.to_dict() for c in self.citations],
+            "timings": {k: round(v, 2) for k, v in self.timings.items()},
+            "note": self.note,
+            "index_version": self.index_version,
+            "confidence": round(self.confidence, 3),
+        }
+
+
+class Assistant:
+    """Answers from the live index version; ``swap`` replaces it without blocking readers."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        version: IndexVersion,
+        retriever: Retriever,
+        *,
+        generator: Any | None = None,
+    ) -> None:
+        self.settings = settings
+        self.retriever = retriever
+        self.generator = generator
+        self._version = version
+        self._scorer = EvidenceScorer(load_thesaurus(settings.synonyms), retriever.embed_words)
+        self._swap_lock = threading.Lock()
+
+    @property
+    def version(self) -> IndexVersion:
+        return self._version
+
+    def swap(self, version: IndexVersion) -> None:
+        """Serve ``version`` from now on; requests already running finish on the old one."""
+        self.warm_up(version)  # before the switch, so no question pays for it
+        with self._swap_lock:
+            self._version = version
+
+    def warm_up(self, version: IndexVersion | None = None) -> None:
+        """Load the model and precompute the version's word statistics."""
+        self.retriever.embed_query("warm up")
+        self._scorer.prepare(version or self._version)
+        gazetteer()
+        load_language_models()
+
+    def ask(self, question: str, history: Sequence[Turn | dict[str, str]] = ()) -> Answer:
+        """Answer ``question`` (with the conversation so far in ``history``)."""
+        answer: Answer | None = None
+        for item in self.stream(question, history):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    def stream(
+        self, question: str, history: Sequence[Turn | dict[str, str]] = ()
+    ) -> Iterator[str | Answer]:
+        """Yield text pieces, then the final Answer (whose text is authoritative)."""
+        version = self._version  # one consistent version for the whole answer
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        question = clean_question(question, self.settings.max_question_chars)
+        if not question:
+            yield self._refusal(version, "", timings, started, 0.0, empty=True)
+            return
+        if asks_for_live_information(question):
+            yield self._refusal(version, question, timings, started, 0.0, live=True)
+            return
+        recent = history[-self.settings.max_history :]
+        query = retrieval_query(question, recent)
+        t = time.perf_counter()
+        qvec = self.retriever.embed_query(query)
+        timings["embed_ms"] = (time.perf_counter() - t) * 1000
+        expansion = self._scorer.thesaurus.expansion(query)  # BM25 also reads the documents' words
+        result = self.retriever.search(
+            version,
+            query,
+            k=self.settings.top_k + EXTRA_EVIDENCE,
+            query_vector=qvec,
+            lexical_query=f"{query} {expansion}" if expansion else None,
+            held_back=HELD_BACK_EVIDENCE,
+        )
+        timings["retrieve_ms"] = result.seconds * 1000
+        t = time.perf_counter()
+        ranked = self._scorer.rank(version, question, query, qvec, result.hits)
+        timings["select_ms"] = (time.perf_counter() - t) * 1000
+        confidence = ranked[0].score if ranked else 0.0
+        elsewhere = _elsewhere(question, ranked)
+        if confidence < required_evidence(self.settings.min_evidence, question) or elsewhere:
+            vocabulary = version.lexical.df
+            yield self._refusal(
+                version,
+                query,
+                timings,
+                started,
+                confidence,
+                elsewhere=elsewhere,
+                language="" if elsewhere else question_language(question, vocabulary),
+                passages=tuple(h.chunk.id for h in result.hits),
+            )
+            return
+        if query != question:  # a follow-up: lead with what the previous reply did not say
+            ranked = not_repeating(ranked, recent)
+        extractive = compose(
+            ranked,
+            result.hits,
+            latest_first=asks_for_latest(question),
+            wanted=asked_kinds(question),
+        )
+        if self.generator is not None:
+            yield from self._generate(
+                version, question, query, result.hits, extractive, timings, started, confidence
+            )
+            return
+        text, citations = extractive
+        yield from _pieces(text)
+        timings["total_ms"] = (time.perf_counter() - started) * 1000
+        yield Answer(
+            text,
+            citations,
+            False,
+            timings,
+            "",
+            version.name,
+            query,
+            tuple(h.chunk.id for h in result.hits),
+            confidence,
+        )
+
+    def _generate(
+        self,
+        version: IndexVersion,
+        question: str,
+        query: str,
+        hits: list[Hit],
+        extractive: tuple[str, tuple[Citation, ...]],
+        timings: dict[str, float],
+        started: float,
+        confidence: float,
+    ) -> Iterator[str | Answer]:
+        from .generation import validate_markers
+
+        passages = [h.chunk for h in hits]
+        pieces: list[str] = []
+        note = ""
+        t = time.perf_counter()
+        try:
+            for piece in self.generator.stream(question, passages):  # type: ignore[union-attr]
+                pieces.append(piece)
+                yield piece
+            text, used = validate_markers("".join(pieces), len(passages))
+            if not used:
+                raise GenerationError("the model's answer cited none of the passages")
+            citations = tuple(
+                citation_for(n, hits[n - 1], quotes_for(text, hits[n - 1].chunk.text)) for n in used
+            )
+        except GenerationError as exc:
+            text, citations = extractive
+            note = f"The language model could not be used ({exc}); this answer quotes the sources."
+        timings["generate_ms"] = (time.perf_counter() - t) * 1000
+        timings["total_ms"] = (time.perf_counter() - started) * 1000
+        yield Answer(
+            text,
+            citations,
+            False,
+            timings,
+            note,
+            version.name,
+            query,
+            tuple(h.chunk.id for h in hits),
+            confidence,
+        )
+
+    def _refusal(
+        self,
+        version: IndexVersion,
+        query: str,
+        timings: dict[str, float],
+        started: float,
+        confidence: float = 0.0,
+        *,
+        empty: bool = False,
+        live: bool = False,
+        elsewhere: Sequence[str] = (),
+        language: str = "",
+        passages: tuple[str, ...] = (),
+    ) -> Answer:
+        topics = covered_topics(version)
+        if empty:
+            text = "Please type a question about Espoo's sustainability work."
+        elif elsewhere:
+            text = (
+                f"{REFUSAL_START}: they are about the City of Espoo, not "
+                f"{' or '.join(elsewhere)}, so I won't answer with Espoo's figures. Ask me about "
+                "Espoo's work on a topic"
+            )
+            text += f" such as {', '.join(topics)}." if topics else "."
+        elif language:
+            text = (
+                f"{REFUSAL_START}: I answer questions asked in English, the language of the "
+                f"documents here. {ASK_IN_ENGLISH[language]} Ask me in English about a topic"
+            )
+            text += f" such as {', '.join(topics)}." if topics else "."
+        elif live:
+            text = (
+                f"{REFUSAL_START}: they hold no live information such as weather, timetables, "
+                "opening hours or results. Ask me about a covered topic"
+            )
+            text += f" such as {', '.join(topics)}." if topics else "."
+        else:
+            text = (
+                f"{REFUSAL_START}, so I won't guess. Try rephrasing, or ask about a covered topic"
+            )
+            text += f" such as {', '.join(topics)}." if topics else "."
+        timings["total_ms"] = (time.perf_counter() - started) * 1000
+        return Answer(text, (), True, timings, "", version.name, query, passages, confidence)
+
+
+def required_evidence(min_evidence: float, question: str) -> float:
+    """The evidence score a question needs: ``min_evidence`` for a question of four topic words,
+    a little less for each further word (a long question's words are never all in one sentence),
+    a little more for fewer."""
+    words = min(len(set(content_terms(question))), LENGTH_CAP)
+    return min_evidence - LENGTH_ALLOWANCE * (words - LENGTH_PIVOT)
+
+
+def _elsewhere(question: str, ranked: list[Candidate]) -> list[str]:
+    """The other places a question asks about when its best evidence names none of them.
+
+    "What year is Vantaa aiming to be carbon neutral?" finds Espoo's own year: refuse, rather
+    than answer with Espoo's figures.
+    """
+    places = other_places(question)
+    if places and ranked and any(mentions(ranked[0].text, p) for p in places):
+        return []
+    return places
+
+
+def covered_topics(version: IndexVersion, limit: int = 6) -> list[str]:
+    """The most common topic tags of the indexed documents (for refusals and the about panel)."""
+    counts: Counter[str] = Counter()
+    for doc in version.manifest.documents.values():
+        counts.update(str(t).lower() for t in doc.get("topics", []))
+    return [t for t, _ in counts.most_common(limit)]
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """Stream an extractive answer a few words at a time."""
+    words = re.findall(r"\S+\s*", text)
+    for i in range(0, len(words), 4):
+        yield "".join(words[i : i + 4])

@@ -1,0 +1,306 @@
+"""Evidence: score the sentences of retrieved passages against the question.
+
+A sentence's score mixes its semantic similarity to the question with how much of the question's
+informative vocabulary (IDF-weighted stems) it contains (a near word, ``words.py``, counts by its
+similarity), plus a little credit for its passage's rank, for recent years, for the kind of answer
+asked for and for a quantity the question names, less a little for a statement its document marks
+as superseded (more when the question asks about the past).
+Sentence vectors come from the index (pooled from their passage's model pass at build time), so
+scoring needs no model call beyond the question's own embedding (and, once, the vectors of
+question words the corpus lacks).
+The best score is the assistant's confidence: below ``Settings.min_evidence`` it refuses.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..index.store import IndexVersion
+from ..index.words import Encode, spellings, wordlike
+from ..ingest.chunking import Span
+from ..text import content_terms, tokenize
+from .cues import (
+    asked_kinds,
+    asks_about_past,
+    asks_for_latest,
+    defined_subject,
+    defines,
+    latest_year,
+    marked_superseded,
+    quantities,
+    words_of,
+)
+from .retrieval import Hit
+from .synonyms import Match, Thesaurus
+
+#: Weights of semantic similarity, word overlap and passage rank in a sentence's score.
+W_SEMANTIC, W_OVERLAP, W_RANK = 0.75, 0.3, 0.05
+#: Two sentences this close (cosine of their vectors, or Jaccard of their stems) say the same
+#: thing, or too nearly so; the answer keeps one and leaves room for other evidence.
+REDUNDANT, REDUNDANT_TERMS = 0.9, 0.6
+#: At most this many vectors of question words the corpus lacks are kept between questions.
+MAX_UNKNOWN_WORDS = 4096
+#: Penalty when the question's most specific known word appears in none of the retrieved passages.
+FOCUS_PENALTY = 0.1
+#: Bonus for sentences about the most recent years (larger when the question asks for "now").
+RECENCY_BONUS, RECENCY_BONUS_LATEST = 0.02, 0.06
+#: Penalty for a statement its document marks as superseded ("the older programme set...", "the
+#: unit was to be shut down in 2020"); a bonus as large when the question asks about the past
+#: ("what year was espoo originally aiming for?"). "A year earlier
+#: than planned", "support earlier" and "older people" mark nothing.
+STALE_PENALTY = 0.05
+#: Bonus for each kind of thing the question asks for (a date, a number, an amount of money, a
+#: person's or a thing's name...) that a sentence holds.
+ANSWER_TYPE_BONUS = 0.05
+#: Bonus for a sentence that names a quantity the question names ("when did espoo pass 300k
+#: inhabitants?" is about the sentence with "300,000", "the 80 percent cut" about those with 80%).
+SAME_QUANTITY_BONUS = 0.08
+#: Bonus for a sentence that defines what a "what is X" question asks about ("X is ...").
+DEFINITION_BONUS = 0.08
+
+
+def _focus_term(weights: dict[str, float], idf: tuple[dict[str, float], float]) -> str:
+    """The rarest question word that the corpus knows (unknown words may be typos)."""
+    table, unseen = idf
+    known = [(w, t) for t, w in weights.items() if t in table]
+    if not known:
+        return ""
+    weight, term = max(known)
+    return term if weight >= 0.5 * unseen else ""
+
+
+def _recency(texts: list[str], *, wants_latest: bool) -> list[float]:
+    years = [latest_year(t) for t in texts]
+    dated = [y for y in years if y]
+    if not dated or min(dated) == max(dated):
+        return [0.0] * len(texts)
+    low, high = min(dated), max(dated)
+    bonus = RECENCY_BONUS_LATEST if wants_latest else RECENCY_BONUS
+    return [bonus * (y - low) / (high - low) if y else 0.0 for y in years]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of a retrieved passage, scored against the question."""
+
+    text: str
+    start: int
+    hit_index: int
+    hit: Hit
+    score: float
+    semantic: float
+    overlap: float
+    terms: frozenset[str] = field(repr=False, compare=False)
+    vector: np.ndarray = field(repr=False, compare=False)
+    #: Its document marks it as replaced ("was to be ...") and the question is not about the past.
+    superseded: bool = False
+
+    def redundant_with(self, other: Candidate) -> bool:
+        union = len(self.terms | other.terms)
+        shared = len(self.terms & other.terms) / union if union else 1.0
+        close = float(self.vector @ other.vector) >= REDUNDANT
+        return close or shared >= REDUNDANT_TERMS or self.text == other.text
+
+
+class EvidenceScorer:
+    """Scores the candidate sentences of retrieved passages with the vectors stored by the build."""
+
+    def __init__(self, thesaurus: Thesaurus | None = None, encode: Encode | None = None) -> None:
+        self.thesaurus = thesaurus or Thesaurus()
+        #: Encodes question words the corpus lacks, to find their near words in it.
+        self.encode = encode
+        self._lock = threading.Lock()
+        self._idf: dict[str, tuple[str, dict[str, float], float]] = {}
+        self._unknown: dict[str, np.ndarray] = {}  # vectors of such words, by stem
+
+    def rank(
+        self,
+        version: IndexVersion,
+        question: str,
+        query: str,
+        query_vector: np.ndarray,
+        hits: list[Hit],
+    ) -> list[Candidate]:
+        """All usable sentences of ``hits``, best first."""
+        spans, vectors = self._units(version, hits)
+        if not spans:
+            return []
+        texts = [hit.chunk.text[s.start : s.end] for _, hit, s in spans]
+        semantic = vectors @ query_vector.reshape(-1)
+        idf = self._idf_for(version)
+        alternatives = _alternatives(self.thesaurus.matches(query))
+        q_terms = _weighted_terms(question, idf, alternatives)
+        ctx_terms = _weighted_terms(query, idf, alternatives) if query != question else q_terms
+        passages = [set(words_of(h.chunk.text)) for h in hits]
+        headings = {
+            i: set(tokenize(f"{h.chunk.title} {h.chunk.section}")) for i, h in enumerate(hits)
+        }
+        near = self._near_words(
+            version, query, q_terms | ctx_terms, set().union(*passages, *headings.values())
+        )
+        focus = _focus_term(q_terms, idf)
+        if focus and any(_coverage({focus: 1.0}, p, alternatives, near) for p in passages):
+            focus = ""  # the retrieved evidence does speak of it somewhere
+        recency = _recency(texts, wants_latest=asks_for_latest(question))
+        wanted = asked_kinds(question)
+        subject = defined_subject(question)
+        asks_past = asks_about_past(question)
+        named = quantities(question)
+        candidates = []
+        for (i, hit, span), text, vec, sem, rec in zip(
+            spans, texts, vectors, semantic, recency, strict=True
+        ):
+            terms = frozenset(words_of(text))
+            context = terms | headings[i]
+            overlap = 0.7 * _coverage(q_terms, context, alternatives, near) + 0.3 * _coverage(
+                ctx_terms, context, alternatives, near
+            )
+            score = W_SEMANTIC * float(sem) + W_OVERLAP * overlap + W_RANK / (1 + i) + rec
+            # once per kind held: "how much did it cost" wants a number, and money most
+            score += ANSWER_TYPE_BONUS * sum(1 for shape in wanted if shape.search(text))
+            if named and named & quantities(text):
+                score += SAME_QUANTITY_BONUS
+            if focus:
+                score -= FOCUS_PENALTY
+            if defines(text, subject):
+                score += DEFINITION_BONUS
+            stale = marked_superseded(text) or marked_superseded(hit.chunk.section)
+            if stale:
+                score += STALE_PENALTY if asks_past else -STALE_PENALTY
+            candidates.append(
+                Candidate(
+                    text,
+                    span.start,
+                    i,
+                    hit,
+                    score,
+                    float(sem),
+                    overlap,
+                    terms,
+                    vec,
+                    superseded=stale and not asks_past,
+                )
+            )
+        candidates.sort(key=lambda c: -c.score)
+        return candidates
+
+    def _near_words(
+        self, version: IndexVersion, text: str, weights: dict[str, float], candidates: set[str]
+    ) -> Near:
+        """For each word of ``weights``, the words of ``candidates`` that mean nearly the same."""
+        table = version.words
+        if not len(table):
+            return {}
+        vectors: dict[str, np.ndarray] = {}
+        missing = []
+        for stem in weights:
+            if not wordlike(stem):
+                continue
+            if stem in table.row:
+                vectors[stem] = table.vectors[table.row[stem]]
+            elif stem in self._unknown:
+                vectors[stem] = self._unknown[stem]
+            else:
+                missing.append(stem)
+        spelled = spellings([text]) if missing and self.encode is not None else {}
+        missing = [s for s in missing if s in spelled]
+        if missing and self.encode is not None:
+            encoded = self.encode([spelled[s] for s in missing])
+            with self._lock:
+                if len(self._unknown) > MAX_UNKNOWN_WORDS:
+                    self._unknown.clear()
+                for stem, vector in zip(missing, encoded, strict=True):
+                    self._unknown[stem] = vectors[stem] = vector
+        return table.near(vectors, candidates)
+
+    def _units(
+        self, version: IndexVersion, hits: list[Hit]
+    ) -> tuple[list[tuple[int, Hit, Span]], np.ndarray]:
+        """The answer units of ``hits`` and their vectors, as stored by the build."""
+        spans: list[tuple[int, Hit, Span]] = []
+        rows: list[np.ndarray] = []
+        for i, hit in enumerate(hits):
+            offsets, vecs = version.sentences.of(hit.faiss_id)
+            spans.extend((i, hit, Span(int(a), int(b))) for a, b in offsets)
+            rows.append(vecs)
+        if not spans:
+            return [], np.zeros((0, 0), np.float32)
+        return spans, np.vstack(rows).astype(np.float32)
+
+    def prepare(self, version: IndexVersion) -> None:
+        """Compute the version's IDF table (and load the word lists) now, not on a question."""
+        self._idf_for(version)
+        content_terms("warm up")
+
+    def _idf_for(self, version: IndexVersion) -> tuple[dict[str, float], float]:
+        """Inverse document frequency of each stem over the version's passages (once per version).
+
+        The counts are saved with the BM25 index, so start-up does not re-tokenise the corpus.
+        """
+        cached = self._idf.get(version.name)
+        if cached is not None:
+            return cached[1], cached[2]
+        n = max(len(version.chunks), 1)
+        df = version.lexical.df
+        idf = {t: math.log(1 + n / c) for t, c in df.items()}
+        unseen = math.log(1 + n)
+        with self._lock:
+            self._idf[version.name] = (version.name, idf, unseen)
+            while len(self._idf) > 2:  # the served version and the one it replaced
+                self._idf.pop(next(iter(self._idf)))
+        return idf, unseen
+
+
+Alternatives = dict[str, tuple[frozenset[str], ...]]
+#: For a question word, the corpus words that mean nearly the same and how alike they are.
+Near = dict[str, dict[str, float]]
+
+
+def _alternatives(matches: list[Match]) -> Alternatives:
+    """For each question stem a synonym rule matched, the documents' wordings that stand for it."""
+    found: dict[str, list[frozenset[str]]] = {}
+    for m in matches:
+        for stem in m.stems:
+            found.setdefault(stem, []).extend(m.targets)
+    return {stem: tuple(targets) for stem, targets in found.items()}
+
+
+def _weighted_terms(
+    text: str, idf: tuple[dict[str, float], float], alternatives: Alternatives | None = None
+) -> dict[str, float]:
+    """IDF weight of each content stem; a word the corpus lacks weighs as its documents' word."""
+    table, unseen = idf
+    weights = {}
+    for t in set(content_terms(text)):
+        weight = table.get(t)
+        if weight is None:
+            known = [table[s] for alt in (alternatives or {}).get(t, ()) for s in alt if s in table]
+            weight = max(known) if known else unseen
+        weights[t] = weight
+    return weights
+
+
+def _coverage(
+    weights: dict[str, float],
+    terms: frozenset[str] | set[str],
+    alternatives: Alternatives | None = None,
+    near: Near | None = None,
+) -> float:
+    """The IDF share of the question's stems found in ``terms``: directly or via a synonym, or
+    in part (its similarity) via a word that means nearly the same."""
+    total = sum(weights.values())
+    if not total:
+        return 0.0
+    alternatives = alternatives or {}
+    near = near or {}
+    found = 0.0
+    for t, w in weights.items():
+        if t in terms or any(alt <= terms for alt in alternatives.get(t, ())):
+            found += w
+        elif t in near:
+            found += w * max((sim for s, sim in near[t].items() if s in terms), default=0.0)
+    return found / total

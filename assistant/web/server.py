@@ -1,0 +1,218 @@
+"""One process: the JSON API and widget (``api``) with the Gradio chat (``ui``) mounted at ``/``.
+
+``create_app(settings, assistant)`` assembles the app; ``run_server(settings)`` loads the assistant
+and serves it with uvicorn (``espoo-assistant serve``, ``make run`` and ``python app.py``). The
+server answers on the API as soon as the index and model are loaded; the chat page, whose Gradio
+import alone takes seconds, is built in the background and replaces a "starting" page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from starlette.routing import Mount
+
+from ..config import Settings
+from ..errors import IndexError_
+from .api import ClientRateLimiter, create_api
+from .ui import FeedbackStore, create_ui
+
+log = logging.getLogger("uvicorn.error")  # uvicorn prints this logger at INFO
+
+FEEDBACK_FILE = "feedback.sqlite"
+
+
+def feedback_path(settings: Settings) -> Path:
+    """Where chat feedback is stored: ``<index folder>/feedback.sqlite`` (git-ignored)."""
+    return settings.index / FEEDBACK_FILE
+
+
+def public_url(settings: Settings) -> str:
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{settings.port}"
+
+
+def create_app(
+    settings: Settings,
+    assistant: Any,
+    *,
+    watch: bool = False,
+    catch_up: bool = False,
+    chat_later: bool = False,
+) -> FastAPI:
+    """The FastAPI app: API, widget, embed page, and the Gradio chat at ``/``.
+
+    With ``chat_later`` the API answers as soon as the server is up and the chat page follows
+    when Gradio has been imported and built (seconds later); until then ``/`` says it is starting.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from .live import start_live
+
+        watcher = start_live(settings, assistant, watch=watch, catch_up=watch or catch_up)
+        app.state.live = watcher
+        url = public_url(settings)
+        log.info(
+            "Espoo Sustainability Assistant: chat %s/  API docs %s/docs  widget %s/widget.js",
+            url,
+            url,
+            url,
+        )
+        async with AsyncExitStack() as stack:
+            chat = None
+            if chat_later:
+                chat = asyncio.create_task(_start_chat(app, stack, settings, assistant, limiter))
+            try:
+                yield
+            finally:
+                if chat is not None:
+                    chat.cancel()
+                watcher.stop()
+
+    limiter = ClientRateLimiter(settings.rate_limit)
+    app = create_api(assistant, settings, lifespan=lifespan, limiter=limiter)
+    if chat_later:
+        app.state.chat = "starting"
+        app.add_api_route("/", _chat_starting, methods=["GET"], include_in_schema=False)
+        return app
+    app.state.chat = "ready"
+    return _mount_chat(app, settings, assistant, limiter)
+
+
+def _mount_chat(
+    app: FastAPI, settings: Settings, assistant: Any, limiter: ClientRateLimiter
+) -> FastAPI:
+    """Build the Gradio chat and mount it at ``/`` (after the API's routes, which keep priority)."""
+    import gradio as gr
+
+    demo = create_ui(
+        assistant, FeedbackStore(feedback_path(settings)), rate_limit=limiter.retry_after
+    )
+    css = files("assistant.web").joinpath("static", "chat.css").read_text(encoding="utf-8")
+    return gr.mount_gradio_app(
+        app,
+        demo,
+        path="/",
+        footer_links=[],
+        run_history=False,
+        show_error=False,
+        ssr_mode=False,
+        mcp_server=False,
+        css=css,
+        theme=_theme(gr),
+        server_name=settings.host,
+        server_port=settings.port,
+    )
+
+
+async def _start_chat(
+    app: FastAPI,
+    stack: AsyncExitStack,
+    settings: Settings,
+    assistant: Any,
+    limiter: ClientRateLimiter,
+) -> None:
+    """Import and build the chat off the event loop, start it on the loop, then replace the
+    "starting" page with it. A failure leaves the API and widget serving."""
+    try:
+        await asyncio.to_thread(_mount_chat, app, settings, assistant, limiter)
+        mount = next(r for r in reversed(app.router.routes) if isinstance(r, Mount))
+        chat = mount.app
+        await stack.enter_async_context(chat.router.lifespan_context(chat))  # type: ignore[attr-defined]
+        blocks = chat.get_blocks()  # type: ignore[attr-defined]
+        blocks.run_startup_events()
+        await blocks.run_extra_startup_events()
+        starting = [r for r in app.router.routes if getattr(r, "endpoint", None) is _chat_starting]
+        for route in starting:
+            app.router.routes.remove(route)
+        app.state.chat = "ready"
+        log.info("The chat page is ready.")
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        app.state.chat = "failed"
+        log.exception("The chat page could not start; the API and the widget keep answering.")
+
+
+async def _chat_starting(request: Request) -> HTMLResponse:
+    """``/`` while the chat is being built: a page that reloads itself (or, if the build
+    failed, says so and where answers are still to be had)."""
+    head = "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+    title = "<title>Espoo Sustainability Assistant</title></head><body><p>"
+    if getattr(request.app.state, "chat", "") == "failed":
+        text = (
+            "The chat page could not start; the server log says why. The <a href='/docs'>API</a> "
+            "and the widget still answer."
+        )
+        return HTMLResponse(f"{head}{title}{text}</p></body></html>", status_code=503)
+    refresh = "<meta http-equiv='refresh' content='2'>"
+    text = (
+        "The chat is starting and this page will reload in a moment. The <a href='/docs'>API</a> "
+        "already answers."
+    )
+    return HTMLResponse(
+        f"{head}{refresh}{title}{text}</p></body></html>",
+        status_code=503,
+        headers={"Retry-After": "2"},
+    )
+
+
+def _theme(gr: Any) -> Any:
+    # Local fonts only: the default theme would fetch Google Fonts from the visitor's browser.
+    # Espoo blue (#0050a0) on white text passes WCAG AA contrast; the default blue does not.
+    return gr.themes.Base(
+        primary_hue=gr.themes.colors.blue,
+        neutral_hue=gr.themes.colors.slate,
+        font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "Arial", "sans-serif"],
+        font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"],
+    ).set(
+        button_primary_background_fill="#0050a0",
+        button_primary_background_fill_hover="#003d7a",
+        button_primary_text_color="#ffffff",
+        color_accent="#0050a0",
+        link_text_color="#0050a0",
+        link_text_color_visited="#5a2d82",
+    )
+
+
+def _build_now(settings: Settings, *, full: bool) -> None:
+    from ..index.factory import build_from_settings
+    from ..index.progress import terminal_progress
+
+    report = build_from_settings(settings, full=full, progress=terminal_progress)
+    log.info(
+        "Built index %s: %d documents, %d chunks", report.version, report.documents, report.chunks
+    )
+
+
+def run_server(settings: Settings, *, watch: bool = False) -> None:
+    """Load the assistant and serve the app on ``settings.host``:``settings.port`` until stopped."""
+    import uvicorn
+
+    from ..answer.factory import create_assistant
+    from .live import load_best_version
+
+    version, problem = load_best_version(settings)
+    if version is None:  # nothing servable: build in the foreground first
+        log.warning("%s; building the index before serving.", problem)
+        _build_now(settings, full=True)
+        version, problem = load_best_version(settings)
+        if version is None:
+            raise IndexError_(problem)
+    elif problem:
+        log.warning("Serving an older index version while rebuilding: %s", problem)
+    assistant = create_assistant(settings, version=version)
+    assistant.warm_up()  # load the model and word statistics now, not on the first question
+    # Importing and building Gradio takes seconds: the API answers first, the chat follows.
+    app = create_app(settings, assistant, watch=watch, catch_up=bool(problem), chat_later=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
