@@ -10,7 +10,35 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-_TOKEN = re.compile(r"\w\w+|\d", re.UNICODE)
+#: The one word pattern: runs of letters, digits and underscores. Every stage splits text with
+#: ``words`` (or ``tokenize`` for search), so a word means the same thing everywhere.
+WORD = re.compile(r"\w+")
+#: A year of the documents' era, as a whole word ("2030", not "12030").
+YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+#: A citation marker in an answer: "[3]".
+MARKER = re.compile(r"\[(\d{1,3})\]")
+#: A possessive ending ("Espoo's", "residents'"), left out before splitting into words.
+_POSSESSIVE = re.compile(r"(?<=\w)[’'](?:s\b)?")
+
+
+def without_possessives(text: str) -> str:
+    """``text`` with possessive endings and inner apostrophes left out ("Espoo's" -> "Espoo")."""
+    return _POSSESSIVE.sub("", text)
+
+
+def words(text: str) -> list[str]:
+    """The lower-cased words of ``text`` (possessive endings left out: "Espoo's" -> "espoo")."""
+    return WORD.findall(without_possessives(text).casefold())
+
+
+def years(text: str) -> list[int]:
+    """The years ``text`` names, in order."""
+    return [int(y) for y in YEAR.findall(text)]
+
+
+def strip_markers(text: str) -> str:
+    """``text`` without its citation markers (and the space before each)."""
+    return re.sub(r"\s*" + MARKER.pattern, "", text)
 
 
 @lru_cache(maxsize=1)
@@ -21,22 +49,33 @@ def _stemmer():  # type: ignore[no-untyped-def]
 
 
 @lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
+def search_stop_words() -> frozenset[str]:
+    """The stop list of search (bm25s's English list): words no passage is found by."""
     from bm25s.stopwords import STOPWORDS_EN
 
     return frozenset(STOPWORDS_EN)
 
 
-def stems(words: list[str]) -> list[str]:
+def stems(words_: list[str]) -> list[str]:
     """Snowball stems of lower-cased words."""
-    return _stemmer().stemWords(words) if words else []
+    return _stemmer().stemWords(words_) if words_ else []
+
+
+def _searchable(word: str) -> bool:
+    # A single letter tells passages apart no better than a stop word; a single digit may.
+    return len(word) > 1 or word.isdecimal()
+
+
+def search_words(text: str) -> list[str]:
+    """The words search reads: ``WORD`` tokens of ``text`` (possessives kept: "espoo's" is
+    "espoo" and a dropped "s"), lower-cased, single letters and stop words left out; unstemmed."""
+    stop = search_stop_words()
+    return [w for w in WORD.findall(text.casefold()) if _searchable(w) and w not in stop]
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased, stop words removed, Snowball-stemmed tokens."""
-    stop = _stopwords()
-    words = [w for w in _TOKEN.findall(text.casefold()) if w not in stop]
-    return _stemmer().stemWords(words) if words else []
+    """Lower-cased, stop words removed, Snowball-stemmed tokens (what BM25 and IDF count)."""
+    return stems(search_words(text))
 
 
 def _english_stop_words() -> frozenset[str]:
@@ -93,16 +132,13 @@ def question_stop_words() -> frozenset[str]:
     }
 
 
-_YEAR = re.compile(r"(19|20)\d\d")
-
-
 def content_terms(text: str) -> list[str]:
     """The topic-bearing stems of a question: ``tokenize`` minus a broad English stop list and
     numbers other than years ("emissions in 1990" is about 1990; "2 bikes" is not about 2)."""
     stop = question_stop_words()
-    words = [
+    kept = [
         w
-        for w in _TOKEN.findall(text.casefold())
-        if w not in stop and (not w.isdigit() or _YEAR.fullmatch(w))
+        for w in WORD.findall(text.casefold())
+        if _searchable(w) and w not in stop and (not w.isdigit() or YEAR.fullmatch(w))
     ]
-    return _stemmer().stemWords(words) if words else []
+    return stems(kept)

@@ -20,6 +20,7 @@ from assistant.answer.assistant import required_evidence
 from assistant.answer.factory import create_assistant
 from assistant.config import Settings
 from assistant.evaluation.questions import _contains_any, load_questions
+from assistant.text import content_terms
 
 
 def observe(assistant, questions):  # type: ignore[no-untyped-def]
@@ -27,7 +28,7 @@ def observe(assistant, questions):  # type: ignore[no-untyped-def]
     for q in questions:
         a = assistant.ask(q.question, q.history)
         # The score the question's length-adjusted bar compares: min_evidence = 0 gives the shift.
-        margin = a.confidence - required_evidence(0.0, q.question)
+        margin = a.confidence - required_evidence(0.0, content_terms(q.question))
         rows.append((q.answerable, margin, q.answerable and _contains_any(a.text, q.answer_any)))
     return rows
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import FakeEmbedder, copy_default_documents
 
-from assistant import index as index_module
+from assistant.index import store as index_module
 from assistant.index.build import build_index
 from assistant.index.sentences import SentenceVectors
 from assistant.index.store import (

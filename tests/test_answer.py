@@ -14,8 +14,14 @@ from assistant.answer.conversation import (
     not_repeating,
     retrieval_query,
 )
+from assistant.answer.question import Question, read_question
 from assistant.answer.retrieval import Retriever
-from assistant.text import tokenize
+from assistant.text import content_terms, tokenize
+
+
+def read(question: str) -> Question:
+    return read_question(question, max_chars=2000)
+
 
 ANSWERABLE = [
     "when will espoo be carbon neutral",
@@ -205,7 +211,7 @@ def test_a_new_fact_on_the_same_topic_is_not_a_restatement(assistant) -> None:
     question = "when did espoo publish consumption-based carbon footprints"
     vector = assistant.retriever.embed_query(question)
     hits = assistant.retriever.search(assistant.version, question, query_vector=vector).hits
-    ranked = assistant._scorer.rank(assistant.version, question, question, vector, hits)
+    ranked = assistant._scorer.rank(assistant.version, read(question), vector, hits)
     first = next(c for c in ranked if "first" in c.text and "January 2022" in c.text)
     third = next(c for c in ranked if "May 2025" in c.text)
     history = [
@@ -221,7 +227,7 @@ def test_not_repeating_moves_restated_sentences_last(assistant) -> None:
     question = "when did coal burning end in espoo"
     query_vector = assistant.retriever.embed_query(question)
     hits = assistant.retriever.search(assistant.version, question, query_vector=query_vector).hits
-    ranked = assistant._scorer.rank(assistant.version, question, question, query_vector, hits)
+    ranked = assistant._scorer.rank(assistant.version, read(question), query_vector, hits)
     history = [{"role": "assistant", "content": ranked[0].text}]
     reordered = not_repeating(ranked, history)
     assert sorted(map(id, reordered)) == sorted(map(id, ranked)), "nothing is dropped"
@@ -319,12 +325,13 @@ def test_the_evidence_bar_falls_with_question_length_within_bounds() -> None:
     from assistant.answer.assistant import LENGTH_CAP, LENGTH_PIVOT, required_evidence
 
     def bar(words: int) -> float:
-        return required_evidence(0.52, " ".join(f"topic{chr(97 + i)}" for i in range(words)))
+        question = " ".join(f"topic{chr(97 + i)}" for i in range(words))
+        return required_evidence(0.52, content_terms(question))
 
     assert bar(LENGTH_PIVOT) == pytest.approx(0.52)
     assert bar(1) > bar(LENGTH_PIVOT) > bar(8) > bar(LENGTH_CAP)
     assert bar(LENGTH_CAP) == pytest.approx(bar(40)), "a wall of text earns no more allowance"
-    assert required_evidence(0.52, "what is it") == bar(0), "stop words are not topic words"
+    assert required_evidence(0.52, content_terms("what is it")) == bar(0), "stop words don't count"
 
 
 @pytest.mark.parametrize(
@@ -399,7 +406,7 @@ def test_superseded_statements_rank_lower_unless_the_past_is_asked(
     hits = assistant.retriever.search(assistant.version, question, query_vector=vector).hits
 
     def scores() -> dict[tuple[str, int], float]:
-        ranked = assistant._scorer.rank(assistant.version, question, question, vector, hits)
+        ranked = assistant._scorer.rank(assistant.version, read(question), vector, hits)
         return {(c.hit.chunk.id, c.start): c.score for c in ranked}
 
     default, penalty = scores(), evidence.STALE_PENALTY

@@ -99,7 +99,9 @@ def test_private_names_stay_in_their_module() -> None:
     offenders = []
     for module, path in MODULES.items():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and (node.level or "assistant" in (node.module or "")):
+            if isinstance(node, ast.ImportFrom) and (
+                node.level or "assistant" in (node.module or "")
+            ):
                 offenders += [f"{module}: {a.name}" for a in node.names if a.name.startswith("_")]
     assert not offenders, f"private names imported across modules: {offenders}"
 

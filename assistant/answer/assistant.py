@@ -17,21 +17,13 @@ from typing import Any
 from ..config import Settings
 from ..errors import GenerationError
 from ..index.store import IndexVersion
-from ..text import content_terms
 from .composition import Citation, citation_for, compose, quotes_for
-from .conversation import (
-    REFUSAL_START,
-    Turn,
-    asks_for_live_information,
-    clean_question,
-    not_repeating,
-    retrieval_query,
-)
-from .cues import asked_kinds, asks_for_latest
+from .conversation import REFUSAL_START, Turn, not_repeating
 from .evidence import Candidate, EvidenceScorer
-from .language import ASK_IN_ENGLISH, question_language
+from .language import ASK_IN_ENGLISH
 from .language import warm_up as load_language_models
-from .places import gazetteer, mentions, other_places
+from .places import gazetteer, mentions
+from .question import Question, read_question
 from .retrieval import Hit, Retriever
 from .synonyms import load_thesaurus
 
@@ -124,79 +116,72 @@ class Assistant:
         version = self._version  # one consistent version for the whole answer
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        question = clean_question(question, self.settings.max_question_chars)
-        if not question:
-            yield self._refusal(version, "", timings, started, 0.0, empty=True)
-            return
-        if asks_for_live_information(question):
-            yield self._refusal(version, question, timings, started, 0.0, live=True)
-            return
         recent = history[-self.settings.max_history :]
-        query = retrieval_query(question, recent)
+        asked = read_question(
+            question,
+            recent,
+            max_chars=self.settings.max_question_chars,
+            vocabulary=version.lexical.df,
+        )
+        if not asked.text or asked.live:
+            yield self._refusal(version, asked, timings, started)
+            return
         t = time.perf_counter()
-        qvec = self.retriever.embed_query(query)
+        qvec = self.retriever.embed_query(asked.query)
         timings["embed_ms"] = (time.perf_counter() - t) * 1000
-        expansion = self._scorer.thesaurus.expansion(query)  # BM25 also reads the documents' words
+        expansion = self._scorer.thesaurus.expansion(asked.query)  # BM25 reads documents' words
         result = self.retriever.search(
             version,
-            query,
+            asked.query,
             k=self.settings.top_k + EXTRA_EVIDENCE,
             query_vector=qvec,
-            lexical_query=f"{query} {expansion}" if expansion else None,
+            lexical_query=f"{asked.query} {expansion}" if expansion else None,
             held_back=HELD_BACK_EVIDENCE,
         )
         timings["retrieve_ms"] = result.seconds * 1000
         t = time.perf_counter()
-        ranked = self._scorer.rank(version, question, query, qvec, result.hits)
+        ranked = self._scorer.rank(version, asked, qvec, result.hits)
         timings["select_ms"] = (time.perf_counter() - t) * 1000
         confidence = ranked[0].score if ranked else 0.0
-        elsewhere = _elsewhere(question, ranked)
-        if confidence < required_evidence(self.settings.min_evidence, question) or elsewhere:
-            vocabulary = version.lexical.df
+        passages = tuple(h.chunk.id for h in result.hits)
+        elsewhere = _elsewhere(asked, ranked)
+        if confidence < required_evidence(self.settings.min_evidence, asked.terms) or elsewhere:
             yield self._refusal(
                 version,
-                query,
+                asked,
                 timings,
                 started,
                 confidence,
                 elsewhere=elsewhere,
-                language="" if elsewhere else question_language(question, vocabulary),
-                passages=tuple(h.chunk.id for h in result.hits),
+                passages=passages,
             )
             return
-        if query != question:  # a follow-up: lead with what the previous reply did not say
+        if asked.follow_up:  # lead with what the previous reply did not say
             ranked = not_repeating(ranked, recent)
-        extractive = compose(
-            ranked,
-            result.hits,
-            latest_first=asks_for_latest(question),
-            wanted=asked_kinds(question),
-        )
+        extractive = compose(ranked, result.hits, latest_first=asked.latest, wanted=asked.kinds)
         if self.generator is not None:
             yield from self._generate(
-                version, question, query, result.hits, extractive, timings, started, confidence
+                version, asked, result.hits, extractive, timings, started, confidence
             )
             return
         text, citations = extractive
         yield from _pieces(text)
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         yield Answer(
-            text,
-            citations,
-            False,
-            timings,
-            "",
-            version.name,
-            query,
-            tuple(h.chunk.id for h in result.hits),
-            confidence,
+            text=text,
+            citations=citations,
+            refused=False,
+            timings=timings,
+            index_version=version.name,
+            query=asked.query,
+            passages=passages,
+            confidence=confidence,
         )
 
     def _generate(
         self,
         version: IndexVersion,
-        question: str,
-        query: str,
+        asked: Question,
         hits: list[Hit],
         extractive: tuple[str, tuple[Citation, ...]],
         timings: dict[str, float],
@@ -210,7 +195,7 @@ class Assistant:
         note = ""
         t = time.perf_counter()
         try:
-            for piece in self.generator.stream(question, passages):  # type: ignore[union-attr]
+            for piece in self.generator.stream(asked.text, passages):  # type: ignore[union-attr]
                 pieces.append(piece)
                 yield piece
             text, used = validate_markers("".join(pieces), len(passages))
@@ -225,77 +210,82 @@ class Assistant:
         timings["generate_ms"] = (time.perf_counter() - t) * 1000
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         yield Answer(
-            text,
-            citations,
-            False,
-            timings,
-            note,
-            version.name,
-            query,
-            tuple(h.chunk.id for h in hits),
-            confidence,
+            text=text,
+            citations=citations,
+            refused=False,
+            timings=timings,
+            note=note,
+            index_version=version.name,
+            query=asked.query,
+            passages=tuple(h.chunk.id for h in hits),
+            confidence=confidence,
         )
 
     def _refusal(
         self,
         version: IndexVersion,
-        query: str,
+        asked: Question,
         timings: dict[str, float],
         started: float,
         confidence: float = 0.0,
         *,
-        empty: bool = False,
-        live: bool = False,
         elsewhere: Sequence[str] = (),
-        language: str = "",
         passages: tuple[str, ...] = (),
     ) -> Answer:
-        topics = covered_topics(version)
-        if empty:
-            text = "Please type a question about Espoo's sustainability work."
-        elif elsewhere:
-            text = (
-                f"{REFUSAL_START}: they are about the City of Espoo, not "
-                f"{' or '.join(elsewhere)}, so I won't answer with Espoo's figures. Ask me about "
-                "Espoo's work on a topic"
-            )
-            text += f" such as {', '.join(topics)}." if topics else "."
-        elif language:
-            text = (
-                f"{REFUSAL_START}: I answer questions asked in English, the language of the "
-                f"documents here. {ASK_IN_ENGLISH[language]} Ask me in English about a topic"
-            )
-            text += f" such as {', '.join(topics)}." if topics else "."
-        elif live:
-            text = (
-                f"{REFUSAL_START}: they hold no live information such as weather, timetables, "
-                "opening hours or results. Ask me about a covered topic"
-            )
-            text += f" such as {', '.join(topics)}." if topics else "."
-        else:
-            text = (
-                f"{REFUSAL_START}, so I won't guess. Try rephrasing, or ask about a covered topic"
-            )
-            text += f" such as {', '.join(topics)}." if topics else "."
+        text = refusal_text(asked, covered_topics(version), elsewhere=elsewhere)
         timings["total_ms"] = (time.perf_counter() - started) * 1000
-        return Answer(text, (), True, timings, "", version.name, query, passages, confidence)
+        return Answer(
+            text=text,
+            citations=(),
+            refused=True,
+            timings=timings,
+            index_version=version.name,
+            query=asked.text if asked.live else asked.query,
+            passages=passages,
+            confidence=confidence,
+        )
 
 
-def required_evidence(min_evidence: float, question: str) -> float:
+def refusal_text(asked: Question, topics: Sequence[str], *, elsewhere: Sequence[str] = ()) -> str:
+    """Why the documents cannot answer ``asked``, and the topics they do cover."""
+    if not asked.text:
+        return "Please type a question about Espoo's sustainability work."
+    if asked.live:
+        text = (
+            f"{REFUSAL_START}: they hold no live information such as weather, timetables, "
+            "opening hours or results. Ask me about a covered topic"
+        )
+    elif elsewhere:
+        text = (
+            f"{REFUSAL_START}: they are about the City of Espoo, not "
+            f"{' or '.join(elsewhere)}, so I won't answer with Espoo's figures. Ask me about "
+            "Espoo's work on a topic"
+        )
+    elif asked.language:
+        text = (
+            f"{REFUSAL_START}: I answer questions asked in English, the language of the "
+            f"documents here. {ASK_IN_ENGLISH[asked.language]} Ask me in English about a topic"
+        )
+    else:
+        text = f"{REFUSAL_START}, so I won't guess. Try rephrasing, or ask about a covered topic"
+    return text + (f" such as {', '.join(topics)}." if topics else ".")
+
+
+def required_evidence(min_evidence: float, terms: Sequence[str]) -> float:
     """The evidence score a question needs: ``min_evidence`` for a question of four topic words,
     a little less for each further word (a long question's words are never all in one sentence),
     a little more for fewer."""
-    words = min(len(set(content_terms(question))), LENGTH_CAP)
+    words = min(len(set(terms)), LENGTH_CAP)
     return min_evidence - LENGTH_ALLOWANCE * (words - LENGTH_PIVOT)
 
 
-def _elsewhere(question: str, ranked: list[Candidate]) -> list[str]:
+def _elsewhere(asked: Question, ranked: list[Candidate]) -> list[str]:
     """The other places a question asks about when its best evidence names none of them.
 
     "What year is Vantaa aiming to be carbon neutral?" finds Espoo's own year: refuse, rather
     than answer with Espoo's figures.
     """
-    places = other_places(question)
+    places = list(asked.places)
     if places and ranked and any(mentions(ranked[0].text, p) for p in places):
         return []
     return places

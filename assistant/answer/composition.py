@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ..text import words
 from .cues import statement_year
 from .evidence import Candidate
 from .retrieval import Hit
@@ -156,11 +157,15 @@ def quotes_for(answer: str, passage: str) -> tuple[str, ...]:
     """The passage sentence that shares most words with a generated answer."""
     from ..ingest.chunking import split_sentences
 
-    words = set(re.findall(r"\w{3,}", answer.casefold()))
+    said = _long_words(answer)
     sentences = [passage[s.start : s.end] for s in split_sentences(passage)]
     if not sentences:
         return ()
-    return (max(sentences, key=lambda s: len(words & set(re.findall(r"\w{3,}", s.casefold())))),)
+    return (max(sentences, key=lambda s: len(said & _long_words(s))),)
+
+
+def _long_words(text: str) -> set[str]:
+    return {w for w in words(text) if len(w) >= 3}
 
 
 def _date_key(date: str) -> str:

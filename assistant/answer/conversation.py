@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
-from ..text import stems
-from .evidence import Candidate
+from ..text import stems, strip_markers, words
 
 #: How a refusal begins (its reply is left out of a follow-up's query).
 REFUSAL_START = "I could not find this in Espoo's sustainability documents"
@@ -24,7 +24,6 @@ _FUNCTION_WORDS = frozenset(
     "a an the in on of its it and or to for at by was is were are be been with as that this "
     "from than".split()
 )
-_MARKER = re.compile(r"\s*\[\d+\]")
 #: Follow-up cues: a short question, or one that points back at the conversation.
 _FOLLOW_UP = re.compile(
     r"^\s*((ok|okay|so|but|right)\W+)?"
@@ -77,12 +76,11 @@ def retrieval_query(question: str, history: Sequence[Turn | dict[str, str]]) -> 
     previous = [t for t in turns if t.role == "user"]
     if not previous:
         return question
-    words = re.findall(r"\w+", question)
-    if len(words) > 6 and not _FOLLOW_UP.search(question):
+    if len(words(question)) > 6 and not _FOLLOW_UP.search(question):
         return question
     parts = [previous[-1].content.strip()]
     if turns[-1].role == "assistant" and not turns[-1].content.startswith(REFUSAL_START):
-        reply = _MARKER.sub("", turns[-1].content).strip()
+        reply = strip_markers(turns[-1].content).strip()
         parts.append(re.split(r"(?<=[.!?])\s+", reply, maxsplit=1)[0][:MAX_REPLY_CHARS])
     return " ".join([*parts, question])
 
@@ -93,9 +91,15 @@ def _turn(item: Turn | dict[str, str]) -> Turn:
     return Turn(str(item.get("role", "")), str(item.get("content", "")))
 
 
-def not_repeating(
-    ranked: list[Candidate], history: Sequence[Turn | dict[str, str]]
-) -> list[Candidate]:
+class _Sentence(Protocol):
+    @property
+    def text(self) -> str: ...
+
+
+S = TypeVar("S", bound=_Sentence)
+
+
+def not_repeating(ranked: list[S], history: Sequence[Turn | dict[str, str]]) -> list[S]:
     """``ranked`` with the sentences that restate the previous reply moved last.
 
     A follow-up's query carries the previous reply, so the sentence the reply quoted scores
@@ -111,7 +115,7 @@ def not_repeating(
     topic = _words(asked[-1].content) if asked else set()
     said = _words(turns[-1].content) - topic
 
-    def restates(c: Candidate) -> bool:
+    def restates(c: S) -> bool:
         own = _words(c.text) - topic
         return bool(own) and len(own & said) / len(own) >= RESTATED
 
@@ -124,5 +128,4 @@ def _words(text: str) -> set[str]:
 
     Not the search stop list: "first", "third" and "may" tell two facts apart here.
     """
-    words = re.findall(r"\w+(?:[.,]\d+)*", _MARKER.sub("", text).casefold())
-    return set(stems([w for w in words if w not in _FUNCTION_WORDS]))
+    return set(stems([w for w in words(strip_markers(text)) if w not in _FUNCTION_WORDS]))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from ..text import _stemmer, tokenize
+from ..text import WORD, YEAR, stems, tokenize, without_possessives, words, years
 from .places import HOME
 
 _LATEST = re.compile(
@@ -32,7 +32,7 @@ _MONTHS = (
 _ASKS = (
     (
         re.compile(r"\b(when|what year|which year|since when|by when|how soon|what date)\b", re.I),
-        re.compile(rf"\b(1[89]\d\d|20\d\d)\b|\b{_MONTHS}\b", re.I),
+        re.compile(rf"{YEAR.pattern}|\b{_MONTHS}\b", re.I),
     ),
     (
         re.compile(
@@ -91,7 +91,6 @@ _DEFINING = re.compile(
     r"(?:is|are|was|were|means|refers to|stands for|is called|used to be)\b",
     re.I,
 )
-_WORD = re.compile(r"[\w’'-]+")
 #: An address in a text stands for the word a resident asks with: "is there an email I can
 #: write to?" is answered by "... at kestava@espoo.fi", which never says "email".
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b")
@@ -106,11 +105,11 @@ _ADDRESS_WORDS = (
 
 def words_of(text: str) -> list[str]:
     """The stems of ``text``, plus the words its email or web address stands for."""
-    words = tokenize(text)
+    found = tokenize(text)
     for address, implied in _ADDRESS_WORDS:
         if address.search(text):
-            return words + implied
-    return words
+            return found + implied
+    return found
 
 
 def defined_subject(question: str) -> list[str]:
@@ -118,14 +117,14 @@ def defined_subject(question: str) -> list[str]:
     for pattern in _DEFINE:
         m = pattern.search(question)
         if m:
-            words = [w.casefold() for w in _WORD.findall(m.group("x"))]
-            while words and words[0] in _DETERMINER:
-                words = words[1:]
-            if words[-2:] in (["in", "espoo"], ["for", "espoo"]):
-                words = words[:-2]
-            if set(words) <= _PRONOUNS:  # "what is it?" names nothing to define
+            subject = words(m.group("x"))
+            while subject and subject[0] in _DETERMINER:
+                subject = subject[1:]
+            if subject[-2:] in (["in", "espoo"], ["for", "espoo"]):
+                subject = subject[:-2]
+            if set(subject) <= _PRONOUNS:  # "what is it?" names nothing to define
                 return []
-            return words if 0 < len(words) <= 6 else []
+            return subject if 0 < len(subject) <= 6 else []
     return []
 
 
@@ -133,22 +132,17 @@ def defines(sentence: str, subject: list[str]) -> bool:
     """Whether ``sentence`` opens with ``subject`` and a defining verb ("X (ABC) is ...")."""
     if not subject:
         return False
-    words = list(_WORD.finditer(sentence))
-    start = 1 if words and words[0].group().casefold() in _DETERMINER else 0
-    head = words[start : start + len(subject)]
+    text = without_possessives(sentence)
+    found = list(WORD.finditer(text))
+    start = 1 if found and found[0].group().casefold() in _DETERMINER else 0
+    head = found[start : start + len(subject)]
     if len(head) < len(subject):
         return False
-    stems = _stems([w.group().casefold() for w in head])
-    if stems != _stems(subject):
+    if stems([w.group().casefold() for w in head]) != stems(subject):
         return False
-    return bool(_DEFINING.search(sentence[head[-1].end() :].lstrip(" ,\"”’'")))
+    return bool(_DEFINING.search(text[head[-1].end() :].lstrip(" ,\"”’'")))
 
 
-def _stems(words: list[str]) -> list[str]:
-    return list(_stemmer().stemWords([w.removesuffix("'s").removesuffix("’s") for w in words]))
-
-
-_YEAR = re.compile(r"\b(19[5-9]\d|20[0-9]\d)\b")
 #: A number ("300,000", "9.02") and its scale or unit: a word ("300 thousand", "80 percent")
 #: or a letter or sign stuck to it ("300k", "3.7m", "80%").
 _QUANTITY = re.compile(
@@ -187,7 +181,7 @@ def statement_year(text: str, date: str) -> int:
     """The latest year a sentence reports on: the latest it names up to its document's year
     ("by 2030" in a 2024 document is a target, not news); 0 when it names none."""
     limit = int(date[:4]) if date[:4].isdigit() else 9999
-    return max((y for y in map(int, _YEAR.findall(text)) if y <= limit), default=0)
+    return max((y for y in years(text) if y <= limit), default=0)
 
 
 def asks_about_past(question: str) -> bool:
@@ -202,4 +196,4 @@ def marked_superseded(text: str) -> bool:
 
 def latest_year(text: str) -> int:
     """The latest year ``text`` names (0 when none)."""
-    return max((int(y) for y in _YEAR.findall(text)), default=0)
+    return max(years(text), default=0)

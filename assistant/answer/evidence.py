@@ -23,17 +23,8 @@ from ..index.store import IndexVersion
 from ..index.words import Encode, spellings, wordlike
 from ..ingest.chunking import Span
 from ..text import content_terms, tokenize
-from .cues import (
-    asked_kinds,
-    asks_about_past,
-    asks_for_latest,
-    defined_subject,
-    defines,
-    latest_year,
-    marked_superseded,
-    quantities,
-    words_of,
-)
+from .cues import defines, latest_year, marked_superseded, quantities, words_of
+from .question import Question
 from .retrieval import Hit
 from .synonyms import Match, Thesaurus
 
@@ -120,12 +111,12 @@ class EvidenceScorer:
     def rank(
         self,
         version: IndexVersion,
-        question: str,
-        query: str,
+        asked: Question,
         query_vector: np.ndarray,
         hits: list[Hit],
     ) -> list[Candidate]:
         """All usable sentences of ``hits``, best first."""
+        question, query = asked.text, asked.query
         spans, vectors = self._units(version, hits)
         if not spans:
             return []
@@ -145,11 +136,8 @@ class EvidenceScorer:
         focus = _focus_term(q_terms, idf)
         if focus and any(_coverage({focus: 1.0}, p, alternatives, near) for p in passages):
             focus = ""  # the retrieved evidence does speak of it somewhere
-        recency = _recency(texts, wants_latest=asks_for_latest(question))
-        wanted = asked_kinds(question)
-        subject = defined_subject(question)
-        asks_past = asks_about_past(question)
-        named = quantities(question)
+        recency = _recency(texts, wants_latest=asked.latest)
+        subject = list(asked.subject)
         candidates = []
         for (i, hit, span), text, vec, sem, rec in zip(
             spans, texts, vectors, semantic, recency, strict=True
@@ -161,8 +149,8 @@ class EvidenceScorer:
             )
             score = W_SEMANTIC * float(sem) + W_OVERLAP * overlap + W_RANK / (1 + i) + rec
             # once per kind held: "how much did it cost" wants a number, and money most
-            score += ANSWER_TYPE_BONUS * sum(1 for shape in wanted if shape.search(text))
-            if named and named & quantities(text):
+            score += ANSWER_TYPE_BONUS * sum(1 for shape in asked.kinds if shape.search(text))
+            if asked.quantities and asked.quantities & quantities(text):
                 score += SAME_QUANTITY_BONUS
             if focus:
                 score -= FOCUS_PENALTY
@@ -170,7 +158,7 @@ class EvidenceScorer:
                 score += DEFINITION_BONUS
             stale = marked_superseded(text) or marked_superseded(hit.chunk.section)
             if stale:
-                score += STALE_PENALTY if asks_past else -STALE_PENALTY
+                score += STALE_PENALTY if asked.past else -STALE_PENALTY
             candidates.append(
                 Candidate(
                     text,
@@ -182,7 +170,7 @@ class EvidenceScorer:
                     overlap,
                     terms,
                     vec,
-                    superseded=stale and not asks_past,
+                    superseded=stale and not asked.past,
                 )
             )
         candidates.sort(key=lambda c: -c.score)

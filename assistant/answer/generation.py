@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 
 from ..errors import GenerationError
 from ..ingest.chunking import Chunk
+from ..text import MARKER
 
 SYSTEM_PROMPT = """You answer residents' questions about the City of Espoo's sustainability work.
 Rules:
@@ -25,7 +26,6 @@ Rules:
 - If the passages do not contain the answer, say that you could not find it in Espoo's
   sustainability documents."""
 
-_MARKER = re.compile(r"\[(\d{1,3})\]")
 _FENCE = "<<<PASSAGE>>>"
 
 
@@ -56,7 +56,7 @@ def validate_markers(text: str, passage_count: int) -> tuple[str, list[int]]:
             return match.group(0)
         return ""
 
-    cleaned = _MARKER.sub(keep, text)
+    cleaned = MARKER.sub(keep, text)
     cleaned = re.sub(r"[ \t]+([.,;:])", r"\1", re.sub(r"[ \t]{2,}", " ", cleaned)).strip()
     return cleaned, sorted(used)
 

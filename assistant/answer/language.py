@@ -9,12 +9,11 @@ place name ("Ämmässuo") or an English question about Finnish places stays Engl
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from functools import lru_cache
 from typing import Any
 
-from ..text import question_stop_words, stems
+from ..text import question_stop_words, stems, words
 
 #: What the refusal adds, in the question's language.
 ASK_IN_ENGLISH = {
@@ -30,7 +29,6 @@ ASK_IN_ENGLISH = {
 MIN_WORDS = 3
 #: lingua's confidence needed for Finnish or Swedish.
 MIN_CONFIDENCE = 0.9
-_WORD = re.compile(r"[^\W\d_]+")
 
 
 @lru_cache(maxsize=1)
@@ -46,14 +44,12 @@ def question_language(question: str, vocabulary: Collection[str]) -> str:
 
     ``vocabulary`` holds the corpus's word stems: words found there count as English.
     """
-    words = _WORD.findall(question.casefold())
-    if len(words) < MIN_WORDS:
+    said = [w for w in words(question) if w.isalpha()]
+    if len(said) < MIN_WORDS:
         return ""
     stop = question_stop_words()
-    english = sum(
-        1 for w, s in zip(words, stems(words), strict=True) if w in stop or s in vocabulary
-    )
-    if english / len(words) > 0.5:
+    english = sum(1 for w, s in zip(said, stems(said), strict=True) if w in stop or s in vocabulary)
+    if english / len(said) > 0.5:
         return ""
     best = _detector().compute_language_confidence_values(question)[0]
     code = best.language.iso_code_639_1.name.lower()

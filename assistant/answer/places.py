@@ -15,7 +15,7 @@ import math
 import re
 from functools import lru_cache
 
-from ..text import question_stop_words
+from ..text import question_stop_words, words
 
 HOME = "Espoo"
 #: GeoNames places this close to Espoo's centre are its own districts (Helsinki's is 16 km away).
@@ -23,9 +23,6 @@ LOCAL_RADIUS_KM = 10.0
 #: Cities abroad need this many people to count: smaller ones are often English words ("Split").
 ABROAD_MIN_POPULATION = 500_000
 _HOME_WORD = re.compile(r"\bespoo", re.I)
-_WORD = re.compile(r"[^\W\d_](?:[\w’'-]*\w)?")
-_POSSESSIVE = re.compile(r"(’s|'s|’|')$")
-_NEXT_WORD = re.compile(r"(?:’s|'s)?\s+(\w+)")
 #: "The Helsinki area" or "the Helsinki region" may well include Espoo.
 _REGION = {"area", "region", "regions", "metropolitan", "metro", "seutu"}
 
@@ -64,7 +61,7 @@ def gazetteer() -> dict[str, str]:
             names.append(city["name"])
     stop = question_stop_words()
     return {
-        n.casefold(): n
+        " ".join(words(n)): n
         for n in names
         if len(n) >= 4 and n.casefold() not in stop and not _HOME_WORD.search(n)
     }
@@ -77,15 +74,15 @@ def other_places(question: str) -> list[str]:
     """
     if _HOME_WORD.search(question):
         return []
-    words = [_POSSESSIVE.sub("", w) for w in _WORD.findall(question.casefold())]
+    said = [w for w in words(question) if not w.isdecimal()]
     places = gazetteer()
     found: list[str] = []
     i = 0
-    while i < len(words):
+    while i < len(said):
         for n in (3, 2, 1):  # the longest name first: "Palo Alto", not "Alto"
-            name = " ".join(words[i : i + n])
-            if len(words[i : i + n]) == n and name in places:
-                region = i + n < len(words) and words[i + n] in _REGION
+            name = " ".join(said[i : i + n])
+            if len(said[i : i + n]) == n and name in places:
+                region = i + n < len(said) and said[i + n] in _REGION
                 if not region and places[name] not in found:
                     found.append(places[name])
                 i += n
@@ -99,8 +96,9 @@ def mentions(text: str, place: str) -> bool:
     """Whether ``text`` names ``place`` (case-insensitive, whole words), not as a region that
     may include Espoo: "the Helsinki Metropolitan Area climate strategy" is not about Helsinki.
     """
+    length = len(words(place))
     for match in re.finditer(rf"(?<!\w){re.escape(place)}(?!\w)", text, re.I):
-        after = _NEXT_WORD.match(text, match.end())
-        if not (after and after.group(1).casefold() in _REGION):
+        after = words(text[match.start() : match.end() + 40])[length : length + 1]
+        if not (after and after[0] in _REGION):
             return True
     return False

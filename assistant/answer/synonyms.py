@@ -13,17 +13,15 @@ sentence scoring of evidence.py, and as extra BM25 query words (``Thesaurus.expa
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..text import stems, tokenize
+from ..text import stems, tokenize, words
 
 #: The list shipped with the package, written from the corpus vocabulary (docs/evaluation.md).
 BUNDLED = Path(__file__).with_name("synonyms.txt")
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -59,11 +57,11 @@ class Thesaurus:
         """The rules whose phrase occurs in ``text`` (as whole, stemmed words)."""
         if not self.rules:
             return []
-        words = stems([w.casefold() for w in _WORD.findall(text)])
+        said = stems(words(text))
         found: dict[str, Match] = {}
-        for i, word in enumerate(words):
+        for i, word in enumerate(said):
             for rule in self.by_first.get(word, ()):
-                if tuple(words[i : i + len(rule.key)]) == rule.key:
+                if tuple(said[i : i + len(rule.key)]) == rule.key:
                     found.setdefault(rule.match.phrase, rule.match)
         return list(found.values())
 
@@ -72,7 +70,7 @@ class Thesaurus:
         seen = set(tokenize(text))
         extra = []
         for match in self.matches(text):
-            for word in _WORD.findall(" ".join(match.wording)):
+            for word in words(" ".join(match.wording)):
                 stem = tokenize(word)
                 if stem and stem[0] not in seen:
                     seen.add(stem[0])
@@ -100,7 +98,7 @@ def parse(text: str, source: str = "synonyms") -> Thesaurus:
         wording = tuple(t for t, _ in usable)
         target_stems = tuple(stemmed for _, stemmed in usable)
         for phrase in phrases:
-            key = tuple(stems(_WORD.findall(phrase)))
+            key = tuple(stems(words(phrase)))
             if key:
                 match = Match(phrase, frozenset(tokenize(phrase)), wording, target_stems)
                 rules.append(Rule(key, match))

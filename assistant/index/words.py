@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..text import _TOKEN, _stopwords, stems
+from ..text import search_words, stems
 
 WORDS = "words.npy"
 WORD_LIST = "words.json"
@@ -32,10 +32,9 @@ Encode = Callable[[list[str]], np.ndarray]
 def spellings(texts: Iterable[str]) -> dict[str, str]:
     """Each stem of ``texts`` (stop words and words with digits left out) and its most frequent
     spelling there."""
-    stop = _stopwords()
     counts: defaultdict[str, Counter[str]] = defaultdict(Counter)
     for text in texts:
-        words = [w for w in _TOKEN.findall(text.casefold()) if w not in stop and wordlike(w)]
+        words = [w for w in search_words(text) if wordlike(w)]
         for word, stem in zip(words, stems(words), strict=True):
             counts[stem][word] += 1
     return {stem: c.most_common(1)[0][0] for stem, c in counts.items()}
