@@ -4,10 +4,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install index run test bench lint docs clean help
+.PHONY: install system index run test test-fast bench lint docs clean help
 
 help:  ## List the targets
-	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 install: $(STAMP)  ## Create .venv and install the project (idempotent)
 
@@ -22,8 +22,14 @@ index: install  ## Build or update the index of documents/
 run: index  ## Set up, update the index, start the app (watching documents/)
 	$(PY) app.py
 
-test: install  ## Set up and run the whole test suite
+system:  ## Install the system packages the tests need (Chromium, fonts), or say which to install
+	@bash scripts/system-deps.sh
+
+test: system install  ## Set up and run the whole test suite (several minutes)
 	$(PY) -m pytest
+
+test-fast: install  ## The core without slow, browser and server tests: under a minute, no Chromium
+	$(PY) -m pytest -m "not slow and not browser and not server"
 
 bench: install  ## Run every benchmark; tables go to docs/benchmarks.md
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[bench]'

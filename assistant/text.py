@@ -1,7 +1,9 @@
-"""Text: the one tokenizer, the stemmer, the stop lists and the patterns every stage shares.
+"""Text: the one tokenizer, the stemmers, the stop lists and the patterns every stage shares.
 
 Search (BM25, IDF), evidence scoring, synonyms, places, language detection and the conversation
-all split text into words here, so a word means the same thing at every stage.
+all split text into words here, so a word means the same thing at every stage. Stemming and stop
+words follow the text's language: English, Finnish or Swedish (``LANGUAGES``); Snowball stemmers
+from PyStemmer, stop lists from bm25s, scikit-learn and the ``stop-words`` package.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 #: The one word pattern: runs of letters, digits and underscores. Every stage splits text with
 #: ``words`` (or ``tokenize`` for search), so a word means the same thing everywhere.
@@ -41,24 +44,45 @@ def strip_markers(text: str) -> str:
     return re.sub(r"\s*" + MARKER.pattern, "", text)
 
 
-@lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
+#: The languages the documents and questions are in (ISO 639-1), English first: the default.
+LANGUAGES = ("en", "fi", "sv")
+_SNOWBALL = {"en": "english", "fi": "finnish", "sv": "swedish"}
+
+
+def language_of(code: str) -> str:
+    """``code`` if it is one of ``LANGUAGES`` ("fi-FI" and "FI" count as "fi"), else "en"."""
+    base = code.strip().lower()[:2]
+    return base if base in _SNOWBALL else "en"
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def _stemmer(language: str):  # type: ignore[no-untyped-def]
     import Stemmer
 
-    return Stemmer.Stemmer("english")
+    return Stemmer.Stemmer(_SNOWBALL[language])
 
 
-@lru_cache(maxsize=1)
-def search_stop_words() -> frozenset[str]:
-    """The stop list of search (bm25s's English list): words no passage is found by."""
-    from bm25s.stopwords import STOPWORDS_EN
+@lru_cache(maxsize=len(LANGUAGES))
+def _other_stop_words(language: str) -> frozenset[str]:
+    from stop_words import get_stop_words
 
-    return frozenset(STOPWORDS_EN)
+    return frozenset(get_stop_words(language))
 
 
-def stems(words_: list[str]) -> list[str]:
-    """Snowball stems of lower-cased words."""
-    return _stemmer().stemWords(words_) if words_ else []
+@lru_cache(maxsize=len(LANGUAGES))
+def search_stop_words(language: str = "en") -> frozenset[str]:
+    """The stop list of search: words no passage is found by (bm25s's English list; for Finnish
+    and Swedish the ``stop-words`` lists)."""
+    if language == "en":
+        from bm25s.stopwords import STOPWORDS_EN
+
+        return frozenset(STOPWORDS_EN)
+    return _other_stop_words(language)
+
+
+def stems(words_: list[str], language: str = "en") -> list[str]:
+    """Snowball stems of lower-cased words, by the rules of ``language``."""
+    return _stemmer(language).stemWords(words_) if words_ else []
 
 
 def _searchable(word: str) -> bool:
@@ -66,16 +90,16 @@ def _searchable(word: str) -> bool:
     return len(word) > 1 or word.isdecimal()
 
 
-def search_words(text: str) -> list[str]:
+def search_words(text: str, language: str = "en") -> list[str]:
     """The words search reads: ``WORD`` tokens of ``text`` (possessives kept: "espoo's" is
     "espoo" and a dropped "s"), lower-cased, single letters and stop words left out; unstemmed."""
-    stop = search_stop_words()
+    stop = search_stop_words(language)
     return [w for w in WORD.findall(text.casefold()) if _searchable(w) and w not in stop]
 
 
-def tokenize(text: str) -> list[str]:
+def tokenize(text: str, language: str = "en") -> list[str]:
     """Lower-cased, stop words removed, Snowball-stemmed tokens (what BM25 and IDF count)."""
-    return stems(search_words(text))
+    return stems(search_words(text, language), language)
 
 
 def _english_stop_words() -> frozenset[str]:
@@ -97,8 +121,11 @@ def _english_stop_words() -> frozenset[str]:
     return frozenset(ENGLISH_STOP_WORDS)
 
 
-@lru_cache(maxsize=1)
-def question_stop_words() -> frozenset[str]:
+@lru_cache(maxsize=len(LANGUAGES))
+def question_stop_words(language: str = "en") -> frozenset[str]:
+    """Words that carry no topic in a question: a broad stop list and conversational words."""
+    if language != "en":
+        return _other_stop_words(language) | _CHAT_WORDS.get(language, frozenset())
     ENGLISH_STOP_WORDS = _english_stop_words()
     # Conversational words that carry no topic ("whats the...", "gonna", "tell me").
     return frozenset(ENGLISH_STOP_WORDS) | {
@@ -132,13 +159,38 @@ def question_stop_words() -> frozenset[str]:
     }
 
 
-def content_terms(text: str) -> list[str]:
-    """The topic-bearing stems of a question: ``tokenize`` minus a broad English stop list and
-    numbers other than years ("emissions in 1990" is about 1990; "2 bikes" is not about 2)."""
-    stop = question_stop_words()
+#: Conversational words of Finnish and Swedish questions that the stop lists lack.
+_CHAT_WORDS = {
+    "fi": frozenset(
+        "kerro kertoa haluan haluaisin tietää voitko voisitko mitä miten moi hei kiitos".split()
+    ),
+    "sv": frozenset("berätta vill veta kan du hej tack undrar skulle".split()),
+}
+
+
+def content_terms(text: str, language: str = "en") -> list[str]:
+    """The topic-bearing stems of a question: ``tokenize`` minus a broad stop list and numbers
+    other than years ("emissions in 1990" is about 1990; "2 bikes" is not about 2)."""
+    stop = question_stop_words(language)
     kept = [
         w
         for w in WORD.findall(text.casefold())
         if _searchable(w) and w not in stop and (not w.isdigit() or YEAR.fullmatch(w))
     ]
-    return stems(kept)
+    return stems(kept, language)
+
+
+@lru_cache(maxsize=1)
+def _detector() -> Any:
+    from lingua import Language, LanguageDetectorBuilder
+
+    languages = (Language.ENGLISH, Language.FINNISH, Language.SWEDISH)
+    return LanguageDetectorBuilder.from_languages(*languages).with_low_accuracy_mode().build()
+
+
+def detect_language(text: str) -> tuple[str, float]:
+    """The likeliest of ``LANGUAGES`` for ``text`` and lingua's confidence in it (0 to 1)."""
+    if not text.strip():
+        return "en", 0.0
+    best = _detector().compute_language_confidence_values(text[:2000])[0]
+    return best.language.iso_code_639_1.name.lower(), float(best.value)

@@ -55,12 +55,12 @@ def interleaved_speed(
     """
     names = list(embedders)
     for e in embedders.values():
-        e.encode(queries[:3], batch_size=1)  # warm up
+        e.encode(queries[:3], batch_size=1, role="query")  # warm up
     one: dict[str, list[float]] = {n: [] for n in names}
     for i, q in enumerate(queries * 2):
         for n in names[i % len(names) :] + names[: i % len(names)]:
             started = time.perf_counter()
-            embedders[n].encode([q], batch_size=1)
+            embedders[n].encode([q], batch_size=1, role="query")
             one[n].append(time.perf_counter() - started)
     bulk = {n: 0.0 for n in names}
     parts: dict[str, list[np.ndarray]] = {n: [] for n in names}
@@ -146,7 +146,7 @@ def main() -> None:
     speeds = interleaved_speed(embedders, queries, texts)
     for backend, embedder in embedders.items():
         measured = speeds[backend]
-        qvecs = embedder.encode(queries, batch_size=32)
+        qvecs = embedder.encode(queries, batch_size=32, role="query")
         if backend == "torch":
             ref = {"texts": measured["vectors"], "queries": qvecs}
         row = {

@@ -229,7 +229,7 @@ def hnsw_comparison(
     flat = version.vectors
     n, dim = flat.ntotal, flat.d
     vectors = version.vectors_of(range(n))
-    qvecs = embedder.encode(queries, batch_size=32)
+    qvecs = embedder.encode(queries, batch_size=32, role="query")
     # More queries for a stable recall: passages of the index itself, perturbed.
     rng = np.random.default_rng(3)
     extra = vectors[rng.integers(0, n, 400)] + rng.normal(0, 0.5 / np.sqrt(dim), (400, dim))

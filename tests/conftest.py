@@ -3,6 +3,12 @@
 ``embedder`` and ``default_index`` are the real thing (sentence-transformers + FAISS) and are built
 once, because answer-quality claims must be tested with them. ``FakeEmbedder`` is for the mechanics
 of the index only (what gets re-embedded, what is kept), never for claims about retrieval quality.
+
+``default_index`` is shared by the whole session (the answer, search, CLI and web tests): never
+change its folder. A test that needs to change an index copies the folder first
+(``shutil.copytree``), as ``web_corpus`` does. Building it takes most of a minute, so every test
+that uses it is marked ``slow``; collection fails if one is not (``pytest_collection_modifyitems``),
+which keeps ``make test-fast`` under a minute.
 """
 
 from __future__ import annotations
@@ -62,7 +68,9 @@ class FakeEmbedder:
         *,
         batch_size: int = 32,
         progress: Callable[[int], None] | None = None,
+        role: str = "passage",
     ) -> np.ndarray:
+        """One hashed vector per text; both roles read a text alike (as MiniLM does)."""
         out = np.zeros((len(texts), self._dimension), dtype=np.float32)
         for begin in range(0, len(texts), batch_size):
             for i in range(begin, min(begin + batch_size, len(texts))):
@@ -85,6 +93,7 @@ class CountingEmbedder:
         self.texts: list[str] = []
         self.calls: list[int] = []  # number of texts per model call
         self.words: list[str] = []
+        self.roles: list[str] = []  # the role of each model call
 
     @property
     def dimension(self) -> int:
@@ -96,10 +105,12 @@ class CountingEmbedder:
         *,
         batch_size: int = 32,
         progress: Callable[[int], None] | None = None,
+        role: str = "passage",
     ) -> np.ndarray:
         self.calls.append(len(texts))
         self.words.extend(texts)
-        return self.inner.encode(texts, batch_size=batch_size, progress=progress)
+        self.roles.append(role)
+        return self.inner.encode(texts, batch_size=batch_size, progress=progress, role=role)
 
     def encode_spans(
         self,
@@ -108,16 +119,21 @@ class CountingEmbedder:
         *,
         batch_size: int = 32,
         progress: Callable[[int], None] | None = None,
+        role: str = "passage",
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Passages with their sentences in one pass: counted like ``encode``."""
         self.calls.append(len(texts))
         self.texts.extend(texts)
-        return embed_with_spans(self.inner, texts, spans, batch_size=batch_size, progress=progress)
+        self.roles.append(role)
+        return embed_with_spans(
+            self.inner, texts, spans, batch_size=batch_size, progress=progress, role=role
+        )
 
     def reset(self) -> None:
         self.texts.clear()
         self.calls.clear()
         self.words.clear()
+        self.roles.clear()
 
 
 @dataclass(frozen=True)
@@ -172,6 +188,20 @@ def default_index(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) 
     return DefaultIndex(settings, version, report)
 
 
+@pytest.fixture(scope="session")
+def web_corpus(embedder: Embedder, default_index: DefaultIndex) -> Settings:
+    """The web tests' corpus (``documents/`` plus an XSS document and a PDF) and its real index.
+
+    The index starts as a copy of ``default_index`` and is brought up to date by an incremental
+    build, which embeds only the two test documents with the real model, instead of building the
+    whole default corpus a second time.
+    """
+    import web_fixtures as web
+
+    web.use_shared(embedder, default_index)
+    return web.built_settings()
+
+
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
@@ -196,3 +226,22 @@ def copy_documents(tmp_path: Path) -> Callable[..., Path]:
         return copy_default_documents(tmp_path / folder, *names)
 
     return copy
+
+
+#: A test that uses one of these fixtures (directly or through another fixture) must carry the mark.
+REQUIRED_MARKS = {"default_index": "slow", "browser": "browser"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse to run when a test needs the shared index or Chromium but lacks the mark saying so.
+
+    Without this, one unmarked test would pull the ~50 s index build into ``make test-fast``.
+    """
+    unmarked = [
+        f"{item.nodeid} uses {fixture!r} but is not marked @pytest.mark.{mark}"
+        for item in items
+        for fixture, mark in REQUIRED_MARKS.items()
+        if fixture in getattr(item, "fixturenames", ()) and item.get_closest_marker(mark) is None
+    ]
+    if unmarked:
+        raise pytest.UsageError("\n".join(["tests without the marks they need:", *unmarked]))

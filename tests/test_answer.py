@@ -56,6 +56,7 @@ def _claims(answer: Answer) -> list[tuple[str, list[int]]]:
 
 
 @pytest.mark.parametrize("question", ANSWERABLE)
+@pytest.mark.slow
 def test_every_sentence_is_quoted_from_the_passage_it_cites(assistant, question: str) -> None:
     answer = assistant.ask(question)
     assert not answer.refused, answer.text
@@ -75,6 +76,7 @@ def test_every_sentence_is_quoted_from_the_passage_it_cites(assistant, question:
         assert c.title and c.document and c.date and c.source.startswith("http")
 
 
+@pytest.mark.slow
 def test_answers_are_about_the_question(assistant) -> None:
     answer = assistant.ask("When did Fortum stop burning coal in Espoo?")
     assert "2024" in answer.text
@@ -82,6 +84,7 @@ def test_answers_are_about_the_question(assistant) -> None:
 
 
 @pytest.mark.parametrize("question", OFF_TOPIC)
+@pytest.mark.slow
 def test_off_topic_questions_are_refused_without_citations(assistant, question: str) -> None:
     answer = assistant.ask(question)
     assert answer.refused
@@ -90,6 +93,7 @@ def test_off_topic_questions_are_refused_without_citations(assistant, question: 
     assert "such as" in answer.text, "a refusal suggests covered topics"
 
 
+@pytest.mark.slow
 def test_live_information_is_refused_with_what_the_documents_hold(assistant) -> None:
     answer = assistant.ask("whats the weather going to be like in espoo tomorrow")
     assert answer.refused and answer.citations == ()
@@ -98,6 +102,7 @@ def test_live_information_is_refused_with_what_the_documents_hold(assistant) -> 
     assert not on_topic.refused, "a question about plans is not a request for live information"
 
 
+@pytest.mark.slow
 def test_a_question_about_another_city_is_not_answered_with_espoos_figures(assistant) -> None:
     # Espoo's own carbon-neutrality year is the best evidence here: a wrong answer for Vantaa.
     answer = assistant.ask("what year is vantaa aiming to be carbon neutral")
@@ -106,6 +111,7 @@ def test_a_question_about_another_city_is_not_answered_with_espoos_figures(assis
     assert "not Vantaa" in answer.text and "such as" in answer.text
 
 
+@pytest.mark.slow
 def test_a_region_named_after_the_city_asked_about_is_not_evidence_about_it(assistant) -> None:
     # the best sentence is about "the Helsinki Metropolitan Area climate strategy", which Espoo
     # signed: it names the region, not the city of Helsinki
@@ -114,6 +120,7 @@ def test_a_region_named_after_the_city_asked_about_is_not_evidence_about_it(assi
     assert "not Helsinki" in answer.text
 
 
+@pytest.mark.slow
 def test_an_email_address_answers_a_question_asking_for_an_email(assistant) -> None:
     # the answering sentence says "contact ... at kestava@espoo.fi", never "email"
     answer = assistant.ask("can i email the city with my ideas about sustainability?")
@@ -121,6 +128,7 @@ def test_an_email_address_answers_a_question_asking_for_an_email(assistant) -> N
     assert "kestava@espoo.fi" in answer.text.split("[1]")[0]
 
 
+@pytest.mark.slow
 def test_a_question_back_in_a_year_quotes_the_figure_of_that_time(assistant) -> None:
     # the 1990 figure sits in a section about the older programme, which a question about the
     # present would rank lower
@@ -129,6 +137,7 @@ def test_a_question_back_in_a_year_quotes_the_figure_of_that_time(assistant) -> 
     assert "6.1 tonnes in 1990" in answer.text
 
 
+@pytest.mark.slow
 def test_a_follow_up_about_cost_quotes_the_sum_of_money(assistant) -> None:
     history = [
         {"role": "user", "content": "tell me about the jokeri light rail"},
@@ -139,6 +148,7 @@ def test_a_follow_up_about_cost_quotes_the_sum_of_money(assistant) -> None:
     assert "EUR 400 million" in answer.text
 
 
+@pytest.mark.slow
 def test_a_question_asking_what_something_is_called_quotes_the_name(assistant) -> None:
     answer = assistant.ask("what is the 2025-2029 espoo story called?")
     assert not answer.refused
@@ -153,6 +163,7 @@ def test_a_question_asking_what_something_is_called_quotes_the_name(assistant) -
         "why does espoo have bigger carbon sinks than helsinki or vantaa",
     ],
 )
+@pytest.mark.slow
 def test_questions_naming_another_city_are_answered_when_the_evidence_speaks_of_it(
     assistant, question: str
 ) -> None:
@@ -161,6 +172,7 @@ def test_questions_naming_another_city_are_answered_when_the_evidence_speaks_of_
     assert "Helsinki" in answer.text
 
 
+@pytest.mark.slow
 def test_follow_up_uses_the_conversation(assistant) -> None:
     history = [
         {"role": "user", "content": "How much have Espoo's greenhouse gas emissions fallen?"},
@@ -194,6 +206,7 @@ def test_follow_up_query_carries_what_the_previous_reply_named() -> None:
     ), "a refusal names nothing and stays out of the query"
 
 
+@pytest.mark.slow
 def test_follow_up_answer_leads_with_what_is_new(assistant) -> None:
     first = assistant.ask("when did fortum close the suomenoja coal unit?")
     quoted = [sentence for sentence, _ in _claims(first)]
@@ -207,6 +220,7 @@ def test_follow_up_answer_leads_with_what_is_new(assistant) -> None:
     assert _claims(answer)[0][0] not in quoted, "the answer opens by repeating the previous one"
 
 
+@pytest.mark.slow
 def test_a_new_fact_on_the_same_topic_is_not_a_restatement(assistant) -> None:
     question = "when did espoo publish consumption-based carbon footprints"
     vector = assistant.retriever.embed_query(question)
@@ -223,6 +237,7 @@ def test_a_new_fact_on_the_same_topic_is_not_a_restatement(assistant) -> None:
     assert reordered.index(third) < ranked.index(third), "the new fact on the topic moves up"
 
 
+@pytest.mark.slow
 def test_not_repeating_moves_restated_sentences_last(assistant) -> None:
     question = "when did coal burning end in espoo"
     query_vector = assistant.retriever.embed_query(question)
@@ -259,6 +274,7 @@ def test_long_question_is_not_treated_as_follow_up() -> None:
     assert retrieval_query(question, history) == question
 
 
+@pytest.mark.slow
 def test_stream_yields_pieces_then_the_answer(assistant) -> None:
     items = list(assistant.stream("when will espoo be carbon neutral"))
     assert isinstance(items[-1], Answer)
@@ -272,6 +288,7 @@ def test_stream_yields_pieces_then_the_answer(assistant) -> None:
     ["", "   ", "\x00\x1b[31m<script>alert(1)</script>", "espoo " * 5000, "🙂" * 50, "%s%n{0}"],
     ids=["empty", "blank", "control-and-html", "huge", "emoji", "format-strings"],
 )
+@pytest.mark.slow
 def test_hostile_input_gets_a_polite_answer(assistant, hostile: str) -> None:
     answer = assistant.ask(hostile)
     assert isinstance(answer.text, str) and answer.text
@@ -283,6 +300,7 @@ def test_clean_question_strips_control_characters_and_limits_length() -> None:
     assert len(clean_question("x" * 5000, 2000)) == 2000
 
 
+@pytest.mark.slow
 def test_answer_json_shape(assistant) -> None:
     data = assistant.ask("when will espoo be carbon neutral").to_dict()
     assert set(data) >= {"answer", "refused", "citations", "timings"}
@@ -297,6 +315,7 @@ def test_answer_json_shape(assistant) -> None:
         ("whats climate watch", "Climate Watch"),
     ],
 )
+@pytest.mark.slow
 def test_a_what_is_question_opens_with_the_definition(
     assistant, question: str, subject: str
 ) -> None:
@@ -305,6 +324,7 @@ def test_a_what_is_question_opens_with_the_definition(
     assert first.startswith(subject), first
 
 
+@pytest.mark.slow
 def test_the_current_goal_leads_a_superseded_one(assistant) -> None:
     answer = assistant.ask("what percentage cut in emissions is espoo's 2030 target")
     claims = [sentence for sentence, _ in _claims(answer)]
@@ -343,6 +363,7 @@ def test_the_evidence_bar_falls_with_question_length_within_bounds() -> None:
         "education unit in the evening, what would i pay per hour?",
     ],
 )
+@pytest.mark.slow
 def test_a_long_specific_question_is_answered(assistant, question: str) -> None:
     answer = assistant.ask(question)
     assert not answer.refused, answer.text
@@ -366,6 +387,7 @@ def test_statement_year_is_the_latest_reported_year() -> None:
         "how many city bikes are there now",
     ],
 )
+@pytest.mark.slow
 def test_a_question_about_now_gets_the_newest_statements_first(assistant, question: str) -> None:
     from assistant.answer.cues import statement_year
 
@@ -380,6 +402,7 @@ def test_a_question_about_now_gets_the_newest_statements_first(assistant, questi
     assert years == sorted(years, reverse=True), answer.text
 
 
+@pytest.mark.slow
 def test_a_statement_marked_as_replaced_follows_the_newer_one(assistant) -> None:
     from assistant.answer.cues import marked_superseded
 
@@ -397,6 +420,7 @@ def test_a_statement_marked_as_replaced_follows_the_newer_one(assistant) -> None
         ("what was espoo's original per-capita emissions target in the older programme", 1),
     ],
 )
+@pytest.mark.slow
 def test_superseded_statements_rank_lower_unless_the_past_is_asked(
     assistant, monkeypatch, question: str, shift: int
 ) -> None:
@@ -521,6 +545,7 @@ def test_a_sentence_holding_what_is_asked_comes_from_the_best_sentences_section(
         ("the 60 km of cycle routes, when will they be done", "60 km", "2030"),
     ],
 )
+@pytest.mark.slow
 def test_a_quantity_the_question_names_leads_to_its_sentence(
     assistant, question: str, quantity: str, answer: str
 ) -> None:
@@ -536,6 +561,7 @@ def test_a_quantity_the_question_names_leads_to_its_sentence(
         ("where does mixed household waste go to be burned", "Vantaa"),
     ],
 )
+@pytest.mark.slow
 def test_a_where_question_is_answered_with_a_place(assistant, question: str, place: str) -> None:
     answer = assistant.ask(question)
     assert not answer.refused

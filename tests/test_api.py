@@ -24,6 +24,9 @@ from assistant.errors import IndexMissingError
 from assistant.web.api import create_api
 from assistant.web.server import create_app
 
+# every test serves the session's real index (conftest's web_corpus) over HTTP
+pytestmark = [pytest.mark.slow, pytest.mark.server, pytest.mark.usefixtures("web_corpus")]
+
 ALLOWED = "https://www.espoo.fi"
 BIKES = "How long have city bikes been available in Espoo?"
 
@@ -39,11 +42,6 @@ def base_url() -> Iterator[str]:
 def client(base_url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=base_url, timeout=60) as http:
         yield http
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _shared_model(embedder: Any) -> None:
-    web.use_embedder(embedder)  # the session's real model, from conftest
 
 
 def ask(client: httpx.Client, question: str, **body: Any) -> httpx.Response:

@@ -14,7 +14,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "assistant"
 #: The stages in the order data flows through them; each may import only those before it.
-ORDER = ["text", "ingest", "embed", "index", "answer", "evaluation", "web", "cli", "__main__"]
+ORDER = [
+    "text",
+    "i18n",
+    "ingest",
+    "embed",
+    "index",
+    "answer",
+    "evaluation",
+    "web",
+    "cli",
+    "__main__",
+]
 ANYWHERE = {"config", "errors", "__init__"}
 MAX_MODULE_LINES, MAX_FUNCTION_LINES = 400, 80
 

@@ -23,6 +23,10 @@ from assistant.web.api import create_api
 from assistant.web.server import create_app, feedback_path
 from assistant.web.ui import FeedbackStore
 
+# every test answers from the session's real index (conftest's web_corpus); all but one also
+# drive Chromium against a live server, and are marked so one by one
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("web_corpus")]
+
 PAYLOAD = "<img src=x onerror=\"window.__xss='question'\">"
 WIDGET_TITLE = "Ask about Sustainable Espoo"
 TIMEOUT = 60_000
@@ -33,11 +37,6 @@ class Servers:
     app: str  # the assistant
     site: str  # the city's site: an allowed origin
     other: str  # the same pages from an origin that is not allowed
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _shared_model(embedder: Any) -> None:
-    web.use_embedder(embedder)  # the session's real model, from conftest
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +108,8 @@ def watch_streaming(page: Page) -> None:
 # --- the Gradio chat -----------------------------------------------------------------------------
 
 
+@pytest.mark.browser
+@pytest.mark.server
 def test_chat_streams_an_answer_with_source_cards_and_working_links(
     page: Page, context: BrowserContext, servers: Servers
 ) -> None:
@@ -159,6 +160,8 @@ def test_until_the_chat_is_built_the_page_says_it_is_starting() -> None:
     assert "refresh" not in page.text, "a page that cannot come back does not reload itself"
 
 
+@pytest.mark.browser
+@pytest.mark.server
 def test_the_chat_built_after_start_up_answers(page: Page) -> None:
     # what `serve` runs: the API first, the chat mounted when Gradio has been built
     app = create_app(web.built_settings(), web.assistant(), chat_later=True)
@@ -170,6 +173,8 @@ def test_the_chat_built_after_start_up_answers(page: Page) -> None:
         expect(page.locator(".esa-answer > p").first).to_contain_text("2030")
 
 
+@pytest.mark.browser
+@pytest.mark.server
 def test_chat_works_with_the_keyboard_alone(page: Page, servers: Servers) -> None:
     page.goto(servers.app)
     box = page.get_by_label("Your question")
@@ -196,6 +201,8 @@ def test_chat_works_with_the_keyboard_alone(page: Page, servers: Servers) -> Non
     expect(popup.value).to_have_url(re.compile(r"^https://"))
 
 
+@pytest.mark.browser
+@pytest.mark.server
 def test_chat_links_a_pdf_source_to_its_page(page: Page, servers: Servers) -> None:
     page.goto(servers.app)
     ask_in_chat(page, web.PDF_QUESTION)
@@ -204,6 +211,8 @@ def test_chat_links_a_pdf_source_to_its_page(page: Page, servers: Servers) -> No
     expect(card.locator("a.esa-link")).to_have_attribute("href", web.PDF_SOURCE + "#page=2")
 
 
+@pytest.mark.browser
+@pytest.mark.server
 def test_chat_shows_xss_payloads_as_text(page: Page, servers: Servers) -> None:
     fetched: list[str] = []
     page.on("request", lambda request: fetched.append(request.url))
@@ -223,6 +232,8 @@ def test_chat_shows_xss_payloads_as_text(page: Page, servers: Servers) -> None:
     shot(page, "chat-xss.png")
 
 
+@pytest.mark.browser
+@pytest.mark.server
 def test_feedback_is_stored_with_the_question_answer_and_citations(
     page: Page, servers: Servers
 ) -> None:
@@ -244,6 +255,8 @@ def test_feedback_is_stored_with_the_question_answer_and_citations(
     assert "Jokeri" in rows[0]["answer"] and "Jokeri" in rows[0]["citations"]
 
 
+@pytest.mark.browser
+@pytest.mark.server
 def test_about_panel_and_clear_button(page: Page, servers: Servers) -> None:
     page.goto(servers.app)
     page.get_by_text("About this assistant").click()
@@ -260,6 +273,8 @@ def test_about_panel_and_clear_button(page: Page, servers: Servers) -> None:
     expect(page.locator(".esa-card")).to_have_count(0)
 
 
+@pytest.mark.browser
+@pytest.mark.server
 def test_chat_is_readable_on_a_phone(browser: Browser, servers: Servers) -> None:
     phone = browser.new_context(
         viewport={"width": 360, "height": 780},
@@ -285,6 +300,8 @@ def test_chat_is_readable_on_a_phone(browser: Browser, servers: Servers) -> None
         phone.close()
 
 
+@pytest.mark.browser
+@pytest.mark.server
 def test_chat_serves_several_users_at_once_within_the_rate_limit(browser: Browser) -> None:
     settings = web.built_settings().with_(rate_limit="3/minute")  # per client address
     with web.live_server(create_app(settings, web.assistant())) as url:
@@ -319,6 +336,8 @@ def open_city_page(page: Page, servers: Servers) -> Any:
     return page.get_by_role("button", name=f"Open chat: {WIDGET_TITLE}")
 
 
+@pytest.mark.browser
+@pytest.mark.server
 def test_widget_answers_with_clickable_citations(
     page: Page, context: BrowserContext, servers: Servers
 ) -> None:
@@ -351,6 +370,8 @@ def test_widget_answers_with_clickable_citations(
     shot(page, "widget.png")
 
 
+@pytest.mark.browser
+@pytest.mark.server
 def test_widget_works_with_the_keyboard_alone(page: Page, servers: Servers) -> None:
     launcher = open_city_page(page, servers)
     for _ in range(12):
@@ -376,6 +397,8 @@ def test_widget_works_with_the_keyboard_alone(page: Page, servers: Servers) -> N
     expect(frame.locator(".card").first).to_be_visible()  # the conversation is kept
 
 
+@pytest.mark.browser
+@pytest.mark.server
 def test_widget_shows_xss_payloads_as_text(page: Page, servers: Servers) -> None:
     open_city_page(page, servers).click()
     chat = page.frame_locator(f"iframe[title='{WIDGET_TITLE}']")
@@ -394,6 +417,8 @@ def test_widget_shows_xss_payloads_as_text(page: Page, servers: Servers) -> None
     assert embed.locator("img").count() == 0
 
 
+@pytest.mark.browser
+@pytest.mark.server
 def test_embed_shows_a_friendly_message_when_rate_limited(page: Page) -> None:
     settings = web.built_settings().with_(rate_limit="2/minute")
     with web.live_server(create_api(web.assistant(), settings)) as url:
@@ -410,6 +435,8 @@ def test_embed_shows_a_friendly_message_when_rate_limited(page: Page) -> None:
         shot(page, "embed-rate-limited.png")
 
 
+@pytest.mark.browser
+@pytest.mark.server
 def test_embed_may_be_framed_only_by_allowed_origins(page: Page, servers: Servers) -> None:
     page.goto(f"{servers.site}/frame.html")
     expect(page.frame_locator("#f").get_by_label("Your question")).to_be_visible()

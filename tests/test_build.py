@@ -139,6 +139,7 @@ def retriever(embedder: Embedder) -> Retriever:
 # --- incremental builds ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_first_build_embeds_every_chunk(base: Base, embedder: Embedder) -> None:
     expected = set().union(*(embedding_texts(base.docs / d, d) for d in BASE_DOCS))
 
@@ -157,6 +158,7 @@ def test_first_build_embeds_every_chunk(base: Base, embedder: Embedder) -> None:
     assert (base.index / POINTER).read_text().strip() == base.report.version
 
 
+@pytest.mark.slow
 def test_second_build_without_changes_embeds_nothing(
     corpus: Corpus, base: Base, counting: CountingEmbedder
 ) -> None:
@@ -173,6 +175,7 @@ def test_second_build_without_changes_embeds_nothing(
     assert report.chunks == base.report.chunks
 
 
+@pytest.mark.slow
 def test_adding_a_document_embeds_only_its_chunks(
     corpus: Corpus, counting: CountingEmbedder, retriever: Retriever, embedder: Embedder
 ) -> None:
@@ -197,6 +200,7 @@ def test_adding_a_document_embeds_only_its_chunks(
     assert top_documents(retriever, new, question)[0] == NEW_DOC
 
 
+@pytest.mark.slow
 def test_a_build_shows_progress_for_passages_and_for_new_words(
     corpus: Corpus, embedder: Embedder
 ) -> None:
@@ -222,6 +226,7 @@ def test_a_build_shows_progress_for_passages_and_for_new_words(
     assert bars == []  # nothing changed: nothing to embed, no bar at all
 
 
+@pytest.mark.slow
 def test_modifying_a_document_embeds_only_its_changed_passages(
     corpus: Corpus, counting: CountingEmbedder, retriever: Retriever, embedder: Embedder
 ) -> None:
@@ -273,6 +278,7 @@ def test_modifying_a_document_embeds_only_its_changed_passages(
     assert "2.9 million trips" in hits[0].chunk.text
 
 
+@pytest.mark.slow
 def test_reused_vectors_are_the_ones_the_model_would_compute(
     corpus: Corpus, counting: CountingEmbedder, embedder: Embedder
 ) -> None:
@@ -291,6 +297,7 @@ def test_reused_vectors_are_the_ones_the_model_would_compute(
     np.testing.assert_allclose(stored, fresh, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_deleting_a_document_removes_its_chunks_and_embeds_nothing(
     corpus: Corpus, counting: CountingEmbedder, retriever: Retriever, embedder: Embedder
 ) -> None:
@@ -616,15 +623,17 @@ class FailingEmbedder(CountingEmbedder):
         self.after = after
         self.error = error
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 32, progress=None) -> np.ndarray:
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 32, progress=None, role: str = "passage"
+    ) -> np.ndarray:
         self.calls.append(len(texts))
         assert len(texts) > self.after, "the failure must happen midway"
         self.texts.extend(texts[: self.after])
-        self.inner.encode(texts[: self.after], batch_size=batch_size, progress=progress)
+        self.inner.encode(texts[: self.after], batch_size=batch_size, progress=progress, role=role)
         raise self.error
 
-    def encode_spans(self, texts, spans, *, batch_size: int = 32, progress=None):  # type: ignore[no-untyped-def]
-        return None, self.encode(texts, batch_size=batch_size, progress=progress)
+    def encode_spans(self, texts, spans, *, batch_size: int = 32, progress=None, role="passage"):  # type: ignore[no-untyped-def]
+        return None, self.encode(texts, batch_size=batch_size, progress=progress, role=role)
 
 
 def snapshot(retriever: Retriever, version: IndexVersion) -> list[list[tuple[str, str, float]]]:
@@ -653,6 +662,7 @@ def change_documents(docs: Path) -> None:
 @pytest.mark.parametrize(
     "error", [RuntimeError("the model crashed"), KeyboardInterrupt()], ids=["error", "ctrl-c"]
 )
+@pytest.mark.slow
 def test_a_build_that_dies_while_embedding_leaves_the_previous_version_live(
     corpus: Corpus, embedder: Embedder, retriever: Retriever, error: BaseException
 ) -> None:
@@ -680,6 +690,7 @@ def test_a_build_that_dies_while_embedding_leaves_the_previous_version_live(
     assert load(corpus.index, embedder).name == report.version != old.name
 
 
+@pytest.mark.slow
 def test_ctrl_c_after_some_batches_leaves_the_previous_version_live(
     corpus: Corpus, embedder: Embedder
 ) -> None:
@@ -738,7 +749,7 @@ def test_a_build_that_dies_while_writing_leaves_the_previous_version_live(
     first = build(docs, index, fake_embedder)
     old = load(index, fake_embedder)
     change_documents(docs)
-    real_save = assistant.build.save_version
+    real_save = assistant.index.build.save_version
     written: list[Path] = []
 
     def save_then_die(folder: Path, *args, **kwargs) -> None:
@@ -746,7 +757,7 @@ def test_a_build_that_dies_while_writing_leaves_the_previous_version_live(
         written.append(folder)
         raise error
 
-    monkeypatch.setattr(assistant.build, "save_version", save_then_die)
+    monkeypatch.setattr(assistant.index.build, "save_version", save_then_die)
 
     with pytest.raises(raised) as info:
         build(docs, index, fake_embedder)
@@ -768,14 +779,14 @@ KILLED_BUILD = textwrap.dedent(
     import assistant.index.build
     from conftest import FakeEmbedder
 
-    real_save = assistant.build.save_version
+    real_save = assistant.index.build.save_version
 
     def save_and_get_killed(folder, *args, **kwargs):
         real_save(folder, *args, **kwargs)
         os.kill(os.getpid(), signal.SIGKILL)  # like a power cut: no cleanup runs
 
-    assistant.build.save_version = save_and_get_killed
-    assistant.build.build_index(documents_dir=Path(sys.argv[1]), index_dir=Path(sys.argv[2]),
+    assistant.index.build.save_version = save_and_get_killed
+    assistant.index.build.build_index(documents_dir=Path(sys.argv[1]), index_dir=Path(sys.argv[2]),
                                 embedder=FakeEmbedder(), chunk_size=600, chunk_overlap=1)
     """
 )
@@ -867,6 +878,7 @@ def test_a_damaged_index_is_refused_and_rebuilt_by_the_next_build(
     assert len(version) == version.vectors.ntotal == first.chunks
 
 
+@pytest.mark.slow
 def test_a_damaged_real_index_is_rebuilt_and_answers_again(
     corpus: Corpus, embedder: Embedder, retriever: Retriever, base: Base
 ) -> None:

@@ -17,6 +17,7 @@ from test_documents import make_pdf
 
 import assistant.answer.factory
 import assistant.embed.base
+import assistant.embed.factory
 from assistant.cli import cli
 from assistant.config import DEFAULT_MODEL, Settings
 from assistant.embed.base import Embedder
@@ -74,7 +75,7 @@ def session_model(
     monkeypatch: pytest.MonkeyPatch, embedder: Embedder, default_onnx_embedder: Embedder
 ) -> None:
     """Let CLI commands use the session's already-loaded default model (other names load anew)."""
-    real = assistant.embeddings.create_embedder
+    real = assistant.embed.factory.create_embedder
     loaded = {"torch": embedder, "onnx": default_onnx_embedder}
 
     def create(model: str = DEFAULT_MODEL, backend: str = "onnx", **options: Any) -> Embedder:
@@ -82,8 +83,7 @@ def session_model(
             return loaded[backend]
         return real(model, backend, **options)
 
-    monkeypatch.setattr(assistant.embeddings, "create_embedder", create)
-    monkeypatch.setattr(assistant.factory, "create_embedder", create)
+    monkeypatch.setattr(assistant.embed.factory, "create_embedder", create)
 
 
 def assert_clean_error(result: Result, *fragments: str) -> str:
@@ -170,6 +170,7 @@ def test_help_does_not_import_heavy_libraries() -> None:
 # --- build ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_build_json_reports_what_it_did(run: Callable[..., Result], tmp_path: Path) -> None:
     """The one test that lets the CLI load the real model itself."""
     docs = copy_default_documents(tmp_path / "docs", "city-bikes.md", "jokeri-light-rail.md")
@@ -196,6 +197,7 @@ def test_build_json_reports_what_it_did(run: Callable[..., Result], tmp_path: Pa
 
 
 @pytest.mark.usefixtures("session_model")
+@pytest.mark.slow
 def test_build_json_again_is_incremental(
     run: Callable[..., Result], tmp_path: Path, embedder: Embedder
 ) -> None:
@@ -220,7 +222,7 @@ def test_build_text_output_summarises_and_lists_skipped_files(
     run: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        assistant.factory,
+        assistant.embed.factory,
         "create_embedder",
         lambda model, backend="onnx", **_: FakeEmbedder(model),
     )
@@ -247,7 +249,9 @@ def test_ctrl_c_during_a_build_exits_130_and_keeps_the_index(
             raise KeyboardInterrupt
 
     monkeypatch.setattr(
-        assistant.factory, "create_embedder", lambda model, backend="onnx", **_: Interrupted(model)
+        assistant.embed.factory,
+        "create_embedder",
+        lambda model, backend="onnx", **_: Interrupted(model),
     )
     copy_default_documents(docs, "jokeri-light-rail.md")
 
@@ -263,6 +267,7 @@ def test_ctrl_c_during_a_build_exits_130_and_keeps_the_index(
 
 
 @pytest.mark.usefixtures("session_model")
+@pytest.mark.slow
 def test_search_json_returns_k_ranked_results(
     run: Callable[..., Result], default_index: DefaultIndex
 ) -> None:
@@ -291,6 +296,7 @@ def test_search_json_returns_k_ranked_results(
 
 
 @pytest.mark.usefixtures("session_model")
+@pytest.mark.slow
 def test_search_text_output_shows_ranked_passages(
     run: Callable[..., Result], default_index: DefaultIndex
 ) -> None:
@@ -312,6 +318,7 @@ def test_search_text_output_shows_ranked_passages(
 # --- status --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_status_json_describes_the_index_and_pending_changes(
     run: Callable[..., Result], tmp_path: Path, embedder: Embedder
 ) -> None:
@@ -392,6 +399,7 @@ def test_commands_without_an_index_say_to_build(
     assert_clean_error(run(*command), "No index", "build")
 
 
+@pytest.mark.slow
 def test_search_on_an_index_built_with_another_model(
     run: Callable[..., Result], default_index: DefaultIndex
 ) -> None:

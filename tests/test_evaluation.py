@@ -26,6 +26,7 @@ def assistant(default_index, embedder) -> Assistant:  # type: ignore[no-untyped-
     return Assistant(settings, version, Retriever(embedder))
 
 
+@pytest.mark.slow
 def test_eval_metrics_on_a_tiny_file(assistant: Assistant, tmp_path: Path) -> None:
     file = _write(
         tmp_path / "q.jsonl",
@@ -95,6 +96,7 @@ def test_beir_on_a_tiny_dataset(embedder, tmp_path: Path) -> None:
         assert result["modes"][mode]["recall@100"] == 1.0
 
 
+@pytest.mark.slow
 def test_a_rate_with_nothing_to_count_is_none_not_zero(
     assistant: Assistant, tmp_path: Path
 ) -> None:

@@ -17,6 +17,9 @@ from assistant.index.factory import build_from_settings
 from assistant.index.store import current_version_dir, load_version
 from assistant.web.live import LiveIndex, load_best_version
 
+# builds with the real model, waits for watchers; every test needs the shared default index
+pytestmark = pytest.mark.slow
+
 DOCS = ("city-bikes.md", "jokeri-light-rail.md", "district-heating-coal-phase-out.md")
 NEW_DOC = """---
 title: Rooftop beehives at Espoo city hall

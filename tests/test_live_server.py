@@ -23,6 +23,9 @@ from conftest import copy_default_documents
 
 from assistant.index.build import build_index
 
+# `espoo-assistant serve --watch` in a subprocess, real builds while it answers
+pytestmark = [pytest.mark.slow, pytest.mark.server]
+
 TOKEN = "test-admin-token"
 DOCS = (
     "city-bikes.md",

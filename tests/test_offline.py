@@ -56,6 +56,7 @@ def test_a_model_name_that_is_not_local_fails_clearly_without_downloading(
     assert no_network == [], "the load tried to reach a model hub"
 
 
+@pytest.mark.slow
 def test_onnx_export_uses_only_the_bundled_model(no_network: list[object], tmp_path: Path) -> None:
     vectors = OnnxEmbedder(cache_dir=tmp_path).encode(["Espoo city bikes", "Jokeri light rail"])
     assert vectors.shape == (2, 384)
@@ -102,7 +103,7 @@ def test_every_model_load_in_the_code_stays_on_disk() -> None:
     import ast
 
     root = Path(__file__).resolve().parents[1]
-    files = [root / "app.py", *(root / "assistant").glob("*.py"), *(root / "bench").glob("*.py")]
+    files = [root / "app.py", *(root / "assistant").rglob("*.py"), *(root / "bench").glob("*.py")]
     loads, offenders = 0, []
     for path in files:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -137,7 +138,7 @@ def test_the_package_calls_no_hub_loader() -> None:
 
     root = Path(__file__).resolve().parents[1]
     calls = []
-    for path in [root / "app.py", *(root / "assistant").glob("*.py")]:
+    for path in [root / "app.py", *(root / "assistant").rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call):
                 func = node.func
@@ -165,6 +166,7 @@ runpy.run_module("assistant", run_name="__main__", alter_sys=True)
 """
 
 
+@pytest.mark.slow
 def test_the_default_build_and_answer_work_from_the_bundled_model_alone(
     copy_documents, tmp_path: Path
 ) -> None:

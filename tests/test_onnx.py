@@ -11,6 +11,9 @@ from assistant.embed.base import Embedder
 from assistant.embed.factory import create_embedder
 from assistant.embed.onnxrt import INT8_FILE, ONNX_FILE, OnnxEmbedder
 
+# exports the model to ONNX (and int8) and encodes with both backends: most of a minute
+pytestmark = pytest.mark.slow
+
 #: Short, long, empty, non-English, numeric, markup and whitespace-heavy texts.
 TEXTS = [
     "Espoo aims to be carbon neutral by 2030.",

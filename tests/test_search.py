@@ -73,6 +73,7 @@ def retriever(embedder: Embedder) -> Retriever:
     return Retriever(embedder)
 
 
+@pytest.mark.slow
 def test_the_whole_default_corpus_is_indexed(default_index: DefaultIndex) -> None:
     docs, skipped = load_documents(DOCUMENTS)
     settings, version = default_index
@@ -85,6 +86,7 @@ def test_the_whole_default_corpus_is_indexed(default_index: DefaultIndex) -> Non
 
 
 @pytest.mark.parametrize(("question", "expected"), QUESTIONS)
+@pytest.mark.slow
 def test_search_finds_the_right_document(
     default_index: DefaultIndex, retriever: Retriever, question: str, expected: set[str]
 ) -> None:
@@ -96,6 +98,7 @@ def test_search_finds_the_right_document(
 
 
 @pytest.mark.parametrize("mode", ["dense", "lexical"])
+@pytest.mark.slow
 def test_each_retriever_alone_finds_the_coal_document(
     default_index: DefaultIndex, retriever: Retriever, mode: str
 ) -> None:
@@ -110,6 +113,7 @@ def test_each_retriever_alone_finds_the_coal_document(
     assert "Suomenoja" in hits[0].chunk.text
 
 
+@pytest.mark.slow
 def test_both_relevant_documents_of_the_un_question_are_found(
     default_index: DefaultIndex, retriever: Retriever
 ) -> None:
@@ -133,6 +137,7 @@ def test_both_relevant_documents_of_the_un_question_are_found(
         "When did Espoo stop burning coal for district heat?",
     ],
 )
+@pytest.mark.slow
 def test_top_five_is_diversified_across_documents(
     default_index: DefaultIndex, retriever: Retriever, question: str
 ) -> None:
@@ -170,6 +175,7 @@ def test_held_back_passages_join_only_when_they_outscore_the_last_one_taken() ->
     assert diversified(hits, 5, held_back=1) == more
 
 
+@pytest.mark.slow
 def test_hits_carry_citable_metadata(default_index: DefaultIndex, retriever: Retriever) -> None:
     hits = retriever.search(default_index.version, "city bike trips in 2019", k=5).hits
 
@@ -183,6 +189,7 @@ def test_hits_carry_citable_metadata(default_index: DefaultIndex, retriever: Ret
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
+@pytest.mark.slow
 def test_the_text_document_is_searchable_with_its_sidecar_metadata(
     default_index: DefaultIndex, retriever: Retriever
 ) -> None:
@@ -196,6 +203,7 @@ def test_the_text_document_is_searchable_with_its_sidecar_metadata(
     assert press[0].chunk.title.startswith("Espoo to become a forerunner")
 
 
+@pytest.mark.slow
 def test_dense_scores_are_cosine_similarities(
     default_index: DefaultIndex, retriever: Retriever, embedder: Embedder
 ) -> None:

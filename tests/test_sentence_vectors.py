@@ -67,6 +67,7 @@ def test_sentences_past_the_length_limit_are_encoded_on_their_own(embedder: Embe
     assert pooled[0][0].any()
 
 
+@pytest.mark.slow
 def test_every_answer_unit_of_every_chunk_has_a_stored_vector(
     default_index: DefaultIndex,
 ) -> None:
@@ -81,6 +82,7 @@ def test_every_answer_unit_of_every_chunk_has_a_stored_vector(
         np.testing.assert_allclose(norms, 1.0, atol=2e-3)  # stored as float16
 
 
+@pytest.mark.slow
 def test_an_incremental_build_carries_sentence_vectors_over(
     tmp_path: Path, embedder: Embedder
 ) -> None:
@@ -122,6 +124,7 @@ def test_an_incremental_build_carries_sentence_vectors_over(
     assert kept > 0
 
 
+@pytest.mark.slow
 def test_an_answer_embeds_only_the_question(
     default_index: DefaultIndex, embedder: Embedder
 ) -> None:
@@ -142,6 +145,7 @@ def test_an_answer_embeds_only_the_question(
 
 
 @pytest.mark.parametrize("backend", ["onnx"])
+@pytest.mark.slow
 def test_onnx_sentence_vectors_match_torch(
     backend: str, embedder: Embedder, tmp_path: Path
 ) -> None:

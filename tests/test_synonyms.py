@@ -85,6 +85,7 @@ def made_up_word(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(path)
 
 
+@pytest.mark.slow
 def test_a_rule_lets_a_residents_word_find_the_documents_word(
     default_index, embedder, made_up_word: str
 ) -> None:  # type: ignore[no-untyped-def]

@@ -55,6 +55,7 @@ def test_near_words_are_variants_and_synonyms_not_other_values(embedder) -> None
     assert _coverage(weights, {"buse", "espoo"}) == pytest.approx(1 / 3)
 
 
+@pytest.mark.slow
 def test_a_rebuild_encodes_only_new_words_and_the_table_round_trips(
     embedder, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -96,6 +97,7 @@ def _chunking() -> dict[str, int]:
     return {"size": settings.chunk_size, "overlap": settings.chunk_overlap}
 
 
+@pytest.mark.slow
 def test_a_word_the_stemmer_keeps_apart_still_finds_its_sentence(default_index, embedder) -> None:  # type: ignore[no-untyped-def]
     """ "grow" and "grown" have different stems; only the word table connects them."""
     settings, version = default_index

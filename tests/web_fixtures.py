@@ -1,7 +1,8 @@
 """Shared parts of the web tests: one corpus, index and assistant per test session, live servers.
 
-The expensive parts (the real model and a real index built from ``documents/`` plus two test
-documents) are built once per process, whichever web test module asks first.
+The expensive parts are the session's, from ``conftest``: the real model and the real index of
+``documents/`` (``default_index``). The ``web_corpus`` fixture hands them over (``use_shared``);
+the web index is a copy of that index plus two test documents, built once per process.
 """
 
 from __future__ import annotations
@@ -110,37 +111,48 @@ def document_count() -> int:
     return sum(1 for p in corpus().iterdir() if p.is_file() and not p.name.endswith(".meta.yml"))
 
 
-_model: list[Any] = []
+_shared: dict[str, Any] = {}
 
 
-def use_embedder(model: Any) -> None:
-    """Share the session's model (``conftest.embedder``) instead of loading a second copy."""
-    if not _model:
-        _model.append(model)
+def use_shared(model: Any, default_index: Any) -> None:
+    """Use the session's model and default-corpus index (``conftest``) instead of new ones."""
+    _shared.setdefault("embedder", model)
+    _shared.setdefault("default_index", default_index)
+
+
+def _get(name: str) -> Any:
+    if name not in _shared:
+        raise RuntimeError("web tests need the `web_corpus` fixture (conftest) before this call")
+    return _shared[name]
 
 
 def embedder() -> Any:
-    if not _model:
-        from assistant.embed.factory import create_embedder
-
-        _model.append(create_embedder())
-    return _model[0]
+    return _get("embedder")
 
 
 @functools.cache
 def built_settings() -> Any:
-    """Settings over a real index of :func:`corpus` (built once, ~15 s)."""
+    """Settings over a real index of :func:`corpus`, built once.
+
+    A copy of the session's default-corpus index, brought up to date by an incremental build: the
+    real model embeds only the two test documents. The shared index itself is never changed.
+    """
     from assistant.config import Settings
     from assistant.index.build import build_index
 
-    settings = Settings(documents=corpus(), index=workdir() / "index", rate_limit="1000/minute")
-    build_index(
+    default = _get("default_index")
+    index = workdir() / "index"
+    shutil.copytree(default.settings.index, index)
+    settings = Settings(documents=corpus(), index=index, rate_limit="1000/minute")
+    report = build_index(
         documents_dir=settings.documents,
         index_dir=settings.index,
         embedder=embedder(),
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
     )
+    # only the two test documents were new; a full rebuild here would hide a broken shared index
+    assert (report.added, report.changed, report.removed, report.full) == (2, 0, 0, False), report
     return settings
 
 

@@ -16,11 +16,11 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import GenerationError
+from ..i18n import translate
 from ..index.store import IndexVersion
 from .composition import Citation, citation_for, compose, quotes_for
 from .conversation import REFUSAL_START, Turn, not_repeating
 from .evidence import Candidate, EvidenceScorer
-from .language import ASK_IN_ENGLISH
 from .language import warm_up as load_language_models
 from .places import gazetteer, mentions
 from .question import Question, read_question
@@ -51,6 +51,8 @@ class Answer:
     passages: tuple[str, ...] = ()
     #: The evidence score of the best sentence (refused below ``Settings.min_evidence``).
     confidence: float = 0.0
+    #: The language the question was asked in (and answered in where the sources allow).
+    language: str = "en"
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape shared by ``ask --json`` and ``POST /api/ask``."""
@@ -62,6 +64,7 @@ class Answer:
             "note": self.note,
             "index_version": self.index_version,
             "confidence": round(self.confidence, 3),
+            "language": self.language,
         }
 
 
@@ -100,17 +103,20 @@ class Assistant:
         gazetteer()
         load_language_models()
 
-    def ask(self, question: str, history: Sequence[Turn | dict[str, str]] = ()) -> Answer:
-        """Answer ``question`` (with the conversation so far in ``history``)."""
+    def ask(
+        self, question: str, history: Sequence[Turn | dict[str, str]] = (), *, language: str = ""
+    ) -> Answer:
+        """Answer ``question`` (with the conversation so far in ``history``); ``language`` is the
+        interface's, which decides for a question too short to tell its own."""
         answer: Answer | None = None
-        for item in self.stream(question, history):
+        for item in self.stream(question, history, language=language):
             if isinstance(item, Answer):
                 answer = item
         assert answer is not None
         return answer
 
     def stream(
-        self, question: str, history: Sequence[Turn | dict[str, str]] = ()
+        self, question: str, history: Sequence[Turn | dict[str, str]] = (), *, language: str = ""
     ) -> Iterator[str | Answer]:
         """Yield text pieces, then the final Answer (whose text is authoritative)."""
         version = self._version  # one consistent version for the whole answer
@@ -121,7 +127,8 @@ class Assistant:
             question,
             recent,
             max_chars=self.settings.max_question_chars,
-            vocabulary=version.lexical.df,
+            language=language,
+            shared=version.lexical.shared,
         )
         if not asked.text or asked.live:
             yield self._refusal(version, asked, timings, started)
@@ -137,6 +144,7 @@ class Assistant:
             query_vector=qvec,
             lexical_query=f"{asked.query} {expansion}" if expansion else None,
             held_back=HELD_BACK_EVIDENCE,
+            language=asked.language,
         )
         timings["retrieve_ms"] = result.seconds * 1000
         t = time.perf_counter()
@@ -158,6 +166,7 @@ class Assistant:
             return
         if asked.follow_up:  # lead with what the previous reply did not say
             ranked = not_repeating(ranked, recent)
+        ranked = in_own_language(ranked, asked.language)
         extractive = compose(ranked, result.hits, latest_first=asked.latest, wanted=asked.kinds)
         if self.generator is not None:
             yield from self._generate(
@@ -172,10 +181,12 @@ class Assistant:
             citations=citations,
             refused=False,
             timings=timings,
+            note=source_language_note(asked.language, citations),
             index_version=version.name,
             query=asked.query,
             passages=passages,
             confidence=confidence,
+            language=asked.language,
         )
 
     def _generate(
@@ -206,7 +217,11 @@ class Assistant:
             )
         except GenerationError as exc:
             text, citations = extractive
-            note = f"The language model could not be used ({exc}); this answer quotes the sources."
+            note = translate(
+                asked.language,
+                "The language model could not be used ({error}); this answer quotes the sources.",
+                error=exc,
+            )
         timings["generate_ms"] = (time.perf_counter() - t) * 1000
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         yield Answer(
@@ -214,11 +229,12 @@ class Assistant:
             citations=citations,
             refused=False,
             timings=timings,
-            note=note,
+            note=note or source_language_note(asked.language, citations),
             index_version=version.name,
             query=asked.query,
             passages=tuple(h.chunk.id for h in hits),
             confidence=confidence,
+            language=asked.language,
         )
 
     def _refusal(
@@ -232,7 +248,8 @@ class Assistant:
         elsewhere: Sequence[str] = (),
         passages: tuple[str, ...] = (),
     ) -> Answer:
-        text = refusal_text(asked, covered_topics(version), elsewhere=elsewhere)
+        topics = covered_topics(version, language=asked.language)
+        text = refusal_text(asked, topics, elsewhere=elsewhere)
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         return Answer(
             text=text,
@@ -243,32 +260,74 @@ class Assistant:
             query=asked.text if asked.live else asked.query,
             passages=passages,
             confidence=confidence,
+            language=asked.language,
         )
 
 
 def refusal_text(asked: Question, topics: Sequence[str], *, elsewhere: Sequence[str] = ()) -> str:
-    """Why the documents cannot answer ``asked``, and the topics they do cover."""
+    """Why the documents cannot answer ``asked``, and the topics they do cover, in its language."""
+    lang = asked.language
     if not asked.text:
-        return "Please type a question about Espoo's sustainability work."
+        return translate(lang, "Please type a question about Espoo's sustainability work.")
+    start = translate(lang, REFUSAL_START)
     if asked.live:
-        text = (
-            f"{REFUSAL_START}: they hold no live information such as weather, timetables, "
-            "opening hours or results. Ask me about a covered topic"
+        text = translate(
+            lang,
+            "{start}: they hold no live information such as weather, timetables, opening hours "
+            "or results. Ask me about a covered topic",
+            start=start,
         )
     elif elsewhere:
-        text = (
-            f"{REFUSAL_START}: they are about the City of Espoo, not "
-            f"{' or '.join(elsewhere)}, so I won't answer with Espoo's figures. Ask me about "
-            "Espoo's work on a topic"
-        )
-    elif asked.language:
-        text = (
-            f"{REFUSAL_START}: I answer questions asked in English, the language of the "
-            f"documents here. {ASK_IN_ENGLISH[asked.language]} Ask me in English about a topic"
+        places = f" {translate(lang, 'or')} ".join(elsewhere)
+        text = translate(
+            lang,
+            "{start}: they are about the City of Espoo, not {places}, so I won't answer with "
+            "Espoo's figures. Ask me about Espoo's work on a topic",
+            start=start,
+            places=places,
         )
     else:
-        text = f"{REFUSAL_START}, so I won't guess. Try rephrasing, or ask about a covered topic"
-    return text + (f" such as {', '.join(topics)}." if topics else ".")
+        text = translate(
+            lang,
+            "{start}, so I won't guess. Try rephrasing, or ask about a covered topic",
+            start=start,
+        )
+    if not topics:
+        return text + "."
+    return text + translate(lang, " such as {topics}.", topics=", ".join(topics))
+
+
+#: The source-language note of an answer quoted from a passage in another language.
+_SOURCE_IN = {
+    "en": "The source of this answer is in English.",
+    "fi": "The source of this answer is in Finnish.",
+    "sv": "The source of this answer is in Swedish.",
+}
+#: A passage in the question's language is preferred when its best sentence scores this close
+#: to the best sentence in any language.
+OWN_LANGUAGE_MARGIN = 0.05
+
+
+def in_own_language(ranked: list[Candidate], language: str) -> list[Candidate]:
+    """``ranked`` with the sentences in the question's language first, when the best of them
+    scores within ``OWN_LANGUAGE_MARGIN`` of the best of all; else unchanged."""
+    own = [c for c in ranked if c.hit.chunk.language == language]
+    if not own or not ranked or own[0] is ranked[0]:
+        return ranked
+    if own[0].score < ranked[0].score - OWN_LANGUAGE_MARGIN:
+        return ranked
+    return own + [c for c in ranked if c.hit.chunk.language != language]
+
+
+def source_language_note(language: str, citations: Sequence[Citation]) -> str:
+    """One line in the asker's language when the answer's first source is in another language."""
+    if (
+        not citations
+        or citations[0].language == language
+        or citations[0].language not in _SOURCE_IN
+    ):
+        return ""
+    return translate(language, _SOURCE_IN[citations[0].language])
 
 
 def required_evidence(min_evidence: float, terms: Sequence[str]) -> float:
@@ -291,10 +350,13 @@ def _elsewhere(asked: Question, ranked: list[Candidate]) -> list[str]:
     return places
 
 
-def covered_topics(version: IndexVersion, limit: int = 6) -> list[str]:
-    """The most common topic tags of the indexed documents (for refusals and the about panel)."""
+def covered_topics(version: IndexVersion, limit: int = 6, *, language: str = "") -> list[str]:
+    """The most common topic tags of the indexed documents (for refusals and the about panel);
+    with ``language``, of the documents in that language when there are any."""
+    documents = list(version.manifest.documents.values())
+    own = [d for d in documents if d.get("language", "en") == language]
     counts: Counter[str] = Counter()
-    for doc in version.manifest.documents.values():
+    for doc in own or documents:
         counts.update(str(t).lower() for t in doc.get("topics", []))
     return [t for t, _ in counts.most_common(limit)]
 

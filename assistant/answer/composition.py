@@ -45,6 +45,8 @@ class Citation:
     text: str
     quotes: tuple[str, ...] = ()
     chunk_id: str = ""
+    #: The language of the source ("en", "fi", "sv").
+    language: str = "en"
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -149,7 +151,17 @@ def _next_in_passage(sentence: Candidate, ranked: list[Candidate]) -> Candidate 
 def citation_for(n: int, hit: Hit, quotes: tuple[str, ...]) -> Citation:
     c = hit.chunk
     return Citation(
-        n, c.title, c.source, c.date, c.section, c.page, c.document, c.text, quotes, c.id
+        n=n,
+        title=c.title,
+        source=c.source,
+        date=c.date,
+        section=c.section,
+        page=c.page,
+        document=c.document,
+        text=c.text,
+        quotes=quotes,
+        chunk_id=c.id,
+        language=c.language,
     )
 
 

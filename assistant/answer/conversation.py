@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from ..text import stems, strip_markers, words
+from ..i18n import translate
+from ..text import LANGUAGES, stems, strip_markers, words
 
 #: How a refusal begins (its reply is left out of a follow-up's query).
 REFUSAL_START = "I could not find this in Espoo's sustainability documents"
@@ -79,10 +80,15 @@ def retrieval_query(question: str, history: Sequence[Turn | dict[str, str]]) -> 
     if len(words(question)) > 6 and not _FOLLOW_UP.search(question):
         return question
     parts = [previous[-1].content.strip()]
-    if turns[-1].role == "assistant" and not turns[-1].content.startswith(REFUSAL_START):
+    if turns[-1].role == "assistant" and not _is_refusal(turns[-1].content):
         reply = strip_markers(turns[-1].content).strip()
         parts.append(re.split(r"(?<=[.!?])\s+", reply, maxsplit=1)[0][:MAX_REPLY_CHARS])
     return " ".join([*parts, question])
+
+
+def _is_refusal(reply: str) -> bool:
+    """Whether ``reply`` is a refusal, in any of the interface's languages."""
+    return any(reply.startswith(translate(lang, REFUSAL_START)) for lang in LANGUAGES)
 
 
 def _turn(item: Turn | dict[str, str]) -> Turn:

@@ -103,9 +103,9 @@ _ADDRESS_WORDS = (
 )
 
 
-def words_of(text: str) -> list[str]:
+def words_of(text: str, language: str = "en") -> list[str]:
     """The stems of ``text``, plus the words its email or web address stands for."""
-    found = tokenize(text)
+    found = tokenize(text, language)
     for address, implied in _ADDRESS_WORDS:
         if address.search(text):
             return found + implied

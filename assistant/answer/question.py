@@ -41,8 +41,8 @@ class Question:
     places: tuple[str, ...] = ()
     #: The words of X in "what is X".
     subject: tuple[str, ...] = ()
-    #: 'fi' or 'sv' when written in Finnish or Swedish, else '' (``language``).
-    language: str = ""
+    #: The language it is written in: 'en', 'fi' or 'sv' (``language.question_language``).
+    language: str = "en"
     #: It wants live information (tomorrow's weather, the next metro): no document has it.
     live: bool = False
 
@@ -57,21 +57,24 @@ def read_question(
     history: Sequence[Turn | dict[str, str]] = (),
     *,
     max_chars: int,
-    vocabulary: Collection[str] = (),
+    language: str = "",
+    shared: Collection[str] = frozenset(),
 ) -> Question:
-    """Read ``raw`` (with the recent ``history``) once; ``vocabulary`` is the corpus's stems,
-    whose words count as English when the language is decided."""
+    """Read ``raw`` (with the recent ``history``) once. ``language`` is the interface's (it
+    decides for a question too short to tell); ``shared`` holds the names that documents of
+    several languages use (``LexicalIndex.shared``), which tell nothing of the language."""
     text = clean_question(raw, max_chars)
+    written_in = question_language(text, language, shared)
     return Question(
         text=text,
         query=retrieval_query(text, history) if text else text,
-        terms=tuple(content_terms(text)),
+        terms=tuple(content_terms(text, written_in)),
         kinds=tuple(asked_kinds(text)),
         latest=asks_for_latest(text),
         past=asks_about_past(text),
         quantities=frozenset(quantities(text)),
         places=tuple(other_places(text)),
         subject=tuple(defined_subject(text)),
-        language=question_language(text, vocabulary),
+        language=written_in,
         live=asks_for_live_information(text),
     )

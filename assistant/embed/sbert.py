@@ -1,9 +1,13 @@
-"""The sentence-transformers (torch) backend: the reference implementation of a model's vectors."""
+"""The sentence-transformers (torch) backend: the reference implementation of a model's vectors.
+
+Texts are read after their role's prefix when the folder's model has prompts (``prompts_of``).
+"""
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -16,7 +20,9 @@ from .base import (
     Texts,
     encode_sorted,
     missing_model_error,
-    pool_spans,
+    model_inputs,
+    pool_input_spans,
+    prompts_of,
     resolve_model_path,
 )
 
@@ -27,10 +33,11 @@ class SentenceTransformerEmbedder(SpanEmbedder):
     def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "cpu") -> None:
         self.model_id = model
         self._device = device
-        self._model = None
+        self._model: Any = None  # a SentenceTransformer, loaded on first use
         self._lock = threading.Lock()
+        self.prompts = {}
 
-    def _load(self):  # type: ignore[no-untyped-def]
+    def _load(self) -> Any:
         with self._lock:
             if self._model is None:
                 path = resolve_model_path(self.model_id)
@@ -49,6 +56,7 @@ class SentenceTransformerEmbedder(SpanEmbedder):
                     )
                 except (OSError, ValueError) as exc:
                     raise missing_model_error(self.model_id, Path(path).exists()) from exc
+                self.prompts = prompts_of(Path(path))
         return self._model
 
     @property
@@ -60,16 +68,20 @@ class SentenceTransformerEmbedder(SpanEmbedder):
         )
         return int(get_dim())
 
-    def _pass(self, texts: Texts, spans: Spans, batch_size: int, progress: Progress | None) -> Pass:
+    def _pass(
+        self, texts: Texts, spans: Spans, batch_size: int, progress: Progress | None, role: str
+    ) -> Pass:
         import torch
 
         model = self._load()
+        prefix = self.prompts.get(role, "")
+        inputs, leads = model_inputs(texts, prefix)
         pooled: list[np.ndarray] = [np.zeros((0, 0), np.float32)] * len(texts)
 
         def encode_rows(rows: list[int]) -> np.ndarray:
             # One tokenisation gives both the model's input and the tokens' character offsets.
             features = model.tokenizer(
-                [texts[i] for i in rows],
+                [inputs[i] for i in rows],
                 padding=True,
                 truncation=True,
                 max_length=model.max_seq_length,
@@ -83,9 +95,18 @@ class SentenceTransformerEmbedder(SpanEmbedder):
             lengths = features["attention_mask"].sum(dim=1).tolist()
             for row, i in enumerate(rows):
                 n = int(lengths[row])
-                pooled[i] = pool_spans(tokens[row, :n], offsets[row][:n], spans[i])
+                pooled[i] = pool_input_spans(
+                    tokens[row, :n],
+                    texts[i],
+                    offsets[row][:n],
+                    spans[i],
+                    prefix=len(prefix),
+                    lead=leads[i],
+                )
             vectors = out["sentence_embedding"].float().numpy()
-            return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            unit: np.ndarray = vectors / norms  # the model output is untyped
+            return unit
 
-        sizes = [len(t) for t in texts]
+        sizes = [len(t) for t in inputs]
         return encode_sorted(sizes, encode_rows, self.dimension, batch_size, progress), pooled

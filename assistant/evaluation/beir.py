@@ -115,7 +115,7 @@ def run_beir(
     no_sentences = SentenceVectors.collect({}, vectors.shape[1])  # retrieval only
     version = IndexVersion(folder, manifest, index, chunks, {}, lexical, no_sentences)
     retriever = Retriever(embedder, fusion=fusion)
-    qvecs = embedder.encode([queries[q] for q in test_ids], batch_size=batch_size)
+    qvecs = embedder.encode([queries[q] for q in test_ids], batch_size=batch_size, role="query")
     scores: dict[str, dict[str, list[float]]] = {m: {"ndcg": [], "recall": []} for m in MODES}
     for qid, qvec in zip(test_ids, qvecs, strict=True):
         for mode in MODES:
@@ -159,11 +159,12 @@ def _corpus_vectors(
     key = hashlib.sha1(("\x1e".join(texts) + embedder.model_id + backend).encode()).hexdigest()[:16]
     cached = cache_dir / f"beir-{key}.npy" if cache_dir else None
     if cached is not None and cached.is_file():
-        return np.load(cached)
+        stored: np.ndarray = np.load(cached)  # typed as Any: it may hold a pickle
+        return stored
     bar = progress(len(texts)) if progress else None
     try:
         vectors = embedder.encode(
-            texts, batch_size=batch_size, progress=bar.update if bar else None
+            texts, batch_size=batch_size, progress=bar.update if bar else None, role="passage"
         )
     finally:
         if bar is not None:

@@ -2,7 +2,7 @@
 
 ``store`` (one version: FAISS vectors, SQLite chunks, manifest; atomic publish), ``bm25``,
 ``ann`` (HNSW for large indexes), ``sentences`` and ``words`` (the sentence and word vector
-tables), ``build`` (incremental, crash-safe), ``progress`` (bars), ``status`` and ``factory``
-(building and loading with the settings). May import ``text``, ``ingest``, ``embed``, ``config``
-and ``errors``.
+tables), ``changes`` (which documents changed since the live version), ``build`` (incremental,
+crash-safe), ``progress`` (bars), ``status`` and ``factory`` (building and loading with the
+settings). May import ``text``, ``ingest``, ``embed``, ``config`` and ``errors``.
 """

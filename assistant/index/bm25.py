@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from ..text import tokenize
+from ..text import tokenize, words
 
 
-def _bm25s():  # type: ignore[no-untyped-def]
+def _bm25s() -> Any:  # bm25s has no type information
     import logging
 
     import bm25s
@@ -23,34 +24,55 @@ def _bm25s():  # type: ignore[no-untyped-def]
 class LexicalIndex:
     """BM25 over a list of passages; ``ids`` maps each row to the caller's integer id."""
 
-    def __init__(  # type: ignore[no-untyped-def]
-        self, bm25, ids: np.ndarray, df: dict[str, int] | None = None
+    def __init__(
+        self,
+        bm25: Any,
+        ids: np.ndarray,
+        df: dict[str, int] | None = None,
+        shared: frozenset[str] = frozenset(),
     ) -> None:
         self._bm25 = bm25
         self.ids = ids
         #: In how many passage bodies (without their headings) each stem occurs.
         self.df = df or {}
+        #: Words that passages of two or more languages use: names ("nuuksio", "ämmässuo"),
+        #: which tell nothing of a question's language.
+        self.shared = shared
 
     @classmethod
     def build(
-        cls, texts: list[str], ids: list[int] | np.ndarray, *, bodies: list[str] | None = None
+        cls,
+        texts: list[str],
+        ids: list[int] | np.ndarray,
+        *,
+        bodies: list[str] | None = None,
+        languages: list[str] | None = None,
     ) -> LexicalIndex:
-        """BM25 over ``texts``; document frequencies over ``bodies`` (default: ``texts``)."""
+        """BM25 over ``texts``, each tokenised in its language (``languages``, default English);
+        document frequencies over ``bodies`` (default: ``texts``)."""
         bm25 = _bm25s().BM25()
-        tokens = [tokenize(t) or ["\x00empty"] for t in texts]
+        langs = languages or ["en"] * len(texts)
+        tokens = [tokenize(t, lang) or ["\x00empty"] for t, lang in zip(texts, langs, strict=True)]
         if tokens:
             bm25.index(tokens, show_progress=False)
         df: Counter[str] = Counter()
-        for body in texts if bodies is None else bodies:
-            df.update(set(tokenize(body)))
-        return cls(bm25 if tokens else None, np.asarray(ids, dtype=np.int64), dict(df))
+        used: dict[str, set[str]] = {}
+        for body, lang in zip(texts if bodies is None else bodies, langs, strict=True):
+            df.update(set(tokenize(body, lang)))
+            used.setdefault(lang, set()).update(w for w in words(body) if w.isalpha())
+        shared = _shared(list(used.values()))
+        return cls(bm25 if tokens else None, np.asarray(ids, dtype=np.int64), dict(df), shared)
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every row (zeros when no query term is known)."""
-        tokens = tokenize(query)
+    def scores(self, query: str, language: str = "en") -> np.ndarray:
+        """BM25 score of every row (zeros when no query term is known). A query in Finnish or
+        Swedish is read in its language and in English too (names, figures and loan words
+        stem alike there), so it also finds passages in English."""
+        tokens = tokenize(query, language)
+        if language != "en":
+            tokens = list(dict.fromkeys(tokens + tokenize(query)))
         if self._bm25 is None or not tokens:
             return np.zeros(len(self.ids), dtype=np.float32)
         vocab = self._bm25.vocab_dict
@@ -59,9 +81,9 @@ class LexicalIndex:
             return np.zeros(len(self.ids), dtype=np.float32)
         return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
 
-    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+    def search(self, query: str, k: int, language: str = "en") -> list[tuple[int, float]]:
         """The ``k`` best (id, score) pairs with a positive score, best first."""
-        scores = self.scores(query)
+        scores = self.scores(query, language)
         if not len(scores):
             return []
         k = min(k, len(scores))
@@ -74,7 +96,7 @@ class LexicalIndex:
         np.save(folder / "ids.npy", self.ids)
         if self._bm25 is not None:
             self._bm25.save(str(folder), show_progress=False)
-        meta = {"empty": self._bm25 is None, "df": self.df}
+        meta = {"empty": self._bm25 is None, "df": self.df, "shared": sorted(self.shared)}
         (folder / "lexical.json").write_text(json.dumps(meta, ensure_ascii=False))
 
     @classmethod
@@ -83,4 +105,14 @@ class LexicalIndex:
         ids = np.load(folder / "ids.npy")
         meta = json.loads((folder / "lexical.json").read_text())
         bm25 = None if meta["empty"] else bm25s.BM25.load(str(folder), show_progress=False)
-        return cls(bm25, ids, meta["df"])
+        return cls(bm25, ids, meta["df"], frozenset(meta.get("shared", ())))
+
+
+def _shared(vocabularies: list[set[str]]) -> frozenset[str]:
+    """The words of at least two of ``vocabularies``."""
+    seen: set[str] = set()
+    shared: set[str] = set()
+    for vocabulary in vocabularies:
+        shared |= seen & vocabulary
+        seen |= vocabulary
+    return frozenset(shared)

@@ -17,7 +17,7 @@ import secrets
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,9 +25,10 @@ from typing import Any
 import numpy as np
 
 from ..embed.base import Embedder, embed_with_spans
-from ..errors import DocumentsError, IndexError_
-from ..ingest.chunking import Chunk, answer_units, chunk_document
-from ..ingest.documents import Skipped, iter_loaded, scan_folder
+from ..errors import IndexError_
+from ..ingest.chunking import Chunk, answer_units
+from ..ingest.documents import Skipped
+from .changes import load_changed, scan_documents
 from .progress import ProgressFactory, progress_of
 from .sentences import SentenceVectors, UnitVectors
 from .store import (
@@ -100,115 +101,115 @@ def build_index(
     """Bring the index in ``index_dir`` up to date with ``documents_dir``; return what changed."""
     started = time.perf_counter()
     chunking = {"size": chunk_size, "overlap": chunk_overlap}
-    scan = scan_folder(documents_dir)
-    if not scan.files:
-        raise DocumentsError(
-            f"No documents to index in {documents_dir}: add .md, .txt, .html or .pdf files there."
-            + (f" ({len(scan.skipped)} files were skipped.)" if scan.skipped else "")
-        )
+    scan = scan_documents(documents_dir)
     with build_lock(index_dir):
         _remove_stale_builds(index_dir)
-        old, reason = (
-            (None, "--full requested") if full else _previous(index_dir, embedder, chunking)
-        )
+        old, reason = _previous(index_dir, embedder, chunking, full=full)
         old_docs = old.manifest.documents if old else {}
         unchanged = [d for d, h in scan.hashes.items() if old_docs.get(d, {}).get("hash") == h]
         todo = {d: p for d, p in scan.files.items() if d not in unchanged}
         removed = [d for d in old_docs if d not in scan.files]
         skipped = list(scan.skipped)
-        if old is not None and not todo and not removed:
-            return _report(scan, old, unchanged, [], [], [], skipped, 0, started, reason)
-
-        new_chunks: dict[str, list[Chunk]] = {}
-        info: dict[str, dict[str, Any]] = {}
-        failed: set[str] = set()
-        for doc_id in todo:
-            loaded = list(iter_loaded(scan, {doc_id: todo[doc_id]}, skipped))
-            if not loaded:
-                failed.add(doc_id)
-                continue
-            doc = loaded[0]
-            info[doc_id] = {
-                "title": doc.title,
-                "date": doc.date,
-                "source": doc.source,
-                "topics": list(doc.topics),
-            }
-            new_chunks[doc_id] = chunk_document(doc, size=chunk_size, overlap=chunk_overlap)
-            if not new_chunks[doc_id]:
-                skipped.append(Skipped(doc_id, "no indexable text (only headings or references)"))
-                del new_chunks[doc_id]
-                failed.add(doc_id)
+        changes = load_changed(scan, todo, skipped, size=chunk_size, overlap=chunk_overlap)
+        if old is not None and not changes.chunks and not removed:  # the live version stays
+            return _report(
+                kept=old, unchanged=unchanged, skipped=skipped, started=started, reason=reason
+            )
         # A document that cannot be read now but was indexed before keeps its last good chunks.
-        kept_failed = {d for d in failed if d in old_docs}
+        kept_failed = {d for d in changes.failed if d in old_docs}
         replaced = [d for d in todo if d in old_docs and d not in kept_failed]
-
-        if old is not None and not new_chunks and not removed:
-            return _report(scan, old, unchanged, [], [], [], skipped, 0, started, reason)
-        reuse = _reusable(old, replaced)  # read before _start_from drops the old vectors
-        vectors, chunks, hashes, next_id = _start_from(old, replaced + removed, embedder)
-        units = _kept_units(old, chunks)
-        pending: list[tuple[int, Chunk, str]] = []
-        for doc_chunks in new_chunks.values():
-            for chunk in doc_chunks:
-                fid, next_id = next_id, next_id + 1
-                chunks[fid], hashes[fid] = chunk, text_hash(chunk)
-                pending.append((fid, chunk, hashes[fid]))
-        to_embed = [(fid, c) for fid, c, h in pending if h not in reuse]
-        embedded, embedded_units = _embed(embedder, [c for _, c in to_embed], batch_size, progress)
-        if pending:
-            rows = {fid: i for i, (fid, _) in enumerate(to_embed)}
-            matrix = np.vstack(
-                [embedded[rows[fid]] if fid in rows else reuse[h][0] for fid, _, h in pending]
-            ).astype(np.float32)
-            vectors.add_with_ids(matrix, np.array([fid for fid, _, _ in pending], dtype=np.int64))
-            for fid, _, h in pending:
-                units[fid] = embedded_units[rows[fid]] if fid in rows else reuse[h][1]
-
-        documents = {d: v for d, v in old_docs.items() if d in scan.files}
-        for doc_id, doc_chunks in new_chunks.items():
-            documents[doc_id] = {"hash": scan.hashes[doc_id], "chunks": len(doc_chunks)}
-            documents[doc_id].update(info[doc_id])
-        for doc_id in failed - kept_failed:
-            documents.pop(doc_id, None)
+        passages = _passages(old, replaced, removed, changes.chunks, embedder, batch_size, progress)
+        # A document that failed has no entry in ``changes``: it keeps its old one, or has none.
+        documents = {d: v for d, v in old_docs.items() if d in scan.files} | changes.entries
+        dimension = int(passages.vectors.d)
         manifest = Manifest(
             model=embedder.model_id,
-            dimension=int(vectors.d),
+            dimension=dimension,
             chunking=chunking,
             documents=documents,
             built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             version=_version_name(),
-            next_id=next_id,
+            next_id=passages.next_id,
             skipped=[asdict(s) for s in skipped],
         )
-        added = [d for d in new_chunks if d not in old_docs]
-        changed = [d for d in new_chunks if d in old_docs]
         report = _report(
-            scan,
-            None,
-            unchanged,
-            added,
-            changed,
-            removed,
-            skipped,
-            len(to_embed),
-            started,
-            reason,
             manifest=manifest,
-            chunk_total=len(chunks),
-            embedded_docs=sorted({c.document for _, c in to_embed}),
+            passages=passages,
+            unchanged=unchanged,
+            added=[d for d in changes.chunks if d not in old_docs],
+            changed=[d for d in changes.chunks if d in old_docs],
+            removed=removed,
+            skipped=skipped,
+            started=started,
+            reason=reason,
         )
         manifest.last_build = report.to_dict()
-        sentences = SentenceVectors.collect(units, int(vectors.d))
-        words = _word_vectors(embedder, chunks, int(vectors.d), old, batch_size, progress)
+        sentences = SentenceVectors.collect(passages.units, dimension)
+        words = _word_vectors(embedder, passages.chunks, dimension, old, batch_size, progress)
         previous = old.path.name if old else ""
-        _write(index_dir, manifest, vectors, chunks, hashes, sentences, words, previous=previous)
+        _write(index_dir, manifest, passages, sentences, words, previous=previous)
         return report
 
 
+@dataclass
+class _Passages:
+    """Every passage of the new version by faiss id (vectors, chunks, text hashes, sentence
+    vectors); ``embedded`` are those this build ran through the model."""
+
+    vectors: Any  # a faiss IndexIDMap2
+    chunks: dict[int, Chunk]
+    hashes: dict[int, str]
+    units: dict[int, UnitVectors]
+    next_id: int
+    embedded: list[Chunk]
+
+
+def _passages(
+    old: IndexVersion | None,
+    replaced: list[str],
+    removed: list[str],
+    new_chunks: dict[str, list[Chunk]],
+    embedder: Embedder,
+    batch_size: int,
+    progress: ProgressFactory | None,
+) -> _Passages:
+    """The old version's passages less the replaced and removed documents', plus the new chunks:
+    a new chunk whose text the old version had keeps its vectors, the others are embedded."""
+    reuse = _reusable(old, replaced)  # read before _start_from drops the old vectors
+    vectors, chunks, hashes, next_id = _start_from(old, replaced + removed, embedder)
+    units = _kept_units(old, chunks)
+    pending: list[tuple[int, Chunk, str]] = []
+    for doc_chunks in new_chunks.values():
+        for chunk in doc_chunks:
+            fid, next_id = next_id, next_id + 1
+            chunks[fid], hashes[fid] = chunk, text_hash(chunk)
+            pending.append((fid, chunk, hashes[fid]))
+    to_embed = [(fid, c) for fid, c, h in pending if h not in reuse]
+    embedded, embedded_units = _embed(embedder, [c for _, c in to_embed], batch_size, progress)
+    if pending:
+        rows = {fid: i for i, (fid, _) in enumerate(to_embed)}
+        matrix = np.vstack(
+            [embedded[rows[fid]] if fid in rows else reuse[h][0] for fid, _, h in pending]
+        ).astype(np.float32)
+        vectors.add_with_ids(matrix, np.array([fid for fid, _, _ in pending], dtype=np.int64))
+        for fid, _, h in pending:
+            units[fid] = embedded_units[rows[fid]] if fid in rows else reuse[h][1]
+    return _Passages(
+        vectors=vectors,
+        chunks=chunks,
+        hashes=hashes,
+        units=units,
+        next_id=next_id,
+        embedded=[c for _, c in to_embed],
+    )
+
+
 def _previous(
-    index_dir: Path, embedder: Embedder, chunking: dict[str, int]
+    index_dir: Path, embedder: Embedder, chunking: dict[str, int], *, full: bool
 ) -> tuple[IndexVersion | None, str]:
+    """The live version to build on, or None and why the build starts from nothing."""
+    if full:
+        return None, "--full requested"
     folder = current_version_dir(index_dir)
     if folder is None:
         return None, "no previous index"
@@ -267,7 +268,9 @@ def _embed(
         return np.zeros((0, 0), dtype=np.float32), []
     texts = [c.embedding_text() for c in chunks]
     offsets = [
-        np.array([(u.start, u.end) for u in answer_units(c.text)], dtype=np.int64).reshape(-1, 2)
+        np.array(
+            [(u.start, u.end) for u in answer_units(c.text, c.language)], dtype=np.int64
+        ).reshape(-1, 2)
         for c in chunks
     ]
     # Unit offsets are in the chunk's text; the model sees it after the title and section.
@@ -277,7 +280,7 @@ def _embed(
     ]
     with progress_of(progress, len(chunks), "chunk") as update:
         vectors, pooled = embed_with_spans(
-            embedder, texts, spans, batch_size=batch_size, progress=update
+            embedder, texts, spans, batch_size=batch_size, progress=update, role="passage"
         )
     return vectors, [(u, p.astype(np.float16)) for u, p in zip(offsets, pooled, strict=True)]
 
@@ -290,11 +293,15 @@ def _word_vectors(
     batch_size: int,
     progress: ProgressFactory | None = None,
 ) -> WordVectors:
-    """The vectors of the corpus's words; the old version's are reused, new words encoded."""
+    """The vectors of the corpus's words; the old version's are reused, new words encoded.
+
+    Words are compared with a question's words, so they are read in the "query" role too."""
 
     def encode(words: list[str]) -> np.ndarray:
         with progress_of(progress, len(words), "word") as update:
-            return embedder.encode(words, batch_size=max(batch_size, 128), progress=update)
+            return embedder.encode(
+                words, batch_size=max(batch_size, 128), progress=update, role="query"
+            )
 
     texts = (f"{c.title} {c.section} {c.text}" for c in chunks.values())
     return WordVectors.build(texts, encode, dimension, old.words if old else None)
@@ -303,17 +310,18 @@ def _word_vectors(
 def _write(
     index_dir: Path,
     manifest: Manifest,
-    vectors: Any,
-    chunks: dict[int, Chunk],
-    hashes: dict[int, str],
+    passages: _Passages,
     sentences: SentenceVectors,
     words: WordVectors,
     *,
     previous: str = "",
 ) -> None:
+    """Write the version beside the live one, then publish it with one rename."""
     tmp = index_dir / f".build-{manifest.version}"
     try:
-        save_version(tmp, manifest, vectors, chunks, hashes, sentences, words)
+        save_version(
+            tmp, manifest, passages.vectors, passages.chunks, passages.hashes, sentences, words
+        )
         final = index_dir / manifest.version
         os.replace(tmp, final)
         publish(index_dir, final)
@@ -348,38 +356,38 @@ def _version_name() -> str:
 
 
 def _report(
-    scan: Any,
-    old: IndexVersion | None,
+    *,
     unchanged: list[str],
-    added: list[str],
-    changed: list[str],
-    removed: list[str],
     skipped: list[Skipped],
-    embedded: int,
     started: float,
     reason: str,
-    *,
+    kept: IndexVersion | None = None,
     manifest: Manifest | None = None,
-    chunk_total: int | None = None,
-    embedded_docs: list[str] | None = None,
+    passages: _Passages | None = None,
+    added: Sequence[str] = (),
+    changed: Sequence[str] = (),
+    removed: Sequence[str] = (),
 ) -> BuildReport:
-    version = manifest.version if manifest else (old.name if old else "")
+    """What a build did: ``kept`` is the live version when there was nothing to do, else
+    ``manifest`` and ``passages`` are the new version's."""
+    embedded = passages.embedded if passages else []
+    version = manifest.version if manifest else (kept.name if kept else "")
     return BuildReport(
         documents=len(manifest.documents)
         if manifest
-        else len(old.manifest.documents)
-        if old
+        else len(kept.manifest.documents)
+        if kept
         else 0,
         added=len(added),
         changed=len(changed),
         removed=len(removed),
         unchanged=len(unchanged),
         skipped=skipped,
-        chunks=chunk_total if chunk_total is not None else (len(old) if old else 0),
-        chunks_embedded=embedded,
+        chunks=len(passages.chunks) if passages else (len(kept) if kept else 0),
+        chunks_embedded=len(embedded),
         seconds=time.perf_counter() - started,
         version=version,
-        full=old is None and bool(reason),
+        full=kept is None and bool(reason),
         reason=reason,
-        embedded_documents=embedded_docs or [],
+        embedded_documents=sorted({c.document for c in embedded}),
     )

@@ -38,4 +38,5 @@ def terminal_progress(total: int, *, unit: str = "chunk") -> ProgressBar:
     from tqdm import tqdm
 
     desc = "Embedding" if unit == "chunk" else f"Embedding {unit}s"
-    return tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, dynamic_ncols=True)
+    bar: ProgressBar = tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, dynamic_ncols=True)
+    return bar

@@ -32,6 +32,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -46,7 +47,7 @@ from .words import WordVectors
 log = logging.getLogger(__name__)
 
 #: 2: sentence vectors stored with each version. 3: word vectors too.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 POINTER = "CURRENT"
 MANIFEST = "manifest.json"
 CHUNKS_DB = "chunks.sqlite"
@@ -67,19 +68,20 @@ _COLUMNS = (
     "date",
     "position",
     "text_hash",
+    "language",
 )
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunks (
   id TEXT NOT NULL, faiss_id INTEGER PRIMARY KEY, document TEXT NOT NULL, title TEXT, section TEXT,
   text TEXT NOT NULL, start INTEGER, "end" INTEGER, page INTEGER, source TEXT, date TEXT,
-  position INTEGER, text_hash TEXT
+  position INTEGER, text_hash TEXT, language TEXT
 );
 CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document);
 """
 _SELECT = "SELECT " + ", ".join(f'"{c}"' for c in _COLUMNS) + " FROM chunks"
 
 
-def _faiss():  # type: ignore[no-untyped-def]
+def _faiss() -> ModuleType:
     import faiss
 
     return faiss
@@ -261,7 +263,8 @@ def save_version(
     ordered = sorted(chunks)
     texts = [chunks[i].embedding_text() for i in ordered]
     bodies = [chunks[i].text for i in ordered]
-    LexicalIndex.build(texts, ordered, bodies=bodies).save(folder / LEXICAL)
+    languages = [chunks[i].language for i in ordered]
+    LexicalIndex.build(texts, ordered, bodies=bodies, languages=languages).save(folder / LEXICAL)
     with open(folder / MANIFEST, "w", encoding="utf-8") as fh:
         fh.write(manifest.to_json())
         fh.flush()
@@ -359,7 +362,7 @@ def new_vector_index(dimension: int) -> Any:
 
 def _row(fid: int, c: Chunk, text_hash: str) -> tuple[Any, ...]:
     head = (c.id, fid, c.document, c.title, c.section, c.text, c.start, c.end, c.page)
-    return (*head, c.source, c.date, c.position, text_hash)
+    return (*head, c.source, c.date, c.position, text_hash, c.language)
 
 
 def _from_row(row: tuple[Any, ...]) -> tuple[int, Chunk, str]:
@@ -377,6 +380,7 @@ def _from_row(row: tuple[Any, ...]) -> tuple[int, Chunk, str]:
         date,
         position,
         text_hash,
+        language,
     ) = row
     chunk = Chunk(
         id=cid,
@@ -390,5 +394,6 @@ def _from_row(row: tuple[Any, ...]) -> tuple[int, Chunk, str]:
         source=source or "",
         date=date or "",
         position=int(position or 0),
+        language=language or "en",
     )
     return int(fid), chunk, text_hash or ""

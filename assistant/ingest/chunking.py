@@ -34,6 +34,8 @@ class Chunk:
     source: str = ""
     date: str = ""
     position: int = 0
+    #: The document's language ("en", "fi", "sv"): its stemmer and stop words apply.
+    language: str = "en"
 
     def embedding_text(self) -> str:
         """What the model sees: the passage with its title and section for context."""
@@ -96,14 +98,68 @@ _ABBREVIATIONS = {
     "max",
     "eur",
 }
+#: Finnish and Swedish abbreviations after which a full stop ends no sentence.
+_LOCAL_ABBREVIATIONS = {
+    "fi": {
+        "esim",
+        "mm",
+        "ns",
+        "n",
+        "milj",
+        "mrd",
+        "klo",
+        "jne",
+        "ym",
+        "yms",
+        "ks",
+        "vrt",
+        "tms",
+        "os",
+        "puh",
+        "tri",
+        "huom",
+        "kpl",
+        "v",
+        "eaa",
+        "jaa",
+        "ko",
+        "ao",
+        "s",
+    },
+    "sv": {
+        "t.ex",
+        "bl.a",
+        "s.k",
+        "m.m",
+        "d.v.s",
+        "dvs",
+        "milj",
+        "mdr",
+        "kl",
+        "t.o.m",
+        "fr.o.m",
+        "resp",
+        "jfr",
+        "osv",
+        "nr",
+        "ev",
+        "f.d",
+        "o.d",
+        "s",
+        "ung",
+    },
+}
 # A candidate boundary: ., ! or ? (optionally followed by closing quotes/brackets), then space(s).
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*\s+")
 _NEXT_STARTS_SENTENCE = re.compile(r"[\"'“‘(\[]?[A-ZÅÄÖÜ0-9]")
 _LINE_BLOCK = re.compile(r"[^\n]+")
 
 
-def split_sentences(text: str, offset: int = 0) -> list[Span]:
-    """Split ``text`` into sentence spans; line breaks always end a sentence (lists, headings)."""
+def split_sentences(text: str, offset: int = 0, *, language: str = "en") -> list[Span]:
+    """Split ``text`` into sentence spans; line breaks always end a sentence (lists, headings).
+
+    A full stop after an abbreviation of ``language`` ("e.g.", "esim.", "t.ex.") ends none."""
+    abbreviations = _ABBREVIATIONS | _LOCAL_ABBREVIATIONS.get(language, set())
     spans: list[Span] = []
     for line in _LINE_BLOCK.finditer(text):
         begin = line.start()
@@ -115,7 +171,7 @@ def split_sentences(text: str, offset: int = 0) -> list[Span]:
             word = re.search(r"(\S+?)[.!?…]+[\"'”’)\]]*\s+$", segment[: match.end()])
             if word and segment[match.start()] == ".":
                 token = word.group(1).lower().lstrip("(\"'“")
-                if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
+                if token in abbreviations or (len(token) == 1 and token.isalpha()):
                     continue
             _append(spans, text, begin, line.start() + match.end(), offset)
             begin = line.start() + match.end()
@@ -137,9 +193,9 @@ MIN_SENTENCE_CHARS = 25
 _END = re.compile(r"[.!?][\"'”’)\]]*$")
 
 
-def answer_units(text: str) -> list[Span]:
+def answer_units(text: str, language: str = "en") -> list[Span]:
     """Sentences that can stand alone as answers; one ending in ':' takes its list along."""
-    spans = split_sentences(text)
+    spans = split_sentences(text, language=language)
     units: list[Span] = []
     i = 0
     while i < len(spans):
@@ -207,7 +263,9 @@ def chunk_document(
     """Chunks of about ``size`` characters made of whole sentences, ``overlap`` sentences shared."""
     chunks: list[Chunk] = []
     for section in split_sections(doc):
-        sentences = split_sentences(doc.text[section.start : section.end], section.start)
+        sentences = split_sentences(
+            doc.text[section.start : section.end], section.start, language=doc.language
+        )
         for group in _pack(sentences, size, overlap):
             start, end = group[0].start, group[-1].end
             chunks.append(
@@ -223,6 +281,7 @@ def chunk_document(
                     source=doc.source,
                     date=doc.date,
                     position=len(chunks),
+                    language=doc.language or "en",
                 )
             )
     return chunks

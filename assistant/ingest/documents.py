@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DocumentsError
+from ..text import detect_language, language_of
 
 log = logging.getLogger(__name__)
 
@@ -146,11 +147,18 @@ def load_document(path: Path, doc_id: str, content_hash: str = "") -> Document:
         text=body,
         source=str(fields_.get("source", "") or ""),
         date=_date_str(fields_.get("date")),
-        language=str(fields_.get("language", "") or ""),
+        language=_language(fields_.get("language"), body),
         topics=tuple(str(t) for t in topics if str(t).strip()),
         page_starts=tuple(fields_.get("page_starts", ())),
         content_hash=content_hash or file_hash(data),
     )
+
+
+def _language(stated: Any, body: str) -> str:
+    """The document's language: as its metadata states it ("fi", "sv-FI"...), else detected."""
+    if stated and str(stated).strip():
+        return language_of(str(stated))
+    return detect_language(body)[0]
 
 
 def load_documents(folder: Path) -> tuple[list[Document], list[Skipped]]:

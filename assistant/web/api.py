@@ -1,9 +1,12 @@
 """The JSON API, the widget and its embed page: ``create_api(assistant, settings) -> FastAPI``.
 
 Routes: ``POST /api/ask``, ``POST /api/ask/stream`` (server-sent events), ``GET /api/health``,
-``GET /widget.js``, ``GET /embed`` (+ its script and style). Browser access is limited to the
-allowed origins (CORS and ``frame-ancestors``); request size, question length, history length and
-the per-client request rate are limited with clear JSON errors; errors never carry a traceback.
+and the widget's (``widget``: ``/widget.js``, ``/embed``, ``/i18n/{lang}.json``). Browser access is
+limited to the allowed origins (CORS and ``frame-ancestors``); request size, question length,
+history length and the per-client request rate are limited with clear JSON errors; errors never
+carry a traceback. A question may say its interface ``language`` (fi, sv, en), which is passed to
+the assistant; the people-facing ``message`` of an error is in that language, else in the one of
+``Accept-Language``, else in English.
 """
 
 import hmac
@@ -13,19 +16,25 @@ import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
-from importlib.resources import files
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from ..config import Settings
 from ..errors import AssistantError, EmbeddingError, GenerationError, IndexError_
+from ..i18n import N_, negotiate, translate
+from ..text import LANGUAGES
 from .middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from .widget import add_widget_routes
+
+if TYPE_CHECKING:  # the answer stage loads numpy and BM25; serving the API starts without them
+    from ..answer.assistant import Answer
+    from ..answer.protocol import AnswerService
 
 log = logging.getLogger(__name__)
 
@@ -34,21 +43,25 @@ DEFAULT_MAX_BODY_BYTES = 64 * 1024
 #: Longest single history message (answers quoted back by the client).
 MAX_HISTORY_MESSAGE_CHARS = 8000
 _STATUS = {IndexError_: 503, EmbeddingError: 503, GenerationError: 502}
-_GENERIC = "Something went wrong on our side. Please try again in a moment."
-_STATIC = {
-    "widget.js": "text/javascript; charset=utf-8",
-    "embed.js": "text/javascript; charset=utf-8",
-    "embed.css": "text/css; charset=utf-8",
-    "embed.html": "text/html; charset=utf-8",
-}
+_GENERIC = N_("Something went wrong on our side. Please try again in a moment.")
+_INVALID = N_("Invalid request.")
+
+
+class Invalid(ValueError):
+    """A request value refused with a message for people: an English message id and its values,
+    which the error handler translates into the request's language."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        super().__init__(message.format(**values) if values else message)
+        self.message, self.values = message, values
 
 
 class RateLimited(Exception):
-    """A client asked more often than the rate limit allows."""
+    """A client asked more often than the rate limit allows (``language``: the request's)."""
 
-    def __init__(self, retry_after: int) -> None:
+    def __init__(self, retry_after: int, language: str = "en") -> None:
         super().__init__(f"rate limited for {retry_after} s")
-        self.retry_after = retry_after
+        self.retry_after, self.language = retry_after, language
 
 
 class ClientRateLimiter:
@@ -85,54 +98,54 @@ class HistoryMessage(BaseModel):
     content: str = Field(max_length=MAX_HISTORY_MESSAGE_CHARS)
 
 
-def _ask_model(settings: Settings) -> type[BaseModel]:
-    """The request body, with the limits of ``settings``."""
-    max_chars, max_history = settings.max_question_chars, settings.max_history
-
-    class AskRequest(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-
-        question: str = Field(description=f"The question, at most {max_chars} characters.")
-        history: list[HistoryMessage] = Field(
-            default_factory=list, description=f"The conversation so far, at most {max_history}."
+def _checked_question(value: str, max_chars: int) -> str:
+    if not value.strip():
+        raise Invalid(N_("Please type a question."))
+    if len(value) > max_chars:
+        raise Invalid(
+            N_(
+                "The question is too long ({length} characters); please keep it under {limit} "
+                "characters."
+            ),
+            length=len(value),
+            limit=max_chars,
         )
-
-        @field_validator("question")
-        @classmethod
-        def _question(cls, value: str) -> str:
-            if not value.strip():
-                raise ValueError("Please type a question.")
-            if len(value) > max_chars:
-                raise ValueError(
-                    f"The question is too long ({len(value)} characters); "
-                    f"please keep it under {max_chars} characters."
-                )
-            return value
-
-        @field_validator("history")
-        @classmethod
-        def _history(cls, value: list[HistoryMessage]) -> list[HistoryMessage]:
-            if len(value) > max_history:
-                raise ValueError(
-                    f"The conversation history is too long ({len(value)} messages); "
-                    f"send at most the last {max_history}."
-                )
-            return value
-
-    return AskRequest
+    return value
 
 
-def _answer_json(answer: Any) -> dict[str, Any]:
+def _checked_history(value: list[HistoryMessage], max_history: int) -> list[HistoryMessage]:
+    if len(value) > max_history:
+        raise Invalid(
+            N_(
+                "The conversation history is too long ({length} messages); send at most the last "
+                "{limit}."
+            ),
+            length=len(value),
+            limit=max_history,
+        )
+    return value
+
+
+def _checked_language(value: str) -> str:
+    if value and value not in LANGUAGES:
+        raise Invalid(N_("The language must be fi, sv or en (or left out)."))
+    return value
+
+
+def request_language(body: object, accept_language: str) -> str:
+    """The language of a request's messages: its body's ``language`` when that is one of ours,
+    else the first of ``Accept-Language``'s, else English."""
+    asked = body.get("language") if isinstance(body, dict) else None
+    return negotiate(asked if isinstance(asked, str) else "", accept_language)
+
+
+def _answer_json(answer: "Answer") -> dict[str, Any]:
     """``Answer.to_dict()``: ``ask --json``, plus each citation's ``chunk_id``."""
-    return answer.to_dict()  # type: ignore[no-any-return]
+    return answer.to_dict()
 
 
 def _sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-
-def _static(name: str) -> bytes:
-    return files("assistant.web").joinpath("static", name).read_bytes()
 
 
 def frame_ancestors(origins: tuple[str, ...]) -> str:
@@ -143,7 +156,7 @@ def frame_ancestors(origins: tuple[str, ...]) -> str:
 
 
 def create_api(
-    assistant: Any,
+    assistant: "AnswerService",
     settings: Settings,
     *,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
@@ -157,32 +170,82 @@ def create_api(
         description="Answers about Espoo's sustainability work, with citations.",
     )
     limiter = limiter or ClientRateLimiter(settings.rate_limit)
-    AskRequest = _ask_model(settings)  # noqa: N806 - a class
     ancestors = frame_ancestors(settings.allowed_origins)
-    embed_csp = (
-        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-        f"img-src 'self' data:; base-uri 'none'; form-action 'none'; {ancestors}"
+    _add_ask_routes(app, assistant, settings, limiter)
+    _add_status_routes(app, assistant, settings)
+    add_widget_routes(app, settings, ancestors)
+    _install_error_handlers(app)
+    # Added innermost first: CORS is outermost so that even 413 and 429 carry its headers.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=DEFAULT_MAX_BODY_BYTES, prefix="/api/")
+    app.add_middleware(SecurityHeadersMiddleware, frame_ancestors=ancestors)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.allowed_origins),
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type", "Accept-Language"],
+        expose_headers=["Retry-After"],
+        max_age=600,
     )
-    embed_page = (
-        _static("embed.html")
-        .decode()
-        .replace("{{MAX_QUESTION_CHARS}}", str(settings.max_question_chars))
-        .replace("{{MAX_HISTORY}}", str(settings.max_history))
-    )
+    return app
+
+
+def _add_ask_routes(
+    app: FastAPI, assistant: "AnswerService", settings: Settings, limiter: ClientRateLimiter
+) -> None:
+    """``POST /api/ask`` and ``/api/ask/stream``: rate-limited per client, with a request body
+    that has the limits of ``settings`` (built here, so that the routes can name it as a type)."""
+    max_chars, max_history = settings.max_question_chars, settings.max_history
 
     async def rate_limit(request: Request) -> None:
         client = request.client.host if request.client else "unknown"
         wait = limiter.retry_after(client)
         if wait is not None:
-            raise RateLimited(wait)
+            try:  # the body is read already (and small): its language, for the message
+                body = json.loads(await request.body())
+            except ValueError:
+                body = None
+            language = request_language(body, request.headers.get("accept-language", ""))
+            raise RateLimited(wait, language)
 
     limited = [Depends(rate_limit)]
 
+    # FastAPI reads the routes' annotations when they are added, so this module does without
+    # ``from __future__ import annotations``: a string could not name this local class.
+    class AskRequest(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+        question: str = Field(description=f"The question, at most {max_chars} characters.")
+        history: list[HistoryMessage] = Field(
+            default_factory=list, description=f"The conversation so far, at most {max_history}."
+        )
+        language: str = Field(
+            default="",
+            description="The asker's interface language: fi, sv or en (left out: unknown). "
+            "Passed to the assistant; error messages are in it.",
+        )
+
+        @field_validator("question")
+        @classmethod
+        def _question(cls, value: str) -> str:
+            return _checked_question(value, max_chars)
+
+        @field_validator("history")
+        @classmethod
+        def _history(cls, value: list[HistoryMessage]) -> list[HistoryMessage]:
+            return _checked_history(value, max_history)
+
+        @field_validator("language")
+        @classmethod
+        def _language(cls, value: str) -> str:
+            return _checked_language(value)
+
     @app.post("/api/ask", dependencies=limited, tags=["ask"])
-    async def ask(body: AskRequest) -> dict[str, Any]:  # type: ignore[valid-type]
+    async def ask(body: AskRequest) -> dict[str, Any]:
         """Answer a question; the same object as ``espoo-assistant ask --json``."""
-        history = [m.model_dump() for m in body.history]  # type: ignore[attr-defined]
-        answer = await run_in_threadpool(assistant.ask, body.question, history)  # type: ignore[attr-defined]
+        history = [m.model_dump() for m in body.history]
+        answer = await run_in_threadpool(
+            assistant.ask, body.question, history, language=body.language
+        )
         return _answer_json(answer)
 
     @app.post(
@@ -192,15 +255,19 @@ def create_api(
         response_class=StreamingResponse,
         responses={200: {"content": {"text/event-stream": {}}}},
     )
-    async def ask_stream(body: AskRequest) -> StreamingResponse:  # type: ignore[valid-type]
+    async def ask_stream(body: AskRequest) -> StreamingResponse:
         """Server-sent events: ``delta`` {"text"} pieces, then ``done`` or ``error``."""
-        history = [m.model_dump() for m in body.history]  # type: ignore[attr-defined]
-        pieces = assistant.stream(body.question, history)  # type: ignore[attr-defined]
+        history = [m.model_dump() for m in body.history]
+        pieces = assistant.stream(body.question, history, language=body.language)
         return StreamingResponse(
-            _events(pieces),
+            _events(pieces, body.language or "en"),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
+
+
+def _add_status_routes(app: FastAPI, assistant: "AnswerService", settings: Settings) -> None:
+    """``GET /api/health`` and ``POST /api/admin/reindex``."""
 
     @app.get("/api/health", tags=["status"])
     async def health(request: Request) -> dict[str, Any]:
@@ -238,42 +305,8 @@ def create_api(
         live.request_build(full=full, reason="admin request")
         return {"status": "accepted", "message": "A rebuild of the index was scheduled."}
 
-    @app.get("/widget.js", include_in_schema=False)
-    async def widget() -> Response:
-        return _file_response("widget.js", {"Cache-Control": "public, max-age=300"})
 
-    @app.get("/embed", include_in_schema=False)
-    async def embed() -> Response:
-        return Response(
-            embed_page,
-            media_type=_STATIC["embed.html"],
-            headers={"Content-Security-Policy": embed_csp, "Cache-Control": "no-cache"},
-        )
-
-    @app.get("/embed/{name}", include_in_schema=False)
-    async def embed_asset(name: Literal["embed.js", "embed.css"]) -> Response:
-        return _file_response(name, {"Cache-Control": "public, max-age=300"})
-
-    _install_error_handlers(app)
-    # Added innermost first: CORS is outermost so that even 413 and 429 carry its headers.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=DEFAULT_MAX_BODY_BYTES, prefix="/api/")
-    app.add_middleware(SecurityHeadersMiddleware, frame_ancestors=ancestors)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=list(settings.allowed_origins),
-        allow_methods=["GET", "POST"],
-        allow_headers=["Content-Type"],
-        expose_headers=["Retry-After"],
-        max_age=600,
-    )
-    return app
-
-
-def _file_response(name: str, headers: dict[str, str]) -> Response:
-    return Response(_static(name), media_type=_STATIC[name], headers=headers)
-
-
-async def _events(pieces: Iterator[Any]) -> AsyncIterator[str]:
+async def _events(pieces: "Iterator[str | Answer]", language: str) -> AsyncIterator[str]:
     """Serialise ``Assistant.stream`` as SSE; the blocking generator runs in the threadpool."""
     try:
         async for item in iterate_in_threadpool(pieces):
@@ -285,33 +318,31 @@ async def _events(pieces: Iterator[Any]) -> AsyncIterator[str]:
         yield _sse("error", {"message": str(exc)})
     except Exception:
         log.exception("answer stream failed")
-        yield _sse("error", {"message": _GENERIC})
+        yield _sse("error", {"message": translate(language, _GENERIC)})
 
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {
-                "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
-                "message": str(e.get("msg", "")).removeprefix("Value error, "),
-            }
-            for e in exc.errors()
-        ]
-        first = errors[0] if errors else {"field": "", "message": "Invalid request."}
-        message = first["message"]
-        if first["field"] and not message.startswith(("The ", "Please")):
-            message = f"{first['field']}: {message}"
+        language = request_language(exc.body, request.headers.get("accept-language", ""))
+        refused = [_field_error(e, language) for e in exc.errors()]
+        errors = [error for error, _ in refused]
+        message = translate(language, _INVALID)
+        if refused:
+            first, ours = refused[0]
+            message = first["message"]
+            if first["field"] and not ours:  # pydantic's own words: say which field
+                message = f"{first['field']}: {message}"
         return JSONResponse({"error": "invalid_request", "message": message, "errors": errors}, 422)
 
     @app.exception_handler(RateLimited)
     async def rate_limited(request: Request, exc: RateLimited) -> JSONResponse:
+        message = N_("Too many questions at once. Please wait {seconds} seconds and try again.")
         return JSONResponse(
             {
                 "error": "rate_limited",
                 "retry_after": exc.retry_after,
-                "message": f"Too many questions at once. Please wait {exc.retry_after} seconds "
-                "and try again.",
+                "message": translate(exc.language, message, seconds=exc.retry_after),
             },
             429,
             headers={"Retry-After": str(exc.retry_after)},
@@ -330,4 +361,15 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return JSONResponse({"error": "internal", "message": _GENERIC}, 500)
+        language = negotiate("", request.headers.get("accept-language", ""))
+        return JSONResponse({"error": "internal", "message": translate(language, _GENERIC)}, 500)
+
+
+def _field_error(error: Any, language: str) -> tuple[dict[str, str], bool]:
+    """One refused field: its dotted name and message, and whether the message is ours (an
+    ``Invalid``, translated) rather than pydantic's (English)."""
+    field = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, Invalid):
+        return {"field": field, "message": translate(language, cause.message, **cause.values)}, True
+    return {"field": field, "message": str(error.get("msg", ""))}, False

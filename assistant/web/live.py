@@ -11,15 +11,18 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..answer.assistant import Assistant
 from ..config import Settings
 from ..errors import AssistantError, IndexError_
 from ..index.build import BuildReport
 from ..index.factory import build_from_settings, chunking_of
-from ..index.store import check_compatible, current_version_dir, load_version
+from ..index.store import IndexVersion, check_compatible, current_version_dir, load_version
 from ..ingest.documents import META_SUFFIX, SUPPORTED_SUFFIXES
+
+if TYPE_CHECKING:  # watchfiles is imported when the watcher starts
+    from watchfiles import Change
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +157,7 @@ class LiveIndex:
             self._wake.notify_all()
 
 
-def _relevant(change: Any, path: str) -> bool:
+def _relevant(change: Change, path: str) -> bool:
     name = Path(path).name
     if name.startswith((".", "~")) or name.endswith(("~", ".swp", ".tmp", ".part")):
         return False
@@ -172,7 +175,7 @@ def _summary(report: BuildReport) -> str:
     )
 
 
-def load_best_version(settings: Settings) -> tuple[Any, str]:
+def load_best_version(settings: Settings) -> tuple[IndexVersion | None, str]:
     """The live version if it loads; else the newest older version that does (and why)."""
     index_dir = settings.index
     live = current_version_dir(index_dir)

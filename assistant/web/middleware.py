@@ -3,6 +3,8 @@
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..i18n import negotiate, translate
+
 
 class BodyLimitMiddleware:
     """Refuse request bodies over ``max_bytes`` under ``prefix`` with 413, declared or streamed."""
@@ -43,10 +45,14 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kib = self.max_bytes // 1024
-        response = JSONResponse(
-            {"error": "too_large", "message": f"The request is too large (limit {kib} KiB)."}, 413
+        # the body is not read, so only Accept-Language can say the language of the message
+        accept = dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1")
+        message = translate(
+            negotiate("", accept),
+            "The request is too large (limit {kib} KiB).",
+            kib=self.max_bytes // 1024,
         )
+        response = JSONResponse({"error": "too_large", "message": message}, 413)
         await response(scope, receive, send)
 
 

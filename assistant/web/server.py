@@ -9,12 +9,13 @@ import alone takes seconds, is built in the background and replaces a "starting"
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
@@ -22,12 +23,28 @@ from starlette.routing import Mount
 
 from ..config import Settings
 from ..errors import IndexError_
+from ..i18n import N_, negotiate, translate
 from .api import ClientRateLimiter, create_api
-from .ui import FeedbackStore, create_ui
+from .feedback import FeedbackStore
+from .render import TITLE
+from .ui import create_ui
+
+if TYPE_CHECKING:  # loaded when they are used: the answer stage by run_server, gradio in the chat
+    from gradio.routes import App as GradioApp
+    from gradio.themes import Base
+
+    from ..answer.assistant import Assistant
+    from ..answer.protocol import AnswerService
 
 log = logging.getLogger("uvicorn.error")  # uvicorn prints this logger at INFO
 
 FEEDBACK_FILE = "feedback.sqlite"
+_STARTING = N_(
+    "The chat is starting and this page will reload in a moment. The {api} already answers."
+)
+_FAILED = N_(
+    "The chat page could not start; the server log says why. The {api} and the widget still answer."
+)
 
 
 def feedback_path(settings: Settings) -> Path:
@@ -43,7 +60,7 @@ def public_url(settings: Settings) -> str:
 
 def create_app(
     settings: Settings,
-    assistant: Any,
+    assistant: Assistant,
     *,
     watch: bool = False,
     catch_up: bool = False,
@@ -90,7 +107,7 @@ def create_app(
 
 
 def _mount_chat(
-    app: FastAPI, settings: Settings, assistant: Any, limiter: ClientRateLimiter
+    app: FastAPI, settings: Settings, assistant: AnswerService, limiter: ClientRateLimiter
 ) -> FastAPI:
     """Build the Gradio chat and mount it at ``/`` (after the API's routes, which keep priority)."""
     import gradio as gr
@@ -98,8 +115,10 @@ def _mount_chat(
     demo = create_ui(
         assistant, FeedbackStore(feedback_path(settings)), rate_limit=limiter.retry_after
     )
-    css = files("assistant.web").joinpath("static", "chat.css").read_text(encoding="utf-8")
-    return gr.mount_gradio_app(
+    static = files("assistant.web").joinpath("static")
+    css = static.joinpath("chat.css").read_text(encoding="utf-8")
+    script = static.joinpath("chat.js").read_text(encoding="utf-8")
+    mounted: FastAPI = gr.mount_gradio_app(  # gradio's @document() decorator hides the type
         app,
         demo,
         path="/",
@@ -109,17 +128,19 @@ def _mount_chat(
         ssr_mode=False,
         mcp_server=False,
         css=css,
-        theme=_theme(gr),
+        head=f"<script>{script}</script>",
+        theme=_theme(),
         server_name=settings.host,
         server_port=settings.port,
     )
+    return mounted
 
 
 async def _start_chat(
     app: FastAPI,
     stack: AsyncExitStack,
     settings: Settings,
-    assistant: Any,
+    assistant: AnswerService,
     limiter: ClientRateLimiter,
 ) -> None:
     """Import and build the chat off the event loop, start it on the loop, then replace the
@@ -127,9 +148,9 @@ async def _start_chat(
     try:
         await asyncio.to_thread(_mount_chat, app, settings, assistant, limiter)
         mount = next(r for r in reversed(app.router.routes) if isinstance(r, Mount))
-        chat = mount.app
-        await stack.enter_async_context(chat.router.lifespan_context(chat))  # type: ignore[attr-defined]
-        blocks = chat.get_blocks()  # type: ignore[attr-defined]
+        chat = cast("GradioApp", mount.app)  # the app gr.mount_gradio_app mounted
+        await stack.enter_async_context(chat.router.lifespan_context(chat))
+        blocks = chat.get_blocks()
         blocks.run_startup_events()
         await blocks.run_extra_startup_events()
         starting = [r for r in app.router.routes if getattr(r, "endpoint", None) is _chat_starting]
@@ -146,20 +167,18 @@ async def _start_chat(
 
 async def _chat_starting(request: Request) -> HTMLResponse:
     """``/`` while the chat is being built: a page that reloads itself (or, if the build
-    failed, says so and where answers are still to be had)."""
-    head = "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-    title = "<title>Espoo Sustainability Assistant</title></head><body><p>"
+    failed, says so and where answers are still to be had), in the visitor's language."""
+    lang = negotiate(
+        request.query_params.get("lang", ""), request.headers.get("accept-language", "")
+    )
+    api = "<a href='/docs'>API</a>"
+    head = f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>"
+    title = f"<title>{html.escape(translate(lang, TITLE))}</title></head><body><p>"
     if getattr(request.app.state, "chat", "") == "failed":
-        text = (
-            "The chat page could not start; the server log says why. The <a href='/docs'>API</a> "
-            "and the widget still answer."
-        )
+        text = translate(lang, _FAILED, api=api)
         return HTMLResponse(f"{head}{title}{text}</p></body></html>", status_code=503)
     refresh = "<meta http-equiv='refresh' content='2'>"
-    text = (
-        "The chat is starting and this page will reload in a moment. The <a href='/docs'>API</a> "
-        "already answers."
-    )
+    text = translate(lang, _STARTING, api=api)
     return HTMLResponse(
         f"{head}{refresh}{title}{text}</p></body></html>",
         status_code=503,
@@ -167,7 +186,9 @@ async def _chat_starting(request: Request) -> HTMLResponse:
     )
 
 
-def _theme(gr: Any) -> Any:
+def _theme() -> Base:
+    import gradio as gr
+
     # Local fonts only: the default theme would fetch Google Fonts from the visitor's browser.
     # Espoo blue (#0050a0) on white text passes WCAG AA contrast; the default blue does not.
     return gr.themes.Base(

@@ -1,206 +1,159 @@
 """The Gradio chat: ``create_ui(assistant, feedback) -> gr.Blocks`` (never launches itself).
 
-Everything that comes from documents, users or a model is escaped here and rendered as HTML we
-generate ourselves: Gradio's sanitiser drops scripts but keeps ``<img src>`` and the like.
+The page speaks the visitor's language: ``?lang=fi|sv|en``, else the browser's
+``Accept-Language`` (``i18n.negotiate``), kept per session in a ``gr.State``. The components are
+built with the English message ids and relabelled when the page loads; every message the handlers
+show goes through ``i18n.translate``. The HTML of answers and sources is made in ``render``.
 """
 
-import html
-import json
 import logging
-import re
-import sqlite3
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ..errors import AssistantError
+from ..i18n import DEFAULT_LANGUAGE, N_, negotiate, translate
+from .feedback import FeedbackStore
+from .render import (
+    TITLE,
+    render_about,
+    render_answer,
+    render_header,
+    render_partial,
+    render_question,
+)
+
+if TYPE_CHECKING:  # gradio takes seconds to import: only a chat that is built loads it
+    import gradio as gr
+
+    from ..answer.protocol import AnswerService
 
 log = logging.getLogger(__name__)
 
-TITLE = "Espoo Sustainability Assistant"
-INTRO = (
-    "Ask about the City of Espoo's climate and sustainability work. Every answer quotes the city's "
-    "documents and links to its sources, so you can check it."
-)
 EXAMPLES = (
-    "What is Espoo's carbon neutrality goal?",
-    "How is Espoo replacing coal in district heating?",
-    "What is the Jokeri light rail?",
-    "How does Espoo protect the Baltic Sea?",
+    N_("What is Espoo's carbon neutrality goal?"),
+    N_("How is Espoo replacing coal in district heating?"),
+    N_("What is the Jokeri light rail?"),
+    N_("How does Espoo protect the Baltic Sea?"),
 )
+_ASK_FIRST = N_("Ask a question first, then tell us what you think of the answer.")
+_THANKS = N_("Thank you! Your feedback was saved with the question and its answer.")
+_SLOW_DOWN = N_("You are asking very quickly. Please wait {seconds} seconds and try again.")
+_FAILED = N_("Something went wrong on our side. Please try again in a moment.")
 #: Answers computed at once by the chat; more wait in Gradio's queue (see ``max_queue``).
 DEFAULT_CONCURRENCY = 4
 DEFAULT_MAX_QUEUE = 64
-_MARKER = re.compile(r"\[(\d{1,3})\]")
-
-
-# --- rendering: every dynamic value goes through html.escape -------------------------------------
-
-
-def _text(value: str) -> str:
-    """Escaped, on one line (a blank line would end Gradio's raw-HTML block)."""
-    return html.escape(" ".join(str(value).split()))
-
-
-def safe_url(url: str, page: int | None = None) -> str | None:
-    """``url`` if it is http(s); for a PDF with a page, ``#page=N`` is added."""
-    url = (url or "").strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    if page and parts.path.lower().endswith(".pdf") and not parts.fragment:
-        url = f"{url}#page={int(page)}"
-    return url
-
-
-def highlight(passage: str, quotes: Sequence[str]) -> str:
-    """The passage, escaped, with each quoted sentence inside ``<mark>``."""
-    spans: list[tuple[int, int]] = []
-    for quote in quotes:
-        start = passage.find(quote) if quote else -1
-        if start >= 0:
-            spans.append((start, start + len(quote)))
-    out, pos = [], 0
-    for start, end in sorted(spans):
-        if start < pos:
-            continue
-        out.append(_text(passage[pos:start]))
-        out.append(f"<mark>{_text(passage[start:end])}</mark>")
-        pos = end
-    out.append(_text(passage[pos:]))
-    return " ".join(p for p in out if p)
-
-
-def render_question(question: str) -> str:
-    return f'<div class="esa-question">{_text(question)}</div>'
-
-
-def render_partial(text: str) -> str:
-    """An answer while it streams in."""
-    return f'<div class="esa-answer esa-partial"><p>{_text(text)}</p></div>'
-
-
-def render_answer(answer: dict[str, Any]) -> str:
-    """An answer (``Answer.to_dict()``) with its sources as cards."""
-    body = _MARKER.sub(r'<sup class="esa-ref">[\1]</sup>', _text(answer["answer"]))
-    parts = [f'<div class="esa-answer"><p>{body}</p>']
-    if answer.get("note"):
-        parts.append(f'<p class="esa-note">{_text(answer["note"])}</p>')
-    if answer["citations"]:
-        parts.append('<div class="esa-sources"><p class="esa-sources-title">Sources</p><ol>')
-        parts.extend(_card(c) for c in answer["citations"])
-        parts.append("</ol></div>")
-    parts.append("</div>")
-    return "".join(parts)
-
-
-def _card(c: dict[str, Any]) -> str:
-    meta = [c.get("date") or "undated"]
-    if c.get("section"):
-        meta.append(c["section"])
-    if c.get("page"):
-        meta.append(f"page {int(c['page'])}")
-    href = safe_url(c.get("source", ""), c.get("page"))
-    if href:
-        link = (
-            f'<a class="esa-link" href="{html.escape(href, quote=True)}" target="_blank" '
-            f'rel="noopener noreferrer">Open source: {_text(c.get("title") or href)}</a>'
-        )
-    else:
-        link = f'<span class="esa-link">{_text(c.get("source") or c.get("document", ""))}</span>'
-    return (
-        f'<li class="esa-card"><p class="esa-card-title"><span class="esa-n">{int(c["n"])}</span> '
-        f"{_text(c.get('title') or c.get('document', ''))}</p>"
-        f'<p class="esa-meta">{" · ".join(_text(m) for m in meta)}</p>'
-        f'<blockquote class="esa-passage">{highlight(c.get("text", ""), c.get("quotes", ()))}'
-        f"</blockquote>{link}</li>"
-    )
-
-
-def render_about(version: Any, topics: Sequence[str]) -> str:
-    """What the assistant covers and how current its documents are."""
-    docs = version.manifest.documents.values()
-    dates = sorted(d["date"] for d in docs if d.get("date"))
-    built = str(version.manifest.built_at or "")[:16].replace("T", " ")
-    covered = ", ".join(_text(t) for t in topics) or "Espoo's sustainability work"
-    newest = f" The newest is from {_text(dates[-1])}." if dates else ""
-    return (
-        f'<div class="esa-about"><p>The assistant answers from {len(version.manifest.documents)} '
-        f"documents published by the City of Espoo and its partners ({len(version)} passages)."
-        f"{newest} Topics include: {covered}.</p>"
-        f"<p>Index {_text(version.name)}, last updated {_text(built)}. It quotes the documents and "
-        "does not guess: when they do not answer a question it says so. It is not an official "
-        "decision or advice; check the linked sources.</p></div>"
-    )
-
-
-# --- feedback ----------------------------------------------------------------------------------
-
-
-class FeedbackStore:
-    """Thumbs up/down and comments, with the question, answer and citations, in a SQLite file."""
-
-    _SCHEMA = """CREATE TABLE IF NOT EXISTS feedback (
-        id INTEGER PRIMARY KEY, created_at TEXT NOT NULL, rating TEXT, comment TEXT NOT NULL,
-        question TEXT NOT NULL, answer TEXT NOT NULL, citations TEXT NOT NULL,
-        index_version TEXT)"""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-
-    def add(self, record: dict[str, Any], rating: str | None, comment: str = "") -> None:
-        """Store feedback on ``record`` ({"question", "answer": Answer.to_dict()})."""
-        answer = record["answer"]
-        row = (
-            datetime.now(UTC).isoformat(timespec="seconds"),
-            rating,
-            comment.strip()[:2000],
-            record["question"],
-            answer["answer"],
-            json.dumps(answer["citations"], ensure_ascii=False),
-            answer.get("index_version", ""),
-        )
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with closing(sqlite3.connect(self.path)) as db, db:
-                db.execute(self._SCHEMA)
-                db.execute(
-                    "INSERT INTO feedback (created_at, rating, comment, question, answer,"
-                    " citations, index_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    row,
-                )
-
-    def all(self) -> list[dict[str, Any]]:
-        if not self.path.exists():
-            return []
-        with closing(sqlite3.connect(self.path)) as db:
-            db.row_factory = sqlite3.Row
-            return [dict(r) for r in db.execute("SELECT * FROM feedback ORDER BY id")]
-
-
-# --- the Blocks ----------------------------------------------------------------------------------
+#: Run in the browser once the page's language is known: the document's language and title.
+_SET_LANGUAGE_JS = """(lang, title) => {
+  window.__esaLang = lang;
+  document.documentElement.lang = lang;
+  document.title = title;
+}"""
 
 
 def create_ui(
-    assistant: Any,
+    assistant: "AnswerService",
     feedback: FeedbackStore,
     *,
     rate_limit: Callable[[str], int | None] | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     max_queue: int = DEFAULT_MAX_QUEUE,
-) -> Any:
+) -> "gr.Blocks":
     """The chat as ``gr.Blocks``, queued for ``concurrency`` answers at once (never launched)."""
     import gradio as gr
 
+    respond = _responder(assistant, rate_limit)
+
+    def rate_last(
+        rating: str, comment: str, records: list[dict[str, Any]], lang: str
+    ) -> tuple[str, str]:
+        if not records:
+            return translate(lang, _ASK_FIRST), comment
+        feedback.add(records[-1], rating, comment)
+        return translate(lang, _THANKS), ""
+
+    def rate_message(records: list[dict[str, Any]], lang: str, data: gr.LikeData) -> str:
+        record = next((r for r in records if r["index"] == data.index), None)
+        if record is None:
+            return ""
+        if data.liked is True:
+            feedback.add(record, "up")
+            return translate(lang, "Thank you! Your rating (helpful) was saved.")
+        feedback.add(record, "down")
+        return translate(lang, "Thank you! Your rating (not helpful) was saved.")
+
+    demo = gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=False)
+    with demo:
+        chat = _layout(max_question_chars=assistant.settings.max_question_chars)
+        state = [chat.messages, chat.turns, chat.records, chat.lang]
+        outputs = [chat.chatbot, chat.messages, chat.box, chat.turns, chat.records]
+        for trigger in (chat.box.submit, chat.ask.click):
+            trigger(respond, [chat.box, *state], outputs, concurrency_limit=concurrency)
+        for button in chat.examples:
+            button.click(respond, [button, *state], outputs, concurrency_limit=concurrency)
+        chat.clear.click(lambda: ([], [], "", [], []), None, outputs, queue=False)
+        chat.chatbot.clear(lambda: ([], [], []), None, state[:3], queue=False)
+        rated, thanked = [chat.comment, chat.records, chat.lang], [chat.thanks, chat.comment]
+        chat.up.click(lambda c, r, lang: rate_last("up", c, r, lang), rated, thanked)
+        chat.down.click(lambda c, r, lang: rate_last("down", c, r, lang), rated, thanked)
+        chat.chatbot.like(rate_message, [chat.records, chat.lang], chat.thanks)
+        title = gr.State(TITLE)
+        demo.load(_localizer(assistant), None, [*chat.localized(), title], queue=False).then(
+            None, [chat.lang, title], None, js=_SET_LANGUAGE_JS
+        )
+    demo.queue(default_concurrency_limit=concurrency, max_size=max_queue, api_open=False)
+    return demo
+
+
+def _localizer(assistant: "AnswerService") -> "Callable[[gr.Request], list[Any]]":
+    """The page-load handler: the session's language from ``?lang=`` or ``Accept-Language``,
+    and every component's text in it (in the order of ``_Chat.localized`` and then the title)."""
+    import gradio as gr
+
     from ..answer.assistant import covered_topics
+
+    def localize(request: gr.Request) -> list[Any]:
+        lang = negotiate(
+            request.query_params.get("lang", ""), request.headers.get("accept-language", "")
+        )
+
+        def t(message: str) -> str:
+            return translate(lang, message)
+
+        version = assistant.version
+        topics = covered_topics(version, limit=8, language=lang)
+        return [
+            lang,
+            render_header(lang),
+            gr.Chatbot(
+                label=t("Conversation"),
+                placeholder=t("Answers appear here, with their sources under them."),
+            ),
+            gr.Textbox(
+                label=t("Your question"), placeholder=t("Ask about Espoo's sustainability work")
+            ),
+            gr.Button(t("Ask")),
+            f'<p class="esa-examples-title">{t("Try asking:")}</p>',
+            *(gr.Button(t(q)) for q in EXAMPLES),
+            gr.Button(t("Clear conversation")),
+            gr.Accordion(label=t("Was the last answer helpful?")),
+            gr.Textbox(label=t("Comment (optional)")),
+            gr.Button(t("👍 Helpful")),
+            gr.Button(t("👎 Not helpful")),
+            gr.Accordion(label=t("About this assistant")),
+            render_about(version, topics, lang),
+            t(TITLE),
+        ]
+
+    return localize
+
+
+def _responder(
+    assistant: "AnswerService", rate_limit: Callable[[str], int | None] | None
+) -> Callable[..., Iterator[tuple[Any, ...]]]:
+    """The handler of a question: it shows the question, then the answer as it streams in, then
+    the answer with its sources (or, in the answer's place, why there is none)."""
+    import gradio as gr
 
     max_history = assistant.settings.max_history
 
@@ -209,6 +162,7 @@ def create_ui(
         messages: list[dict[str, str]],
         turns: list[dict[str, str]],
         records: list[dict[str, Any]],
+        lang: str,
         request: gr.Request,
     ) -> Iterator[tuple[Any, ...]]:
         question = (question or "").strip()
@@ -222,22 +176,20 @@ def create_ui(
         ]
         wait = rate_limit(_client(request)) if rate_limit else None
         if wait is not None:
-            messages[-1]["content"] = render_partial(
-                f"You are asking very quickly. Please wait {wait} seconds and try again."
-            )
+            messages[-1]["content"] = render_partial(translate(lang, _SLOW_DOWN, seconds=wait))
             yield messages, messages, question, turns, records
             return
         yield messages, messages, "", turns, records
         text = ""
         try:
-            for item in assistant.stream(question, turns[-max_history:]):
+            for item in assistant.stream(question, turns[-max_history:], language=lang):
                 if isinstance(item, str):
                     text += item
                     messages[-1]["content"] = render_partial(text)
                     yield messages, messages, "", turns, records
                     continue
                 data = item.to_dict()
-                messages[-1]["content"] = render_answer(data)
+                messages[-1]["content"] = render_answer(data, lang)
                 turns = [
                     *turns,
                     {"role": "user", "content": question},
@@ -251,89 +203,123 @@ def create_ui(
             messages[-1]["content"] = render_partial(str(exc))
         except Exception:
             log.exception("chat answer failed")
-            messages[-1]["content"] = render_partial(
-                "Something went wrong on our side. Please try again in a moment."
-            )
+            messages[-1]["content"] = render_partial(translate(lang, _FAILED))
         yield messages, messages, "", turns, records
 
-    def rate_last(rating: str, comment: str, records: list[dict[str, Any]]) -> tuple[str, str]:
-        if not records:
-            return "Ask a question first, then tell us what you think of the answer.", comment
-        feedback.add(records[-1], rating, comment)
-        return "Thank you! Your feedback was saved with the question and its answer.", ""
+    return respond
 
-    def rate_message(records: list[dict[str, Any]], data: gr.LikeData) -> str:
-        record = next((r for r in records if r["index"] == data.index), None)
-        if record is None:
-            return ""
-        liked = data.liked is True
-        feedback.add(record, "up" if liked else "down")
-        return f"Thank you! Your rating ({'helpful' if liked else 'not helpful'}) was saved."
 
-    def about() -> str:
-        version = assistant.version
-        return render_about(version, covered_topics(version, limit=8))
+@dataclass(frozen=True)
+class _Chat:
+    """The components of the chat page that events read or write."""
 
-    with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=False) as demo:
-        gr.HTML(
-            f'<header class="esa-header"><p class="esa-city">City of Espoo</p>'
-            f"<h1>{TITLE}</h1><p>{html.escape(INTRO)}</p></header>"
+    lang: "gr.State"
+    header: "gr.HTML"
+    messages: "gr.State"
+    turns: "gr.State"
+    records: "gr.State"
+    chatbot: "gr.Chatbot"
+    box: "gr.Textbox"
+    ask: "gr.Button"
+    examples_title: "gr.HTML"
+    examples: "list[gr.Button]"
+    clear: "gr.Button"
+    feedback: "gr.Accordion"
+    comment: "gr.Textbox"
+    up: "gr.Button"
+    down: "gr.Button"
+    thanks: "gr.Markdown"
+    about_panel: "gr.Accordion"
+    about: "gr.HTML"
+
+    def localized(self) -> list[Any]:
+        """The session's language and every component with text, in ``_localizer``'s order."""
+        return [
+            self.lang,
+            self.header,
+            self.chatbot,
+            self.box,
+            self.ask,
+            self.examples_title,
+            *self.examples,
+            self.clear,
+            self.feedback,
+            self.comment,
+            self.up,
+            self.down,
+            self.about_panel,
+            self.about,
+        ]
+
+
+def _layout(*, max_question_chars: int) -> _Chat:
+    """The page, top to bottom (inside the ``gr.Blocks`` being built), in English until the
+    page-load handler relabels it in the session's language."""
+    import gradio as gr
+
+    header = gr.HTML(render_header(DEFAULT_LANGUAGE))
+    lang = gr.State(DEFAULT_LANGUAGE)
+    messages = gr.State([])
+    turns = gr.State([])
+    records = gr.State([])
+    chatbot = gr.Chatbot(
+        label="Conversation",
+        show_label=False,
+        elem_id="esa-chat",
+        height="min(60vh, 560px)",
+        latex_delimiters=[],
+        line_breaks=False,
+        buttons=["copy"],
+        autoscroll=False,  # static/chat.js scrolls: to the start of each answer, not its end
+        placeholder="Answers appear here, with their sources under them.",
+    )
+    with gr.Row(elem_id="esa-ask-row"):
+        box = gr.Textbox(
+            label="Your question",
+            placeholder="Ask about Espoo's sustainability work",
+            max_length=max_question_chars,
+            max_lines=4,
+            scale=5,
+            elem_id="esa-question",
+            autofocus=False,
+            submit_btn=False,
         )
-        messages = gr.State([])
-        turns = gr.State([])
-        records = gr.State([])
-        chatbot = gr.Chatbot(
-            label="Conversation",
-            show_label=False,
-            elem_id="esa-chat",
-            height="min(60vh, 560px)",
-            latex_delimiters=[],
-            line_breaks=False,
-            buttons=["copy"],
-            autoscroll=True,
-            placeholder="Answers appear here, with their sources under them.",
-        )
-        with gr.Row(elem_id="esa-ask-row"):
-            box = gr.Textbox(
-                label="Your question",
-                placeholder="Ask about Espoo's sustainability work",
-                max_length=assistant.settings.max_question_chars,
-                max_lines=4,
-                scale=5,
-                elem_id="esa-question",
-                autofocus=False,
-                submit_btn=False,
-            )
-            ask = gr.Button("Ask", variant="primary", scale=1, min_width=90, elem_id="esa-ask")
-        with gr.Row(elem_id="esa-examples"):
-            gr.HTML('<p class="esa-examples-title">Try asking:</p>')
-            example_buttons = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
+        ask = gr.Button("Ask", variant="primary", scale=1, min_width=90, elem_id="esa-ask")
+    with gr.Row(elem_id="esa-examples"):
+        examples_title = gr.HTML('<p class="esa-examples-title">Try asking:</p>')
+        examples = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
+    with gr.Row():
+        clear = gr.Button("Clear conversation", variant="secondary", elem_id="esa-clear")
+    with gr.Accordion("Was the last answer helpful?", open=False, elem_id="esa-feedback") as fb:
+        comment = gr.Textbox(label="Comment (optional)", max_length=2000, lines=2)
         with gr.Row():
-            clear = gr.Button("Clear conversation", variant="secondary", elem_id="esa-clear")
-        with gr.Accordion("Was the last answer helpful?", open=False, elem_id="esa-feedback"):
-            comment = gr.Textbox(label="Comment (optional)", max_length=2000, lines=2)
-            with gr.Row():
-                up = gr.Button("👍 Helpful", elem_id="esa-up")
-                down = gr.Button("👎 Not helpful", elem_id="esa-down")
-            thanks = gr.Markdown(elem_id="esa-feedback-status")
-        with gr.Accordion("About this assistant", open=False, elem_id="esa-about"):
-            about_html = gr.HTML()
+            up = gr.Button("👍 Helpful", elem_id="esa-up")
+            down = gr.Button("👎 Not helpful", elem_id="esa-down")
+        thanks = gr.Markdown(elem_id="esa-feedback-status")
+    with gr.Accordion("About this assistant", open=False, elem_id="esa-about") as about_panel:
+        about = gr.HTML()
+    return _Chat(
+        lang=lang,
+        header=header,
+        messages=messages,
+        turns=turns,
+        records=records,
+        chatbot=chatbot,
+        box=box,
+        ask=ask,
+        examples_title=examples_title,
+        examples=examples,
+        clear=clear,
+        feedback=fb,
+        comment=comment,
+        up=up,
+        down=down,
+        thanks=thanks,
+        about_panel=about_panel,
+        about=about,
+    )
 
-        inputs, outputs = [messages, turns, records], [chatbot, messages, box, turns, records]
-        for trigger in (box.submit, ask.click):
-            trigger(respond, [box, *inputs], outputs, concurrency_limit=concurrency)
-        for button in example_buttons:
-            button.click(respond, [button, *inputs], outputs, concurrency_limit=concurrency)
-        clear.click(lambda: ([], [], "", [], []), None, outputs, queue=False)
-        chatbot.clear(lambda: ([], [], []), None, [messages, turns, records], queue=False)
-        up.click(lambda c, r: rate_last("up", c, r), [comment, records], [thanks, comment])
-        down.click(lambda c, r: rate_last("down", c, r), [comment, records], [thanks, comment])
-        chatbot.like(rate_message, records, thanks)
-        demo.load(about, None, about_html)
-    demo.queue(default_concurrency_limit=concurrency, max_size=max_queue, api_open=False)
-    return demo
 
-
-def _client(request: Any) -> str:
+def _client(request: "gr.Request") -> str:
     client = getattr(request, "client", None)
     return getattr(client, "host", None) or "unknown"

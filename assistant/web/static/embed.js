@@ -1,5 +1,7 @@
 /* The embed page's chat. Plain JS, no dependencies. Everything from the server, the documents and
-   the user is put in the page with textContent, never as HTML; links are http(s) only. */
+   the user is put in the page with textContent, never as HTML; links are http(s) only.
+   Messages are English ids translated with t(message): the server puts the page's language in
+   <html lang> and its catalogue (assistant/locales/<lang>.po) in the #esa-i18n JSON block. */
 (function () {
   "use strict";
   var body = document.body;
@@ -7,12 +9,22 @@
   var MAX_HISTORY = parseInt(body.getAttribute("data-max-history"), 10) || 20;
   var MAX_HISTORY_MESSAGE = 8000;
   var params = new URLSearchParams(location.search);
+  var LANG = document.documentElement.lang || "en";
+  var CATALOGUE = {};
+  try { CATALOGUE = JSON.parse(document.getElementById("esa-i18n").textContent).messages || {}; } catch (e) { /* English */ }
   var $ = function (id) { return document.getElementById(id); };
   var log = $("esa-log"), form = $("esa-form"), input = $("esa-q"), send = $("esa-send");
   var announce = $("esa-announce"), greeting = $("esa-greeting");
   var history = [], busy = false, answers = 0;
   var parentOrigin = "*";
   try { if (document.referrer) parentOrigin = new URL(document.referrer).origin; } catch (e) { /* keep */ }
+
+  function t(message, values) { // the message in the page's language, {name}s filled in
+    var text = Object.prototype.hasOwnProperty.call(CATALOGUE, message) ? CATALOGUE[message] : message;
+    return text.replace(/\{(\w+)\}/g, function (whole, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+    });
+  }
 
   function el(tag, cls, text) {
     var node = document.createElement(tag);
@@ -56,6 +68,15 @@
 
   function scrollDown() { log.scrollTop = log.scrollHeight; }
 
+  function scrollToStart(node) { // the node's first line at the top of the conversation
+    log.scrollTop += node.getBoundingClientRect().top - log.getBoundingClientRect().top - 8;
+  }
+
+  function otherLanguage(node, code) { // a document's words in another language than the page's
+    if (/^(en|fi|sv)$/.test(code || "") && code !== LANG) node.lang = code;
+    return node;
+  }
+
   function addMessage(cls, text) {
     var node = el("div", "msg " + cls, text);
     log.appendChild(node);
@@ -79,22 +100,32 @@
     return node;
   }
 
-  function card(c, id) {
+  function shortened(text) {
+    var words = String(text || "").replace(/\s+/g, " ").trim();
+    return words.length <= 200 ? words : words.slice(0, 200).replace(/\s+\S*$/, "") + " …";
+  }
+
+  function card(c, id) { // compact: title, date, the quoted sentences; the passage on demand
     var li = el("li", "card");
     li.id = id;
     li.tabIndex = -1;
     var title = el("p", "card-title");
     title.appendChild(el("span", "n", c.n));
-    title.appendChild(document.createTextNode(c.title || c.document || ""));
+    title.appendChild(otherLanguage(el("span", "", c.title || c.document || ""), c.language));
     li.appendChild(title);
-    var meta = [c.date || "undated"];
+    var meta = [c.date || t("undated")];
     if (c.section) meta.push(c.section);
-    if (c.page) meta.push("page " + c.page);
+    if (c.page) meta.push(t("page {page}", { page: c.page }));
     li.appendChild(el("p", "meta", meta.join(" · ")));
-    li.appendChild(passage(String(c.text || ""), c.quotes));
+    var quotes = (c.quotes || []).filter(Boolean);
+    li.appendChild(otherLanguage(el("p", "quote", quotes.length ? quotes.join(" … ") : shortened(c.text)), c.language));
+    var more = el("details", "more");
+    more.appendChild(el("summary", "", t("Show the passage")));
+    more.appendChild(otherLanguage(passage(String(c.text || ""), c.quotes), c.language));
+    li.appendChild(more);
     var href = safeUrl(c.source, c.page);
     if (href) {
-      var a = el("a", "", "Open source: " + (c.title || href));
+      var a = el("a", "", t("Open source: {title}", { title: c.title || href }));
       a.href = href;
       a.target = "_blank";
       a.rel = "noopener noreferrer";
@@ -117,7 +148,7 @@
       if (!m || !(m[1] in titles)) { text.appendChild(document.createTextNode(part)); return; }
       var ref = el("button", "ref", "[" + m[1] + "]");
       ref.type = "button";
-      ref.setAttribute("aria-label", "Source " + m[1] + ": " + titles[m[1]]);
+      ref.setAttribute("aria-label", t("Source {n}: {title}", { n: m[1], title: titles[m[1]] }));
       ref.addEventListener("click", function () {
         var target = document.getElementById(prefix + m[1]);
         if (target) { target.scrollIntoView({ block: "nearest" }); target.focus(); }
@@ -127,17 +158,21 @@
     node.appendChild(text);
     if (data.note) node.appendChild(el("p", "meta", data.note));
     if (data.citations && data.citations.length) {
-      node.appendChild(el("p", "sources-title", "Sources"));
+      node.appendChild(el("p", "sources-title", t("Sources")));
       var list = el("ol", "sources");
-      list.setAttribute("aria-label", "Sources");
+      list.setAttribute("aria-label", t("Sources"));
       data.citations.forEach(function (c) { list.appendChild(card(c, prefix + c.n)); });
       node.appendChild(list);
     }
     node.removeAttribute("aria-busy");
     var sources = (data.citations || []).length;
-    announce.textContent = "Answer: " + String(data.answer || "").replace(/\s*\[\d{1,3}\]/g, "") +
-      (sources ? " (" + sources + (sources === 1 ? " source" : " sources") + " below.)" : "");
-    node.scrollIntoView({ block: "start" }); // the answer's first line, not the last card
+    var said = t("Answer: {text}", { text: String(data.answer || "").replace(/\s*\[\d{1,3}\]/g, "") });
+    if (sources === 1) said += " " + t("(1 source below.)");
+    else if (sources) said += " " + t("({count} sources below.)", { count: sources });
+    announce.textContent = said;
+    // the answer's first line at the top, not its last source card (and only this frame scrolls:
+    // scrollIntoView would scroll the city's page around the widget too)
+    scrollToStart(node);
   }
 
   function showError(node, message) {
@@ -152,9 +187,9 @@
     try { data = await res.json(); } catch (e) { /* not JSON */ }
     if (res.status === 429) {
       var wait = parseInt(res.headers.get("Retry-After"), 10) || data.retry_after || 30;
-      return "You are asking very quickly. Please wait " + wait + " seconds and try again.";
+      return t("You are asking very quickly. Please wait {seconds} seconds and try again.", { seconds: wait });
     }
-    return (data && data.message) || "The assistant could not answer right now. Please try again.";
+    return (data && data.message) || t("The assistant could not answer right now. Please try again.");
   }
 
   function parseEvent(block) {
@@ -172,13 +207,13 @@
     addMessage("user", question);
     var node = addMessage("bot", "…");
     node.setAttribute("aria-busy", "true");
-    announce.textContent = "Answering…";
+    announce.textContent = t("Looking for an answer…");
     var streamed = "", done = null;
     try {
       var res = await fetch("/api/ask/stream", {
         method: "POST",
         headers: { "Content-Type": "application/json", "Accept": "text/event-stream" },
-        body: JSON.stringify({ question: question, history: history.slice(-MAX_HISTORY) }),
+        body: JSON.stringify({ question: question, history: history.slice(-MAX_HISTORY), language: LANG }),
       });
       if (!res.ok || !res.body) { showError(node, await errorMessage(res)); return; }
       var reader = res.body.getReader(), decoder = new TextDecoder(), buffer = "";
@@ -193,15 +228,18 @@
           if (!ev) continue;
           if (ev.event === "delta") { streamed += ev.data.text || ""; node.textContent = streamed; scrollDown(); }
           else if (ev.event === "done") { done = ev.data; renderAnswer(node, done); }
-          else if (ev.event === "error") { showError(node, ev.data.message || "The assistant failed."); return; }
+          else if (ev.event === "error") {
+            showError(node, ev.data.message || t("The assistant could not answer right now. Please try again."));
+            return;
+          }
         }
       }
-      if (!done) { showError(node, "The answer was cut off. Please try again."); return; }
+      if (!done) { showError(node, t("The answer was cut off. Please try again.")); return; }
       history.push({ role: "user", content: question.slice(0, MAX_HISTORY_MESSAGE) });
       history.push({ role: "assistant", content: String(done.answer).slice(0, MAX_HISTORY_MESSAGE) });
       history = history.slice(-MAX_HISTORY);
     } catch (e) {
-      showError(node, "The assistant cannot be reached right now. Please check your connection and try again.");
+      showError(node, t("The assistant cannot be reached right now. Please check your connection and try again."));
     } finally {
       busy = false;
       send.disabled = false;
@@ -212,9 +250,9 @@
     event.preventDefault();
     var question = input.value.trim();
     if (busy) return;
-    if (!question) { announce.textContent = "Please type a question."; input.focus(); return; }
+    if (!question) { announce.textContent = t("Please type a question."); input.focus(); return; }
     if (question.length > MAX_CHARS) {
-      announce.textContent = "Please keep the question under " + MAX_CHARS + " characters.";
+      announce.textContent = t("Please keep the question under {limit} characters.", { limit: MAX_CHARS });
       return;
     }
     input.value = "";
@@ -234,7 +272,7 @@
     Array.prototype.slice.call(log.children).forEach(function (child) {
       if (child !== greeting) log.removeChild(child);
     });
-    announce.textContent = "Conversation cleared.";
+    announce.textContent = t("Conversation cleared.");
     input.focus();
   });
 

@@ -1,7 +1,9 @@
 /* Espoo Sustainability Assistant widget. One tag adds a chat button to any page:
-     <script src="https://HOST/widget.js" data-title="…" data-greeting="…" data-accent="#0050a0"
-             data-position="bottom-right" data-open="false" defer></script>
-   The button opens a panel with an iframe of HOST/embed (the chat). No dependencies, no CDN. */
+     <script src="https://HOST/widget.js" data-lang="fi" data-title="…" data-greeting="…"
+             data-accent="#0050a0" data-position="bottom-right" data-open="false" defer></script>
+   The button opens a panel with an iframe of HOST/embed?lang=… (the chat). data-lang is fi, sv
+   or en (default: the page's <html lang>, else en); the widget's own few messages come from
+   HOST/i18n/<lang>.json, the catalogue of the whole app. No dependencies, no CDN. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -9,7 +11,15 @@
   window.__espooAssistantWidget = true;
   var base = new URL(script.src, location.href).origin;
   var data = script.dataset;
-  var title = (data.title || "Espoo Sustainability Assistant").slice(0, 80);
+  var lang = (data.lang || document.documentElement.lang || "").slice(0, 2).toLowerCase();
+  if (!/^(fi|sv|en)$/.test(lang)) lang = "en";
+  var catalogue = {};
+  function t(message, values) { // the message in the widget's language, {name}s filled in
+    var text = Object.prototype.hasOwnProperty.call(catalogue, message) ? catalogue[message] : message;
+    return text.replace(/\{(\w+)\}/g, function (whole, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+    });
+  }
   var position = /^(bottom|top)-(left|right)$/.test(data.position || "") ? data.position : "bottom-right";
   var accent = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(data.accent || "") ? data.accent : "#0050a0";
   var vertical = position.split("-")[0], side = position.split("-")[1];
@@ -43,47 +53,57 @@
     "@media (max-width: 480px) { .panel { " + side + ": 12px; width: calc(100vw - 24px); } }",
   ].join("\n");
 
-  var host = document.createElement("div");
-  host.setAttribute("data-espoo-assistant", "");
-  var root = host.attachShadow({ mode: "open" });
-  var style = document.createElement("style");
-  style.textContent = css;
-  root.appendChild(style);
+  var title, host, button, panel, frame;
+  function build() { // the button and the panel, once the messages are there
+    title = (data.title || t("Espoo Sustainability Assistant")).slice(0, 80);
+    host = document.createElement("div");
+    host.setAttribute("data-espoo-assistant", "");
+    host.lang = lang;
+    var root = host.attachShadow({ mode: "open" });
+    var style = document.createElement("style");
+    style.textContent = css;
+    root.appendChild(style);
 
-  var button = document.createElement("button");
-  button.type = "button";
-  button.className = "launcher";
-  button.setAttribute("aria-label", "Open chat: " + title);
-  button.setAttribute("aria-expanded", "false");
-  button.setAttribute("aria-controls", "esa-panel");
-  var svgNS = "http://www.w3.org/2000/svg";
-  var icon = document.createElementNS(svgNS, "svg");
-  icon.setAttribute("viewBox", "0 0 24 24");
-  icon.setAttribute("aria-hidden", "true");
-  icon.setAttribute("focusable", "false");
-  var path = document.createElementNS(svgNS, "path");
-  path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
-  icon.appendChild(path);
-  var label = document.createElement("span");
-  label.textContent = data.label ? data.label.slice(0, 40) : "Ask";
-  button.appendChild(icon);
-  button.appendChild(label);
+    button = document.createElement("button");
+    button.type = "button";
+    button.className = "launcher";
+    button.setAttribute("aria-label", t("Open chat: {title}", { title: title }));
+    button.setAttribute("aria-expanded", "false");
+    button.setAttribute("aria-controls", "esa-panel");
+    var svgNS = "http://www.w3.org/2000/svg";
+    var icon = document.createElementNS(svgNS, "svg");
+    icon.setAttribute("viewBox", "0 0 24 24");
+    icon.setAttribute("aria-hidden", "true");
+    icon.setAttribute("focusable", "false");
+    var path = document.createElementNS(svgNS, "path");
+    path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
+    icon.appendChild(path);
+    var label = document.createElement("span");
+    label.textContent = data.label ? data.label.slice(0, 40) : t("Ask");
+    button.appendChild(icon);
+    button.appendChild(label);
 
-  var panel = document.createElement("div");
-  panel.id = "esa-panel";
-  panel.className = "panel";
-  panel.hidden = true;
-  panel.setAttribute("role", "dialog");
-  panel.setAttribute("aria-label", title);
-  var frame = document.createElement("iframe");
-  frame.title = title;
-  frame.setAttribute("referrerpolicy", "strict-origin-when-cross-origin");
-  panel.appendChild(frame);
-  root.appendChild(button);
-  root.appendChild(panel);
+    panel = document.createElement("div");
+    panel.id = "esa-panel";
+    panel.className = "panel";
+    panel.hidden = true;
+    panel.setAttribute("role", "dialog");
+    panel.setAttribute("aria-label", title);
+    frame = document.createElement("iframe");
+    frame.title = title;
+    frame.setAttribute("referrerpolicy", "strict-origin-when-cross-origin");
+    panel.appendChild(frame);
+    root.appendChild(button);
+    root.appendChild(panel);
+    button.addEventListener("click", function () { if (panel.hidden) open(); else shut(true); });
+    root.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && !panel.hidden) { event.stopPropagation(); shut(true); }
+    });
+  }
 
   function src() {
     var q = new URLSearchParams();
+    q.set("lang", lang);
     q.set("title", title);
     if (data.greeting) q.set("greeting", data.greeting.slice(0, 500));
     q.set("accent", accent);
@@ -104,7 +124,7 @@
     }
     panel.hidden = false;
     button.setAttribute("aria-expanded", "true");
-    button.setAttribute("aria-label", "Close chat: " + title);
+    button.setAttribute("aria-label", t("Close chat: {title}", { title: title }));
     focusChat();
   }
 
@@ -112,22 +132,25 @@
     if (panel.hidden) return;
     panel.hidden = true;
     button.setAttribute("aria-expanded", "false");
-    button.setAttribute("aria-label", "Open chat: " + title);
+    button.setAttribute("aria-label", t("Open chat: {title}", { title: title }));
     if (returnFocus) button.focus();
   }
 
-  button.addEventListener("click", function () { if (panel.hidden) open(); else shut(true); });
-  root.addEventListener("keydown", function (event) {
-    if (event.key === "Escape" && !panel.hidden) { event.stopPropagation(); shut(true); }
-  });
   window.addEventListener("message", function (event) {
-    if (event.origin === base && event.source === frame.contentWindow &&
+    if (frame && event.origin === base && event.source === frame.contentWindow &&
         event.data && event.data.type === "esa:close") shut(true);
   });
 
   function mount() {
+    build();
     document.body.appendChild(host);
     if (data.open === "true") open();
   }
-  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+  function ready() { if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount); }
+  if (lang === "en") { ready(); return; }
+  fetch(base + "/i18n/" + lang + ".json", { credentials: "omit" })
+    .then(function (res) { return res.ok ? res.json() : {}; })
+    .then(function (json) { catalogue = (json && json.messages) || {}; })
+    .catch(function () { /* the English labels */ })
+    .then(ready);
 })();

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The system (Debian/Ubuntu) packages the tests need; `make test` runs this first.
+#
+# Silent and instant when everything is present. Otherwise, as root it installs what is missing
+# with apt-get; as any other user it prints the one command to run and fails, so `make test`
+# stops before pytest instead of erroring in the middle of the suite.
+set -euo pipefail
+
+# What must be present, and the package that provides it. A "what" with a slash is a file,
+# otherwise a command on PATH. Add one line per need (nginx, redis-server, psql ... later).
+NEEDS='
+/usr/bin/chromium                                 chromium
+/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf   fonts-dejavu-core
+'
+
+present() {
+  case "$1" in
+    */*) [ -e "$1" ] ;;
+    *) command -v "$1" >/dev/null 2>&1 ;;
+  esac
+}
+
+# Sets `missing` (packages) and `absent` (what they should have provided).
+check() {
+  missing=() absent=()
+  while read -r need package; do
+    [ -n "$need" ] || continue
+    present "$need" || { missing+=("$package"); absent+=("$need"); }
+  done <<<"$NEEDS"
+}
+
+check
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "Missing system packages for the tests; install them with: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+
+echo "Installing system packages for the tests: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+check
+if [ ${#missing[@]} -ne 0 ]; then
+  echo "Installed ${missing[*]}, but still missing: ${absent[*]}" >&2
+  exit 1
+fi
