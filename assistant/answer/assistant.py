@@ -128,7 +128,7 @@ class Assistant:
             recent,
             max_chars=self.settings.max_question_chars,
             language=language,
-            shared=version.lexical.shared,
+            only_in=version.lexical.only_in,
         )
         if not asked.text or asked.live:
             yield self._refusal(version, asked, timings, started)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..index.scale import REFERENCE_SENTENCES, REFERENCE_WORDS, Scale, background_scale
 from ..index.store import IndexVersion
 from ..index.words import Encode, spellings, wordlike
 from ..ingest.chunking import Span
@@ -89,11 +90,13 @@ class Candidate:
     vector: np.ndarray = field(repr=False, compare=False)
     #: Its document marks it as replaced ("was to be ...") and the question is not about the past.
     superseded: bool = False
+    #: The cosine of two sentence vectors that counts as ``REDUNDANT`` with this encoder.
+    redundant_cosine: float = REDUNDANT
 
     def redundant_with(self, other: Candidate) -> bool:
         union = len(self.terms | other.terms)
         shared = len(self.terms & other.terms) / union if union else 1.0
-        close = float(self.vector @ other.vector) >= REDUNDANT
+        close = float(self.vector @ other.vector) >= self.redundant_cosine
         return close or shared >= REDUNDANT_TERMS or self.text == other.text
 
 
@@ -106,6 +109,7 @@ class EvidenceScorer:
         self.encode = encode
         self._lock = threading.Lock()
         self._idf: dict[str, tuple[str, dict[str, float], float]] = {}
+        self._scales: dict[str, tuple[Scale, Scale]] = {}
         self._unknown: dict[str, np.ndarray] = {}  # vectors of such words, by stem
 
     def rank(
@@ -121,7 +125,9 @@ class EvidenceScorer:
         if not spans:
             return []
         texts = [hit.chunk.text[s.start : s.end] for _, hit, s in spans]
-        semantic = vectors @ query_vector.reshape(-1)
+        sentence_scale, word_scale = self._scales_for(version)
+        semantic = sentence_scale(vectors @ query_vector.reshape(-1))
+        redundant_cosine = sentence_scale.raw(REDUNDANT)
         idf = self._idf_for(version)
         alternatives = _alternatives(self.thesaurus.matches(query))
         lang = asked.language
@@ -151,6 +157,10 @@ class EvidenceScorer:
             overlap = 0.7 * _coverage(q_terms, context, alternatives, near) + 0.3 * _coverage(
                 ctx_terms, context, alternatives, near
             )
+            if hit.chunk.language != lang != "en":
+                # A Finnish or Swedish question is often answered from an English passage, whose
+                # words rarely match its own: the overlap is read from the meaning instead.
+                overlap = max(overlap, min(max(float(sem), 0.0), 1.0))
             score = W_SEMANTIC * float(sem) + W_OVERLAP * overlap + W_RANK / (1 + i) + rec
             # once per kind held: "how much did it cost" wants a number, and money most
             score += ANSWER_TYPE_BONUS * sum(1 for shape in asked.kinds if shape.search(text))
@@ -175,6 +185,7 @@ class EvidenceScorer:
                     terms,
                     vec,
                     superseded=stale and not asked.past,
+                    redundant_cosine=redundant_cosine,
                 )
             )
         candidates.sort(key=lambda c: -c.score)
@@ -207,7 +218,7 @@ class EvidenceScorer:
                     self._unknown.clear()
                 for stem, vector in zip(missing, encoded, strict=True):
                     self._unknown[stem] = vectors[stem] = vector
-        return table.near(vectors, candidates)
+        return table.near(vectors, candidates, self._scales_for(version)[1])
 
     def _units(
         self, version: IndexVersion, hits: list[Hit]
@@ -224,9 +235,26 @@ class EvidenceScorer:
         return spans, np.vstack(rows).astype(np.float32)
 
     def prepare(self, version: IndexVersion) -> None:
-        """Compute the version's IDF table (and load the word lists) now, not on a question."""
+        """Compute the version's IDF table and similarity scales (and load the word lists) now,
+        not on a question."""
         self._idf_for(version)
+        self._scales_for(version)
         content_terms("warm up")
+
+    def _scales_for(self, version: IndexVersion) -> tuple[Scale, Scale]:
+        """The encoder's sentence and word similarity scales in this version (``index.scale``)."""
+        cached = self._scales.get(version.name)
+        if cached is None:
+            model = version.manifest.model
+            cached = (
+                background_scale(version.sentences.vectors, REFERENCE_SENTENCES, model=model),
+                background_scale(version.words.vectors, REFERENCE_WORDS, model=model),
+            )
+            with self._lock:
+                self._scales[version.name] = cached
+                while len(self._scales) > 2:
+                    self._scales.pop(next(iter(self._scales)))
+        return cached
 
     def _idf_for(self, version: IndexVersion) -> tuple[dict[str, float], float]:
         """Inverse document frequency of each stem over the version's passages (once per version).

@@ -9,7 +9,7 @@ composition and refusals all read this record; none parses the question again.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..text import content_terms
@@ -58,13 +58,13 @@ def read_question(
     *,
     max_chars: int,
     language: str = "",
-    shared: Collection[str] = frozenset(),
+    only_in: Mapping[str, str] = {},
 ) -> Question:
     """Read ``raw`` (with the recent ``history``) once. ``language`` is the interface's (it
-    decides for a question too short to tell); ``shared`` holds the names that documents of
-    several languages use (``LexicalIndex.shared``), which tell nothing of the language."""
+    decides for a question too short to tell); ``only_in`` maps the words that documents of one
+    language alone use to that language (``LexicalIndex.only_in``)."""
     text = clean_question(raw, max_chars)
-    written_in = question_language(text, language, shared)
+    written_in = question_language(text, language, only_in)
     return Question(
         text=text,
         query=retrieval_query(text, history) if text else text,

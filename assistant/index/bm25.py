@@ -29,15 +29,16 @@ class LexicalIndex:
         bm25: Any,
         ids: np.ndarray,
         df: dict[str, int] | None = None,
-        shared: frozenset[str] = frozenset(),
+        only_in: dict[str, str] | None = None,
     ) -> None:
         self._bm25 = bm25
         self.ids = ids
         #: In how many passage bodies (without their headings) each stem occurs.
         self.df = df or {}
-        #: Words that passages of two or more languages use: names ("nuuksio", "ämmässuo"),
-        #: which tell nothing of a question's language.
-        self.shared = shared
+        #: Words that passages of one language alone use, and that language ("tonnes": "en",
+        #: "päästöt": "fi"): evidence of a question's language. Words of several languages
+        #: ("espoo", "nuuksio") are names and tell nothing.
+        self.only_in = only_in or {}
 
     @classmethod
     def build(
@@ -60,8 +61,8 @@ class LexicalIndex:
         for body, lang in zip(texts if bodies is None else bodies, langs, strict=True):
             df.update(set(tokenize(body, lang)))
             used.setdefault(lang, set()).update(w for w in words(body) if w.isalpha())
-        shared = _shared(list(used.values()))
-        return cls(bm25 if tokens else None, np.asarray(ids, dtype=np.int64), dict(df), shared)
+        only_in = _only_in(used)
+        return cls(bm25 if tokens else None, np.asarray(ids, dtype=np.int64), dict(df), only_in)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -96,7 +97,7 @@ class LexicalIndex:
         np.save(folder / "ids.npy", self.ids)
         if self._bm25 is not None:
             self._bm25.save(str(folder), show_progress=False)
-        meta = {"empty": self._bm25 is None, "df": self.df, "shared": sorted(self.shared)}
+        meta = {"empty": self._bm25 is None, "df": self.df, "only_in": self.only_in}
         (folder / "lexical.json").write_text(json.dumps(meta, ensure_ascii=False))
 
     @classmethod
@@ -105,14 +106,13 @@ class LexicalIndex:
         ids = np.load(folder / "ids.npy")
         meta = json.loads((folder / "lexical.json").read_text())
         bm25 = None if meta["empty"] else bm25s.BM25.load(str(folder), show_progress=False)
-        return cls(bm25, ids, meta["df"], frozenset(meta.get("shared", ())))
+        return cls(bm25, ids, meta["df"], meta.get("only_in", {}))
 
 
-def _shared(vocabularies: list[set[str]]) -> frozenset[str]:
-    """The words of at least two of ``vocabularies``."""
-    seen: set[str] = set()
-    shared: set[str] = set()
-    for vocabulary in vocabularies:
-        shared |= seen & vocabulary
-        seen |= vocabulary
-    return frozenset(shared)
+def _only_in(vocabularies: dict[str, set[str]]) -> dict[str, str]:
+    """Each word that one language's vocabulary alone holds, and that language."""
+    owners: dict[str, list[str]] = {}
+    for language, vocabulary in vocabularies.items():
+        for word in vocabulary:
+            owners.setdefault(word, []).append(language)
+    return {w: langs[0] for w, langs in owners.items() if len(langs) == 1}

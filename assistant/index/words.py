@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..text import search_words, stems
+from .scale import Scale
 
 WORDS = "words.npy"
 WORD_LIST = "words.json"
@@ -86,16 +87,21 @@ class WordVectors:
         return cls(ordered, vectors)
 
     def near(
-        self, query: dict[str, np.ndarray], candidates: Iterable[str]
+        self,
+        query: dict[str, np.ndarray],
+        candidates: Iterable[str],
+        scale: Scale | None = None,
     ) -> dict[str, dict[str, float]]:
         """For each query stem, the candidate stems (other than itself) at least ``SIMILAR_WORD``
-        alike, with their cosine."""
+        alike, with their cosine; with ``scale``, both on the reference scale (``index.scale``)."""
         known = [s for s in set(candidates) if s in self.row]
         if not query or not known:
             return {}
         matrix = self.vectors[[self.row[s] for s in known]].astype(np.float32)
         names = list(query)
         sims = matrix @ np.vstack([query[n] for n in names]).astype(np.float32).T
+        if scale is not None:
+            sims = np.minimum(np.asarray(scale(sims)), 1.0)
         out: dict[str, dict[str, float]] = {}
         for j, name in enumerate(names):
             close = np.flatnonzero(sims[:, j] >= SIMILAR_WORD)

@@ -252,7 +252,7 @@
     if (busy) return;
     if (!question) { announce.textContent = t("Please type a question."); input.focus(); return; }
     if (question.length > MAX_CHARS) {
-      announce.textContent = t("Please keep the question under {limit} characters.", { limit: MAX_CHARS });
+      announce.textContent = t("Please keep the question to at most {limit} characters.", { limit: MAX_CHARS });
       return;
     }
     input.value = "";
