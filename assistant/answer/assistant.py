@@ -176,18 +176,7 @@ class Assistant:
         text, citations = extractive
         yield from _pieces(text)
         timings["total_ms"] = (time.perf_counter() - started) * 1000
-        yield Answer(
-            text=text,
-            citations=citations,
-            refused=False,
-            timings=timings,
-            note=source_language_note(asked.language, citations),
-            index_version=version.name,
-            query=asked.query,
-            passages=passages,
-            confidence=confidence,
-            language=asked.language,
-        )
+        yield _answered(version, asked, text, citations, timings, passages, confidence)
 
     def _generate(
         self,
@@ -224,18 +213,8 @@ class Assistant:
             )
         timings["generate_ms"] = (time.perf_counter() - t) * 1000
         timings["total_ms"] = (time.perf_counter() - started) * 1000
-        yield Answer(
-            text=text,
-            citations=citations,
-            refused=False,
-            timings=timings,
-            note=note or source_language_note(asked.language, citations),
-            index_version=version.name,
-            query=asked.query,
-            passages=tuple(h.chunk.id for h in hits),
-            confidence=confidence,
-            language=asked.language,
-        )
+        ids = tuple(h.chunk.id for h in hits)
+        yield _answered(version, asked, text, citations, timings, ids, confidence, note=note)
 
     def _refusal(
         self,
@@ -262,6 +241,32 @@ class Assistant:
             confidence=confidence,
             language=asked.language,
         )
+
+
+def _answered(
+    version: IndexVersion,
+    asked: Question,
+    text: str,
+    citations: tuple[Citation, ...],
+    timings: dict[str, float],
+    passages: tuple[str, ...],
+    confidence: float,
+    *,
+    note: str = "",
+) -> Answer:
+    """The Answer for an answered question (a note says when the source is in another language)."""
+    return Answer(
+        text=text,
+        citations=citations,
+        refused=False,
+        timings=timings,
+        note=note or source_language_note(asked.language, citations),
+        index_version=version.name,
+        query=asked.query,
+        passages=passages,
+        confidence=confidence,
+        language=asked.language,
+    )
 
 
 def refusal_text(asked: Question, topics: Sequence[str], *, elsewhere: Sequence[str] = ()) -> str:
