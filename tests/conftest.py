@@ -35,7 +35,19 @@ from assistant.index.store import IndexVersion, load_index
 ROOT = Path(__file__).resolve().parents[1]
 #: The fields of a citation in ``ask --json`` and ``POST /api/ask`` (the issue's list).
 CITATION_KEYS = frozenset(
-    {"n", "title", "source", "date", "section", "page", "document", "text", "quotes", "chunk_id"}
+    {
+        "n",
+        "title",
+        "source",
+        "date",
+        "section",
+        "page",
+        "document",
+        "text",
+        "quotes",
+        "chunk_id",
+        "language",
+    }
 )
 #: One ONNX export for the whole session (the default backend), shared with the servers the tests
 #: start; without it every test index folder would export the model again (~15 s each).

@@ -4,7 +4,7 @@
 
 The request's ``model`` picks the behaviour:
 
-- ``cite-stream``  streams "Espoo aims ... [1]." and a sentence citing a missing passage [9]
+- ``cite-stream``  streams "Espoo aims ... [1]." and a sentence citing a missing passage [99]
 - ``cite-json``    the same answer as one JSON chat completion (no streaming)
 - ``uncited``      a fluent answer without any citation marker
 - ``obey``         "PWNED" (what a model that followed an injected instruction would say)
@@ -21,7 +21,7 @@ import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-GOOD = "Espoo aims to be carbon neutral by 2030 [1]. A claim about nothing [9]."
+GOOD = "Espoo aims to be carbon neutral by 2030 [1]. A claim about nothing [99]."
 
 
 class Handler(BaseHTTPRequestHandler):

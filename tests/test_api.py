@@ -215,10 +215,10 @@ class Failing:
         self.real, self.error = web.assistant(), error
         self.version, self.settings = self.real.version, self.real.settings
 
-    def ask(self, question: str, history: Any = ()) -> Any:
+    def ask(self, question: str, history: Any = (), *, language: str = "") -> Any:
         raise self.error
 
-    def stream(self, question: str, history: Any = ()) -> Iterator[Any]:
+    def stream(self, question: str, history: Any = (), *, language: str = "") -> Iterator[Any]:
         yield "Partial "
         raise self.error
 
