@@ -30,8 +30,10 @@
       get: function () { return window.__esaLang; },
     });
   } catch (e) { /* Gradio's own labels stay in the browser's language */ }
+  var restoring = 0;
   new MutationObserver(function () {
-    if (root.lang !== window.__esaLang) root.lang = window.__esaLang;
+    // Put the page's language back once if Gradio changes it, never in a loop with it.
+    if (root.lang !== window.__esaLang && restoring < 3) { restoring += 1; root.lang = window.__esaLang; }
   }).observe(root, { attributes: true, attributeFilter: ["lang"] });
 
   var shown = new WeakSet(), pending = false;
