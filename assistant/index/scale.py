@@ -34,8 +34,9 @@ class Scale:
     reference_mean: float
     reference_sd: float
 
-    def __call__(self, cosine: np.ndarray | float) -> np.ndarray | float:
-        return self.reference_mean + (cosine - self.mean) * (self.reference_sd / self.sd)
+    def __call__(self, cosines: np.ndarray) -> np.ndarray:
+        """``cosines`` on the reference scale."""
+        return self.reference_mean + (cosines - self.mean) * (self.reference_sd / self.sd)
 
     def raw(self, value: float) -> float:
         """The encoder's cosine that maps to ``value`` on the reference scale."""
