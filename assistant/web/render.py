@@ -8,6 +8,7 @@ generate ourselves: Gradio's sanitiser drops scripts but keeps ``<img src>`` and
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -22,6 +23,19 @@ TITLE = N_("Espoo Sustainability Assistant")
 INTRO = N_(
     "Ask about the City of Espoo's climate and sustainability work. Every answer quotes the city's "
     "documents and links to its sources, so you can check it."
+)
+
+#: Gradio's own labels of the chat's controls, in English whatever the page's language (Gradio
+#: follows the browser's): ``static/chat.js`` relabels them from the header's ``data-labels``.
+GRADIO_LABELS = (
+    N_("Clear"),
+    N_("Copy message"),
+    N_("Copied message"),
+    N_("Like"),
+    N_("Dislike"),
+    N_("Liked"),
+    N_("Disliked"),
+    N_("Scroll down"),
 )
 
 
@@ -67,20 +81,31 @@ def highlight(passage: str, quotes: Sequence[str]) -> str:
     return " ".join(p for p in out if p)
 
 
-def render_header(language: str) -> str:
-    """The page's heading, introduction and language switch (links that reload the page)."""
+def render_header(language: str, *, chosen: bool = True) -> str:
+    """The page's heading, introduction and language switch (links that reload the page).
+    Once the session's language is ``chosen``, the header tells it to ``static/chat.js`` (which
+    sets ``<html lang>`` and the document's title from it)."""
     links = "".join(
         f'<li><a href="?lang={code}" lang="{code}" hreflang="{code}"'
         + (' aria-current="true"' if code == language else "")
         + f">{NATIVE_NAMES[code]}</a></li>"
         for code in ("fi", "sv", "en")
     )
+    title = _text(translate(language, TITLE))
+    log = _text(translate(language, "Conversation"))
+    labels = json.dumps({m: translate(language, m) for m in GRADIO_LABELS}, ensure_ascii=False)
+    data = (
+        f' data-lang="{language}" data-title="{title}" data-log="{log}"'
+        f' data-labels="{html.escape(labels, quote=True)}"'
+        if chosen
+        else ""
+    )
     return (
-        '<header class="esa-header"><div class="esa-top">'
+        f'<header class="esa-header"{data}><div class="esa-top">'
         f'<p class="esa-city">{_text(translate(language, "City of Espoo"))}</p>'
         f'<nav class="esa-langs" aria-label="{_text(translate(language, "Language"))}">'
         f"<ul>{links}</ul></nav></div>"
-        f"<h1>{_text(translate(language, TITLE))}</h1>"
+        f"<h1>{title}</h1>"
         f"<p>{_text(translate(language, INTRO))}</p></header>"
     )
 

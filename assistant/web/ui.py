@@ -43,12 +43,6 @@ _FAILED = N_("Something went wrong on our side. Please try again in a moment.")
 #: Answers computed at once by the chat; more wait in Gradio's queue (see ``max_queue``).
 DEFAULT_CONCURRENCY = 4
 DEFAULT_MAX_QUEUE = 64
-#: Run in the browser once the page's language is known: the document's language and title.
-_SET_LANGUAGE_JS = """(lang, title) => {
-  window.__esaLang = lang;
-  document.documentElement.lang = lang;
-  document.title = title;
-}"""
 
 
 def create_ui(
@@ -97,17 +91,15 @@ def create_ui(
         chat.up.click(lambda c, r, lang: rate_last("up", c, r, lang), rated, thanked)
         chat.down.click(lambda c, r, lang: rate_last("down", c, r, lang), rated, thanked)
         chat.chatbot.like(rate_message, [chat.records, chat.lang], chat.thanks)
-        title = gr.State(TITLE)
-        demo.load(_localizer(assistant), None, [*chat.localized(), title], queue=False).then(
-            None, [chat.lang, title], None, js=_SET_LANGUAGE_JS
-        )
+        # the header it renders carries the language and title for static/chat.js (<html lang>)
+        demo.load(_localizer(assistant), None, chat.localized(), queue=False)
     demo.queue(default_concurrency_limit=concurrency, max_size=max_queue, api_open=False)
     return demo
 
 
 def _localizer(assistant: "AnswerService") -> "Callable[[gr.Request], list[Any]]":
     """The page-load handler: the session's language from ``?lang=`` or ``Accept-Language``,
-    and every component's text in it (in the order of ``_Chat.localized`` and then the title)."""
+    and every component's text in it (in the order of ``_Chat.localized``)."""
     import gradio as gr
 
     from ..answer.assistant import covered_topics
@@ -142,7 +134,6 @@ def _localizer(assistant: "AnswerService") -> "Callable[[gr.Request], list[Any]]
             gr.Button(t("👎 Not helpful")),
             gr.Accordion(label=t("About this assistant")),
             render_about(version, topics, lang),
-            t(TITLE),
         ]
 
     return localize
@@ -257,7 +248,7 @@ def _layout(*, max_question_chars: int) -> _Chat:
     page-load handler relabels it in the session's language."""
     import gradio as gr
 
-    header = gr.HTML(render_header(DEFAULT_LANGUAGE))
+    header = gr.HTML(render_header(DEFAULT_LANGUAGE, chosen=False))
     lang = gr.State(DEFAULT_LANGUAGE)
     messages = gr.State([])
     turns = gr.State([])

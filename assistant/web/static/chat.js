@@ -1,9 +1,12 @@
-/* The Gradio chat's page script, put in the page's <head> by server.py (before Gradio starts).
+/* The Gradio chat's page script: server.py gives it to Gradio as the page's head, which Gradio adds
+   once its config has loaded (before the page-load event).
    1. The page's language: ?lang=, else the browser's languages (what its Accept-Language header
-      says), else English, as the server's i18n.negotiate picks it; the page-load handler then
-      sets window.__esaLang to the server's choice. <html lang> follows it. Gradio labels its own
-      controls (copy, like, ...) in navigator.language and sets <html lang> to that, so both are
-      pointed at the page's language.
+      says), else English, as the server's i18n.negotiate picks it; then the server's choice,
+      which the page-load handler writes into the header (data-lang, data-title, data-log,
+      data-labels). <html lang>, the title and the conversation's accessible name follow it.
+      Gradio labels its own controls (copy, like, ...) in the browser's language, and in English
+      where it has no translation: they are relabelled from data-labels (and its messages'
+      "bot's message: <html source>" labels, on elements without a role, are dropped).
    2. Scrolling: while an answer streams in, the chat follows its end; when it is complete, the
       chat scrolls to its start, so the answer's first line is in view rather than its last source. */
 (function () {
@@ -21,25 +24,49 @@
     return "en";
   }
 
-  window.__esaLang = pick();
-  var root = document.documentElement;
-  root.lang = window.__esaLang;
-  try {
-    Object.defineProperty(navigator, "language", {
-      configurable: true,
-      get: function () { return window.__esaLang; },
-    });
-  } catch (e) { /* Gradio's own labels stay in the browser's language */ }
-  var restoring = 0;
+  var lang = pick(), root = document.documentElement, restoring = 0;
+  root.lang = lang;
   new MutationObserver(function () {
-    // Put the page's language back once if Gradio changes it, never in a loop with it.
-    if (root.lang !== window.__esaLang && restoring < 3) { restoring += 1; root.lang = window.__esaLang; }
+    // Put the page's language back if Gradio changes it, a few times, never in a loop with it.
+    if (root.lang !== lang && restoring < 3) { restoring += 1; root.lang = lang; }
   }).observe(root, { attributes: true, attributeFilter: ["lang"] });
+
+  function settle() { // the server's choice, once the page-load handler has relabelled the page
+    var header = document.querySelector(".esa-header[data-lang]");
+    if (!header || SUPPORTED.indexOf(header.dataset.lang) < 0) return;
+    lang = header.dataset.lang;
+    if (root.lang !== lang) root.lang = lang;
+    var title = header.dataset.title;
+    if (title && document.title !== title) document.title = title;
+    var log = document.querySelector("#esa-chat [role=log]"), name = header.dataset.log;
+    if (log && name && log.getAttribute("aria-label") !== name) log.setAttribute("aria-label", name);
+    relabel(header.dataset.labels);
+  }
+
+  var labels = {}, labelsFrom = null;
+  function relabel(json) {
+    if (json !== labelsFrom) {
+      labelsFrom = json;
+      try { labels = JSON.parse(json || "{}"); } catch (e) { labels = {}; }
+    }
+    var nodes = document.querySelectorAll("#esa-chat [aria-label], #esa-chat [title]");
+    Array.prototype.forEach.call(nodes, function (node) {
+      ["aria-label", "title"].forEach(function (attribute) {
+        var value = node.getAttribute(attribute);
+        if (value === null) return;
+        if (/^(user|bot)'s message: /.test(value)) node.removeAttribute(attribute);
+        else if (Object.prototype.hasOwnProperty.call(labels, value) && labels[value] !== value) {
+          node.setAttribute(attribute, labels[value]);
+        }
+      });
+    });
+  }
 
   var shown = new WeakSet(), pending = false;
 
   function follow() {
     pending = false;
+    settle();
     var chat = document.getElementById("esa-chat");
     var log = chat && chat.querySelector("[role=log]");
     if (!log) return;
@@ -57,7 +84,10 @@
   function watch() {
     new MutationObserver(function () {
       if (!pending) { pending = true; requestAnimationFrame(follow); }
-    }).observe(document.body, { childList: true, subtree: true, characterData: true });
+    }).observe(document.body, {
+      childList: true, subtree: true, characterData: true,
+      attributes: true, attributeFilter: ["aria-label", "title"],
+    });
   }
   if (document.body) watch(); else document.addEventListener("DOMContentLoaded", watch);
 })();
