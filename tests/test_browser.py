@@ -17,7 +17,7 @@ import web_fixtures as web
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
-from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from assistant.web.api import create_api
 from assistant.web.server import create_app, feedback_path
@@ -46,21 +46,11 @@ def servers() -> Iterator[Servers]:
     with web.static_site(folder) as site:
         settings = web.built_settings().with_(allowed_origins=(site,))
         with web.live_server(create_app(settings, web.assistant())) as app:
-            page = (web.ROOT / "examples" / "city-site.html").read_text(encoding="utf-8")
-            assert "http://127.0.0.1:7860/widget.js" in page
-            (folder / "city-site.html").write_text(page.replace("http://127.0.0.1:7860", app))
+            web.example_page(folder, "city-site.html", app)
             (folder / "frame.html").write_text(
                 f'<!doctype html><title>frame</title><iframe id="f" src="{app}/embed"></iframe>'
             )
             yield Servers(app, site, site.replace("127.0.0.1", "localhost"))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=web.CHROMIUM, args=web.CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

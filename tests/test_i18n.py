@@ -22,7 +22,7 @@ import pytest
 import web_fixtures as web
 from axe_playwright_python.sync_playwright import Axe
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from assistant.config import Settings
 from assistant.i18n import NATIVE_NAMES, catalogue, messages, negotiate, translate
@@ -374,22 +374,12 @@ def site(web_corpus: Settings) -> Iterator[Site]:
         settings = web.built_settings().with_(allowed_origins=(pages,))
         with web.live_server(create_app(settings, web.assistant())) as app:
             for name in ("city-site.html", "city-site-fi.html", "city-site-sv.html"):
-                page = (web.ROOT / "examples" / name).read_text(encoding="utf-8")
-                assert "http://127.0.0.1:7860/widget.js" in page
-                (folder / name).write_text(page.replace("http://127.0.0.1:7860", app))
+                web.example_page(folder, name, app)
             # a page that does not say data-lang: the widget follows its <html lang>
             fi = (folder / "city-site-fi.html").read_text(encoding="utf-8")
             undeclared = fi.replace('<html lang="fi">', '<html lang="fi-FI">')
             (folder / "no-data-lang.html").write_text(undeclared.replace('data-lang="fi"', ""))
             yield Site(app, pages)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=web.CHROMIUM, args=web.CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

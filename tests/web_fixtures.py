@@ -226,3 +226,13 @@ def sse_events(response: httpx.Response) -> list[tuple[str, Any]]:
         fields = dict(line.split(": ", 1) for line in block.split("\n") if ": " in line)
         events.append((fields.get("event", "message"), json.loads(fields["data"])))
     return events
+
+
+def example_page(folder: Path, name: str, app: str) -> str:
+    """Copy ``examples/<name>`` and its stylesheet into ``folder``, its widget calling ``app``."""
+    page = (ROOT / "examples" / name).read_text(encoding="utf-8")
+    assert "http://127.0.0.1:7860/widget.js" in page
+    page = page.replace("http://127.0.0.1:7860", app)
+    (folder / name).write_text(page, encoding="utf-8")
+    shutil.copy(ROOT / "examples" / "city-site.css", folder / "city-site.css")
+    return page
