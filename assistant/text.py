@@ -34,6 +34,24 @@ def words(text: str) -> list[str]:
     return WORD.findall(without_possessives(text).casefold())
 
 
+#: The Nordic letters residents often type without their dots and rings ("nasta", "paiva").
+_NORDIC_FOLD = str.maketrans("äöåÄÖÅ", "aoaAOA")
+
+
+def fold_nordic(text: str) -> str:
+    """``text`` with ä, ö and å written as a, o and a, as many type on a foreign keyboard."""
+    return text.translate(_NORDIC_FOLD)
+
+
+def either_spelling(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """``pattern`` that also matches its words typed without the Nordic letters' dots and rings
+    (search the text as it is: "nästa buss" and "nasta buss" both match)."""
+    folded = fold_nordic(pattern.pattern)
+    if folded == pattern.pattern:
+        return pattern
+    return re.compile(f"(?:{pattern.pattern})|(?:{folded})", pattern.flags)
+
+
 def years(text: str) -> list[int]:
     """The years ``text`` names, in order."""
     return [int(y) for y in YEAR.findall(text)]

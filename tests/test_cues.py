@@ -185,3 +185,113 @@ def test_quantities_match_across_ways_of_writing_them(
     question: str, sentence: str, same: bool
 ) -> None:
     assert bool(quantities(question) & quantities(sentence)) is same
+
+
+# Finnish and Swedish questions: the same kinds, in their own words.
+KINDS_FI_SV = {
+    "milloin metro avattiin": (["Metro avattiin marraskuussa 2017."], ["Asemia on 8."]),
+    "När öppnade metron?": (["Metron öppnades i november 2017."], ["Den har 8 stationer."]),
+    "koska se valmistuu": (["Rata valmistuu keväällä 2029."], ["Radalla on 8 asemaa."]),
+    "kuinka monta asemaa metrossa on": (["Metrossa on 8 asemaa."], ["Se avattiin 2017."]),
+    "Hur många stationer finns det?": (["Metron har 8 stationer."], ["Den öppnade 2022."]),
+    "mitä raitiotie maksoi": (["Se maksoi yli 400 miljoonaa euroa."], ["Valtio maksoi 30 %."]),
+    "Vad kostade spårvägen?": (["Den kostade över 400 miljoner euro."], []),
+    "kuka johtaa ohjelmaa": (["Ohjelmaa johtaa Tiina Elo."], []),
+    "Vem leder programmet?": (["Programmet leds av Tiina Elo."], []),
+    "missä kaupunkipyöräkokeilu alkoi": (["Kokeilu alkoi Matinkylässä."], ["Kokeilu alkoi 2017."]),
+    "Var började försöket?": (["Försöket började i Mattby."], ["Det började 2017."]),
+    "mikä uuden strategian nimi on": (["Strategia on nimeltään Espoo-tarina."], []),
+    # Swedish "vår" (our) is not the spring
+    "när blev vår stad koldioxidneutral": (["Våren 2024 stängdes kolet."], ["Vår stad är grön."]),
+}
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "holds"),
+    [
+        (question, sentence, holds)
+        for question, (holding, lacking) in KINDS_FI_SV.items()
+        for holds, sentences in ((True, holding), (False, lacking))
+        for sentence in sentences
+    ],
+)
+def test_asked_kinds_in_finnish_and_swedish(question: str, sentence: str, holds: bool) -> None:
+    assert any(shape.search(sentence) for shape in asked_kinds(question)) is holds
+
+
+@pytest.mark.parametrize(
+    ("question", "live"),
+    [
+        ("millainen sää on huomenna espoossa", True),
+        ("milloin seuraava bussi lähtee tapiolasta", True),
+        ("mitkä ovat kirjaston aukioloajat", True),
+        ("paljonko pörssisähkö maksaa nyt", True),
+        ("Hur blir vädret i morgon?", True),
+        ("Vilka är simhallens öppettider?", True),
+        ("När går nästa buss till Hagalund?", True),
+        ("milloin seuraava metron jatke avataan", False),
+        ("När öppnar västmetron till Köklax?", False),
+    ],
+)
+def test_live_information_requests_in_finnish_and_swedish(question: str, live: bool) -> None:
+    assert asks_for_live_information(question) is live
+
+
+@pytest.mark.parametrize(
+    ("question", "past"),
+    [
+        ("mikä oli alkuperäinen tavoitevuosi", True),
+        ("paljonko päästöt olivat ennen", True),
+        ("Vilket var det ursprungliga målet?", True),
+        ("paljonko päästöt ovat nyt", False),
+        ("Hur stora är utsläppen i dag?", False),
+    ],
+)
+def test_asks_about_past_in_finnish_and_swedish(question: str, past: bool) -> None:
+    assert asks_about_past(question) is past
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "language", "expected"),
+    [
+        ("Mikä on Kera?", "Kera on entinen teollisuusalue Espoossa.", "fi", True),
+        (
+            "mitä kiertotalous tarkoittaa",
+            "Kiertotalous tarkoittaa materiaalien kiertoa.",
+            "fi",
+            True,
+        ),
+        ("Mikä on Kera?", "Keran asemalle tulee kaupunkirata.", "fi", False),
+        ("Vad är Kera?", "Kera är ett före detta industriområde.", "sv", True),
+        (
+            "Vad betyder cirkulär ekonomi?",
+            "Cirkulär ekonomi betyder att material används igen.",
+            "sv",
+            True,
+        ),
+        ("Vad är Kera?", "Kera on entinen teollisuusalue.", "sv", False),  # a Finnish verb
+    ],
+)
+def test_definitions_in_finnish_and_swedish(
+    question: str, sentence: str, language: str, expected: bool
+) -> None:
+    assert defines(sentence, defined_subject(question), language) is expected
+
+
+def test_a_finnish_or_swedish_pronoun_defines_nothing() -> None:
+    assert defined_subject("mikä se on?") == []
+    assert defined_subject("vad är det?") == []
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["när gar nasta buss fran esbo centrum i kvall", "mitka ovat uimahallin aukioloajat"],
+)
+def test_live_requests_typed_without_dots_and_rings(question: str) -> None:
+    assert asks_for_live_information(question)
+
+
+def test_kinds_typed_without_dots_and_rings() -> None:
+    kinds = asked_kinds("nar oppnade metron? hur manga stationer")
+    assert any(k.search("Den öppnade 2017.") for k in kinds)
+    assert any(k.search("Den har 8 stationer.") for k in kinds)

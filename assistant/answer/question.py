@@ -73,7 +73,7 @@ def read_question(
         latest=asks_for_latest(text),
         past=asks_about_past(text),
         quantities=frozenset(quantities(text)),
-        places=tuple(other_places(text)),
+        places=tuple(other_places(text, written_in)),
         subject=tuple(defined_subject(text)),
         language=written_in,
         live=asks_for_live_information(text),
