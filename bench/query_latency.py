@@ -6,6 +6,7 @@ generated passages with a real BM25 index. Each query path is timed for the torc
 encoders; at 100k, exact (flat) search is compared with HNSW (recall@10 against exact).
 
     python bench/query_latency.py [--quick] [--json] [--work DIR]
+    python bench/query_latency.py --quick --model multilingual-e5-small --backends onnx
 """
 
 from __future__ import annotations
@@ -79,15 +80,19 @@ def real_version(n_docs: int, work: Path, embedder: Embedder) -> IndexVersion:
 
 
 def base_vectors(work: Path, embedder: Embedder) -> np.ndarray:
-    """Real embeddings to scatter synthetic ones around: the 10k index's, else 2,000 fresh ones."""
-    folder = current_version_dir(index_dir_for(work, 1000))
-    if folder is not None and _usable(index_dir_for(work, 1000)):
-        version = load_version(folder)
-        return version.vectors_of(sorted(version.chunks))
+    """Real embeddings to scatter synthetic ones around: the 10k (else the 1k) index's, else
+    2,000 fresh ones."""
+    for n_docs in reversed(REAL_DOCS):
+        folder = current_version_dir(index_dir_for(work, n_docs))
+        if folder is not None and _usable(index_dir_for(work, n_docs)):
+            version = load_version(folder)
+            return version.vectors_of(sorted(version.chunks))
     return embedder.encode(synthetic_chunk_texts(2000, seed=11), batch_size=32)
 
 
-def synthetic_version(n: int, base: np.ndarray, *, seed: int = 5) -> IndexVersion:
+def synthetic_version(
+    n: int, base: np.ndarray, *, seed: int = 5, model: str = DEFAULT_MODEL
+) -> IndexVersion:
     """``n`` generated passages with real BM25 and vectors = a real vector + noise, normalised."""
     from assistant.index.store import new_vector_index
 
@@ -126,7 +131,7 @@ def synthetic_version(n: int, base: np.ndarray, *, seed: int = 5) -> IndexVersio
         for d in range(n // CHUNKS_PER_DOC)
     }
     manifest = Manifest(
-        model=DEFAULT_MODEL,
+        model=model,
         dimension=dim,
         chunking={"size": DEFAULT_CHUNK_SIZE, "overlap": DEFAULT_CHUNK_OVERLAP},
         documents=documents,
@@ -166,14 +171,15 @@ def synthetic_words(texts: list[str], n: int, dim: int, rng: np.random.Generator
     return WordVectors(ordered, vectors.astype(np.float16))
 
 
-def synthetic_index_dir(work: Path, embedder: Embedder) -> Path:
-    """The 100k synthetic index saved as a real version (with its HNSW graph); made once."""
+def synthetic_index_dir(work: Path, embedder: Embedder, model: str = DEFAULT_MODEL) -> Path:
+    """The 100k synthetic index saved as a real version (with its HNSW graph); made once.
+    ``model`` is the one its manifest names (the server loads that model)."""
     from assistant.index.store import publish, save_version
 
     index_dir = work / f"index-{SYNTHETIC // 1000}k-synthetic"
     if _usable(index_dir):
         return index_dir
-    version = synthetic_version(SYNTHETIC, base_vectors(work, embedder))
+    version = synthetic_version(SYNTHETIC, base_vectors(work, embedder), model=model)
     index_dir.mkdir(parents=True, exist_ok=True)
     folder = index_dir / "v-synthetic"
     started = time.perf_counter()
@@ -273,20 +279,33 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK)
     parser.add_argument("--backends", default="torch,onnx")
     parser.add_argument("--no-hnsw", action="store_true")
+    parser.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help="another model (e.g. multilingual-e5-small): the ~1k index is built with it, and "
+        "~10k and 100k are synthetic around its vectors; its indexes live in WORK/<model>",
+    )
     args = parser.parse_args()
     queries = questions(40 if args.quick else None)
+    other = args.model != DEFAULT_MODEL
+    work = args.work / args.model.replace("/", "_") if other else args.work
     embedders = {
-        b: create_embedder(backend=b, cache_dir=args.work / "onnx")
+        b: create_embedder(args.model, b, cache_dir=args.work / "onnx")
         for b in args.backends.split(",")
     }
     for e in embedders.values():
         assert e.dimension
-    torch_embedder = embedders.get("torch") or create_embedder()
+    builder = next(iter(embedders.values())) if other else None
+    torch_embedder = builder or embedders.get("torch") or create_embedder()
     rows: list[dict[str, Any]] = []
-    for n_docs in REAL_DOCS:
-        version = real_version(n_docs, args.work, torch_embedder)
+    for n_docs in REAL_DOCS[:1] if other else REAL_DOCS:
+        version = real_version(n_docs, work, torch_embedder)
         rows += measure(version, "generated documents", embedders, queries)
-    synthetic_dir = synthetic_index_dir(args.work, torch_embedder)
+    if other:  # a real ~10k build of a slow encoder takes too long: vectors around its own
+        base = base_vectors(work, torch_embedder)
+        version = synthetic_version(REAL_DOCS[1] * CHUNKS_PER_DOC, base, model=args.model)
+        rows += measure(version, "synthetic, exact (flat)", embedders, queries)
+    synthetic_dir = synthetic_index_dir(work, torch_embedder, args.model)
     synthetic = load_version(current_version_dir(synthetic_dir))  # type: ignore[arg-type]
     exact = copy.copy(synthetic)
     exact.ann = None

@@ -5,7 +5,8 @@ polled with POST /api/ask until the first answer, then GET /api/health until its
 up; peak RSS is read after both), and a step-by-step one that shows where the
 start-up time goes (imports, index load, model load, first answer). Peak RSS is the kernel's VmHWM.
 
-    python bench/startup_memory.py [--quick] [--json] [--work DIR] [--backend torch|onnx]
+    python bench/startup_memory.py [--quick] [--json] [--work DIR] [--backends torch,onnx]
+    python bench/startup_memory.py --model multilingual-e5-small --backends onnx
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from common import DEFAULT_WORK, ROOT, emit, load_avg, machine, table
+
+from assistant.config import DEFAULT_MODEL
 
 CHUNKS = 100_000
 
@@ -53,13 +56,17 @@ print(json.dumps(marks))
 """
 
 
-def saved_index(work: Path) -> Path:
+def saved_index(work: Path, model: str = DEFAULT_MODEL) -> Path:
     """The 100k-chunk index of query_latency.py (synthetic vectors, real BM25, HNSW graph)."""
     from query_latency import synthetic_index_dir
 
     from assistant.embed.factory import create_embedder
 
-    return synthetic_index_dir(work, create_embedder())
+    if model == DEFAULT_MODEL:
+        return synthetic_index_dir(work, create_embedder())
+    folder = work / model.replace("/", "_")  # as query_latency.py --model
+    embedder = create_embedder(model, "onnx", cache_dir=work / "onnx")
+    return synthetic_index_dir(folder, embedder, model)
 
 
 def _free_port() -> int:
@@ -73,16 +80,19 @@ def _peak_rss_mb(pid: int) -> int:
         return next(int(line.split()[1]) // 1024 for line in fh if line.startswith("VmHWM"))
 
 
-def _env(index_dir: Path, backend: str) -> dict[str, str]:
+def _env(index_dir: Path, backend: str, model: str = DEFAULT_MODEL) -> dict[str, str]:
     return {
         **os.environ,
         "ASSISTANT_INDEX": str(index_dir),
         "ASSISTANT_BACKEND": backend,
+        "ASSISTANT_MODEL": model,
         "ASSISTANT_DOCUMENTS": str(ROOT / "documents"),
     }
 
 
-def server_run(index_dir: Path, backend: str, timeout: float = 300) -> dict[str, Any]:
+def server_run(
+    index_dir: Path, backend: str, timeout: float = 300, model: str = DEFAULT_MODEL
+) -> dict[str, Any]:
     import httpx
 
     port = _free_port()
@@ -90,7 +100,7 @@ def server_run(index_dir: Path, backend: str, timeout: float = 300) -> dict[str,
     proc = subprocess.Popen(
         [sys.executable, "-m", "assistant", "serve", "--port", str(port)],
         cwd=ROOT,
-        env=_env(index_dir, backend),
+        env=_env(index_dir, backend, model),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -136,12 +146,12 @@ def server_run(index_dir: Path, backend: str, timeout: float = 300) -> dict[str,
             proc.kill()
 
 
-def steps_run(index_dir: Path, backend: str) -> dict[str, Any]:
+def steps_run(index_dir: Path, backend: str, model: str = DEFAULT_MODEL) -> dict[str, Any]:
     started = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-c", _STEPS],
         cwd=ROOT,
-        env=_env(index_dir, backend),
+        env=_env(index_dir, backend, model),
         capture_output=True,
         text=True,
         check=True,
@@ -157,21 +167,25 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK)
     parser.add_argument("--backends", default="torch,onnx")
+    parser.add_argument(
+        "--model", default=DEFAULT_MODEL, help="e.g. multilingual-e5-small (with --backends onnx)"
+    )
     args = parser.parse_args()
-    index_dir = saved_index(args.work)
+    index_dir = saved_index(args.work, args.model)
     if any(b.startswith("onnx") for b in args.backends.split(",")):
         from assistant.embed.factory import create_embedder
 
         # Export once beforehand, to both places the server and the steps look (not timed here).
         for cache in (None, index_dir / "onnx"):
             for backend in {b for b in args.backends.split(",") if b.startswith("onnx")}:
-                create_embedder(backend=backend, cache_dir=cache).encode(["warm up"])
+                create_embedder(args.model, backend, cache_dir=cache).encode(["warm up"])
     rows = []
     for backend in args.backends.split(","):
         load = load_avg()
-        server = server_run(index_dir, backend)
-        steps = steps_run(index_dir, backend)
-        rows.append({"backend": backend, "load_avg": load, **server, "steps": steps})
+        server = server_run(index_dir, backend, model=args.model)
+        steps = steps_run(index_dir, backend, args.model)
+        label = backend if args.model == DEFAULT_MODEL else f"{args.model} ({backend})"
+        rows.append({"backend": label, "load_avg": load, **server, "steps": steps})
     md = f"**Start-up and memory, {CHUNKS:,}-chunk index** (fresh processes; s from start)\n\n"
     md += table(
         [
