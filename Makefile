@@ -13,7 +13,7 @@ install: $(STAMP)  ## Create .venv and install the project (idempotent)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,dev,train]'
 	@touch $(STAMP)
 
 index: install  ## Build or update the index of documents/

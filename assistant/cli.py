@@ -234,6 +234,66 @@ def eval_(ctx: click.Context, file: Path, k: int, as_json: bool) -> None:
         click.echo(f"  [{f['kind']}] {f['question']}\n      -> {f['problem']}: {f['answer'][:160]}")
 
 
+@cli.command("train-refusal")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--false-refusal",
+    type=float,
+    default=0.05,
+    show_default=True,
+    help="The share of answerable training questions the threshold may refuse.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Weights file [default: the package's file for the model].",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Save a reliability plot of the held-out probabilities (PNG; needs matplotlib).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def train_refusal(
+    ctx: click.Context,
+    files: tuple[Path, ...],
+    false_refusal: float,
+    out: Path | None,
+    plot: Path | None,
+    as_json: bool,
+) -> None:
+    """Train the answerability model of the configured encoder on question files (default: every
+    eval/*.jsonl but the blind ones); validated file by file (see docs/evaluation.md)."""
+    from .answer.factory import create_assistant
+    from .evaluation.training import train, training_files
+
+    settings = _settings(ctx).with_(refusal="rules")
+    chosen = list(files) or training_files(Path("eval"))
+    if not chosen:
+        raise click.UsageError("No question files: pass some, or run from the project folder.")
+    report = train(
+        create_assistant(settings), chosen, false_refusal=false_refusal, out=out, plot=plot
+    )
+    if as_json:
+        _echo_json(report)
+        return
+    click.echo(
+        f"{report['model']}: {report['questions']} questions, threshold {report['threshold']:.3f} "
+        f"for a false-refusal rate of {false_refusal:.0%}; weights in {report['weights']}"
+    )
+    click.echo("Held out one file at a time (refusal accuracy / false-refusal rate):")
+    for row in report["cross_validation"]:
+        learned, rules = row["learned"], row["rules"]
+        click.echo(
+            f"  {row['file']:>12}: learned {learned['refusal_accuracy']} / "
+            f"{learned['false_refusal_rate']}   rules {rules['refusal_accuracy']} / "
+            f"{rules['false_refusal_rate']}"
+        )
+
+
 @cli.group()
 def bench() -> None:
     """Benchmarks."""

@@ -9,7 +9,17 @@ from click.testing import CliRunner
 
 from assistant.cli import cli
 
-COMMANDS = [[], ["build"], ["search"], ["status"], ["ask"], ["eval"], ["bench", "beir"], ["serve"]]
+COMMANDS = [
+    [],
+    ["build"],
+    ["search"],
+    ["status"],
+    ["ask"],
+    ["eval"],
+    ["train-refusal"],
+    ["bench", "beir"],
+    ["serve"],
+]
 
 
 def render() -> str:

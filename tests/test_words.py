@@ -10,8 +10,8 @@ import pytest
 from conftest import CountingEmbedder, copy_default_documents
 
 from assistant.answer.assistant import Assistant
-from assistant.answer.evidence import _coverage
 from assistant.answer.retrieval import Retriever
+from assistant.answer.wording import coverage
 from assistant.config import Settings
 from assistant.index.build import build_index
 from assistant.index.store import IndexError_, load_index, load_version
@@ -50,9 +50,9 @@ def test_near_words_are_variants_and_synonyms_not_other_values(embedder) -> None
     assert all(sim >= SIMILAR_WORD for found in near.values() for sim in found.values())
     # A near word counts in part, by its similarity; without the table it does not count at all.
     weights = {"bus": 2.0, "espoo": 1.0}
-    partial = _coverage(weights, {"buse", "espoo"}, near=near)
+    partial = coverage(weights, {"buse", "espoo"}, near=near)
     assert 1 / 3 < partial < 1.0
-    assert _coverage(weights, {"buse", "espoo"}) == pytest.approx(1 / 3)
+    assert coverage(weights, {"buse", "espoo"}) == pytest.approx(1 / 3)
 
 
 @pytest.mark.slow

@@ -18,6 +18,7 @@ from ..config import Settings
 from ..errors import GenerationError
 from ..i18n import translate
 from ..index.store import IndexVersion
+from .answerability import load_answerability, question_features
 from .composition import Citation, citation_for, compose, quotes_for
 from .conversation import REFUSAL_START, Turn, not_repeating
 from .evidence import Candidate, EvidenceScorer
@@ -49,7 +50,9 @@ class Answer:
     index_version: str = ""
     query: str = ""
     passages: tuple[str, ...] = ()
-    #: The evidence score of the best sentence (refused below ``Settings.min_evidence``).
+    #: How sure the assistant is that the documents answer the question: the learned probability
+    #: (``answerability.py``), or with ``Settings.refusal`` "rules" the best sentence's evidence
+    #: score (refused below ``Settings.min_evidence``).
     confidence: float = 0.0
     #: The language the question was asked in (and answered in where the sources allow).
     language: str = "en"
@@ -84,6 +87,8 @@ class Assistant:
         self.generator = generator
         self._version = version
         self._scorer = EvidenceScorer(load_thesaurus(settings.synonyms), retriever.embed_words)
+        learned = settings.refusal == "learned"
+        self._answerability = load_answerability(settings.model) if learned else None
         self._swap_lock = threading.Lock()
 
     @property
@@ -133,6 +138,54 @@ class Assistant:
         if not asked.text or asked.live:
             yield self._refusal(version, asked, timings, started)
             return
+        ranked, result_hits = self.evidence(version, asked, timings)
+        confidence, answerable = self.answerable(asked, ranked)
+        passages = tuple(h.chunk.id for h in result_hits)
+        elsewhere = elsewhere_places(asked, ranked)
+        if not answerable or elsewhere:
+            yield self._refusal(
+                version,
+                asked,
+                timings,
+                started,
+                confidence,
+                elsewhere=elsewhere,
+                passages=passages,
+            )
+            return
+        if asked.follow_up:  # lead with what the previous reply did not say
+            ranked = not_repeating(ranked, recent)
+        ranked = in_own_language(ranked, asked.language)
+        extractive = compose(ranked, result_hits, latest_first=asked.latest, wanted=asked.kinds)
+        if self.generator is not None:
+            yield from self._generate(
+                version, asked, result_hits, extractive, timings, started, confidence
+            )
+            return
+        text, citations = extractive
+        yield from _pieces(text)
+        timings["total_ms"] = (time.perf_counter() - started) * 1000
+        yield _answered(version, asked, text, citations, timings, passages, confidence)
+
+    def answerable(self, asked: Question, ranked: Sequence[Candidate]) -> tuple[float, bool]:
+        """The confidence that the documents answer ``asked`` and whether it is enough: the
+        learned probability (``answerability.py``) when the encoder has trained weights and
+        ``Settings.refusal`` is "learned", else the best sentence's score against the rules' bar."""
+        if not ranked:
+            return 0.0, False
+        required = required_evidence(self.settings.min_evidence, asked.terms)
+        if self._answerability is None:
+            return ranked[0].score, ranked[0].score >= required
+        features = question_features(ranked, required, asked.language)
+        probability = self._answerability.probability(features)
+        return probability, probability >= self._answerability.threshold
+
+    def evidence(
+        self, version: IndexVersion, asked: Question, timings: dict[str, float] | None = None
+    ) -> tuple[list[Candidate], list[Hit]]:
+        """The scored sentences of the passages retrieved for ``asked`` (best first), and those
+        passages; ``timings`` gets the embedding, retrieval and selection times."""
+        timings = {} if timings is None else timings
         t = time.perf_counter()
         qvec = self.retriever.embed_query(asked.query)
         timings["embed_ms"] = (time.perf_counter() - t) * 1000
@@ -150,33 +203,7 @@ class Assistant:
         t = time.perf_counter()
         ranked = self._scorer.rank(version, asked, qvec, result.hits)
         timings["select_ms"] = (time.perf_counter() - t) * 1000
-        confidence = ranked[0].score if ranked else 0.0
-        passages = tuple(h.chunk.id for h in result.hits)
-        elsewhere = _elsewhere(asked, ranked)
-        if confidence < required_evidence(self.settings.min_evidence, asked.terms) or elsewhere:
-            yield self._refusal(
-                version,
-                asked,
-                timings,
-                started,
-                confidence,
-                elsewhere=elsewhere,
-                passages=passages,
-            )
-            return
-        if asked.follow_up:  # lead with what the previous reply did not say
-            ranked = not_repeating(ranked, recent)
-        ranked = in_own_language(ranked, asked.language)
-        extractive = compose(ranked, result.hits, latest_first=asked.latest, wanted=asked.kinds)
-        if self.generator is not None:
-            yield from self._generate(
-                version, asked, result.hits, extractive, timings, started, confidence
-            )
-            return
-        text, citations = extractive
-        yield from _pieces(text)
-        timings["total_ms"] = (time.perf_counter() - started) * 1000
-        yield _answered(version, asked, text, citations, timings, passages, confidence)
+        return ranked, result.hits
 
     def _generate(
         self,
@@ -343,7 +370,7 @@ def required_evidence(min_evidence: float, terms: Sequence[str]) -> float:
     return min_evidence - LENGTH_ALLOWANCE * (words - LENGTH_PIVOT)
 
 
-def _elsewhere(asked: Question, ranked: list[Candidate]) -> list[str]:
+def elsewhere_places(asked: Question, ranked: list[Candidate]) -> list[str]:
     """The other places a question asks about when its best evidence names none of them.
 
     "What year is Vantaa aiming to be carbon neutral?" finds Espoo's own year: refuse, rather

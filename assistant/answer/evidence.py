@@ -25,9 +25,20 @@ from ..index.words import Encode, spellings, wordlike
 from ..ingest.chunking import Span
 from ..text import content_terms, tokenize
 from .cues import defines, latest_year, marked_superseded, quantities, words_of
+from .features import question_part, sentence_features
 from .question import Question
 from .retrieval import Hit
-from .synonyms import Match, Thesaurus
+from .synonyms import Thesaurus
+from .wording import (
+    Near,
+    QuestionWords,
+    alternatives_of,
+    coverage,
+    focus_term,
+    unknown_share,
+    unknown_terms,
+    weighted_terms,
+)
 
 #: Weights of semantic similarity, word overlap and passage rank in a sentence's score.
 W_SEMANTIC, W_OVERLAP, W_RANK = 0.75, 0.3, 0.05
@@ -55,14 +66,14 @@ SAME_QUANTITY_BONUS = 0.08
 DEFINITION_BONUS = 0.08
 
 
-def _focus_term(weights: dict[str, float], idf: tuple[dict[str, float], float]) -> str:
-    """The rarest question word that the corpus knows (unknown words may be typos)."""
-    table, unseen = idf
-    known = [(w, t) for t, w in weights.items() if t in table]
-    if not known:
-        return ""
-    weight, term = max(known)
-    return term if weight >= 0.5 * unseen else ""
+def _positions(passages: list[int]) -> list[int]:
+    """Each sentence's position in its passage, from the passage index of each sentence."""
+    out, previous, position = [], -1, 0
+    for i in passages:
+        position = position + 1 if i == previous else 0
+        previous = i
+        out.append(position)
+    return out
 
 
 def _recency(texts: list[str], *, wants_latest: bool) -> list[float]:
@@ -92,6 +103,8 @@ class Candidate:
     superseded: bool = False
     #: The cosine of two sentence vectors that counts as ``REDUNDANT`` with this encoder.
     redundant_cosine: float = REDUNDANT
+    #: Its values of ``FEATURES``, for a learned scorer.
+    features: tuple[float, ...] = field(default=(), repr=False, compare=False)
 
     def redundant_with(self, other: Candidate) -> bool:
         union = len(self.terms | other.terms)
@@ -120,7 +133,6 @@ class EvidenceScorer:
         hits: list[Hit],
     ) -> list[Candidate]:
         """All usable sentences of ``hits``, best first."""
-        question, query = asked.text, asked.query
         spans, vectors = self._units(version, hits)
         if not spans:
             return []
@@ -129,50 +141,52 @@ class EvidenceScorer:
         semantic = sentence_scale(vectors @ query_vector.reshape(-1))
         redundant_cosine = sentence_scale.raw(REDUNDANT)
         idf = self._idf_for(version)
-        alternatives = _alternatives(self.thesaurus.matches(query))
-        lang = asked.language
-        q_terms = _weighted_terms(question, idf, alternatives, lang)
-        ctx_terms = (
-            _weighted_terms(query, idf, alternatives, lang) if query != question else q_terms
-        )
-        passages = [set(words_of(h.chunk.text, h.chunk.language)) for h in hits]
-        headings = {
-            i: set(tokenize(f"{h.chunk.title} {h.chunk.section}", h.chunk.language))
-            for i, h in enumerate(hits)
-        }
-        near = self._near_words(
-            version, query, q_terms | ctx_terms, set().union(*passages, *headings.values())
-        )
-        focus = _focus_term(q_terms, idf)
-        if focus and any(_coverage({focus: 1.0}, p, alternatives, near) for p in passages):
-            focus = ""  # the retrieved evidence does speak of it somewhere
+        words = self._read_words(version, asked, hits, idf)
+        q_terms, ctx_terms, alternatives = words.question, words.context, words.alternatives
+        near, headings, focus, lang = words.near, words.headings, words.focus, asked.language
         recency = _recency(texts, wants_latest=asked.latest)
         subject = list(asked.subject)
         candidates = []
-        for (i, hit, span), text, vec, sem, rec in zip(
-            spans, texts, vectors, semantic, recency, strict=True
+        shared = question_part(
+            unknown_share=unknown_share(q_terms, idf),
+            unknown_terms=unknown_terms(q_terms, idf),
+            terms=len(q_terms),
+            kinds_asked=len(asked.kinds),
+            asks_past=asked.past,
+            top_lexical=max((h.lexical for h in hits), default=0.0),
+        )
+        positions = _positions([i for i, _, _ in spans])
+        for (i, hit, span), text, vec, sem, rec, position in zip(
+            spans, texts, vectors, semantic, recency, positions, strict=True
         ):
             terms = frozenset(words_of(text, hit.chunk.language))
             context = terms | headings[i]
-            overlap = 0.7 * _coverage(q_terms, context, alternatives, near) + 0.3 * _coverage(
+            overlap = 0.7 * coverage(q_terms, context, alternatives, near) + 0.3 * coverage(
                 ctx_terms, context, alternatives, near
             )
             if hit.chunk.language != lang != "en":
                 # A Finnish or Swedish question is often answered from an English passage, whose
                 # words rarely match its own: the overlap is read from the meaning instead.
                 overlap = max(overlap, min(max(float(sem), 0.0), 1.0))
+            parts = _rule_parts(asked, text, hit, subject, focus=bool(focus))
             score = W_SEMANTIC * float(sem) + W_OVERLAP * overlap + W_RANK / (1 + i) + rec
-            # once per kind held: "how much did it cost" wants a number, and money most
-            score += ANSWER_TYPE_BONUS * sum(1 for shape in asked.kinds if shape.search(text))
-            if asked.quantities and asked.quantities & quantities(text):
-                score += SAME_QUANTITY_BONUS
-            if focus:
-                score -= FOCUS_PENALTY
-            if defines(text, subject, hit.chunk.language):
-                score += DEFINITION_BONUS
-            stale = marked_superseded(text) or marked_superseded(hit.chunk.section)
-            if stale:
-                score += STALE_PENALTY if asked.past else -STALE_PENALTY
+            score += parts.pop("bonus")
+            stale = bool(parts["stale"])
+            features = sentence_features(
+                shared,
+                semantic=float(sem),
+                overlap=overlap,
+                rank=1 / (1 + i),
+                recency=rec,
+                dense=hit.dense,
+                lexical=hit.lexical,
+                fused=hit.score,
+                own_language=hit.chunk.language == lang,
+                position=position,
+                length=len(text) / 200,
+                hand_score=score,
+                **parts,
+            )
             candidates.append(
                 Candidate(
                     text,
@@ -186,10 +200,36 @@ class EvidenceScorer:
                     vec,
                     superseded=stale and not asked.past,
                     redundant_cosine=redundant_cosine,
+                    features=features,
                 )
             )
         candidates.sort(key=lambda c: -c.score)
         return candidates
+
+    def _read_words(
+        self,
+        version: IndexVersion,
+        asked: Question,
+        hits: list[Hit],
+        idf: tuple[dict[str, float], float],
+    ) -> QuestionWords:
+        """The question's weighted words, what stands for them in the passages, and its focus."""
+        question, query, lang = asked.text, asked.query, asked.language
+        alternatives = alternatives_of(self.thesaurus.matches(query))
+        q_terms = weighted_terms(question, idf, alternatives, lang)
+        ctx_terms = weighted_terms(query, idf, alternatives, lang) if query != question else q_terms
+        passages = [set(words_of(h.chunk.text, h.chunk.language)) for h in hits]
+        headings = {
+            i: set(tokenize(f"{h.chunk.title} {h.chunk.section}", h.chunk.language))
+            for i, h in enumerate(hits)
+        }
+        near = self._near_words(
+            version, query, q_terms | ctx_terms, set().union(*passages, *headings.values())
+        )
+        focus = focus_term(q_terms, idf)
+        if focus and any(coverage({focus: 1.0}, p, alternatives, near) for p in passages):
+            focus = ""  # the retrieved evidence does speak of it somewhere
+        return QuestionWords(q_terms, ctx_terms, alternatives, near, headings, focus)
 
     def _near_words(
         self, version: IndexVersion, text: str, weights: dict[str, float], candidates: set[str]
@@ -275,55 +315,25 @@ class EvidenceScorer:
         return idf, unseen
 
 
-Alternatives = dict[str, tuple[frozenset[str], ...]]
-#: For a question word, the corpus words that mean nearly the same and how alike they are.
-Near = dict[str, dict[str, float]]
-
-
-def _alternatives(matches: list[Match]) -> Alternatives:
-    """For each question stem a synonym rule matched, the documents' wordings that stand for it."""
-    found: dict[str, list[frozenset[str]]] = {}
-    for m in matches:
-        for stem in m.stems:
-            found.setdefault(stem, []).extend(m.targets)
-    return {stem: tuple(targets) for stem, targets in found.items()}
-
-
-def _weighted_terms(
-    text: str,
-    idf: tuple[dict[str, float], float],
-    alternatives: Alternatives | None = None,
-    language: str = "en",
+def _rule_parts(
+    asked: Question, text: str, hit: Hit, subject: list[str], *, focus: bool
 ) -> dict[str, float]:
-    """IDF weight of each content stem; a word the corpus lacks weighs as its documents' word."""
-    table, unseen = idf
-    weights = {}
-    for t in set(content_terms(text, language)):
-        weight = table.get(t)
-        if weight is None:
-            known = [table[s] for alt in (alternatives or {}).get(t, ()) for s in alt if s in table]
-            weight = max(known) if known else unseen
-        weights[t] = weight
-    return weights
-
-
-def _coverage(
-    weights: dict[str, float],
-    terms: frozenset[str] | set[str],
-    alternatives: Alternatives | None = None,
-    near: Near | None = None,
-) -> float:
-    """The IDF share of the question's stems found in ``terms``: directly or via a synonym, or
-    in part (its similarity) via a word that means nearly the same."""
-    total = sum(weights.values())
-    if not total:
-        return 0.0
-    alternatives = alternatives or {}
-    near = near or {}
-    found = 0.0
-    for t, w in weights.items():
-        if t in terms or any(alt <= terms for alt in alternatives.get(t, ())):
-            found += w
-        elif t in near:
-            found += w * max((sim for s, sim in near[t].items() if s in terms), default=0.0)
-    return found / total
+    """The cues the rules add to a sentence's score ("bonus": their sum) and the features
+    they stand for: kinds of answer held, the same quantity, a definition, superseded."""
+    # once per kind held: "how much did it cost" wants a number, and money most
+    held = sum(1 for shape in asked.kinds if shape.search(text))
+    same_quantity = bool(asked.quantities and asked.quantities & quantities(text))
+    defining = defines(text, subject, hit.chunk.language)
+    stale = marked_superseded(text) or marked_superseded(hit.chunk.section)
+    bonus = ANSWER_TYPE_BONUS * held + SAME_QUANTITY_BONUS * same_quantity
+    bonus += DEFINITION_BONUS * defining - FOCUS_PENALTY * focus
+    if stale:
+        bonus += STALE_PENALTY if asked.past else -STALE_PENALTY
+    return {
+        "bonus": bonus,
+        "kinds_held": float(held),
+        "same_quantity": float(same_quantity),
+        "focus_missing": float(focus),
+        "defines": float(defining),
+        "stale": float(stale),
+    }

