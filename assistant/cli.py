@@ -221,6 +221,8 @@ def eval_(ctx: click.Context, file: Path, k: int, as_json: bool) -> None:
         "retrieval_hit_at_k",
         "refusal_accuracy",
         "false_refusal_rate",
+        "median_sentences",
+        "median_characters",
         "latency_p50_ms",
         "latency_p95_ms",
     ):

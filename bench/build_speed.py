@@ -5,6 +5,7 @@ write) in chunks per second, next to ``SentenceTransformer.encode`` over the sam
 same process; then, in the 1,000-document corpus, one document changed and rebuilt.
 
     python bench/build_speed.py [--quick] [--docs 5000] [--json] [--work DIR]
+    python bench/build_speed.py --docs 100 --model multilingual-e5-small
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from typing import Any
 import numpy as np
 from common import DEFAULT_WORK, emit, generated_corpus, load_avg, machine, table, timer
 
-from assistant.config import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
+from assistant.config import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_CHUNK_OVERLAP,
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_MODEL,
+)
+from assistant.embed.factory import create_embedder
 from assistant.embed.sbert import SentenceTransformerEmbedder
 from assistant.index.build import build_index
 from assistant.index.store import current_version_dir, load_version
@@ -44,13 +51,29 @@ def full_build(corpus: Path, index_dir: Path, embedder: Any) -> Any:
     )
 
 
-def measure_size(
-    n_docs: int, work: Path, embedder: SentenceTransformerEmbedder, repeats: int
-) -> dict[str, Any]:
-    """Alternate full build and raw encode ``repeats`` times (the load drifts); report medians."""
+def measure_size(n_docs: int, work: Path, embedder: Any, repeats: int) -> dict[str, Any]:
+    """Alternate full build and raw encode ``repeats`` times (the load drifts); report medians.
+
+    The raw encode is ``SentenceTransformer.encode`` for the torch embedder, else the embedder's
+    own ``encode`` of the chunk texts (the model's bulk limit through the same session)."""
     corpus = generated_corpus(n_docs, work=work)
     index_dir = index_dir_for(work, n_docs)
-    model = embedder._load()  # the very SentenceTransformer the build uses
+    if isinstance(embedder, SentenceTransformerEmbedder):
+        model = embedder._load()  # the very SentenceTransformer the build uses
+
+        def raw_encode(texts: list[str]) -> Any:
+            return model.encode(
+                texts,
+                batch_size=DEFAULT_BATCH_SIZE,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+    else:
+
+        def raw_encode(texts: list[str]) -> Any:
+            return embedder.encode(texts, batch_size=DEFAULT_BATCH_SIZE, role="passage")
+
     builds, raws, loads = [], [], []
     chunks = 0
     for _ in range(repeats):
@@ -62,13 +85,7 @@ def measure_size(
         version = load_version(current_version_dir(index_dir))  # type: ignore[arg-type]
         texts = [c.embedding_text() for c in version.chunks.values()]
         with timer() as raw:
-            model.encode(
-                texts,
-                batch_size=DEFAULT_BATCH_SIZE,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+            raw_encode(texts)
         raws.append(raw["seconds"])
     build_s, raw_s = float(np.median(builds)), float(np.median(raws))
     return {
@@ -88,7 +105,7 @@ def measure_size(
 
 
 def measure_incremental(
-    work: Path, embedder: SentenceTransformerEmbedder, full_seconds: float
+    work: Path, embedder: Any, full_seconds: float
 ) -> list[dict[str, Any]]:
     """Change one document, rebuild; restore it, rebuild again (two incremental samples)."""
     corpus = generated_corpus(INCREMENTAL_DOCS, work=work)
@@ -137,18 +154,32 @@ def main() -> None:
         help="comma-separated corpus sizes in documents (~10 chunks each), e.g. 5000 for ~50k "
         "chunks alone; the incremental step runs when 1000 is among them",
     )
+    parser.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help="another model (e.g. multilingual-e5-small, ONNX; its indexes in WORK/<model>)",
+    )
     args = parser.parse_args()
     chosen = (
         tuple(int(n) for n in args.docs.split(","))
         if args.docs
         else (QUICK_DOCS if args.quick else FULL_DOCS)
     )
-    embedder = SentenceTransformerEmbedder()
+    work = args.work
+    if args.model == DEFAULT_MODEL:
+        embedder: Any = SentenceTransformerEmbedder()
+    else:
+        work = args.work / args.model.replace("/", "_")
+        embedder = create_embedder(args.model, "onnx", cache_dir=args.work / "onnx")
     embedder.encode(["warm up the model"] * 64)  # load and warm up before any timing
-    sizes = [measure_size(n, args.work, embedder, 3 if n <= 100 else 1) for n in chosen]
+    sizes = [measure_size(n, work, embedder, 3 if n <= 100 else 1) for n in chosen]
     full_1000 = next((s["full_build_s"] for s in sizes if s["documents"] == INCREMENTAL_DOCS), 0.0)
-    incremental = measure_incremental(args.work, embedder, full_1000) if full_1000 else []
-    md = "**Full build vs raw `SentenceTransformer.encode`** (torch backend, batch 32)\n\n"
+    incremental = measure_incremental(work, embedder, full_1000) if full_1000 else []
+    md = (
+        "**Full build vs raw `SentenceTransformer.encode`** (torch backend, batch 32)\n\n"
+        if args.model == DEFAULT_MODEL
+        else f"**Full build vs raw encode of {args.model}** (ONNX, batch 32)\n\n"
+    )
     md += table(
         [
             "Documents",

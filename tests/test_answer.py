@@ -566,3 +566,32 @@ def test_a_where_question_is_answered_with_a_place(assistant, question: str, pla
     answer = assistant.ask(question)
     assert not answer.refused
     assert place in answer.text, answer.text
+
+
+def test_a_sentence_that_only_repeats_the_answer_is_left_out() -> None:
+    import numpy as np
+
+    from assistant.answer.composition import answer_values, repeats_answer
+    from assistant.answer.cues import asked_kinds
+    from assistant.answer.evidence import Candidate
+    from assistant.answer.retrieval import Hit
+    from assistant.ingest.chunking import Chunk
+
+    def _candidate(text: str) -> Candidate:
+        hit = Hit(Chunk("c", "d.md", "T", "", text, 0, len(text)), 1.0, 1.0, 1.0, 0)
+        return Candidate(text, 0, 0, hit, 1.0, 1.0, 0.0, frozenset(), np.ones(2))
+
+    wanted = asked_kinds("when will espoo be carbon neutral")
+    assert answer_values("Carbon neutral by 2030, decided in May 2021.", wanted) == {
+        "2030",
+        "may",
+        "2021",
+    }
+    first = _candidate("Espoo aims to be carbon neutral by 2030.")
+    again = _candidate("The Espoo Story commits Espoo to carbon neutrality by 2030.")
+    more = _candidate("In spring 2024 Espoo adopted its roadmap to 2030.")
+    context = _candidate("Emissions fell by a third.")
+    assert repeats_answer(again, [first], wanted)
+    assert not repeats_answer(more, [first], wanted)  # it also says when the roadmap came
+    assert not repeats_answer(context, [first], wanted)  # no answer of that kind at all
+    assert not repeats_answer(again, [first], [])  # the question asks for no kind

@@ -13,6 +13,7 @@ from assistant.answer.retrieval import Retriever
 from assistant.errors import AssistantError
 from assistant.evaluation.beir import ndcg_at, recall_at, run_beir
 from assistant.evaluation.questions import evaluate, load_questions
+from assistant.text import strip_markers
 
 
 def _write(path: Path, rows: list[dict]) -> Path:  # type: ignore[type-arg]
@@ -51,6 +52,10 @@ def test_eval_metrics_on_a_tiny_file(assistant: Assistant, tmp_path: Path) -> No
     assert report["refusal_accuracy"] == 1.0
     assert report["false_refusal_rate"] == 0.0
     assert report["latency_p95_ms"] >= report["latency_p50_ms"] > 0
+    # both answerable questions were answered (the same answer twice): its length
+    answer = assistant.ask("when will espoo be carbon neutral")
+    assert report["median_sentences"] == answer.text.count("] ") + 1 >= 1
+    assert report["median_characters"] == len(strip_markers(answer.text))
     assert [f["problem"] for f in report["failures"]] == [
         "answer lacks a string no answer contains (not retrieved)"
     ]

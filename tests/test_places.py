@@ -92,3 +92,9 @@ def test_espoo_and_common_words_are_not_elsewhere_in_finnish_and_swedish(
     question: str, language: str
 ) -> None:
     assert other_places(question, language) == []
+
+
+def test_a_swedish_genitive_names_the_place() -> None:
+    assert other_places("Hur stora var Stockholms utsläpp per invånare?", "sv") == ["Stockholm"]
+    assert other_places("Hur stora var Stockholms utsläpp per invånare?", "en") == []
+    assert other_places("Hur stora är Esbos utsläpp?", "sv") == []  # Espoo itself

@@ -1,9 +1,9 @@
 """Composition: the extractive answer built from scored sentences, and its numbered citations.
 
-``compose`` picks 1-4 complementary sentences (the best one, others within a score floor of it,
-the sentence right after the best when it scores close, one holding the kind of answer asked
-for when none does), orders their sources and marks every
-sentence with its source's ``[n]``.
+``compose`` picks 1-4 complementary sentences (the best one, others within a score floor of it
+that do not only repeat an answer already given, the sentence right after the best when it scores
+close, one holding the kind of answer asked for when none does), orders their sources and marks
+every sentence with its source's ``[n]``.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def compose(
             break
         if sum(len(c.text) for c in chosen) + len(cand.text) > MAX_ANSWER_CHARS:
             continue
-        if any(cand.redundant_with(c) for c in chosen):
+        if any(cand.redundant_with(c) for c in chosen) or repeats_answer(cand, chosen, wanted):
             continue
         chosen.append(cand)
     following = _next_in_passage(best, ranked)
@@ -140,6 +140,25 @@ def _holding_kind(
                 kept.pop()
             return [*kept, cand]
     return chosen
+
+
+def answer_values(text: str, wanted: Sequence[re.Pattern[str]]) -> set[str]:
+    """The pieces of ``text`` that have a shape the question asks for (its years for "when",
+    its numbers for "how many"), normalised."""
+    found = (m.group() for shape in wanted for m in shape.finditer(text))
+    return {" ".join(value.casefold().split()) for value in found}
+
+
+def repeats_answer(
+    cand: Candidate, chosen: Sequence[Candidate], wanted: Sequence[re.Pattern[str]]
+) -> bool:
+    """Whether ``cand`` gives only answers the chosen sentences already give: "When will Espoo
+    be carbon neutral?" is answered by one sentence with 2030, not three."""
+    values = answer_values(cand.text, wanted)
+    if not values:
+        return False
+    given = set().union(*(answer_values(c.text, wanted) for c in chosen))
+    return values <= given
 
 
 def _next_in_passage(sentence: Candidate, ranked: list[Candidate]) -> Candidate | None:

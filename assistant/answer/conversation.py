@@ -43,13 +43,14 @@ _LIVE = re.compile(
     r"|open(ed)? (on|at|until|till) (mon|tues|wednes|thurs|fri|satur|sun)days?"
     r"|next (bus|metro|train|tram|ferry)(es|s)? (from|to|towards|leaves?|leaving|departs?|at)"
     r"|(when|what time) (does|do|is|are) the next (bus|metro|train|tram|ferry)|spot price"
+    r"|electricity price (today|now|right now)|today'?s electricity price"
     # Finnish
     r"|huomenna|tänä (iltana|viikonloppuna)|ensi viikonloppuna|eilen|eilisen|aukioloaj\w*"
     r"|aikataulu\w*|lähtöaj\w*|mihin aikaan|säätiedo\w*|sääennuste\w*|pörssisähkö\w*"
-    r"|seuraava (bussi|juna|metro|ratikka|raitiovaunu|lautta)"
+    r"|seuraava (bussi|juna|metro|ratikka|raitiovaunu|lautta)|sähkön hinta (tänään|nyt)"
     # Swedish
     r"|i ?morgon|i kväll|i helgen|nästa helg|i ?går|öppettider\w*|tidtabell\w*|avgång\w*"
-    r"|vilken tid (går|öppnar|stänger)|väderprognos\w*|spotpris\w*"
+    r"|vilken tid (går|öppnar|stänger)|väderprognos\w*|spotpris\w*|elpris\w* (i ?dag|nu)"
     r"|nästa (buss|tåg|metro|spårvagn|färja))\b",
     re.I,
 )

@@ -111,7 +111,8 @@ def other_places(question: str, language: str = "en") -> list[str]:
     """The places other than Espoo that ``question`` names, unless it also names Espoo.
 
     A place followed by "area" or "region" is left out: that region may include Espoo. In a
-    Finnish question, a major Finnish city's inflected name counts too.
+    Finnish question, a major Finnish city's inflected name counts too, and in a Swedish one a
+    name in the genitive ("Stockholms").
     """
     if _HOME_WORD.search(question) or re.search(r"\besbo", question, re.I):
         return []
@@ -122,6 +123,8 @@ def other_places(question: str, language: str = "en") -> list[str]:
     while i < len(said):
         for n in (3, 2, 1):  # the longest name first: "Palo Alto", not "Alto"
             name = " ".join(said[i : i + n])
+            if language == "sv" and name not in places and name.endswith("s"):
+                name = name[:-1]  # the Swedish genitive: "Stockholms utsläpp"
             if len(said[i : i + n]) == n and name in places:
                 region = i + n < len(said) and said[i + n] in _REGION
                 if not region and places[name] not in found:

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..answer.assistant import Assistant
 from ..errors import AssistantError
+from ..text import MARKER, strip_markers
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ def _contains_any(text: str, needles: tuple[str, ...]) -> bool:
 def evaluate(assistant: Assistant, questions: list[Question]) -> dict[str, Any]:
     """Run every question and compute the metrics (keys as in ``eval --json``)."""
     latencies, failures = [], []
+    sentences: list[int] = []  # of each answered answerable question's answer
+    characters: list[int] = []
     answer_hits = retrieval_hits = answerable = refused_ok = out_of_scope = false_refusals = 0
     k = assistant.settings.top_k
     for q in questions:
@@ -79,6 +82,9 @@ def evaluate(assistant: Assistant, questions: list[Question]) -> dict[str, Any]:
             hit = not answer.refused and _contains_any(answer.text, q.answer_any)
             retrieved = any(_contains_any(p, q.answer_any) for p in passages)
             answer_hits += hit
+            if not answer.refused:
+                sentences.append(len(MARKER.findall(answer.text)))
+                characters.append(len(strip_markers(answer.text)))
             retrieval_hits += retrieved
             false_refusals += answer.refused
             if not hit:
@@ -103,6 +109,8 @@ def evaluate(assistant: Assistant, questions: list[Question]) -> dict[str, Any]:
         "k": k,
         "refusal_accuracy": _ratio(refused_ok, out_of_scope),
         "false_refusal_rate": _ratio(false_refusals, answerable),
+        "median_sentences": float(np.median(sentences)) if sentences else None,
+        "median_characters": float(np.median(characters)) if characters else None,
         "latency_p50_ms": round(float(np.percentile(lat, 50)), 1),
         "latency_p95_ms": round(float(np.percentile(lat, 95)), 1),
         "failures": failures,
