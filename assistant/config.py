@@ -24,6 +24,7 @@ DEFAULT_TOP_K = 5
 DEFAULT_FUSION = "blend"
 #: Minimum answer-evidence score below which the assistant says it does not know (see answer.py).
 DEFAULT_MIN_EVIDENCE = 0.52
+DEFAULT_MAX_UPLOAD = 10 * 1024 * 1024
 DEFAULT_LLM_TIMEOUT = 30.0
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
@@ -70,6 +71,8 @@ class Settings:
     port: int = DEFAULT_PORT
     allowed_origins: tuple[str, ...] = field(default=DEFAULT_ALLOWED_ORIGINS)
     admin_token: str = ""
+    #: The largest document the admin API accepts, in bytes.
+    max_upload: int = DEFAULT_MAX_UPLOAD
     max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS
     max_history: int = DEFAULT_MAX_HISTORY
     rate_limit: str = DEFAULT_RATE_LIMIT

@@ -9,7 +9,6 @@ the assistant; the people-facing ``message`` of an error is in that language, el
 ``Accept-Language``, else in English.
 """
 
-import hmac
 import json
 import logging
 import math
@@ -29,6 +28,7 @@ from ..config import Settings
 from ..errors import AssistantError, EmbeddingError, GenerationError, IndexError_
 from ..i18n import N_, negotiate, translate
 from ..text import LANGUAGES
+from .admin import AdminError, add_admin_routes
 from .middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from .widget import add_widget_routes
 
@@ -81,14 +81,6 @@ class ClientRateLimiter:
             return None
         reset = self._limiter.get_window_stats(self.item, "ask", client).reset_time
         return max(1, math.ceil(reset - time.time()))
-
-
-class AdminError(Exception):
-    """A refused admin request: HTTP status and message."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class HistoryMessage(BaseModel):
@@ -173,10 +165,16 @@ def create_api(
     ancestors = frame_ancestors(settings.allowed_origins)
     _add_ask_routes(app, assistant, settings, limiter)
     _add_status_routes(app, assistant, settings)
+    add_admin_routes(app, settings, assistant)
     add_widget_routes(app, settings, ancestors)
     _install_error_handlers(app)
     # Added innermost first: CORS is outermost so that even 413 and 429 carry its headers.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=DEFAULT_MAX_BODY_BYTES, prefix="/api/")
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=DEFAULT_MAX_BODY_BYTES,
+        prefix="/api/",
+        exempt=("/api/admin/documents/",),
+    )
     app.add_middleware(SecurityHeadersMiddleware, frame_ancestors=ancestors)
     app.add_middleware(
         CORSMiddleware,
@@ -294,16 +292,16 @@ def _add_status_routes(app: FastAPI, assistant: "AnswerService", settings: Setti
     @app.post("/api/admin/reindex", status_code=202, tags=["admin"])
     async def reindex(request: Request, full: bool = False) -> dict[str, Any]:
         """Schedule a rebuild of the index (``Authorization: Bearer $ASSISTANT_ADMIN_TOKEN``)."""
-        if not settings.admin_token:
-            raise AdminError(404, "The admin API is disabled; set ASSISTANT_ADMIN_TOKEN to use it.")
-        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), settings.admin_token.encode()):
-            raise AdminError(401, "A valid admin token is required (Authorization: Bearer …).")
+        request.app.state.admin_gate.check(request)
         live = getattr(request.app.state, "live", None)
         if live is None:
             raise AdminError(409, "This app was created without a background builder.")
-        live.request_build(full=full, reason="admin request")
-        return {"status": "accepted", "message": "A rebuild of the index was scheduled."}
+        number = live.request_build(full=full, reason="admin request")
+        return {
+            "status": "accepted",
+            "message": "A rebuild of the index was scheduled.",
+            "build": number,
+        }
 
 
 async def _events(pieces: "Iterator[str | Answer]", language: str) -> AsyncIterator[str]:

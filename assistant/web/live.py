@@ -44,6 +44,43 @@ class BuildState:
         return dict(self.__dict__)
 
 
+#: Builds remembered for ``GET /api/admin/builds/{id}``.
+MAX_BUILDS_KEPT = 50
+
+
+@dataclass
+class Build:
+    """One scheduled build: its id, state ("queued", "running", "done", "failed"), progress
+    (chunks and words embedded so far, of how many), report and error."""
+
+    id: int
+    reason: str
+    requested: str
+    state: str = "queued"
+    started: str = ""
+    finished: str = ""
+    progress: dict[str, dict[str, int]] = field(default_factory=dict)
+    result: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class _Counter:
+    """A progress bar that counts into a ``Build`` (what the admin API shows)."""
+
+    def __init__(self, build: Build, total: int, unit: str) -> None:
+        self.entry = build.progress.setdefault(unit, {"done": 0, "total": 0})
+        self.entry.update(done=0, total=total)
+
+    def update(self, n: int) -> None:
+        self.entry["done"] = min(self.entry["done"] + n, self.entry["total"])
+
+    def close(self) -> None:
+        return None
+
+
 class LiveIndex:
     """Rebuilds the index in a background thread and swaps the assistant onto each new version."""
 
@@ -54,19 +91,35 @@ class LiveIndex:
         self._wake = threading.Condition()
         self._stop = threading.Event()
         self._full_requested = False
+        self._builds: dict[int, Build] = {}
+        self._queued: Build | None = None
         self._worker = threading.Thread(target=self._run, name="index-builder", daemon=True)
         self._watcher: threading.Thread | None = None
         self._worker.start()
 
     # --- scheduling -------------------------------------------------------------------------
 
-    def request_build(self, *, full: bool = False, reason: str = "") -> None:
-        """Schedule a build; while one runs, at most one more is queued."""
+    def request_build(self, *, full: bool = False, reason: str = "") -> int:
+        """Schedule a build and return its id; while one runs, at most one more is queued (a
+        request while one is queued joins it and gets its id)."""
         with self._wake:
             self.state.pending = True
             self._full_requested |= full
+            if self._queued is None:
+                number = max(self._builds, default=0) + 1
+                self._queued = Build(number, reason, _now())
+                self._builds[number] = self._queued
+                for old in sorted(self._builds)[:-MAX_BUILDS_KEPT]:
+                    del self._builds[old]
+            number = self._queued.id
             self._wake.notify()
-        log.info("Index build requested%s", f" ({reason})" if reason else "")
+        log.info("Index build %d requested%s", number, f" ({reason})" if reason else "")
+        return number
+
+    def build(self, number: int) -> Build | None:
+        """The build with id ``number`` (None when unknown or long forgotten)."""
+        with self._wake:
+            return self._builds.get(number)
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Block until no build is running or pending (for tests and the admin route)."""
@@ -83,18 +136,32 @@ class LiveIndex:
                     return
                 self.state.pending, self.state.building = False, True
                 full, self._full_requested = self._full_requested, False
+                current, self._queued = self._queued, None
+            if current is None:  # requested by the start-up catch-up, not through request_build
+                current = Build(0, "catch-up", _now())
+            current.state, current.started = "running", _now()
             try:
-                self._build_once(full)
+                report = self._build_once(full, current)
+                current.state = "done" if report is not None else "failed"
+                current.result = report.to_dict() if report is not None else {}
+                current.error = "" if report is not None else self.state.last_error
             finally:
+                current.finished = _now()
                 with self._wake:
                     self.state.building = False
                     self._wake.notify_all()
 
-    def _build_once(self, full: bool) -> BuildReport | None:
+    def _build_once(self, full: bool, build: Build | None = None) -> BuildReport | None:
         s = self.settings
         now = _now()
+
+        def counter(total: int, *, unit: str = "chunk") -> _Counter:
+            return _Counter(build or Build(0, "", now), total, unit)
+
         try:
-            report = build_from_settings(s, full=full, embedder=self.assistant.retriever.embedder)
+            report = build_from_settings(
+                s, full=full, embedder=self.assistant.retriever.embedder, progress=counter
+            )
             if report.version != self.assistant.version.name:
                 folder = current_version_dir(s.index)
                 if folder is None:

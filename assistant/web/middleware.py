@@ -7,13 +7,17 @@ from ..i18n import negotiate, translate
 
 
 class BodyLimitMiddleware:
-    """Refuse request bodies over ``max_bytes`` under ``prefix`` with 413, declared or streamed."""
+    """Refuse request bodies over ``max_bytes`` under ``prefix`` with 413, declared or streamed;
+    paths under ``exempt`` (the document uploads, which have their own limit) pass."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, prefix: str) -> None:
-        self.app, self.max_bytes, self.prefix = app, max_bytes, prefix
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, prefix: str, exempt: tuple[str, ...] = ()
+    ) -> None:
+        self.app, self.max_bytes, self.prefix, self.exempt = app, max_bytes, prefix, exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+        path = scope["path"] if scope["type"] == "http" else ""
+        if not path.startswith(self.prefix) or path.startswith(self.exempt):
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")

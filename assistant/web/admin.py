@@ -1,0 +1,224 @@
+"""The admin API for editors: list, upload, replace and delete documents; follow their builds.
+
+Every route needs ``Authorization: Bearer $ASSISTANT_ADMIN_TOKEN`` (compared in constant time);
+without a configured token the routes answer 404, as if absent. Failed sign-ins are rate-limited
+per client. An upload is checked before anything is written: a plain file name with a supported
+extension, at most ``ASSISTANT_MAX_UPLOAD`` bytes, and a file the ingest step can read (a corrupt
+PDF or an empty text is refused with the reason). It is then written atomically (a hidden
+temporary file in ``documents/``, renamed into place) and the incremental build is scheduled.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from ..config import Settings
+from ..ingest.documents import UnreadableDocument, file_hash, load_document, scan_folder
+
+if TYPE_CHECKING:
+    from .live import LiveIndex
+
+#: File types an editor may upload (the ingest step reads more; these are the ones to publish).
+UPLOAD_SUFFIXES = (".md", ".txt", ".html", ".htm", ".pdf")
+#: A plain file name: letters, digits, spaces, dots, dashes and underscores; no leading dot.
+_NAME = re.compile(r"[\w][\w .-]{0,150}", re.UNICODE)
+#: Failed sign-ins allowed per client before 429.
+FAILED_SIGN_INS = "10/minute"
+
+
+class AdminError(Exception):
+    """A refused admin request: HTTP status and message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _Gate:
+    """The token check, with a per-client budget for failed attempts."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.token = settings.admin_token
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._item = parse(FAILED_SIGN_INS)
+
+    def check(self, request: Request) -> None:
+        if not self.token:
+            raise AdminError(404, "The admin API is disabled; set ASSISTANT_ADMIN_TOKEN to use it.")
+        client = request.client.host if request.client else "unknown"
+        if not self._limiter.test(self._item, "admin", client):
+            raise AdminError(429, "Too many failed sign-ins; wait a minute and try again.")
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode(), self.token.encode()
+        ):
+            self._limiter.hit(self._item, "admin", client)
+            raise AdminError(401, "A valid admin token is required (Authorization: Bearer …).")
+
+
+def checked_name(name: str) -> str:
+    """``name`` if it is a plain file name of a supported type; else an AdminError (400)."""
+    suffix = Path(name).suffix.lower()
+    if (
+        "/" in name
+        or "\\" in name
+        or ".." in name
+        or name.startswith(".")
+        or not _NAME.fullmatch(name)
+    ):
+        raise AdminError(
+            400,
+            f"{name!r} is not a plain file name: use letters, digits, spaces, dots, dashes and "
+            "underscores, with no folder and no leading dot.",
+        )
+    if suffix not in UPLOAD_SUFFIXES:
+        allowed = ", ".join(UPLOAD_SUFFIXES)
+        raise AdminError(415, f"{name!r}: upload one of these file types: {allowed}.")
+    return name
+
+
+def readable(name: str, data: bytes) -> None:
+    """Parse ``data`` as the file ``name`` would be parsed; an AdminError (422) says why not."""
+    with tempfile.TemporaryDirectory(prefix="espoo-upload-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(data)
+        try:
+            load_document(path, name)
+        except UnreadableDocument as exc:
+            raise AdminError(422, f"{name} cannot be used: {exc}. Nothing was changed.") from exc
+
+
+def write_atomically(folder: Path, name: str, data: bytes) -> None:
+    """Write ``folder/name`` so that readers see the old file or the new one, never a part."""
+    handle, temporary = tempfile.mkstemp(prefix=".upload-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(temporary, folder / name)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def document_list(settings: Settings, manifest: Any) -> list[dict[str, Any]]:
+    """Every document of the folder (and every indexed one) with its status."""
+    scan = scan_folder(settings.documents)
+    indexed: dict[str, dict[str, Any]] = manifest.documents
+    skipped = {s["path"]: s["reason"] for s in manifest.skipped}
+    skipped.update({s.path: s.reason for s in scan.skipped})
+    rows = []
+    for name in sorted(set(scan.files) | set(indexed) | set(skipped)):
+        entry = indexed.get(name, {})
+        if name in skipped:
+            status = "skipped"
+        elif name in indexed and scan.hashes.get(name) == entry.get("hash"):
+            status = "indexed"
+        else:
+            status = "pending"  # new, changed or deleted since the live version was built
+        row = {
+            "name": name,
+            "title": entry.get("title", ""),
+            "language": entry.get("language", ""),
+            "date": entry.get("date", ""),
+            "source": entry.get("source", ""),
+            "chunks": entry.get("chunks", 0) if status == "indexed" else 0,
+            "status": status,
+            "present": name in scan.files,
+        }
+        if status == "skipped":
+            row["reason"] = skipped[name]
+        rows.append(row)
+    return rows
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The request body, refused (413) as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise AdminError(413, f"The file is larger than the upload limit of {limit:,} bytes.")
+    data = bytearray()
+    async for piece in request.stream():
+        data += piece
+        if len(data) > limit:
+            raise AdminError(413, f"The file is larger than the upload limit of {limit:,} bytes.")
+    return bytes(data)
+
+
+def add_admin_routes(app: FastAPI, settings: Settings, assistant: Any) -> None:
+    """The ``/api/admin/`` routes (documents and builds; ``/reindex`` is in ``api.py``)."""
+    gate = _Gate(settings)
+    app.state.admin_gate = gate
+
+    def live_of(request: Request) -> LiveIndex:
+        live = getattr(request.app.state, "live", None)
+        if live is None:
+            raise AdminError(409, "This app was created without a background builder.")
+        return live  # type: ignore[no-any-return]
+
+    @app.get("/api/admin/documents", tags=["admin"])
+    async def documents(request: Request) -> dict[str, Any]:
+        """Every document: name, title, language, date, source, chunks, status (indexed,
+        pending, skipped) and, when skipped, the reason."""
+        gate.check(request)
+        version = assistant.version
+        return {
+            "index_version": version.name,
+            "documents": document_list(settings, version.manifest),
+        }
+
+    @app.put("/api/admin/documents/{name}", status_code=202, tags=["admin"])
+    async def put_document(name: str, request: Request) -> dict[str, Any]:
+        """Create or replace a document (the file's bytes as the body); 202 with the build."""
+        gate.check(request)
+        checked_name(name)
+        live = live_of(request)
+        data = await _body(request, settings.max_upload)
+        readable(name, data)
+        target = settings.documents / name
+        existed = target.is_file()
+        if existed and file_hash(target.read_bytes()) == file_hash(data):
+            number = live.request_build(reason=f"upload of {name} (unchanged)")
+        else:
+            write_atomically(settings.documents, name, data)
+            number = live.request_build(reason=f"upload of {name}")
+        return {
+            "status": "accepted",
+            "document": name,
+            "replaced": existed,
+            "build": number,
+            "build_url": f"/api/admin/builds/{number}",
+        }
+
+    @app.delete("/api/admin/documents/{name}", status_code=202, tags=["admin"])
+    async def delete_document(name: str, request: Request) -> dict[str, Any]:
+        """Remove a document; 202 with the build that drops its passages."""
+        gate.check(request)
+        checked_name(name)
+        live = live_of(request)
+        target = settings.documents / name
+        if not target.is_file():
+            raise AdminError(404, f"There is no document {name!r}.")
+        target.unlink()
+        number = live.request_build(reason=f"deletion of {name}")
+        return {"status": "accepted", "document": name, "build": number}
+
+    @app.get("/api/admin/builds/{number}", tags=["admin"])
+    async def build(number: int, request: Request) -> dict[str, Any]:
+        """A build's state (queued, running, done, failed), progress, result and error."""
+        gate.check(request)
+        found = live_of(request).build(number)
+        if found is None:
+            raise AdminError(404, f"There is no build {number} (the last 50 are kept).")
+        return found.to_dict()
