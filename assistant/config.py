@@ -25,6 +25,7 @@ DEFAULT_FUSION = "blend"
 #: Minimum answer-evidence score below which the assistant says it does not know (see answer.py).
 DEFAULT_MIN_EVIDENCE = 0.52
 DEFAULT_MAX_UPLOAD = 10 * 1024 * 1024
+DEFAULT_LOG_DAYS = 30
 DEFAULT_LLM_TIMEOUT = 30.0
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
@@ -73,6 +74,8 @@ class Settings:
     admin_token: str = ""
     #: The largest document the admin API accepts, in bytes.
     max_upload: int = DEFAULT_MAX_UPLOAD
+    #: Days the question log keeps a question (0: no log).
+    log_days: int = DEFAULT_LOG_DAYS
     max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS
     max_history: int = DEFAULT_MAX_HISTORY
     rate_limit: str = DEFAULT_RATE_LIMIT

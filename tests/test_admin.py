@@ -20,6 +20,7 @@ from assistant.index.factory import build_from_settings, load_live_index
 from assistant.web.admin import checked_name
 from assistant.web.api import create_api
 from assistant.web.live import LiveIndex
+from assistant.web.questionlog import QuestionLog, content_gaps, log_path
 
 TOKEN = "editor-token-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -60,7 +61,8 @@ def admin(tmp_path: Path, embedder: Embedder) -> Iterator[Admin]:
     )
     build_from_settings(settings, embedder=embedder)
     assistant = Assistant(settings, load_live_index(settings), Retriever(embedder))
-    app = create_api(assistant, settings)
+    log = QuestionLog(log_path(settings), settings.log_days)
+    app = create_api(assistant, settings, question_log=log)
     live = LiveIndex(settings, assistant)
     app.state.live = live
     with TestClient(app) as client:
@@ -226,3 +228,127 @@ def test_a_plain_name_of_an_unsupported_type_is_415() -> None:
     with pytest.raises(AdminError) as refused:
         checked_name("photo.jpg")
     assert refused.value.status == 415 and ".pdf" in str(refused.value)
+
+
+@pytest.mark.slow
+def test_the_question_log_feeds_the_content_gaps(admin: Admin) -> None:
+    asked = [
+        ("When did the Jokeri light rail start running?", "en"),
+        ("What is the municipal income tax rate in Espoo?", "en"),
+        ("what's the income tax rate of espoo", "en"),
+        ("Mikä on Espoon kunnallisveroprosentti?", "fi"),
+        ("When is the daycare application deadline?", "en"),
+    ]
+    for question, language in asked:
+        response = admin.client.post(
+            "/api/ask",
+            json={"question": question, "language": language},
+            headers={"User-Agent": "secret-agent/1.0", "Cookie": "session=abc"},
+        )
+        assert response.status_code == 200
+    data = admin.client.get("/api/admin/questions", headers=AUTH).json()
+    assert data["log"] == "on" and data["retention_days"] == 30
+    rows = data["questions"]
+    assert [r["question"] for r in rows] == [q for q, _ in reversed(asked)]  # newest first
+    jokeri = rows[-1]
+    assert not jokeri["refused"] and jokeri["citations"] == ["jokeri-light-rail.md"]
+    assert jokeri["language"] == "en" and 0 < jokeri["confidence"]
+    assert rows[1]["language"] == "fi"
+    # nothing about who asked is stored
+    columns = set(rows[0])
+    assert columns == {
+        "id",
+        "asked_at",
+        "question",
+        "language",
+        "refused",
+        "confidence",
+        "citations",
+    }
+    raw = log_path(admin.settings).read_bytes()
+    assert b"secret-agent" not in raw and b"session=abc" not in raw and b"testclient" not in raw
+
+    refused = admin.client.get("/api/admin/questions?refused=true", headers=AUTH).json()
+    assert all(r["refused"] for r in refused["questions"]) and len(refused["questions"]) == 4
+    gaps = refused["gaps"]
+    assert gaps[0]["count"] == 2 and "tax rate" in gaps[0]["question"].casefold()
+    assert sum(g["count"] for g in gaps) == 4  # the Finnish one is a gap of its own (its words)
+    assert admin.client.get("/api/admin/questions?refused=false", headers=AUTH).json()["gaps"] == []
+
+
+def test_the_log_forgets_after_its_retention_and_can_be_off(tmp_path: Path) -> None:
+    import sqlite3
+    from types import SimpleNamespace
+
+    log = QuestionLog(tmp_path / "q.sqlite", days=30)
+    answer = SimpleNamespace(citations=(), language="en", refused=True, confidence=0.1)
+    log.record("an old question", answer)  # type: ignore[arg-type]
+    with sqlite3.connect(log.path) as db:
+        db.execute("UPDATE questions SET asked_at = '2000-01-01T00:00:00+00:00'")
+    log.record("a new question", answer)  # type: ignore[arg-type]
+    assert [r["question"] for r in log.questions()] == ["a new question"]
+    off = QuestionLog(tmp_path / "off.sqlite", days=0)
+    off.record("not kept", answer)  # type: ignore[arg-type]
+    assert not off.path.exists() and off.questions() == []
+
+
+def test_content_gaps_group_by_topic_words_most_asked_first() -> None:
+    def row(question: str, at: str) -> dict:  # type: ignore[type-arg]
+        return {"question": question, "language": "en", "refused": True, "asked_at": at}
+
+    rows = [
+        row("parking permit price tapiola", "2026-12-03"),
+        row("daycare fee per month", "2026-12-02"),
+        row("how much is a parking permit in tapiola", "2026-12-01"),
+        row("monthly daycare fee", "2026-11-30"),
+        row("monthly daycare fee please", "2026-11-29"),
+    ]
+    gaps = content_gaps(rows)
+    assert [(g["question"], g["count"]) for g in gaps] == [
+        ("daycare fee per month", 3),
+        ("parking permit price tapiola", 2),
+    ]
+    assert gaps[0]["examples"][:2] == ["daycare fee per month", "monthly daycare fee"]
+
+
+@pytest.mark.slow
+def test_feedback_is_read_and_exported_by_the_editors(admin: Admin) -> None:
+    import csv
+    import io
+
+    from assistant.web.feedback import FeedbackStore, feedback_path
+
+    answer = admin.assistant.ask("When did the Jokeri light rail start running?").to_dict()
+    store = FeedbackStore(feedback_path(admin.settings))
+    store.add({"question": "When did the Jokeri start?", "answer": answer}, "down", "Tärkeä; väärä")
+    data = admin.client.get("/api/admin/feedback", headers=AUTH).json()["feedback"]
+    assert data[0]["rating"] == "down" and data[0]["comment"] == "Tärkeä; väärä"
+    assert data[0]["citations"][0]["document"] == "jokeri-light-rail.md"
+    exported = admin.client.get("/api/admin/feedback?format=csv", headers=AUTH)
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert "attachment" in exported.headers["content-disposition"]
+    table = list(csv.reader(io.StringIO(exported.text.lstrip("\ufeff"))))
+    assert table[0][:4] == ["created_at", "rating", "comment", "question"]
+    assert table[1][1:4] == ["down", "Tärkeä; väärä", "When did the Jokeri start?"]
+    assert admin.client.get("/api/admin/feedback?format=xml", headers=AUTH).status_code == 400
+    assert admin.client.get("/api/admin/feedback").status_code == 401
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("language", "kept", "not_kept"),
+    [
+        ("en", "kept for 30 days", "are not stored"),
+        ("fi", "säilytetään 30 päivää", "ei tallenneta"),
+        ("sv", "sparas i 30 dagar", "sparas inte"),
+    ],
+)
+def test_the_about_panel_says_what_is_kept(
+    admin: Admin, language: str, kept: str, not_kept: str
+) -> None:
+    from assistant.web.render import render_about
+
+    version = admin.assistant.version
+    logging = render_about(version, ["transport"], language, log_days=30)
+    assert kept in logging and not_kept not in logging
+    assert not_kept in render_about(version, ["transport"], language, log_days=0)

@@ -20,7 +20,8 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from assistant.web.api import create_api
-from assistant.web.server import create_app, feedback_path
+from assistant.web.feedback import feedback_path
+from assistant.web.server import create_app
 from assistant.web.ui import FeedbackStore
 
 # every test answers from the session's real index (conftest's web_corpus); all but one also

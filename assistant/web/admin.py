@@ -10,20 +10,26 @@ temporary file in ``documents/``, renamed into place) and the incremental build 
 
 from __future__ import annotations
 
+import csv
 import hmac
+import io
+import json
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from ..config import Settings
 from ..ingest.documents import UnreadableDocument, file_hash, load_document, scan_folder
+from .feedback import FeedbackStore, feedback_path
+from .questionlog import content_gaps
 
 if TYPE_CHECKING:
     from .live import LiveIndex
@@ -143,6 +149,19 @@ def document_list(settings: Settings, manifest: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def feedback_csv(rows: list[dict[str, Any]]) -> str:
+    """Feedback rows as CSV (the cited documents' titles in one column); a leading BOM so that
+    spreadsheet programs read the Finnish and Swedish letters right."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["created_at", "rating", "comment", "question", "answer", "sources"])
+    for row in rows:
+        sources = "; ".join(c.get("title", "") for c in json.loads(row["citations"] or "[]"))
+        cells = [row["created_at"], row["rating"] or "", row["comment"], row["question"]]
+        writer.writerow([*cells, row["answer"], sources])
+    return "\ufeff" + out.getvalue()
+
+
 async def _body(request: Request, limit: int) -> bytes:
     """The request body, refused (413) as soon as it passes ``limit`` bytes."""
     declared = request.headers.get("content-length", "")
@@ -214,11 +233,52 @@ def add_admin_routes(app: FastAPI, settings: Settings, assistant: Any) -> None:
         number = live.request_build(reason=f"deletion of {name}")
         return {"status": "accepted", "document": name, "build": number}
 
-    @app.get("/api/admin/builds/{number}", tags=["admin"])
-    async def build(number: int, request: Request) -> dict[str, Any]:
+    _add_report_routes(app, settings, gate, live_of)
+
+
+def _add_report_routes(
+    app: FastAPI, settings: Settings, gate: _Gate, live_of: Callable[[Request], LiveIndex]
+) -> None:
+    """``/api/admin/questions``, ``/feedback`` and ``/builds/{id}``."""
+
+    @app.get("/api/admin/questions", tags=["admin"])
+    async def questions(
+        request: Request, refused: bool | None = None, days: int | None = None
+    ) -> dict[str, Any]:
+        """The questions asked (when the question log is on: ``ASSISTANT_LOG_DAYS`` > 0), newest
+        first, with language, refused or not, confidence and cited documents; and the refused
+        ones grouped by their topic words, most asked first ("content gaps")."""
+        gate.check(request)
+        log = getattr(request.app.state, "question_log", None)
+        if log is None:
+            return {"log": "off", "retention_days": 0, "questions": [], "gaps": []}
+        rows = log.questions(days=days, refused=refused)
+        gaps = content_gaps(rows if refused is not False else [])
+        return {"log": "on", "retention_days": log.days, "questions": rows, "gaps": gaps}
+
+    @app.get("/api/admin/feedback", tags=["admin"], response_model=None)
+    async def feedback(request: Request, format: str = "json") -> dict[str, Any] | Response:
+        """Thumbs and comments with the question and answer they rate; ``?format=csv`` exports
+        them as a spreadsheet file."""
+        gate.check(request)
+        rows = FeedbackStore(feedback_path(settings)).all()
+        if format == "csv":
+            return Response(
+                feedback_csv(rows),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": 'attachment; filename="feedback.csv"'},
+            )
+        if format != "json":
+            raise AdminError(400, "format must be json or csv.")
+        for row in rows:
+            row["citations"] = json.loads(row["citations"] or "[]")
+        return {"feedback": rows}
+
+    @app.get("/api/admin/builds/{id}", tags=["admin"])
+    async def build(id: int, request: Request) -> dict[str, Any]:  # noqa: A002 (the path's name)
         """A build's state (queued, running, done, failed), progress, result and error."""
         gate.check(request)
-        found = live_of(request).build(number)
+        found = live_of(request).build(id)
         if found is None:
-            raise AdminError(404, f"There is no build {number} (the last 50 are kept).")
+            raise AdminError(404, f"There is no build {id} (the last 50 are kept).")
         return found.to_dict()

@@ -30,6 +30,7 @@ from ..i18n import N_, negotiate, translate
 from ..text import LANGUAGES
 from .admin import AdminError, add_admin_routes
 from .middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from .questionlog import LoggingService, QuestionLog
 from .widget import add_widget_routes
 
 if TYPE_CHECKING:  # the answer stage loads numpy and BM25; serving the API starts without them
@@ -153,8 +154,11 @@ def create_api(
     *,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
     limiter: ClientRateLimiter | None = None,
+    question_log: QuestionLog | None = None,
 ) -> FastAPI:
-    """The FastAPI app with the JSON routes, the widget and the embed page (no Gradio)."""
+    """The FastAPI app with the JSON routes, the widget and the embed page (no Gradio); with a
+    ``question_log``, every answer is logged (``app.state.answers`` is the logging service the
+    chat uses too)."""
     app = FastAPI(
         title="Espoo Sustainability Assistant",
         version="1",
@@ -162,6 +166,10 @@ def create_api(
         description="Answers about Espoo's sustainability work, with citations.",
     )
     limiter = limiter or ClientRateLimiter(settings.rate_limit)
+    app.state.question_log = question_log
+    if question_log is not None:
+        assistant = LoggingService(assistant, question_log)
+    app.state.answers = assistant
     ancestors = frame_ancestors(settings.allowed_origins)
     _add_ask_routes(app, assistant, settings, limiter)
     _add_status_routes(app, assistant, settings)

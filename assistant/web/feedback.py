@@ -1,7 +1,7 @@
 """Chat feedback: thumbs up or down and a comment, kept with the question and answer they rate.
 
-``FeedbackStore`` appends to a SQLite file (``server.feedback_path``: beside the index). The chat
-(``ui``) writes to it; ``all()`` reads it back for whoever reviews the answers.
+``FeedbackStore`` appends to a SQLite file (``feedback_path``: beside the index). The chat
+(``ui``) writes to it; ``all()`` reads it back for the editors (``GET /api/admin/feedback``).
 """
 
 import json
@@ -11,6 +11,15 @@ from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from ..config import Settings
+
+FEEDBACK_FILE = "feedback.sqlite"
+
+
+def feedback_path(settings: Settings) -> Path:
+    """Where chat feedback is stored: ``<index folder>/feedback.sqlite`` (git-ignored)."""
+    return settings.index / FEEDBACK_FILE
 
 
 class FeedbackStore:

@@ -172,8 +172,11 @@ def _shortened(passage: str, limit: int = 200) -> str:
     return words if len(words) <= limit else words[:limit].rsplit(" ", 1)[0] + " …"
 
 
-def render_about(version: IndexVersion, topics: Sequence[str], language: str) -> str:
-    """What the assistant covers and how current its documents are."""
+def render_about(
+    version: IndexVersion, topics: Sequence[str], language: str, *, log_days: int = 0
+) -> str:
+    """What the assistant covers, how current its documents are, and what it keeps of the
+    questions (``log_days``: the question log's retention; 0 when it is off)."""
     docs = version.manifest.documents.values()
     dates = sorted(d["date"] for d in docs if d.get("date"))
     built = str(version.manifest.built_at or "")[:16].replace("T", " ")
@@ -203,7 +206,22 @@ def render_about(version: IndexVersion, topics: Sequence[str], language: str) ->
             language, "Its answers are not official decisions or advice; check the linked sources."
         ),
     ]
+    if log_days > 0:
+        privacy = translate(
+            language,
+            "Privacy: the questions asked here are kept for {days} days, with nothing about who "
+            "asked (no IP address, cookie or browser details), so that the city sees what its "
+            "documents do not answer yet. A rating or comment you give is kept with the answer "
+            "it rates.",
+            days=log_days,
+        )
+    else:
+        privacy = translate(
+            language,
+            "Privacy: the questions asked here are not stored. A rating or comment you give is "
+            "kept with the answer it rates, with nothing about who gave it.",
+        )
     return (
         f'<div class="esa-about"><p>{_text(" ".join(first))}</p>'
-        f"<p>{_text(' '.join(second))}</p></div>"
+        f"<p>{_text(' '.join(second))}</p><p>{_text(privacy)}</p></div>"
     )

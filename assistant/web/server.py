@@ -14,7 +14,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from importlib.resources import files
-from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from fastapi import FastAPI, Request
@@ -25,7 +24,8 @@ from ..config import Settings
 from ..errors import IndexError_
 from ..i18n import N_, negotiate, translate
 from .api import ClientRateLimiter, create_api
-from .feedback import FeedbackStore
+from .feedback import FeedbackStore, feedback_path
+from .questionlog import QuestionLog, log_path
 from .render import TITLE
 from .ui import create_ui
 
@@ -38,18 +38,12 @@ if TYPE_CHECKING:  # loaded when they are used: the answer stage by run_server, 
 
 log = logging.getLogger("uvicorn.error")  # uvicorn prints this logger at INFO
 
-FEEDBACK_FILE = "feedback.sqlite"
 _STARTING = N_(
     "The chat is starting and this page will reload in a moment. The {api} already answers."
 )
 _FAILED = N_(
     "The chat page could not start; the server log says why. The {api} and the widget still answer."
 )
-
-
-def feedback_path(settings: Settings) -> Path:
-    """Where chat feedback is stored: ``<index folder>/feedback.sqlite`` (git-ignored)."""
-    return settings.index / FEEDBACK_FILE
 
 
 def public_url(settings: Settings) -> str:
@@ -97,7 +91,10 @@ def create_app(
                 watcher.stop()
 
     limiter = ClientRateLimiter(settings.rate_limit)
-    app = create_api(assistant, settings, lifespan=lifespan, limiter=limiter)
+    questions = QuestionLog(log_path(settings), settings.log_days) if settings.log_days else None
+    app = create_api(
+        assistant, settings, lifespan=lifespan, limiter=limiter, question_log=questions
+    )
     if chat_later:
         app.state.chat = "starting"
         app.add_api_route("/", _chat_starting, methods=["GET"], include_in_schema=False)
@@ -112,8 +109,9 @@ def _mount_chat(
     """Build the Gradio chat and mount it at ``/`` (after the API's routes, which keep priority)."""
     import gradio as gr
 
+    answers = getattr(app.state, "answers", assistant)  # the logging service, when logging
     demo = create_ui(
-        assistant, FeedbackStore(feedback_path(settings)), rate_limit=limiter.retry_after
+        answers, FeedbackStore(feedback_path(settings)), rate_limit=limiter.retry_after
     )
     static = files("assistant.web").joinpath("static")
     css = static.joinpath("chat.css").read_text(encoding="utf-8")

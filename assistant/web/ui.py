@@ -133,7 +133,7 @@ def _localizer(assistant: "AnswerService") -> "Callable[[gr.Request], list[Any]]
             gr.Button(t("👍 Helpful")),
             gr.Button(t("👎 Not helpful")),
             gr.Accordion(label=t("About this assistant")),
-            render_about(version, topics, lang),
+            render_about(version, topics, lang, log_days=assistant.settings.log_days),
         ]
 
     return localize
