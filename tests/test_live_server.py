@@ -259,6 +259,41 @@ def test_admin_route_needs_the_token(server) -> None:
     assert httpx.post(f"{base}/api/admin/reindex", headers=wrong).status_code == 401
 
 
+def test_editors_add_replace_and_delete_a_document_through_the_real_server(server) -> None:
+    base, docs, _, _ = server
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    question = "How many beehives are on the roof of the Espoo city hall?"
+
+    def done(build: int) -> dict:  # type: ignore[type-arg]
+        url = f"{base}/api/admin/builds/{build}"
+        assert _wait_for(lambda: httpx.get(url, headers=auth).json()["state"] in ("done", "failed"))
+        state = httpx.get(url, headers=auth).json()
+        assert state["state"] == "done", state
+        return state  # type: ignore[no-any-return]
+
+    created = httpx.put(
+        f"{base}/api/admin/documents/admin-bees.md", content=BEES.encode(), headers=auth
+    )
+    assert created.status_code == 202
+    assert done(created.json()["build"])["result"]["added"] >= 1
+    assert "admin-bees.md" in _ask(base, question)
+    assert (docs / "admin-bees.md").read_text(encoding="utf-8") == BEES
+    fewer = BEES.replace("twelve beehives", "three beehives")
+    replaced = httpx.put(
+        f"{base}/api/admin/documents/admin-bees.md", content=fewer.encode(), headers=auth
+    )
+    done(replaced.json()["build"])
+    answer = httpx.post(f"{base}/api/ask", json={"question": question}, timeout=60).json()
+    assert "three beehives" in answer["answer"] and "twelve" not in answer["answer"]
+    deleted = httpx.delete(f"{base}/api/admin/documents/admin-bees.md", headers=auth)
+    done(deleted.json()["build"])
+    assert "admin-bees.md" not in _ask(base, question)
+    listed = httpx.get(f"{base}/api/admin/documents", headers=auth).json()["documents"]
+    assert "admin-bees.md" not in {d["name"] for d in listed}
+    logged = httpx.get(f"{base}/api/admin/questions", headers=auth).json()
+    assert logged["log"] == "on" and question in {q["question"] for q in logged["questions"]}
+
+
 def test_kill_minus_9_during_a_build_then_restart_serves_and_finishes(corpus) -> None:
     docs, index = corpus
     live_before = (index / "CURRENT").read_text().strip()
