@@ -16,7 +16,9 @@ import io
 import json
 import os
 import re
+import secrets
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,26 +52,79 @@ class AdminError(Exception):
         self.status = status
 
 
-class _Gate:
-    """The token check, with a per-client budget for failed attempts."""
+#: The console's session cookie (HttpOnly, SameSite=Strict) and its lifetime.
+SESSION_COOKIE = "esa_admin"
+SESSION_SECONDS = 8 * 3600
+#: The header a console request that changes something must carry (the session's CSRF token).
+CSRF_HEADER = "x-csrf-token"
+
+
+class Gate:
+    """Who may use the admin routes: a request with the token (``Authorization: Bearer``), or
+    one from a console session (its cookie, plus its CSRF token on a request that writes).
+    Failed attempts are counted per client; over the budget, 429."""
 
     def __init__(self, settings: Settings) -> None:
         self.token = settings.admin_token
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._item = parse(FAILED_SIGN_INS)
+        self._sessions: dict[str, tuple[str, float]] = {}  # id -> (CSRF token, expiry)
 
     def check(self, request: Request) -> None:
+        """Let the request through, or raise AdminError (404 disabled, 401, 403, 429)."""
         if not self.token:
             raise AdminError(404, "The admin API is disabled; set ASSISTANT_ADMIN_TOKEN to use it.")
         client = request.client.host if request.client else "unknown"
         if not self._limiter.test(self._item, "admin", client):
             raise AdminError(429, "Too many failed sign-ins; wait a minute and try again.")
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            given.strip().encode(), self.token.encode()
-        ):
+        header = request.headers.get("authorization", "")
+        if not header and request.cookies.get(SESSION_COOKIE):
+            self._check_session(request, client)
+            return
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not self.matches(given.strip()):
             self._limiter.hit(self._item, "admin", client)
             raise AdminError(401, "A valid admin token is required (Authorization: Bearer …).")
+
+    def matches(self, token: str) -> bool:
+        """Whether ``token`` is the admin token (constant time)."""
+        return bool(self.token) and hmac.compare_digest(token.encode(), self.token.encode())
+
+    def allowed(self, request: Request) -> bool:
+        """Whether the client still has failed attempts left."""
+        client = request.client.host if request.client else "unknown"
+        return bool(self._limiter.test(self._item, "admin", client))
+
+    def failed(self, request: Request) -> None:
+        """Count a failed sign-in of the console."""
+        client = request.client.host if request.client else "unknown"
+        self._limiter.hit(self._item, "admin", client)
+
+    def open_session(self) -> tuple[str, str]:
+        """A new console session: its id (the cookie) and its CSRF token."""
+        now = time.time()
+        self._sessions = {k: v for k, v in self._sessions.items() if v[1] > now}
+        session, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        self._sessions[session] = (csrf, now + SESSION_SECONDS)
+        return session, csrf
+
+    def session_csrf(self, request: Request) -> str:
+        """The CSRF token of the request's live session ("" when it has none)."""
+        found = self._sessions.get(request.cookies.get(SESSION_COOKIE, ""))
+        return found[0] if found and found[1] > time.time() else ""
+
+    def close_session(self, request: Request) -> None:
+        self._sessions.pop(request.cookies.get(SESSION_COOKIE, ""), None)
+
+    def _check_session(self, request: Request, client: str) -> None:
+        csrf = self.session_csrf(request)
+        if not csrf:
+            self._limiter.hit(self._item, "admin", client)
+            raise AdminError(401, "The console session has ended; sign in again.")
+        if request.method not in ("GET", "HEAD") and not hmac.compare_digest(
+            request.headers.get(CSRF_HEADER, "").encode(), csrf.encode()
+        ):
+            raise AdminError(403, "The request lacks the console's CSRF token; reload the page.")
 
 
 def checked_name(name: str) -> str:
@@ -177,7 +232,7 @@ async def _body(request: Request, limit: int) -> bytes:
 
 def add_admin_routes(app: FastAPI, settings: Settings, assistant: Any) -> None:
     """The ``/api/admin/`` routes (documents and builds; ``/reindex`` is in ``api.py``)."""
-    gate = _Gate(settings)
+    gate = Gate(settings)
     app.state.admin_gate = gate
 
     def live_of(request: Request) -> LiveIndex:
@@ -237,7 +292,7 @@ def add_admin_routes(app: FastAPI, settings: Settings, assistant: Any) -> None:
 
 
 def _add_report_routes(
-    app: FastAPI, settings: Settings, gate: _Gate, live_of: Callable[[Request], LiveIndex]
+    app: FastAPI, settings: Settings, gate: Gate, live_of: Callable[[Request], LiveIndex]
 ) -> None:
     """``/api/admin/questions``, ``/feedback`` and ``/builds/{id}``."""
 

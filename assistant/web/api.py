@@ -29,6 +29,7 @@ from ..errors import AssistantError, EmbeddingError, GenerationError, IndexError
 from ..i18n import N_, negotiate, translate
 from ..text import LANGUAGES
 from .admin import AdminError, add_admin_routes
+from .console import add_console_routes
 from .middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from .questionlog import LoggingService, QuestionLog
 from .widget import add_widget_routes
@@ -174,13 +175,14 @@ def create_api(
     _add_ask_routes(app, assistant, settings, limiter)
     _add_status_routes(app, assistant, settings)
     add_admin_routes(app, settings, assistant)
+    add_console_routes(app, settings)
     add_widget_routes(app, settings, ancestors)
     _install_error_handlers(app)
     # Added innermost first: CORS is outermost so that even 413 and 429 carry its headers.
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=DEFAULT_MAX_BODY_BYTES,
-        prefix="/api/",
+        prefix=("/api/", "/admin/"),
         exempt=("/api/admin/documents/",),
     )
     app.add_middleware(SecurityHeadersMiddleware, frame_ancestors=ancestors)

@@ -11,7 +11,12 @@ class BodyLimitMiddleware:
     paths under ``exempt`` (the document uploads, which have their own limit) pass."""
 
     def __init__(
-        self, app: ASGIApp, *, max_bytes: int, prefix: str, exempt: tuple[str, ...] = ()
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        prefix: str | tuple[str, ...],
+        exempt: tuple[str, ...] = (),
     ) -> None:
         self.app, self.max_bytes, self.prefix, self.exempt = app, max_bytes, prefix, exempt
 

@@ -25,6 +25,9 @@ STATIC = {
     "embed.js": "text/javascript; charset=utf-8",
     "embed.css": "text/css; charset=utf-8",
     "embed.html": "text/html; charset=utf-8",
+    "admin.html": "text/html; charset=utf-8",
+    "admin.js": "text/javascript; charset=utf-8",
+    "admin.css": "text/css; charset=utf-8",
 }
 #: A message in an HTML template: ``{{ t("New conversation") }}``.
 TEMPLATE_MESSAGE = re.compile(r'\{\{\s*t\("((?:[^"\\]|\\.)*)"\)\s*\}\}')
@@ -43,8 +46,9 @@ def catalogue_json(language: str) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
-def render_embed(template: str, language: str, settings: Settings) -> str:
-    """The embed page in ``language``: its messages translated, its catalogue inlined."""
+def render_page(template: str, language: str, settings: Settings) -> str:
+    """A page (the embed page, the console) in ``language``: its messages translated, its
+    catalogue inlined."""
 
     def message(match: re.Match[str]) -> str:
         return html.escape(translate(language, match.group(1)), quote=True)
@@ -68,7 +72,7 @@ def add_widget_routes(app: FastAPI, settings: Settings, ancestors: str) -> None:
         f"img-src 'self' data:; base-uri 'none'; form-action 'none'; {ancestors}"
     )
     template = static_file("embed.html").decode()
-    pages = {lang: render_embed(template, lang, settings) for lang in LANGUAGES}
+    pages = {lang: render_page(template, lang, settings) for lang in LANGUAGES}
     catalogues = {lang: catalogue_json(lang) for lang in LANGUAGES}
 
     @app.get("/widget.js", include_in_schema=False)
