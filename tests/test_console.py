@@ -1,12 +1,14 @@
-"""The editors' console at /admin in real Chromium against a real server (uvicorn, the real model
-and index): sign in, upload a document and see the assistant cite it, replace it, delete it;
-a wrong token; the session cookie; axe-core; the keyboard; a 360 px screen; Finnish."""
+"""The editors' console at /admin in real Chromium against a real server process (``espoo-assistant
+serve --watch``, the real model and index): sign in, upload a document and see the chat cite it,
+replace it, delete it; a wrong token; the session cookie; axe-core; the keyboard; a 360 px screen;
+Finnish."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,15 +17,13 @@ from axe_playwright_python.sync_playwright import Axe
 from conftest import copy_default_documents
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from assistant.answer.assistant import Assistant
-from assistant.answer.retrieval import Retriever
 from assistant.config import Settings
 from assistant.embed.base import Embedder
-from assistant.index.factory import build_from_settings, load_live_index
+from assistant.index.factory import build_from_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.server, pytest.mark.browser]
 
-TOKEN = "console-token-for-tests"
+TOKEN = "test-admin-token"  # what test_live_server's server is started with
 TIMEOUT = 60_000
 BEES = """---
 title: Beehives on the Kivikko depot roof
@@ -47,21 +47,23 @@ class Console:
 
 @pytest.fixture(scope="module")
 def console(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
-    from assistant.web.server import create_app
+    """``espoo-assistant serve --watch`` in its own process, over two documents."""
+    from test_live_server import TOKEN as SERVER_TOKEN
+    from test_live_server import _free_port, _start, _wait_healthy
 
+    assert SERVER_TOKEN == TOKEN
     root = tmp_path_factory.mktemp("console")
     documents = copy_default_documents(root / "documents", "city-bikes.md", "jokeri-light-rail.md")
-    settings = Settings(
-        documents=documents,
-        index=root / "index",
-        admin_token=TOKEN,
-        watch=False,
-        rate_limit="1000/minute",
-    )
-    build_from_settings(settings, embedder=embedder)
-    assistant = Assistant(settings, load_live_index(settings), Retriever(embedder))
-    with web.live_server(create_app(settings, assistant, chat_later=True)) as url:
+    build_from_settings(Settings(documents=documents, index=root / "index"), embedder=embedder)
+    port = _free_port()
+    process = _start(documents, root / "index", port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, process)
         yield Console(url, documents)
+    finally:
+        process.kill()
+        process.wait(timeout=30)
 
 
 @pytest.fixture
@@ -93,6 +95,16 @@ def cited(console: Console) -> tuple[str, list[str]]:
     return answer["answer"], [c["document"] for c in answer["citations"]]
 
 
+def ask_the_chat(chat: Page, console: Console) -> Any:
+    """Ask QUESTION in the chat the widget opens (``/embed``); the answer's node."""
+    chat.goto(f"{console.url}/embed?lang=en")
+    chat.get_by_label("Your question").fill(QUESTION)
+    chat.get_by_role("button", name="Ask", exact=True).click()
+    answer = chat.locator(".answer").last
+    expect(answer.locator("p.text")).not_to_be_empty()
+    return answer
+
+
 def test_an_editor_adds_replaces_and_deletes_a_document(
     page: Page, context: BrowserContext, console: Console, tmp_path: Path
 ) -> None:
@@ -113,10 +125,12 @@ def test_an_editor_adds_replaces_and_deletes_a_document(
     expect(page.locator("#build")).to_contain_text("The index is up to date: 1 added")
     row = table.get_by_role("row", name="Beehives on the Kivikko depot roof")
     expect(row).to_contain_text("In use")
-    text, documents = cited(console)
-    assert "37" in text and documents[0] == "kivikko-bees.md"
     web.ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(web.ARTIFACTS / "console.png"), full_page=True)
+    chat = context.new_page()
+    answer = ask_the_chat(chat, console)
+    expect(answer.locator("p.text")).to_contain_text("37 beehives")
+    expect(answer.locator(".card").first).to_contain_text("Beehives on the Kivikko depot roof")
 
     # 2. replace it from its row
     new.write_text(BEES.format(hives=52), encoding="utf-8")
@@ -124,8 +138,9 @@ def test_an_editor_adds_replaces_and_deletes_a_document(
         row.get_by_role("button", name="Replace kivikko-bees.md").click()
     chooser.value.set_files(str(new))
     expect(page.locator("#build")).to_contain_text("1 changed")
-    text, _ = cited(console)
-    assert "52" in text and "37" not in text
+    answer = ask_the_chat(chat, console)
+    expect(answer.locator("p.text")).to_contain_text("52 beehives")
+    expect(answer.locator("p.text")).not_to_contain_text("37")
 
     # 3. delete it, after confirming
     page.once("dialog", lambda dialog: dialog.accept())
@@ -133,6 +148,8 @@ def test_an_editor_adds_replaces_and_deletes_a_document(
     expect(page.locator("#build")).to_contain_text("1 removed")
     expect(table.get_by_role("row")).to_have_count(3)
     assert "kivikko-bees.md" not in cited(console)[1]
+    answer = ask_the_chat(chat, console)
+    expect(answer).not_to_contain_text("Beehives on the Kivikko depot roof")
     assert not (console.documents / "kivikko-bees.md").exists()
 
     # the question asked through the API is in the log; signing out ends the session

@@ -294,6 +294,34 @@ def test_editors_add_replace_and_delete_a_document_through_the_real_server(serve
     assert logged["log"] == "on" and question in {q["question"] for q in logged["questions"]}
 
 
+def test_hostile_uploads_leave_the_real_server_and_its_corpus_intact(server) -> None:
+    base, docs, index, proc = server
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    parent = docs.parent
+    before = sorted(p.relative_to(parent).as_posix() for p in parent.rglob("*") if p.is_file())
+    version = httpx.get(f"{base}/api/health").json()["index_version"]
+    huge = b"# Huge\n\n" + b"x" * (50 * 1024 * 1024)  # 50 MB against the 10 MB default
+    attempts = {
+        "huge.md": huge,
+        "..%2Fescape.md": b"# Escape\n\nOut of the folder.",
+        "%2E%2E%2Fescape.md": b"# Escape\n\nOut of the folder.",
+        ".env.md": b"# Hidden\n\nText.",
+        "empty.md": b"",
+        "fake.pdf": b"%PDF-1.4 but not really a PDF",
+        "payload.exe": b"MZ",
+    }
+    for name, body in attempts.items():
+        response = httpx.put(f"{base}/api/admin/documents/{name}", content=body, headers=auth)
+        assert 400 <= response.status_code < 500, (name, response.status_code)
+    after = sorted(p.relative_to(parent).as_posix() for p in parent.rglob("*") if p.is_file())
+    new = [p for p in after if p not in before and not p.startswith(index.name + "/")]
+    assert new == [], new  # nothing written, inside documents/ or out of it
+    health = httpx.get(f"{base}/api/health").json()
+    assert health["status"] == "ok" and health["index_version"] == version
+    assert proc.poll() is None
+    assert httpx.post(f"{base}/api/ask", json={"question": QUESTIONS[1]}).is_success
+
+
 def test_kill_minus_9_during_a_build_then_restart_serves_and_finishes(corpus) -> None:
     docs, index = corpus
     live_before = (index / "CURRENT").read_text().strip()
