@@ -438,6 +438,12 @@ def axe_clean(page: Page) -> None:
     assert result.violations_count == 0, result.generate_report()
 
 
+def english_words_not_in(language: str) -> set[str]:
+    """The English interface words that ``language``'s messages do not use (one-letter words
+    left out: "a" is also a piece of the index version's hash in the about panel)."""
+    return {w for w in interface_words("en") - interface_words(language) if len(w) > 1}
+
+
 @pytest.mark.slow
 @pytest.mark.server
 @pytest.mark.browser
@@ -466,7 +472,8 @@ def test_the_language_switch_changes_every_visible_string(page: Page, site: Site
     switch_words = {"suomi", "svenska", "english"}
     nouns = {"espoo", "jokeri", "raide"}
     finnish = visible_words(page, ".gradio-container") - switch_words
-    english_only = interface_words("en") - interface_words("fi") - nouns
+    # (one-letter words are left out: "a" is also a piece of the index version's hash)
+    english_only = english_words_not_in("fi") - nouns
     assert not finnish & english_only, sorted(finnish & english_only)
     assert {"kysy", "kysymyksesi", "tyhjennä", "keskustelu", "hyödyllinen"} <= finnish
     assert page.locator("#esa-chat [role=log]").get_attribute("aria-label") == "Keskustelu"
@@ -479,7 +486,7 @@ def test_the_language_switch_changes_every_visible_string(page: Page, site: Site
     settled(page, "sv")
     expect(page.get_by_role("button", name="Rensa samtalet")).to_be_visible()
     swedish = visible_words(page, ".gradio-container") - switch_words
-    assert not swedish & (interface_words("en") - interface_words("sv") - nouns)
+    assert not swedish & (english_words_not_in("sv") - nouns)
 
 
 @pytest.mark.slow
