@@ -191,6 +191,8 @@ def test_the_console_works_with_the_keyboard_alone(page: Page, console: Console)
     expect(page.get_by_role("heading", name="Documents")).to_be_focused()
     page.keyboard.press("Tab")
     expect(page.locator("#files")).to_be_focused()  # "Choose files" opens the picker
+    label = page.locator("label[for=files]")  # and shows the focus, the input being hidden
+    assert label.evaluate("e => getComputedStyle(e).outlineStyle") == "solid"
 
 
 def test_the_console_on_a_phone_in_finnish(browser: Browser, console: Console) -> None:
