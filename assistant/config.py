@@ -79,6 +79,12 @@ class Settings:
     max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS
     max_history: int = DEFAULT_MAX_HISTORY
     rate_limit: str = DEFAULT_RATE_LIMIT
+    #: Where rate limits are counted: "memory://" (this process) or "redis://host:port" (shared
+    #: by every replica).
+    rate_limit_storage: str = "memory://"
+    #: Proxies whose X-Forwarded-For names the client (uvicorn's ``forwarded_allow_ips``); none
+    #: by default: the client is the address the request comes from.
+    trusted_proxies: tuple[str, ...] = ()
     watch_debounce_ms: int = DEFAULT_WATCH_DEBOUNCE_MS
     #: Rebuild live when documents change (``make run`` / ``python app.py``; ``serve --watch``).
     watch: bool = True

@@ -7,10 +7,11 @@
 set -euo pipefail
 
 # What must be present, and the package that provides it. A "what" with a slash is a file,
-# otherwise a command on PATH. Add one line per need (nginx, redis-server, psql ... later).
+# otherwise a command on PATH. Add one line per need.
 NEEDS='
 /usr/bin/chromium                                 chromium
 /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf   fonts-dejavu-core
+redis-server                                      redis-server
 '
 
 present() {

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from ..config import Settings
-from ..errors import AssistantError, EmbeddingError, GenerationError, IndexError_
+from ..errors import AssistantError, ConfigError, EmbeddingError, GenerationError, IndexError_
 from ..i18n import N_, negotiate, translate
 from ..text import LANGUAGES
 from .admin import AdminError, add_admin_routes
@@ -67,15 +67,28 @@ class RateLimited(Exception):
 
 
 class ClientRateLimiter:
-    """``settings.rate_limit`` (e.g. ``"30/minute"``) per client address, as a moving window."""
+    """``settings.rate_limit`` (e.g. ``"30/minute"``) per client address, as a moving window,
+    counted in ``storage`` ("memory://", or "redis://…" to share one budget across replicas)."""
 
-    def __init__(self, rate_limit: str) -> None:
+    def __init__(self, rate_limit: str, storage: str = "memory://") -> None:
         from limits import parse
-        from limits.storage import MemoryStorage
+        from limits.storage import storage_from_string
         from limits.strategies import MovingWindowRateLimiter
 
         self.item = parse(rate_limit)
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        try:
+            backend = storage_from_string(storage)
+        except Exception as exc:  # limits raises ConfigurationError or ValueError
+            raise ConfigError(
+                f"ASSISTANT_RATE_LIMIT_STORAGE={storage!r} cannot be used ({exc}); use "
+                "memory:// or redis://host:port."
+            ) from exc
+        if not backend.check():
+            raise ConfigError(
+                f"The rate-limit storage {storage} does not answer; start it, or unset "
+                "ASSISTANT_RATE_LIMIT_STORAGE to count in memory."
+            )
+        self._limiter = MovingWindowRateLimiter(backend)
 
     def retry_after(self, client: str) -> int | None:
         """Count one request by ``client``; None if allowed, else the seconds until it would be."""
@@ -166,7 +179,7 @@ def create_api(
         lifespan=lifespan,
         description="Answers about Espoo's sustainability work, with citations.",
     )
-    limiter = limiter or ClientRateLimiter(settings.rate_limit)
+    limiter = limiter or ClientRateLimiter(settings.rate_limit, settings.rate_limit_storage)
     app.state.question_log = question_log
     if question_log is not None:
         assistant = LoggingService(assistant, question_log)

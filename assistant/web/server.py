@@ -90,7 +90,7 @@ def create_app(
                     chat.cancel()
                 watcher.stop()
 
-    limiter = ClientRateLimiter(settings.rate_limit)
+    limiter = ClientRateLimiter(settings.rate_limit, settings.rate_limit_storage)
     questions = QuestionLog(log_path(settings), settings.log_days) if settings.log_days else None
     app = create_api(
         assistant, settings, lifespan=lifespan, limiter=limiter, question_log=questions
@@ -234,4 +234,13 @@ def run_server(settings: Settings, *, watch: bool = False) -> None:
     assistant.warm_up()  # load the model and word statistics now, not on the first question
     # Importing and building Gradio takes seconds: the API answers first, the chat follows.
     app = create_app(settings, assistant, watch=watch, catch_up=bool(problem), chat_later=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    trusted = list(settings.trusted_proxies)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        # X-Forwarded-For names the client only when the request comes from a trusted proxy
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
+    )
