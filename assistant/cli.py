@@ -65,35 +65,46 @@ def _echo_json(data: Any) -> None:
 @cli.command()
 @click.option("--full", is_flag=True, help="Re-embed every document, ignoring what is indexed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Then keep watching the documents and publish a new version on every change "
+    "(the builder for replicas started with serve --follow); Ctrl-C stops.",
+)
 @click.pass_context
-def build(ctx: click.Context, full: bool, as_json: bool) -> None:
+def build(ctx: click.Context, full: bool, as_json: bool, watch: bool) -> None:
     """Build or update the index (only new and changed documents are embedded)."""
     from .index.factory import build_from_settings
     from .index.progress import terminal_progress
 
+    settings = _settings(ctx)
     report = build_from_settings(
-        _settings(ctx), full=full, progress=None if as_json else terminal_progress
+        settings, full=full, progress=None if as_json else terminal_progress
     )
+    _print_build(report, as_json)
+    if watch:
+        from .web.live import build_on_changes
+
+        click.echo(f"Watching {settings.documents} for changes (Ctrl-C stops)...", err=True)
+
+        def on_build(result: Any) -> None:
+            if isinstance(result, Exception):
+                click.secho(f"Build failed, the last version stays published: {result}", err=True)
+            else:
+                _print_build(result, as_json)
+
+        build_on_changes(settings, on_build)
+
+
+_BUILD_KEYS = "documents added changed removed unchanged skipped chunks chunks_embedded".split()
+_BUILD_KEYS += ["seconds", "version", "full"]
+
+
+def _print_build(report: Any, as_json: bool) -> None:
+    """A build's summary: one line (and skipped files), or one JSON object."""
     if as_json:
         data = report.to_dict()
-        _echo_json(
-            {
-                k: data[k]
-                for k in (
-                    "documents",
-                    "added",
-                    "changed",
-                    "removed",
-                    "unchanged",
-                    "skipped",
-                    "chunks",
-                    "chunks_embedded",
-                    "seconds",
-                    "version",
-                    "full",
-                )
-            }
-        )
+        _echo_json({k: data[k] for k in _BUILD_KEYS})
         return
     click.echo(
         f"Index {report.version}: {report.documents} documents, {report.chunks} chunks "
@@ -363,13 +374,20 @@ def bench_beir(
     default=None,
     help="Rebuild live when documents change [env ASSISTANT_WATCH; default: watch].",
 )
+@click.option(
+    "--follow",
+    is_flag=True,
+    help="Be a read-only replica: never build, serve each version a builder publishes.",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, watch: bool | None) -> None:
+def serve(
+    ctx: click.Context, host: str | None, port: int | None, watch: bool | None, follow: bool
+) -> None:
     """Start the web app (chat, JSON API and widget)."""
     from .web.server import run_server
 
     settings = _settings(ctx).with_(**{k: v for k, v in (("host", host), ("port", port)) if v})
-    run_server(settings, watch=settings.watch if watch is None else watch)
+    run_server(settings, watch=settings.watch if watch is None else watch, follow=follow)
 
 
 def main() -> None:

@@ -127,3 +127,80 @@ def test_a_rate_limit_storage_that_cannot_be_used_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match="does not answer"):
         ClientRateLimiter("30/minute", f"redis://127.0.0.1:{_free_port()}")
     assert ClientRateLimiter("1/minute").retry_after("a") is None
+
+
+BEES = """---
+title: Rooftop beehives at Espoo city hall
+date: 2026-05-01
+---
+
+# Rooftop beehives at Espoo city hall
+
+The city hall roof in Espoo hosts twelve beehives that produced forty kilos of honey in 2026.
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_a_replica_follows_what_the_builder_publishes(tmp_path: Path, embedder: Embedder) -> None:
+    docs = copy_default_documents(tmp_path / "docs", "jokeri-light-rail.md")
+    index = tmp_path / "index"
+    build_from_settings(Settings(documents=docs, index=index), embedder=embedder)
+    env = {**os.environ, "ASSISTANT_WATCH_DEBOUNCE_MS": "300", "ASSISTANT_ADMIN_TOKEN": "t"}
+    paths = ["--documents", str(docs), "--index", str(index)]
+    builder = subprocess.Popen(
+        [sys.executable, "-m", "assistant", *paths, "build", "--watch"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    port = _free_port()
+    replica = subprocess.Popen(
+        [sys.executable, "-m", "assistant", *paths, "serve", "--port", str(port), "--follow"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        first = _wait_healthy(base, replica)["index_version"]
+        time.sleep(2)  # the builder is watching
+        (docs / "bees.md").write_text(BEES, encoding="utf-8")
+        question = {"question": "How many beehives are on the roof of the Espoo city hall?"}
+
+        def cites_bees() -> bool:
+            answer = httpx.post(f"{base}/api/ask", json=question, timeout=60).json()
+            return any(c["document"] == "bees.md" for c in answer["citations"])
+
+        deadline = time.monotonic() + 120
+        while not cites_bees():
+            assert time.monotonic() < deadline, "the replica never served the builder's version"
+            time.sleep(0.5)
+        health = httpx.get(f"{base}/api/health").json()
+        assert health["index_version"] != first and health["follow"]["swaps"] >= 1
+        # a replica does not take document changes itself
+        put = httpx.put(
+            f"{base}/api/admin/documents/x.md",
+            content=b"# X\n\nText.",
+            headers={"Authorization": "Bearer t"},
+        )
+        assert put.status_code == 409 and "builder" in put.json()["message"]
+        assert not (docs / "x.md").exists()
+    finally:
+        for process in (replica, builder):
+            process.kill()
+            process.wait(timeout=30)
+
+
+def test_a_replica_without_an_index_says_to_start_the_builder(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant", "--documents", str(tmp_path / "docs")]
+        + ["--index", str(tmp_path / "index"), "serve", "--follow", "--port", str(_free_port())],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "build --watch" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "index").exists() or not any((tmp_path / "index").glob("v-*"))

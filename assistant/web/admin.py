@@ -238,7 +238,11 @@ def add_admin_routes(app: FastAPI, settings: Settings, assistant: Any) -> None:
     def live_of(request: Request) -> LiveIndex:
         live = getattr(request.app.state, "live", None)
         if live is None:
-            raise AdminError(409, "This app was created without a background builder.")
+            raise AdminError(
+                409,
+                "This server does not build (a replica: serve --follow); send document changes "
+                "to the builder's server, or put them in the shared documents folder.",
+            )
         return live  # type: ignore[no-any-return]
 
     @app.get("/api/admin/documents", tags=["admin"])

@@ -307,6 +307,9 @@ def _add_status_routes(app: FastAPI, assistant: "AnswerService", settings: Setti
         live = getattr(request.app.state, "live", None)  # the background builder
         if live is not None and hasattr(live, "state"):
             data["build"] = live.state.to_dict()
+        follower = getattr(request.app.state, "follower", None)  # a replica (serve --follow)
+        if follower is not None:
+            data["follow"] = follower.state.to_dict()
         chat = getattr(request.app.state, "chat", None)  # the Gradio page: starting, ready, failed
         if chat is not None:
             data["chat"] = chat

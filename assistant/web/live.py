@@ -206,7 +206,7 @@ class LiveIndex:
             try:
                 for changes in watch(
                     folder,
-                    watch_filter=_relevant,
+                    watch_filter=relevant,
                     debounce=self.settings.watch_debounce_ms,
                     stop_event=self._stop,
                     raise_interrupt=False,
@@ -224,11 +224,35 @@ class LiveIndex:
             self._wake.notify_all()
 
 
-def _relevant(change: Change, path: str) -> bool:
+def relevant(change: Change, path: str) -> bool:
+    """Whether a change of ``path`` can change the index (not a temp file, a known type)."""
     name = Path(path).name
     if name.startswith((".", "~")) or name.endswith(("~", ".swp", ".tmp", ".part")):
         return False
     return name.endswith(META_SUFFIX) or Path(name).suffix.lower() in SUPPORTED_SUFFIXES
+
+
+def build_on_changes(
+    settings: Settings, on_build: Any, stop: threading.Event | None = None
+) -> None:
+    """The builder alone (``build --watch``): rebuild the index on every burst of changes in
+    ``settings.documents`` until ``stop`` is set (or Ctrl-C); ``on_build(report or error)``."""
+    from watchfiles import watch
+
+    from ..embed.factory import embedder_for
+
+    embedder = embedder_for(settings)  # loaded once, for every build
+    for _ in watch(
+        settings.documents,
+        watch_filter=relevant,
+        debounce=settings.watch_debounce_ms,
+        stop_event=stop,
+        raise_interrupt=False,
+    ):
+        try:
+            on_build(build_from_settings(settings, embedder=embedder))
+        except (AssistantError, OSError) as exc:  # the published version stays as it was
+            on_build(exc)
 
 
 def _now() -> str:

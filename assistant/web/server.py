@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from importlib.resources import files
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
@@ -59,19 +59,27 @@ def create_app(
     watch: bool = False,
     catch_up: bool = False,
     chat_later: bool = False,
+    follow: bool = False,
 ) -> FastAPI:
     """The FastAPI app: API, widget, embed page, and the Gradio chat at ``/``.
 
     With ``chat_later`` the API answers as soon as the server is up and the chat page follows
     when Gradio has been imported and built (seconds later); until then ``/`` says it is starting.
+    With ``follow`` it never builds: it serves what a builder publishes (``follow.py``).
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from .follow import Follower
         from .live import start_live
 
-        watcher = start_live(settings, assistant, watch=watch, catch_up=watch or catch_up)
-        app.state.live = watcher
+        watcher: Any
+        if follow:
+            watcher = Follower(settings, assistant)
+            app.state.follower = watcher
+        else:
+            watcher = start_live(settings, assistant, watch=watch, catch_up=watch or catch_up)
+            app.state.live = watcher
         url = public_url(settings)
         log.info(
             "Espoo Sustainability Assistant: chat %s/  API docs %s/docs  widget %s/widget.js",
@@ -214,14 +222,20 @@ def _build_now(settings: Settings, *, full: bool) -> None:
     )
 
 
-def run_server(settings: Settings, *, watch: bool = False) -> None:
-    """Load the assistant and serve the app on ``settings.host``:``settings.port`` until stopped."""
+def run_server(settings: Settings, *, watch: bool = False, follow: bool = False) -> None:
+    """Load the assistant and serve the app on ``settings.host``:``settings.port`` until stopped;
+    with ``follow`` as a read-only replica of what a builder publishes."""
     import uvicorn
 
     from ..answer.factory import create_assistant
     from .live import load_best_version
 
     version, problem = load_best_version(settings)
+    if version is None and follow:
+        raise IndexError_(
+            f"{problem}. A replica (serve --follow) never builds: start the builder "
+            "(`espoo-assistant build --watch`) on the same index folder first."
+        )
     if version is None:  # nothing servable: build in the foreground first
         log.warning("%s; building the index before serving.", problem)
         _build_now(settings, full=True)
@@ -233,7 +247,14 @@ def run_server(settings: Settings, *, watch: bool = False) -> None:
     assistant = create_assistant(settings, version=version)
     assistant.warm_up()  # load the model and word statistics now, not on the first question
     # Importing and building Gradio takes seconds: the API answers first, the chat follows.
-    app = create_app(settings, assistant, watch=watch, catch_up=bool(problem), chat_later=True)
+    app = create_app(
+        settings,
+        assistant,
+        watch=watch and not follow,
+        catch_up=bool(problem) and not follow,
+        chat_later=True,
+        follow=follow,
+    )
     trusted = list(settings.trusted_proxies)
     uvicorn.run(
         app,
