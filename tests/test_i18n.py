@@ -433,7 +433,19 @@ def interface_words(language: str) -> set[str]:
     return {w.casefold() for t in texts for w in re.findall(r"[^\W\d_]+", PLACEHOLDER.sub("", t))}
 
 
+#: True once the page's text is not faded or mid-transition: Gradio dims a component while an
+#: event updates it, and axe-core would measure the contrast of the half-faded colours (a chat
+#: page's language switch once failed so, at 2.4:1).
+_STILL = """() => document.getAnimations().every(
+        a => a.playState !== 'running' || a.effect.getComputedTiming().endTime === Infinity)
+    && [...document.querySelectorAll('nav a, h1, button, .esa-answer, .esa-card')].every(e => {
+        for (let p = e; p; p = p.parentElement)
+            if (getComputedStyle(p).opacity !== '1') return false;
+        return true; })"""
+
+
 def axe_clean(page: Page) -> None:
+    page.wait_for_function(_STILL)
     result = Axe().run(page)
     assert result.violations_count == 0, result.generate_report()
 
