@@ -269,3 +269,20 @@ def browser() -> Iterator[Any]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def context(browser: Any) -> Iterator[Any]:
+    """A fresh English desktop profile (1100 x 900) with the web tests' generous timeout;
+    ``test_browser.py`` overrides it to stub requests leaving the machine."""
+    from web_fixtures import BROWSER_TIMEOUT
+
+    ctx = browser.new_context(viewport={"width": 1100, "height": 900}, locale="en-US")
+    ctx.set_default_timeout(BROWSER_TIMEOUT)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context: Any) -> Any:
+    return context.new_page()

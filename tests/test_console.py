@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 import web_fixtures as web
-from axe_playwright_python.sync_playwright import Axe
 from conftest import copy_default_documents
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
@@ -24,7 +23,7 @@ from assistant.index.factory import build_from_settings
 pytestmark = [pytest.mark.slow, pytest.mark.server, pytest.mark.browser]
 
 TOKEN = "test-admin-token"  # what test_live_server's server is started with
-TIMEOUT = 60_000
+TIMEOUT = web.BROWSER_TIMEOUT
 BEES = """---
 title: Beehives on the Kivikko depot roof
 date: 2026-05-01
@@ -66,24 +65,6 @@ def console(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Ite
         process.wait(timeout=30)
 
 
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    ctx = browser.new_context(viewport={"width": 1100, "height": 900}, locale="en-US")
-    ctx.set_default_timeout(TIMEOUT)
-    yield ctx
-    ctx.close()
-
-
-@pytest.fixture
-def page(context: BrowserContext) -> Page:
-    return context.new_page()
-
-
-def axe_clean(page: Page) -> None:
-    result = Axe().run(page)
-    assert result.violations_count == 0, result.generate_report()
-
-
 def sign_in(page: Page, console: Console, token: str = TOKEN) -> None:
     page.goto(f"{console.url}/admin?lang=en")
     page.get_by_label("Admin token").fill(token)
@@ -116,7 +97,7 @@ def test_an_editor_adds_replaces_and_deletes_a_document(
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     assert page.evaluate("() => document.cookie") == ""  # the script cannot read the session
     assert page.evaluate("() => window.localStorage.length + window.sessionStorage.length") == 0
-    axe_clean(page)
+    web.axe_clean(page)
 
     # 1. add: the file picker (drag and drop takes the same path)
     new = tmp_path / "kivikko-bees.md"
@@ -205,14 +186,14 @@ def test_the_console_on_a_phone_in_finnish(browser: Browser, console: Console) -
         finnish = page.get_by_role("navigation", name="Kieli").get_by_role("link", name="Suomi")
         expect(finnish).to_have_attribute("aria-current", "true")
         expect(page.get_by_role("heading", level=1)).to_have_text("Toimittajien hallintanäkymä")
-        axe_clean(page)
+        web.axe_clean(page)
         page.get_by_label("Ylläpitotunnus").fill(TOKEN)
         page.get_by_role("button", name="Kirjaudu sisään").click()
         expect(page.get_by_role("table", name="Asiakirjat")).to_contain_text("Käytössä")
         expect(page.get_by_role("heading", name="Vastaamattomat kysymykset")).to_be_visible()
         # the page itself does not scroll sideways; only the table's own box may
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
-        axe_clean(page)
+        web.axe_clean(page)
         web.ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(web.ARTIFACTS / "console-fi-360.png"), full_page=True)
     finally:

@@ -20,9 +20,8 @@ from typing import Any
 
 import pytest
 import web_fixtures as web
-from axe_playwright_python.sync_playwright import Axe
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from assistant.answer.conversation import REFUSAL_START
 from assistant.config import Settings
@@ -351,7 +350,7 @@ def test_rate_limit_and_size_messages_are_in_the_request_language() -> None:
 
 # --- the pages in Chromium, against the real app -------------------------------------------------
 
-TIMEOUT = 60_000
+TIMEOUT = web.BROWSER_TIMEOUT
 #: Long answers, so that the conversation scrolls.
 LONG_QUESTIONS = (
     "How is Espoo replacing coal in district heating?",
@@ -381,19 +380,6 @@ def site(web_corpus: Settings) -> Iterator[Site]:
             undeclared = fi.replace('<html lang="fi">', '<html lang="fi-FI">')
             (folder / "no-data-lang.html").write_text(undeclared.replace('data-lang="fi"', ""))
             yield Site(app, pages)
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    ctx = browser.new_context(viewport={"width": 1100, "height": 900}, locale="en-US")
-    ctx.set_default_timeout(TIMEOUT)
-    yield ctx
-    ctx.close()
-
-
-@pytest.fixture
-def page(context: BrowserContext) -> Page:
-    return context.new_page()
 
 
 def shot(page: Page, name: str) -> None:
@@ -431,23 +417,6 @@ def interface_words(language: str) -> set[str]:
     )
     texts = ids if language == "en" else {translate(language, m) for m in ids}
     return {w.casefold() for t in texts for w in re.findall(r"[^\W\d_]+", PLACEHOLDER.sub("", t))}
-
-
-#: True once the page's text is not faded or mid-transition: Gradio dims a component while an
-#: event updates it, and axe-core would measure the contrast of the half-faded colours (a chat
-#: page's language switch once failed so, at 2.4:1).
-_STILL = """() => document.getAnimations().every(
-        a => a.playState !== 'running' || a.effect.getComputedTiming().endTime === Infinity)
-    && [...document.querySelectorAll('nav a, h1, button, .esa-answer, .esa-card')].every(e => {
-        for (let p = e; p; p = p.parentElement)
-            if (getComputedStyle(p).opacity !== '1') return false;
-        return true; })"""
-
-
-def axe_clean(page: Page) -> None:
-    page.wait_for_function(_STILL)
-    result = Axe().run(page)
-    assert result.violations_count == 0, result.generate_report()
 
 
 def english_words_not_in(language: str) -> set[str]:
@@ -568,7 +537,7 @@ def test_the_translated_pages_are_clean_under_axe(
         expect(page.locator("html")).to_have_attribute("lang", language)
     else:
         open_chat(page, site.app + path, language)
-    axe_clean(page)
+    web.axe_clean(page)
     question = {"fi": "Mikä on Raide-Jokeri?", "sv": "Vad är Spårjokern?"}[language]
     page.locator("textarea").first.fill(question)
     page.locator("textarea").first.press("Enter")
@@ -576,7 +545,7 @@ def test_the_translated_pages_are_clean_under_axe(
     expect(card).to_be_visible()
     card.locator("summary").click()  # the whole passage, open
     expect(card.locator(".esa-passage, .passage")).to_be_visible()
-    axe_clean(page)
+    web.axe_clean(page)
     # the controls' accessible names too, Gradio's own (copy, like, ...) included
     names = page.evaluate(
         "[...document.querySelectorAll('[aria-label], [title]')]"
@@ -667,7 +636,7 @@ def test_the_widget_speaks_the_language_of_its_page(
     expect(chat.locator("html")).to_have_attribute("lang", language)
     expect(chat.locator("#esa-greeting")).to_contain_text(greeting)
     expect(chat.get_by_label(translate(language, "Your question"))).to_be_focused()
-    axe_clean(page)
+    web.axe_clean(page)
     if language == "fi":
         shot(page, "widget-fi.png")
 

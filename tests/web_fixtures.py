@@ -236,3 +236,26 @@ def example_page(folder: Path, name: str, app: str) -> str:
     (folder / name).write_text(page, encoding="utf-8")
     shutil.copy(ROOT / "examples" / "city-site.css", folder / "city-site.css")
     return page
+
+
+#: Playwright's default timeout in the web tests (ms): the machine is shared and a build or the
+#: model may be busy.
+BROWSER_TIMEOUT = 60_000
+#: True once the page's text is not faded or mid-transition: Gradio dims a component while an
+#: event updates it, and axe-core would measure the contrast of the half-faded colours (a chat
+#: page's language switch once failed so, at 2.4:1).
+_STILL = """() => document.getAnimations().every(
+        a => a.playState !== 'running' || a.effect.getComputedTiming().endTime === Infinity)
+    && [...document.querySelectorAll('nav a, h1, button, .esa-answer, .esa-card')].every(e => {
+        for (let p = e; p; p = p.parentElement)
+            if (getComputedStyle(p).opacity !== '1') return false;
+        return true; })"""
+
+
+def axe_clean(page: Any) -> None:
+    """axe-core finds no WCAG violation on ``page`` (once it has settled)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.wait_for_function(_STILL)
+    result = Axe().run(page)
+    assert result.violations_count == 0, result.generate_report()
