@@ -186,6 +186,22 @@ def status(ctx: click.Context, as_json: bool) -> None:
 
 
 @cli.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Create or upgrade the feedback and question-log tables (ASSISTANT_DATABASE_URL).
+
+    Servers do this themselves at start; run it once ahead of them when their database user may
+    not create tables.
+    """
+    from .web.database import Database, shown
+
+    database = Database.from_settings(_settings(ctx))
+    revision = database.revision()
+    database.dispose()
+    click.echo(f"{shown(database.url)} is at schema revision {revision}.")
+
+
+@cli.command()
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @click.pass_context

@@ -85,6 +85,10 @@ class Settings:
     #: Proxies whose X-Forwarded-For names the client (uvicorn's ``forwarded_allow_ips``); none
     #: by default: the client is the address the request comes from.
     trusted_proxies: tuple[str, ...] = ()
+    #: Where feedback and the question log are kept (a SQLAlchemy URL): empty is the SQLite file
+    #: ``<index>/assistant.sqlite``; "postgresql+psycopg://user:pass@host/db" shares them between
+    #: replicas.
+    database_url: str = ""
     watch_debounce_ms: int = DEFAULT_WATCH_DEBOUNCE_MS
     #: Rebuild live when documents change (``make run`` / ``python app.py``; ``serve --watch``).
     watch: bool = True

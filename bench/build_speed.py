@@ -104,9 +104,7 @@ def measure_size(n_docs: int, work: Path, embedder: Any, repeats: int) -> dict[s
     }
 
 
-def measure_incremental(
-    work: Path, embedder: Any, full_seconds: float
-) -> list[dict[str, Any]]:
+def measure_incremental(work: Path, embedder: Any, full_seconds: float) -> list[dict[str, Any]]:
     """Change one document, rebuild; restore it, rebuild again (two incremental samples)."""
     corpus = generated_corpus(INCREMENTAL_DOCS, work=work)
     index_dir = index_dir_for(work, INCREMENTAL_DOCS)

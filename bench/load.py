@@ -3,6 +3,8 @@ rebuild runs. Prints a table (``--json`` for JSON); never run as a test.
 
     python bench/load.py                 # starts its own server on a copy of documents/
     python bench/load.py --requests 10   # requests per client (default 20)
+    python bench/load.py --nginx         # through the shipped nginx configuration: one replica,
+                                         # one replica on one core, two replicas (Redis limits)
 
 Only 127.0.0.1 is ever contacted. Each run is bounded by --requests per client.
 """
@@ -81,11 +83,81 @@ def run_clients(base: str, clients: int, requests: int) -> dict[str, float]:
     }
 
 
+def _wait_healthy(base: str) -> None:
+    for _ in range(480):
+        try:
+            if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"{base} never became healthy")
+
+
+def through_nginx(requests: int) -> list[dict[str, object]]:
+    """Answers/s through nginx (deploy/nginx/assistant.conf) in front of ``serve --follow``
+    replicas sharing one index and one Redis rate limit: one replica, the same pinned to one
+    core (answers/s per core, for sizing) and two replicas."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from services import nginx_server, redis_server
+
+    work = Path(tempfile.mkdtemp(prefix="load-nginx-"))
+    docs = work / "documents"
+    shutil.copytree(ROOT / "documents", docs)
+    cli = [sys.executable, "-m", "assistant", f"--documents={docs}", f"--index={work / 'index'}"]
+    subprocess.run([*cli, "build"], check=True, capture_output=True)
+    rows: list[dict[str, object]] = []
+    cores = sorted(os.sched_getaffinity(0))
+    setups = [("1 replica", 1, cores), ("1 replica, 1 core", 1, cores[:1]), ("2 replicas", 2, cores)]
+    try:
+        with redis_server() as redis_url:
+            env = dict(
+                os.environ,
+                ASSISTANT_RATE_LIMIT="1000000/minute",
+                ASSISTANT_RATE_LIMIT_STORAGE=redis_url,
+                ASSISTANT_TRUSTED_PROXIES="127.0.0.1",
+                ASSISTANT_LOG_DAYS="30",
+            )
+            for name, count, allowed in setups:
+                ports = [_free_port() for _ in range(count)]
+                replicas = [
+                    subprocess.Popen(
+                        [*cli, "serve", "--follow", "--port", str(port)],
+                        env=env,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                        preexec_fn=lambda allowed=allowed: os.sched_setaffinity(0, allowed),
+                    )
+                    for port in ports
+                ]
+                try:
+                    for port in ports:
+                        _wait_healthy(f"http://127.0.0.1:{port}")
+                    # nginx names each upstream twice when there is one replica
+                    upstreams = ports * 2 if count == 1 else ports
+                    with nginx_server(work / f"nginx-{count}-{len(allowed)}", upstreams) as base:
+                        run_clients(base, 2, 3)  # warm-up
+                        for clients in (8, 32):
+                            result = run_clients(base, clients, requests)
+                            rows.append({"while": name, "cores": len(allowed), **result})
+                finally:
+                    for replica in replicas:
+                        replica.terminate()
+                        replica.wait(timeout=30)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=20, help="requests per client")
+    parser.add_argument("--nginx", action="store_true", help="replicas behind nginx (see above)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.nginx:
+        _print(through_nginx(args.requests), args.json)
+        return
 
     work = Path(tempfile.mkdtemp(prefix="load-bench-"))
     docs = work / "documents"
@@ -132,16 +204,20 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
-    if args.json:
+    _print(rows, args.json)
+
+
+def _print(rows: list[dict[str, object]], as_json: bool) -> None:
+    if as_json:
         print(json.dumps(rows, indent=2))
         return
     print(
-        f"{'while':<8} {'clients':>7} {'requests':>8} {'failed':>6} {'req/s':>6} "
+        f"{'while':<18} {'clients':>7} {'requests':>8} {'failed':>6} {'req/s':>6} "
         f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}"
     )
     for r in rows:
         print(
-            f"{r['while']:<8} {r['clients']:>7} {r['requests']:>8} {r['failed']:>6} "
+            f"{r['while']:<18} {r['clients']:>7} {r['requests']:>8} {r['failed']:>6} "
             f"{r['rps']:>6} {r['p50_ms']:>7} {r['p95_ms']:>7} {r['p99_ms']:>7}"
         )
 

@@ -6,17 +6,19 @@
 # stops before pytest instead of erroring in the middle of the suite.
 set -euo pipefail
 
-# What must be present, and the package that provides it. A "what" with a slash is a file,
-# otherwise a command on PATH. Add one line per need.
+# What must be present, and the package that provides it. A "what" with a slash is a file (or a
+# glob), otherwise a command on PATH. Add one line per need.
 NEEDS='
 /usr/bin/chromium                                 chromium
 /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf   fonts-dejavu-core
 redis-server                                      redis-server
+/usr/sbin/nginx                                   nginx-light
+/usr/lib/postgresql/*/bin/initdb                  postgresql
 '
 
 present() {
   case "$1" in
-    */*) [ -e "$1" ] ;;
+    */*) compgen -G "$1" >/dev/null ;;
     *) command -v "$1" >/dev/null 2>&1 ;;
   esac
 }

@@ -19,8 +19,9 @@ from assistant.embed.base import Embedder
 from assistant.index.factory import build_from_settings, load_live_index
 from assistant.web.admin import checked_name
 from assistant.web.api import create_api
+from assistant.web.database import Database, database_url
 from assistant.web.live import LiveIndex
-from assistant.web.questionlog import QuestionLog, content_gaps, log_path
+from assistant.web.questionlog import QuestionLog, content_gaps
 
 TOKEN = "editor-token-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -61,7 +62,7 @@ def admin(tmp_path: Path, embedder: Embedder) -> Iterator[Admin]:
     )
     build_from_settings(settings, embedder=embedder)
     assistant = Assistant(settings, load_live_index(settings), Retriever(embedder))
-    log = QuestionLog(log_path(settings), settings.log_days)
+    log = QuestionLog(Database.from_settings(settings), settings.log_days)
     app = create_api(assistant, settings, question_log=log)
     live = LiveIndex(settings, assistant)
     app.state.live = live
@@ -265,7 +266,7 @@ def test_the_question_log_feeds_the_content_gaps(admin: Admin) -> None:
         "confidence",
         "citations",
     }
-    raw = log_path(admin.settings).read_bytes()
+    raw = Path(database_url(admin.settings).removeprefix("sqlite:///")).read_bytes()
     assert b"secret-agent" not in raw and b"session=abc" not in raw and b"testclient" not in raw
 
     refused = admin.client.get("/api/admin/questions?refused=true", headers=AUTH).json()
@@ -280,16 +281,16 @@ def test_the_log_forgets_after_its_retention_and_can_be_off(tmp_path: Path) -> N
     import sqlite3
     from types import SimpleNamespace
 
-    log = QuestionLog(tmp_path / "q.sqlite", days=30)
+    log = QuestionLog(Database(f"sqlite:///{tmp_path / 'q.sqlite'}"), days=30)
     answer = SimpleNamespace(citations=(), language="en", refused=True, confidence=0.1)
     log.record("an old question", answer)  # type: ignore[arg-type]
-    with sqlite3.connect(log.path) as db:
-        db.execute("UPDATE questions SET asked_at = '2000-01-01T00:00:00+00:00'")
+    with sqlite3.connect(tmp_path / "q.sqlite") as db:
+        db.execute("UPDATE questions SET asked_at = '2000-01-01 00:00:00.000000'")
     log.record("a new question", answer)  # type: ignore[arg-type]
     assert [r["question"] for r in log.questions()] == ["a new question"]
-    off = QuestionLog(tmp_path / "off.sqlite", days=0)
+    off = QuestionLog(Database(f"sqlite:///{tmp_path / 'off.sqlite'}"), days=0)
     off.record("not kept", answer)  # type: ignore[arg-type]
-    assert not off.path.exists() and off.questions() == []
+    assert not (tmp_path / "off.sqlite").exists()
 
 
 def test_content_gaps_group_by_topic_words_most_asked_first() -> None:
@@ -316,10 +317,8 @@ def test_feedback_is_read_and_exported_by_the_editors(admin: Admin) -> None:
     import csv
     import io
 
-    from assistant.web.feedback import FeedbackStore, feedback_path
-
     answer = admin.assistant.ask("When did the Jokeri light rail start running?").to_dict()
-    store = FeedbackStore(feedback_path(admin.settings))
+    store = admin.client.app.state.feedback  # type: ignore[attr-defined]
     store.add({"question": "When did the Jokeri start?", "answer": answer}, "down", "Tärkeä; väärä")
     data = admin.client.get("/api/admin/feedback", headers=AUTH).json()["feedback"]
     assert data[0]["rating"] == "down" and data[0]["comment"] == "Tärkeä; väärä"

@@ -20,7 +20,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from assistant.web.api import create_api
-from assistant.web.feedback import feedback_path
+from assistant.web.database import Database
 from assistant.web.server import create_app
 from assistant.web.ui import FeedbackStore
 
@@ -234,7 +234,7 @@ def test_chat_shows_xss_payloads_as_text(page: Page, servers: Servers) -> None:
 def test_feedback_is_stored_with_the_question_answer_and_citations(
     page: Page, servers: Servers
 ) -> None:
-    store = FeedbackStore(feedback_path(web.built_settings()))
+    store = FeedbackStore(Database.from_settings(web.built_settings()))
     before = len(store.all())
     page.goto(servers.app)
     ask_in_chat(page, "What is the Jokeri light rail?")

@@ -5,7 +5,6 @@ X-Forwarded-For believed only from a trusted proxy."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import copy_default_documents
+from services import redis_server
 from test_live_server import _free_port, _wait_healthy
 
 from assistant.config import Settings
@@ -29,30 +29,8 @@ QUESTION = {"question": "When did the Jokeri light rail open?"}
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
     """A real Redis on a free loopback port, nothing saved to disk."""
-    server = shutil.which("redis-server")
-    assert server, "redis-server is missing: `make test` installs it (scripts/system-deps.sh)"
-    port = _free_port()
-    process = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    import redis
-
-    client = redis.Redis(host="127.0.0.1", port=port)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.1)
-    try:
-        yield f"redis://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    with redis_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import hmac
 import io
-import json
 import os
 import re
 import secrets
@@ -27,10 +26,11 @@ from fastapi import FastAPI, Request, Response
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
+from starlette.concurrency import run_in_threadpool
 
 from ..config import Settings
 from ..ingest.documents import UnreadableDocument, file_hash, load_document, scan_folder
-from .feedback import FeedbackStore, feedback_path
+from .feedback import FeedbackStore
 from .questionlog import content_gaps
 
 if TYPE_CHECKING:
@@ -211,7 +211,8 @@ def feedback_csv(rows: list[dict[str, Any]]) -> str:
     writer = csv.writer(out)
     writer.writerow(["created_at", "rating", "comment", "question", "answer", "sources"])
     for row in rows:
-        sources = "; ".join(c.get("title", "") for c in json.loads(row["citations"] or "[]"))
+        cited = [c for c in row["citations"] if isinstance(c, dict)]
+        sources = "; ".join(str(c.get("title", "")) for c in cited)
         cells = [row["created_at"], row["rating"] or "", row["comment"], row["question"]]
         writer.writerow([*cells, row["answer"], sources])
     return "\ufeff" + out.getvalue()
@@ -320,7 +321,8 @@ def _add_report_routes(
         """Thumbs and comments with the question and answer they rate; ``?format=csv`` exports
         them as a spreadsheet file."""
         gate.check(request)
-        rows = FeedbackStore(feedback_path(settings)).all()
+        store: FeedbackStore = request.app.state.feedback
+        rows = await run_in_threadpool(store.all)
         if format == "csv":
             return Response(
                 feedback_csv(rows),
@@ -329,8 +331,6 @@ def _add_report_routes(
             )
         if format != "json":
             raise AdminError(400, "format must be json or csv.")
-        for row in rows:
-            row["citations"] = json.loads(row["citations"] or "[]")
         return {"feedback": rows}
 
     @app.get("/api/admin/builds/{id}", tags=["admin"])

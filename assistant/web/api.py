@@ -21,7 +21,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from ..config import Settings
@@ -30,6 +30,8 @@ from ..i18n import N_, negotiate, translate
 from ..text import LANGUAGES
 from .admin import AdminError, add_admin_routes
 from .console import add_console_routes
+from .database import Database
+from .feedback import FeedbackStore
 from .middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from .questionlog import LoggingService, QuestionLog
 from .widget import add_widget_routes
@@ -44,6 +46,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 #: Longest single history message (answers quoted back by the client).
 MAX_HISTORY_MESSAGE_CHARS = 8000
+#: The longest answer text ``POST /api/feedback`` takes.
+MAX_FEEDBACK_ANSWER = 20_000
 _STATUS = {IndexError_: 503, EmbeddingError: 503, GenerationError: 502}
 _GENERIC = N_("Something went wrong on our side. Please try again in a moment.")
 _INVALID = N_("Invalid request.")
@@ -169,10 +173,11 @@ def create_api(
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
     limiter: ClientRateLimiter | None = None,
     question_log: QuestionLog | None = None,
+    feedback: FeedbackStore | None = None,
 ) -> FastAPI:
     """The FastAPI app with the JSON routes, the widget and the embed page (no Gradio); with a
     ``question_log``, every answer is logged (``app.state.answers`` is the logging service the
-    chat uses too)."""
+    chat uses too). Feedback goes to ``feedback`` (by default the settings' database)."""
     app = FastAPI(
         title="Espoo Sustainability Assistant",
         version="1",
@@ -181,6 +186,7 @@ def create_api(
     )
     limiter = limiter or ClientRateLimiter(settings.rate_limit, settings.rate_limit_storage)
     app.state.question_log = question_log
+    app.state.feedback = feedback or FeedbackStore(Database.from_settings(settings))
     if question_log is not None:
         assistant = LoggingService(assistant, question_log)
     app.state.answers = assistant
@@ -285,6 +291,38 @@ def _add_ask_routes(
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
+
+    class FeedbackRequest(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+        question: str = Field(min_length=1, max_length=max_chars)
+        answer: str = Field(min_length=1, max_length=MAX_FEEDBACK_ANSWER)
+        citations: list[dict[str, Any]] = Field(default_factory=list, max_length=20)
+        rating: Literal["up", "down"] | None = None
+        comment: str = Field(default="", max_length=2000)
+        index_version: str = Field(default="", max_length=64)
+
+        @model_validator(mode="after")
+        def _something(self) -> "FeedbackRequest":
+            if self.rating is None and not self.comment.strip():
+                raise ValueError("Give a rating (up or down), a comment, or both.")
+            return self
+
+    @app.post("/api/feedback", status_code=201, dependencies=limited, tags=["ask"])
+    async def give_feedback(body: FeedbackRequest, request: Request) -> dict[str, Any]:
+        """Thumbs up or down and/or a comment on an answer (its question, text and citations,
+        as ``/api/ask`` returned them); the editors read it at ``/api/admin/feedback``."""
+        record = {
+            "question": body.question,
+            "answer": {
+                "answer": body.answer,
+                "citations": body.citations,
+                "index_version": body.index_version,
+            },
+        }
+        store: FeedbackStore = request.app.state.feedback
+        await run_in_threadpool(store.add, record, body.rating, body.comment)
+        return {"saved": True}
 
 
 def _add_status_routes(app: FastAPI, assistant: "AnswerService", settings: Settings) -> None:

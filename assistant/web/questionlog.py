@@ -3,8 +3,8 @@
 Stored per question: its text, language, time, whether it was refused, the confidence and the
 documents cited. Never stored: IP addresses, cookies, user agents or anything else about who
 asked. Rows older than ``Settings.log_days`` (default 30) are deleted on every write and at
-start-up; ``ASSISTANT_LOG_DAYS=0`` turns the log off. SQLite, beside the index
-(``<index>/questions.sqlite``).
+start-up; ``ASSISTANT_LOG_DAYS=0`` turns the log off. Kept in the ``questions`` table of the
+``Database`` (SQLite beside the index, or PostgreSQL).
 
 ``LoggingService`` wraps the assistant for the API and the chat: every final answer is logged.
 ``content_gaps`` groups refused questions by their topic words, most asked first: what the
@@ -13,104 +13,72 @@ documents should say next.
 
 from __future__ import annotations
 
-import json
-import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
+
+from sqlalchemy import delete, insert, select
 
 from ..answer.assistant import Answer
 from ..answer.conversation import Turn
 from ..answer.protocol import AnswerService
 from ..config import Settings
 from ..text import content_terms
+from .database import Database, questions, utc
 
-LOG_FILE = "questions.sqlite"
 #: Two refused questions whose topic words overlap this much (Jaccard) ask for the same thing.
 SAME_GAP = 0.5
 
-_SCHEMA = """CREATE TABLE IF NOT EXISTS questions (
-    id INTEGER PRIMARY KEY, asked_at TEXT NOT NULL, question TEXT NOT NULL,
-    language TEXT NOT NULL, refused INTEGER NOT NULL, confidence REAL NOT NULL,
-    citations TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS questions_asked_at ON questions (asked_at)"""
-
-
-def log_path(settings: Settings) -> Path:
-    """Where the question log is kept: ``<index folder>/questions.sqlite`` (git-ignored)."""
-    return settings.index / LOG_FILE
-
 
 class QuestionLog:
-    """Questions and how they were answered, for ``days`` days."""
+    """Questions and how they were answered, for ``days`` days, in ``database``."""
 
-    def __init__(self, path: Path, days: int) -> None:
-        self.path, self.days = path, days
-        self._lock = threading.Lock()
+    def __init__(self, database: Database, days: int) -> None:
+        self.database, self.days = database, days
         if days > 0:
             self.purge()
-
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path)
-        db.executescript(_SCHEMA)
-        return db
 
     def record(self, question: str, answer: Answer) -> None:
         """Log one answered (or refused) question."""
         if self.days <= 0 or not question.strip():
             return
-        cited = sorted({c.document for c in answer.citations})
-        row = (
-            _now().isoformat(timespec="seconds"),
-            question.strip()[:2000],
-            answer.language,
-            int(answer.refused),
-            round(float(answer.confidence), 4),
-            json.dumps(cited, ensure_ascii=False),
-        )
-        with self._lock, closing(self._connect()) as db, db:
-            db.execute(
-                "INSERT INTO questions (asked_at, question, language, refused, confidence,"
-                " citations) VALUES (?, ?, ?, ?, ?, ?)",
-                row,
-            )
-            db.execute("DELETE FROM questions WHERE asked_at < ?", (self._cutoff(),))
+        row = {
+            "asked_at": _now(),
+            "question": question.strip()[:2000],
+            "language": answer.language[:8],
+            "refused": bool(answer.refused),
+            "confidence": round(float(answer.confidence), 4),
+            "citations": sorted({c.document for c in answer.citations}),
+        }
+        with self.database.engine.begin() as connection:
+            connection.execute(insert(questions), row)
+            connection.execute(delete(questions).where(questions.c.asked_at < self._cutoff()))
 
     def purge(self) -> int:
         """Delete the rows older than the retention period; how many were deleted."""
-        if not self.path.exists():
-            return 0
-        with self._lock, closing(self._connect()) as db, db:
-            return db.execute(
-                "DELETE FROM questions WHERE asked_at < ?", (self._cutoff(),)
-            ).rowcount
+        with self.database.engine.begin() as connection:
+            done = connection.execute(
+                delete(questions).where(questions.c.asked_at < self._cutoff())
+            )
+        return int(done.rowcount)
 
     def questions(
         self, *, days: int | None = None, refused: bool | None = None
     ) -> list[dict[str, Any]]:
         """The logged questions of the last ``days`` days (all kept by default), newest first."""
-        if not self.path.exists():
-            return []
-        since = (_now() - timedelta(days=days)).isoformat() if days else ""
-        query = "SELECT * FROM questions WHERE asked_at >= ?"
-        args: list[Any] = [since]
+        query = select(questions).order_by(questions.c.id.desc())
+        if days:
+            query = query.where(questions.c.asked_at >= _now() - timedelta(days=days))
         if refused is not None:
-            query += " AND refused = ?"
-            args.append(int(refused))
-        with self._lock, closing(self._connect()) as db:
-            db.row_factory = sqlite3.Row
-            rows = [dict(r) for r in db.execute(query + " ORDER BY id DESC", args)]
+            query = query.where(questions.c.refused == refused)
+        with self.database.engine.connect() as connection:
+            rows = [dict(r._mapping) for r in connection.execute(query)]
         for row in rows:
-            row["refused"] = bool(row["refused"])
-            row["citations"] = json.loads(row["citations"])
+            row["asked_at"] = utc(row["asked_at"]).isoformat(timespec="seconds")
         return rows
 
-    def _cutoff(self) -> str:
-        return (_now() - timedelta(days=self.days)).isoformat(timespec="seconds")
+    def _cutoff(self) -> datetime:
+        return _now() - timedelta(days=self.days)
 
 
 def content_gaps(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -24,8 +24,9 @@ from ..config import Settings
 from ..errors import IndexError_
 from ..i18n import N_, negotiate, translate
 from .api import ClientRateLimiter, create_api
-from .feedback import FeedbackStore, feedback_path
-from .questionlog import QuestionLog, log_path
+from .database import Database
+from .feedback import FeedbackStore
+from .questionlog import QuestionLog
 from .render import TITLE
 from .ui import create_ui
 
@@ -97,11 +98,20 @@ def create_app(
                 if chat is not None:
                     chat.cancel()
                 watcher.stop()
+                database.dispose()
 
     limiter = ClientRateLimiter(settings.rate_limit, settings.rate_limit_storage)
-    questions = QuestionLog(log_path(settings), settings.log_days) if settings.log_days else None
+    database = Database.from_settings(settings)
+    database.engine  # noqa: B018 - open and migrate it now: a wrong URL stops start-up here
+    questions = QuestionLog(database, settings.log_days) if settings.log_days else None
+    feedback = FeedbackStore(database)
     app = create_api(
-        assistant, settings, lifespan=lifespan, limiter=limiter, question_log=questions
+        assistant,
+        settings,
+        lifespan=lifespan,
+        limiter=limiter,
+        question_log=questions,
+        feedback=feedback,
     )
     if chat_later:
         app.state.chat = "starting"
@@ -118,9 +128,7 @@ def _mount_chat(
     import gradio as gr
 
     answers = getattr(app.state, "answers", assistant)  # the logging service, when logging
-    demo = create_ui(
-        answers, FeedbackStore(feedback_path(settings)), rate_limit=limiter.retry_after
-    )
+    demo = create_ui(answers, app.state.feedback, rate_limit=limiter.retry_after)
     static = files("assistant.web").joinpath("static")
     css = static.joinpath("chat.css").read_text(encoding="utf-8")
     script = static.joinpath("chat.js").read_text(encoding="utf-8")
