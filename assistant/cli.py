@@ -188,17 +188,11 @@ def status(ctx: click.Context, as_json: bool) -> None:
 @cli.command()
 @click.pass_context
 def migrate(ctx: click.Context) -> None:
-    """Create or upgrade the feedback and question-log tables (ASSISTANT_DATABASE_URL).
-
-    Servers do this themselves at start; run it once ahead of them when their database user may
-    not create tables.
-    """
+    """Create or upgrade the feedback and question-log tables (servers do it at start)."""
     from .web.database import Database, shown
 
     database = Database.from_settings(_settings(ctx))
-    revision = database.revision()
-    database.dispose()
-    click.echo(f"{shown(database.url)} is at schema revision {revision}.")
+    click.echo(f"{shown(database.url)} is at schema revision {database.revision()}.")
 
 
 @cli.command()
@@ -390,11 +384,7 @@ def bench_beir(
     default=None,
     help="Rebuild live when documents change [env ASSISTANT_WATCH; default: watch].",
 )
-@click.option(
-    "--follow",
-    is_flag=True,
-    help="Be a read-only replica: never build, serve each version a builder publishes.",
-)
+@click.option("--follow", is_flag=True, help="Read-only replica: serve what a builder publishes.")
 @click.pass_context
 def serve(
     ctx: click.Context, host: str | None, port: int | None, watch: bool | None, follow: bool

@@ -84,9 +84,12 @@ def run_clients(base: str, clients: int, requests: int) -> dict[str, float]:
 
 
 def _wait_healthy(base: str) -> None:
+    """Until the server answers and its chat page is built (building it takes both cores for a
+    few seconds after the API is up, which would be measured as load)."""
     for _ in range(480):
         try:
-            if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
+            health = httpx.get(f"{base}/api/health", timeout=2)
+            if health.status_code == 200 and health.json().get("chat") in ("ready", "failed"):
                 return
         except httpx.HTTPError:
             pass
@@ -96,10 +99,10 @@ def _wait_healthy(base: str) -> None:
 
 def through_nginx(requests: int) -> list[dict[str, object]]:
     """Answers/s through nginx (deploy/nginx/assistant.conf) in front of ``serve --follow``
-    replicas sharing one index and one Redis rate limit: one replica, the same pinned to one
-    core (answers/s per core, for sizing) and two replicas."""
+    replicas sharing one index, one Redis rate limit and one PostgreSQL question log: one
+    replica, the same pinned to one core (answers/s per core, for sizing) and two replicas."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from services import nginx_server, redis_server
+    from services import nginx_server, postgres_server, redis_server
 
     work = Path(tempfile.mkdtemp(prefix="load-nginx-"))
     docs = work / "documents"
@@ -108,13 +111,18 @@ def through_nginx(requests: int) -> list[dict[str, object]]:
     subprocess.run([*cli, "build"], check=True, capture_output=True)
     rows: list[dict[str, object]] = []
     cores = sorted(os.sched_getaffinity(0))
-    setups = [("1 replica", 1, cores), ("1 replica, 1 core", 1, cores[:1]), ("2 replicas", 2, cores)]
+    setups = [
+        ("1 replica", 1, cores),
+        ("1 replica, 1 core", 1, cores[:1]),
+        ("2 replicas", 2, cores),
+    ]
     try:
-        with redis_server() as redis_url:
+        with redis_server() as redis_url, postgres_server() as database_url:
             env = dict(
                 os.environ,
                 ASSISTANT_RATE_LIMIT="1000000/minute",
                 ASSISTANT_RATE_LIMIT_STORAGE=redis_url,
+                ASSISTANT_DATABASE_URL=database_url,
                 ASSISTANT_TRUSTED_PROXIES="127.0.0.1",
                 ASSISTANT_LOG_DAYS="30",
             )
@@ -175,12 +183,7 @@ def main() -> None:
     )
     rows = []
     try:
-        for _ in range(240):
-            try:
-                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
+        _wait_healthy(base)
         run_clients(base, 2, 3)  # warm-up
         for clients in (1, 8, 32):
             rows.append({"while": "idle", **run_clients(base, clients, args.requests)})

@@ -349,6 +349,35 @@ def test_watch_mode_answers_from_a_document_added_while_serving(tmp_path: Path) 
     assert health["build"]["last_result"] == "ok"
 
 
+def test_feedback_on_an_answer_is_stored_and_checked(client: httpx.Client) -> None:
+    from assistant.web.database import Database
+    from assistant.web.feedback import FeedbackStore
+
+    answer = ask(client, BIKES).json()
+    given = {
+        "question": BIKES,
+        "answer": answer["answer"],
+        "citations": answer["citations"],
+        "rating": "down",
+        "comment": "Vastaus puuttui vuosiluvun.",
+        "index_version": answer["index_version"],
+    }
+    saved = client.post("/api/feedback", json=given)
+    assert saved.status_code == 201 and saved.json() == {"saved": True}
+    stored = FeedbackStore(Database.from_settings(web.built_settings())).all()[-1]
+    assert (stored["question"], stored["rating"]) == (BIKES, "down")
+    assert stored["comment"] == "Vastaus puuttui vuosiluvun."
+    assert stored["citations"] == answer["citations"]
+    # neither a rating nor a comment, a rating that is not one, an unknown field: 422
+    for bad in (
+        {**given, "rating": None, "comment": "  "},
+        {**given, "rating": "meh"},
+        {**given, "user_id": 7},
+    ):
+        refused = client.post("/api/feedback", json=bad)
+        assert refused.status_code == 422 and refused.json()["message"]
+
+
 def test_admin_reindex_needs_a_token_and_live_rebuilds(client: httpx.Client) -> None:
     disabled = client.post("/api/admin/reindex", headers={"Authorization": "Bearer x"})
     assert disabled.status_code == 404 and "ASSISTANT_ADMIN_TOKEN" in disabled.json()["message"]

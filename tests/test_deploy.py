@@ -52,8 +52,10 @@ def test_replicas_are_probed_on_health_and_scaled_and_one_builder_builds() -> No
     assert container["args"] == ["serve", "--follow"]
     for probe in ("readinessProbe", "livenessProbe"):
         assert container[probe]["httpGet"]["path"] == "/api/health"
-    data = next(v for v in container["volumeMounts"] if v["mountPath"] == "/data")
-    assert data["readOnly"] is True  # a replica never writes the index
+    mounts = {v["mountPath"]: v for v in container["volumeMounts"]}
+    assert mounts["/data/index"]["readOnly"] is True  # a replica never writes the index
+    assert not mounts["/data/documents"].get("readOnly")  # but saves uploads for the builder
+    assert mounts["/data/index"]["subPath"] == "index"
     claims = {
         v["persistentVolumeClaim"]["claimName"]
         for d in deployments.values()

@@ -21,7 +21,7 @@ from assistant.config import Settings
 from assistant.embed.base import Embedder
 from assistant.errors import ConfigError
 from assistant.index.factory import build_from_settings
-from assistant.web.api import ClientRateLimiter
+from assistant.web.ratelimit import ClientRateLimiter
 
 QUESTION = {"question": "When did the Jokeri light rail open?"}
 
@@ -156,14 +156,27 @@ def test_a_replica_follows_what_the_builder_publishes(tmp_path: Path, embedder: 
             time.sleep(0.5)
         health = httpx.get(f"{base}/api/health").json()
         assert health["index_version"] != first and health["follow"]["swaps"] >= 1
-        # a replica does not take document changes itself
+        # a replica takes a document change by saving it in the shared folder: the builder
+        # publishes it, and the replica swaps to that version
         put = httpx.put(
             f"{base}/api/admin/documents/x.md",
-            content=b"# X\n\nText.",
+            content=b"# Moss roofs\n\nEspoo's bus shelters got moss roofs in the spring of 2026.",
             headers={"Authorization": "Bearer t"},
         )
-        assert put.status_code == 409 and "builder" in put.json()["message"]
-        assert not (docs / "x.md").exists()
+        assert put.status_code == 202, put.text
+        assert put.json()["build"] is None and put.json()["published_by"] == "builder"
+        assert (docs / "x.md").is_file()
+        moss = {"question": "What did the bus shelters in Espoo get on their roofs?"}
+
+        def cites_moss() -> bool:
+            answer = httpx.post(f"{base}/api/ask", json=moss, timeout=60).json()
+            return any(c["document"] == "x.md" for c in answer["citations"])
+
+        while not cites_moss():
+            assert time.monotonic() < deadline + 120, "the upload never reached the replica"
+            time.sleep(0.5)
+        reindex = httpx.post(f"{base}/api/admin/reindex", headers={"Authorization": "Bearer t"})
+        assert reindex.status_code == 409  # a replica runs no builds of its own
     finally:
         for process in (replica, builder):
             process.kill()

@@ -339,3 +339,48 @@ def test_the_chat_works_through_nginx_with_two_replicas(topology: Topology, page
         box.press("Enter")
         expect(page.locator(".esa-answer")).to_have_count(turn, timeout=BROWSER_TIMEOUT)
     expect(page.locator(".esa-card").first).to_contain_text("Jokeri")
+
+
+TRAMS = """---
+title: Night trams to Otaniemi
+date: 2026-06-01
+---
+
+# Night trams to Otaniemi
+
+A pilot runs night trams to Otaniemi on Fridays, with departures every forty minutes.
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.server
+@pytest.mark.browser
+def test_an_editor_adds_a_document_through_nginx_and_a_replica(
+    topology: Topology, page: Page, tmp_path: Path
+) -> None:
+    """The console is served by a replica: it saves the file in the shared documents folder, the
+    builder publishes, and the console waits for the new index version."""
+    page.goto(f"{topology.nginx}/admin")
+    page.get_by_label("Admin token").fill(TOKEN)
+    page.get_by_role("button", name="Sign in").click()
+    table = page.get_by_role("table", name="Documents")
+    expect(table).to_contain_text("In use")
+    upload = tmp_path / "night-trams.md"
+    upload.write_text(TRAMS, encoding="utf-8")
+    page.locator("#files").set_input_files(str(upload))
+    expect(page.locator("#build")).to_contain_text(
+        "The builder published the new index.", timeout=BROWSER_TIMEOUT * 3
+    )
+    expect(table.get_by_role("row", name="Night trams to Otaniemi")).to_contain_text("In use")
+    assert (topology.docs / "night-trams.md").read_text(encoding="utf-8") == TRAMS
+    question = {"question": "How often do the night trams to Otaniemi leave?"}
+    for n in (0, 1):
+        wait_until(
+            lambda n=n: any(  # type: ignore[misc]
+                c["document"] == "night-trams.md"
+                for c in httpx.post(f"{topology.replica_url(n)}/api/ask", json=question, timeout=60)
+                .json()
+                .get("citations", [])
+            ),
+            f"replica {n + 1} never answered from the uploaded document",
+        )

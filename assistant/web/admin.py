@@ -52,6 +52,10 @@ class AdminError(Exception):
         self.status = status
 
 
+#: What a replica answers for a document change: no build of its own; the builder watching the
+#: shared documents folder publishes the next index version, and the replica swaps to it.
+BY_BUILDER = {"build": None, "build_url": None, "published_by": "builder"}
+
 #: The console's session cookie (HttpOnly, SameSite=Strict) and its lifetime.
 SESSION_COOKIE = "esa_admin"
 SESSION_SECONDS = 8 * 3600
@@ -236,15 +240,10 @@ def add_admin_routes(app: FastAPI, settings: Settings, assistant: Any) -> None:
     gate = Gate(settings)
     app.state.admin_gate = gate
 
-    def live_of(request: Request) -> LiveIndex:
-        live = getattr(request.app.state, "live", None)
-        if live is None:
-            raise AdminError(
-                409,
-                "This server does not build (a replica: serve --follow); send document changes "
-                "to the builder's server, or put them in the shared documents folder.",
-            )
-        return live  # type: ignore[no-any-return]
+    def live_of(request: Request) -> LiveIndex | None:
+        """The app's builder, or None on a replica (``serve --follow``): there a document change
+        is only written to the shared documents folder, and the builder publishes it."""
+        return getattr(request.app.state, "live", None)
 
     @app.get("/api/admin/documents", tags=["admin"])
     async def documents(request: Request) -> dict[str, Any]:
@@ -267,15 +266,24 @@ def add_admin_routes(app: FastAPI, settings: Settings, assistant: Any) -> None:
         readable(name, data)
         target = settings.documents / name
         existed = target.is_file()
-        if existed and file_hash(target.read_bytes()) == file_hash(data):
-            number = live.request_build(reason=f"upload of {name} (unchanged)")
-        else:
+        unchanged = existed and file_hash(target.read_bytes()) == file_hash(data)
+        if not unchanged:
             write_atomically(settings.documents, name, data)
-            number = live.request_build(reason=f"upload of {name}")
+        if live is None:
+            return {
+                "status": "accepted",
+                "document": name,
+                "replaced": existed,
+                "unchanged": unchanged,
+                **BY_BUILDER,
+            }
+        reason = f"upload of {name}" + (" (unchanged)" if unchanged else "")
+        number = live.request_build(reason=reason)
         return {
             "status": "accepted",
             "document": name,
             "replaced": existed,
+            "unchanged": unchanged,
             "build": number,
             "build_url": f"/api/admin/builds/{number}",
         }
@@ -290,6 +298,8 @@ def add_admin_routes(app: FastAPI, settings: Settings, assistant: Any) -> None:
         if not target.is_file():
             raise AdminError(404, f"There is no document {name!r}.")
         target.unlink()
+        if live is None:
+            return {"status": "accepted", "document": name, **BY_BUILDER}
         number = live.request_build(reason=f"deletion of {name}")
         return {"status": "accepted", "document": name, "build": number}
 
@@ -297,7 +307,10 @@ def add_admin_routes(app: FastAPI, settings: Settings, assistant: Any) -> None:
 
 
 def _add_report_routes(
-    app: FastAPI, settings: Settings, gate: Gate, live_of: Callable[[Request], LiveIndex]
+    app: FastAPI,
+    settings: Settings,
+    gate: Gate,
+    live_of: Callable[[Request], LiveIndex | None],
 ) -> None:
     """``/api/admin/questions``, ``/feedback`` and ``/builds/{id}``."""
 
@@ -337,7 +350,10 @@ def _add_report_routes(
     async def build(id: int, request: Request) -> dict[str, Any]:  # noqa: A002 (the path's name)
         """A build's state (queued, running, done, failed), progress, result and error."""
         gate.check(request)
-        found = live_of(request).build(id)
+        live = live_of(request)
+        if live is None:
+            raise AdminError(409, "A replica runs no builds; the builder publishes the index.")
+        found = live.build(id)
         if found is None:
             raise AdminError(404, f"There is no build {id} (the last 50 are kept).")
         return found.to_dict()

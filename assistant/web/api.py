@@ -11,8 +11,6 @@ the assistant; the people-facing ``message`` of an error is in that language, el
 
 import json
 import logging
-import math
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Literal
@@ -21,19 +19,20 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from ..config import Settings
-from ..errors import AssistantError, ConfigError, EmbeddingError, GenerationError, IndexError_
+from ..errors import AssistantError, EmbeddingError, GenerationError, IndexError_
 from ..i18n import N_, negotiate, translate
 from ..text import LANGUAGES
 from .admin import AdminError, add_admin_routes
 from .console import add_console_routes
 from .database import Database
-from .feedback import FeedbackStore
+from .feedback import FeedbackStore, add_feedback_route
 from .middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from .questionlog import LoggingService, QuestionLog
+from .ratelimit import ClientRateLimiter, RateLimited
 from .widget import add_widget_routes
 
 if TYPE_CHECKING:  # the answer stage loads numpy and BM25; serving the API starts without them
@@ -46,8 +45,6 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 #: Longest single history message (answers quoted back by the client).
 MAX_HISTORY_MESSAGE_CHARS = 8000
-#: The longest answer text ``POST /api/feedback`` takes.
-MAX_FEEDBACK_ANSWER = 20_000
 _STATUS = {IndexError_: 503, EmbeddingError: 503, GenerationError: 502}
 _GENERIC = N_("Something went wrong on our side. Please try again in a moment.")
 _INVALID = N_("Invalid request.")
@@ -60,46 +57,6 @@ class Invalid(ValueError):
     def __init__(self, message: str, **values: object) -> None:
         super().__init__(message.format(**values) if values else message)
         self.message, self.values = message, values
-
-
-class RateLimited(Exception):
-    """A client asked more often than the rate limit allows (``language``: the request's)."""
-
-    def __init__(self, retry_after: int, language: str = "en") -> None:
-        super().__init__(f"rate limited for {retry_after} s")
-        self.retry_after, self.language = retry_after, language
-
-
-class ClientRateLimiter:
-    """``settings.rate_limit`` (e.g. ``"30/minute"``) per client address, as a moving window,
-    counted in ``storage`` ("memory://", or "redis://…" to share one budget across replicas)."""
-
-    def __init__(self, rate_limit: str, storage: str = "memory://") -> None:
-        from limits import parse
-        from limits.storage import storage_from_string
-        from limits.strategies import MovingWindowRateLimiter
-
-        self.item = parse(rate_limit)
-        try:
-            backend = storage_from_string(storage)
-        except Exception as exc:  # limits raises ConfigurationError or ValueError
-            raise ConfigError(
-                f"ASSISTANT_RATE_LIMIT_STORAGE={storage!r} cannot be used ({exc}); use "
-                "memory:// or redis://host:port."
-            ) from exc
-        if not backend.check():
-            raise ConfigError(
-                f"The rate-limit storage {storage} does not answer; start it, or unset "
-                "ASSISTANT_RATE_LIMIT_STORAGE to count in memory."
-            )
-        self._limiter = MovingWindowRateLimiter(backend)
-
-    def retry_after(self, client: str) -> int | None:
-        """Count one request by ``client``; None if allowed, else the seconds until it would be."""
-        if self._limiter.hit(self.item, "ask", client):
-            return None
-        reset = self._limiter.get_window_stats(self.item, "ask", client).reset_time
-        return max(1, math.ceil(reset - time.time()))
 
 
 class HistoryMessage(BaseModel):
@@ -191,7 +148,9 @@ def create_api(
         assistant = LoggingService(assistant, question_log)
     app.state.answers = assistant
     ancestors = frame_ancestors(settings.allowed_origins)
-    _add_ask_routes(app, assistant, settings, limiter)
+    limited = rate_limited(limiter)
+    _add_ask_routes(app, assistant, settings, limited)
+    add_feedback_route(app, settings, limited)
     _add_status_routes(app, assistant, settings)
     add_admin_routes(app, settings, assistant)
     add_console_routes(app, settings)
@@ -216,12 +175,9 @@ def create_api(
     return app
 
 
-def _add_ask_routes(
-    app: FastAPI, assistant: "AnswerService", settings: Settings, limiter: ClientRateLimiter
-) -> None:
-    """``POST /api/ask`` and ``/api/ask/stream``: rate-limited per client, with a request body
-    that has the limits of ``settings`` (built here, so that the routes can name it as a type)."""
-    max_chars, max_history = settings.max_question_chars, settings.max_history
+def rate_limited(limiter: ClientRateLimiter) -> list[Any]:
+    """The dependency of every route a resident may call too often: 429 with Retry-After, in the
+    language of the request."""
 
     async def rate_limit(request: Request) -> None:
         client = request.client.host if request.client else "unknown"
@@ -234,7 +190,15 @@ def _add_ask_routes(
             language = request_language(body, request.headers.get("accept-language", ""))
             raise RateLimited(wait, language)
 
-    limited = [Depends(rate_limit)]
+    return [Depends(rate_limit)]
+
+
+def _add_ask_routes(
+    app: FastAPI, assistant: "AnswerService", settings: Settings, limited: list[Any]
+) -> None:
+    """``POST /api/ask`` and ``/api/ask/stream``: rate-limited per client, with a request body
+    that has the limits of ``settings`` (built here, so that the routes can name it as a type)."""
+    max_chars, max_history = settings.max_question_chars, settings.max_history
 
     # FastAPI reads the routes' annotations when they are added, so this module does without
     # ``from __future__ import annotations``: a string could not name this local class.
@@ -291,38 +255,6 @@ def _add_ask_routes(
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-
-    class FeedbackRequest(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-
-        question: str = Field(min_length=1, max_length=max_chars)
-        answer: str = Field(min_length=1, max_length=MAX_FEEDBACK_ANSWER)
-        citations: list[dict[str, Any]] = Field(default_factory=list, max_length=20)
-        rating: Literal["up", "down"] | None = None
-        comment: str = Field(default="", max_length=2000)
-        index_version: str = Field(default="", max_length=64)
-
-        @model_validator(mode="after")
-        def _something(self) -> "FeedbackRequest":
-            if self.rating is None and not self.comment.strip():
-                raise ValueError("Give a rating (up or down), a comment, or both.")
-            return self
-
-    @app.post("/api/feedback", status_code=201, dependencies=limited, tags=["ask"])
-    async def give_feedback(body: FeedbackRequest, request: Request) -> dict[str, Any]:
-        """Thumbs up or down and/or a comment on an answer (its question, text and citations,
-        as ``/api/ask`` returned them); the editors read it at ``/api/admin/feedback``."""
-        record = {
-            "question": body.question,
-            "answer": {
-                "answer": body.answer,
-                "citations": body.citations,
-                "index_version": body.index_version,
-            },
-        }
-        store: FeedbackStore = request.app.state.feedback
-        await run_in_threadpool(store.add, record, body.rating, body.comment)
-        return {"saved": True}
 
 
 def _add_status_routes(app: FastAPI, assistant: "AnswerService", settings: Settings) -> None:

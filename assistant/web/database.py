@@ -3,7 +3,7 @@
 ``Settings.database_url`` chooses it: empty is the SQLite file ``<index>/assistant.sqlite``;
 a PostgreSQL URL (``postgresql+psycopg://user:password@host/db``) lets every replica share one.
 The tables are defined once, here, in SQLAlchemy Core; ``Database.engine`` opens the database
-on first use and brings its schema up to date with Alembic (``assistant/migrations``), under a
+on first use and brings its schema up to date with Alembic (``assistant/web/migrations``), under a
 lock, so that replicas starting together migrate it once.
 """
 
@@ -99,7 +99,7 @@ def shown(url: str) -> str:
 def alembic_config(url: str) -> Config:
     """Alembic's configuration for this package's migrations (no alembic.ini needed)."""
     config = Config()
-    config.set_main_option("script_location", str(files("assistant").joinpath("migrations")))
+    config.set_main_option("script_location", str(files("assistant.web").joinpath("migrations")))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 

@@ -7,11 +7,18 @@ or the PostgreSQL that ``ASSISTANT_DATABASE_URL`` names). The chat (``ui``) and
 """
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
+from fastapi import FastAPI, Request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import insert, select
+from starlette.concurrency import run_in_threadpool
 
+from ..config import Settings
 from .database import Database, feedback, utc
+
+#: The longest answer text ``POST /api/feedback`` takes.
+MAX_ANSWER = 20_000
 
 
 class FeedbackStore:
@@ -45,3 +52,42 @@ class FeedbackStore:
         for row in rows:
             row["created_at"] = utc(row["created_at"]).isoformat(timespec="seconds")
         return rows
+
+
+def add_feedback_route(app: FastAPI, settings: Settings, limited: list[Any]) -> None:
+    """``POST /api/feedback`` into ``app.state.feedback``, rate-limited by ``limited``."""
+    max_chars = settings.max_question_chars
+
+    # FastAPI reads the route's annotations when it is added: no ``from __future__ import
+    # annotations`` in this module, so that they name this local class.
+    class FeedbackRequest(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+        question: str = Field(min_length=1, max_length=max_chars)
+        answer: str = Field(min_length=1, max_length=MAX_ANSWER)
+        citations: list[dict[str, Any]] = Field(default_factory=list, max_length=20)
+        rating: Literal["up", "down"] | None = None
+        comment: str = Field(default="", max_length=2000)
+        index_version: str = Field(default="", max_length=64)
+
+        @model_validator(mode="after")
+        def _something(self) -> "FeedbackRequest":
+            if self.rating is None and not self.comment.strip():
+                raise ValueError("Give a rating (up or down), a comment, or both.")
+            return self
+
+    @app.post("/api/feedback", status_code=201, dependencies=limited, tags=["ask"])
+    async def give_feedback(body: FeedbackRequest, request: Request) -> dict[str, Any]:
+        """Thumbs up or down and/or a comment on an answer (its question, text and citations,
+        as ``/api/ask`` returned them); the editors read it at ``/api/admin/feedback``."""
+        record = {
+            "question": body.question,
+            "answer": {
+                "answer": body.answer,
+                "citations": body.citations,
+                "index_version": body.index_version,
+            },
+        }
+        store: FeedbackStore = request.app.state.feedback
+        await run_in_threadpool(store.add, record, body.rating, body.comment)
+        return {"saved": True}

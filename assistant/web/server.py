@@ -23,10 +23,11 @@ from starlette.routing import Mount
 from ..config import Settings
 from ..errors import IndexError_
 from ..i18n import N_, negotiate, translate
-from .api import ClientRateLimiter, create_api
+from .api import create_api
 from .database import Database
 from .feedback import FeedbackStore
 from .questionlog import QuestionLog
+from .ratelimit import ClientRateLimiter
 from .render import TITLE
 from .ui import create_ui
 

@@ -109,8 +109,11 @@
     loadFeedback();
   }
 
+  var shownVersion = "";  // the index version of the table on screen
+
   function loadDocuments() {
     return call("GET", "/api/admin/documents").then(function (data) {
+      shownVersion = data.index_version;
       var rows = byId("documents").querySelector("tbody");
       rows.textContent = "";
       data.documents.forEach(function (doc) { rows.appendChild(documentRow(doc)); });
@@ -151,7 +154,7 @@
     fail("");
     say(t("Uploading {name}…", { name: name }));
     return call("PUT", "/api/admin/documents/" + encodeURIComponent(name), file)
-      .then(function (data) { return follow(data.build, t("{name} was saved.", { name: name })); })
+      .then(function (data) { return settle(data, t("{name} was saved.", { name: name })); })
       .catch(function (error) { fail(name + ": " + error.message); say(""); });
   }
 
@@ -179,8 +182,40 @@
     if (!window.confirm(t("Delete {name}? The assistant stops quoting it after the next build.", { name: name }))) return;
     fail("");
     call("DELETE", "/api/admin/documents/" + encodeURIComponent(name))
-      .then(function (data) { return follow(data.build, t("{name} was deleted.", { name: name })); })
+      .then(function (data) { return settle(data, t("{name} was deleted.", { name: name })); })
       .catch(function (error) { fail(name + ": " + error.message); });
+  }
+
+  // A builder answers with the build it runs; a replica (serve --follow) only saves the file, and
+  // the builder watching the shared folder publishes the next index version.
+  function settle(data, done) {
+    if (data.unchanged) { byId("build").textContent = done; return Promise.resolve(); }
+    return data.build === null ? awaitPublished(done) : follow(data.build, done);
+  }
+
+  var PUBLISH_WAIT_MS = 10 * 60 * 1000;
+
+  function awaitPublished(done) {
+    var before = shownVersion, started = Date.now(), line = byId("build");
+    line.textContent = t("Waiting for the builder to publish the new index…");
+    return new Promise(function (resolve) {
+      function poll() {
+        call("GET", "/api/admin/documents").then(function (data) {
+          if (data.index_version !== before) {
+            line.textContent = done + " " + t("The builder published the new index.");
+            say("");
+            loadDocuments().then(resolve);
+          } else if (Date.now() - started > PUBLISH_WAIT_MS) {
+            line.textContent = "";
+            fail(t("The builder has not published a new index yet; is it running?"));
+            resolve();
+          } else {
+            setTimeout(poll, 2 * POLL_MS);
+          }
+        }).catch(function (error) { fail(error.message); resolve(); });
+      }
+      poll();
+    });
   }
 
   function follow(build, done) {

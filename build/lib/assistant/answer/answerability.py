@@ -1,0 +1,141 @@
+"""Answerability: a learned estimate of whether the documents answer a question at all.
+
+The rules' refusal is one number against one bar: the best sentence's score against
+``Settings.min_evidence`` (``required_evidence``). That bar cannot tell a question whose words the
+corpus never uses ("kunnallisveroprosentti", "building permit fee") from one whose words it uses
+in passing. A logistic regression over what the evidence step already measured (the best
+sentence's score and its margin over the bar, the best similarity and word overlap, the share of
+the question's words that the corpus never uses, whether the best sentences hold the kind of
+answer asked for, the passages' dense and BM25 scores, the question's language) gives the
+probability that the question is answerable; the assistant refuses below a threshold that was
+picked for a stated false-refusal rate on the training questions.
+
+The weights are a small JSON file per encoder in ``answer/scorers/`` written by
+``espoo-assistant train-refusal`` (``evaluation/training.py``); reading them needs numpy only.
+An encoder without a weights file (a local model folder) keeps the rules.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .evidence import Candidate
+from .features import FEATURES
+
+#: Where the trained weights live, one file per encoder (``weights_path``).
+SCORERS = Path(__file__).parent / "scorers"
+#: The weights file's format; a file of another format is not read.
+FORMAT = 1
+#: What the answerability model reads about a question and its evidence, in order.
+QUESTION_FEATURES = (
+    "margin",  # the best sentence's rule score minus the bar the rules set for this question
+    "best_score",  # the best sentence's rule score
+    "top_semantic",  # the highest similarity of any sentence
+    "top_overlap",  # the highest word overlap of any sentence
+    "best_semantic",  # the best sentence's similarity
+    "best_overlap",  # the best sentence's word overlap
+    "unknown_share",  # the IDF share of the question's words that the corpus never uses
+    "unknown_terms",  # how many of its topic words the corpus never uses
+    "terms",  # how many topic words it has
+    "focus_missing",  # its rarest known word is in none of the passages
+    "kinds_asked",  # how many kinds of answer it asks for (a date, a number...)
+    "kinds_held",  # the most of those that one of the three best sentences holds
+    "top_dense",  # the best passage's dense similarity
+    "top_lexical",  # log(1 + the best passage's BM25 score)
+    "own_language",  # the best sentence is in the question's language
+    "english",  # the question is in English
+)
+_COLUMN = {name: i for i, name in enumerate(FEATURES)}
+
+
+def question_features(ranked: Sequence[Candidate], required: float, language: str) -> np.ndarray:
+    """The ``QUESTION_FEATURES`` of a question whose sentences are ``ranked`` (best first by the
+    rules' score) and whose bar is ``required``."""
+    table = np.array([c.features for c in ranked], dtype=np.float64)
+    best = table[0]
+    top3 = table[:3]
+
+    def col(name: str) -> int:
+        return _COLUMN[name]
+
+    return np.array(
+        [
+            best[col("hand_score")] - required,
+            best[col("hand_score")],
+            table[:, col("semantic")].max(),
+            table[:, col("overlap")].max(),
+            best[col("semantic")],
+            best[col("overlap")],
+            best[col("unknown_share")],
+            best[col("unknown_terms")],
+            best[col("terms")],
+            best[col("focus_missing")],
+            best[col("kinds_asked")],
+            top3[:, col("kinds_held")].max(),
+            table[:, col("dense")].max(),
+            best[col("top_lexical")],
+            best[col("own_language")],
+            float(language == "en"),
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class Answerability:
+    """A trained answerability model: standardised features, logistic weights, a threshold."""
+
+    model: str
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    #: Refuse below this probability.
+    threshold: float
+    #: The false-refusal rate the threshold was picked for (on the training questions).
+    false_refusal_target: float
+    #: The question files it was trained on.
+    trained_on: tuple[str, ...] = ()
+    format: int = FORMAT
+
+    def probability(self, x: np.ndarray) -> float:
+        """The probability that a question with features ``x`` is answerable."""
+        z = (np.asarray(x, dtype=np.float64) - np.array(self.mean)) / np.array(self.scale)
+        logit = float(z @ np.array(self.coef)) + self.intercept
+        return float(1.0 / (1.0 + np.exp(-logit)))
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Answerability:
+        data: dict[str, Any] = json.loads(text)
+        for key in ("features", "mean", "scale", "coef", "trained_on"):
+            data[key] = tuple(data.get(key, ()))
+        return cls(**data)
+
+
+def weights_path(model: str, folder: Path = SCORERS) -> Path:
+    """The weights file of the encoder ``model`` (a name or a folder path)."""
+    name = re.sub(r"[^\w.-]+", "_", Path(model).name or model)
+    return folder / f"{name}.json"
+
+
+@lru_cache(maxsize=4)
+def load_answerability(model: str, folder: Path = SCORERS) -> Answerability | None:
+    """The trained model for the encoder ``model``; None when it has none (the rules decide)."""
+    path = weights_path(model, folder)
+    if not path.is_file():
+        return None
+    trained = Answerability.from_json(path.read_text(encoding="utf-8"))
+    if trained.format != FORMAT or trained.features != QUESTION_FEATURES:
+        return None  # written by another version: the rules decide until it is retrained
+    return trained

@@ -1,0 +1,400 @@
+"""Answers: extractive and grounded by default, written by a language model when one is configured.
+
+Every sentence of an extractive answer is quoted from a retrieved passage and followed by its
+citation marker ``[n]``. When the evidence is weak the assistant says so instead of guessing.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..config import Settings
+from ..errors import GenerationError
+from ..i18n import translate
+from ..index.store import IndexVersion
+from .answerability import load_answerability, question_features
+from .composition import Citation, citation_for, compose, quotes_for
+from .conversation import REFUSAL_START, Turn, not_repeating
+from .evidence import Candidate, EvidenceScorer
+from .language import warm_up as load_language_models
+from .places import gazetteer, mentions
+from .question import Question, read_question
+from .retrieval import Hit, Retriever
+from .synonyms import load_thesaurus
+
+#: The refusal threshold falls by this per topic word of the question beyond LENGTH_PIVOT (up
+#: to LENGTH_CAP words) and rises as much per word below it.
+LENGTH_ALLOWANCE, LENGTH_PIVOT, LENGTH_CAP = 0.02, 4, 12
+#: Passages read for answer sentences beyond the top-k (a document's third passage, say).
+EXTRA_EVIDENCE = 3
+#: And this many passages the per-document cap held back although they score as well
+#: (``retrieval.diversified``): fresh.jsonl +1 answer, no other change on the five eval sets.
+HELD_BACK_EVIDENCE = 1
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The reply to one question."""
+
+    text: str
+    citations: tuple[Citation, ...]
+    refused: bool
+    timings: dict[str, float] = field(default_factory=dict)
+    note: str = ""
+    index_version: str = ""
+    query: str = ""
+    passages: tuple[str, ...] = ()
+    #: How sure the assistant is that the documents answer the question: the learned probability
+    #: (``answerability.py``), or with ``Settings.refusal`` "rules" the best sentence's evidence
+    #: score (refused below ``Settings.min_evidence``).
+    confidence: float = 0.0
+    #: The language the question was asked in (and answered in where the sources allow).
+    language: str = "en"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape shared by ``ask --json`` and ``POST /api/ask``."""
+        return {
+            "answer": self.text,
+            "refused": self.refused,
+            "citations": [c.to_dict() for c in self.citations],
+            "timings": {k: round(v, 2) for k, v in self.timings.items()},
+            "note": self.note,
+            "index_version": self.index_version,
+            "confidence": round(self.confidence, 3),
+            "language": self.language,
+        }
+
+
+class Assistant:
+    """Answers from the live index version; ``swap`` replaces it without blocking readers."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        version: IndexVersion,
+        retriever: Retriever,
+        *,
+        generator: Any | None = None,
+    ) -> None:
+        self.settings = settings
+        self.retriever = retriever
+        self.generator = generator
+        self._version = version
+        self._scorer = EvidenceScorer(load_thesaurus(settings.synonyms), retriever.embed_words)
+        learned = settings.refusal == "learned"
+        self._answerability = load_answerability(settings.model) if learned else None
+        self._swap_lock = threading.Lock()
+
+    @property
+    def version(self) -> IndexVersion:
+        return self._version
+
+    def swap(self, version: IndexVersion) -> None:
+        """Serve ``version`` from now on; requests already running finish on the old one."""
+        self.warm_up(version)  # before the switch, so no question pays for it
+        with self._swap_lock:
+            self._version = version
+
+    def warm_up(self, version: IndexVersion | None = None) -> None:
+        """Load the model and precompute the version's word statistics."""
+        self.retriever.embed_query("warm up")
+        self._scorer.prepare(version or self._version)
+        gazetteer()
+        load_language_models()
+
+    def ask(
+        self, question: str, history: Sequence[Turn | dict[str, str]] = (), *, language: str = ""
+    ) -> Answer:
+        """Answer ``question`` (with the conversation so far in ``history``); ``language`` is the
+        interface's, which decides for a question too short to tell its own."""
+        answer: Answer | None = None
+        for item in self.stream(question, history, language=language):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    def stream(
+        self, question: str, history: Sequence[Turn | dict[str, str]] = (), *, language: str = ""
+    ) -> Iterator[str | Answer]:
+        """Yield text pieces, then the final Answer (whose text is authoritative)."""
+        version = self._version  # one consistent version for the whole answer
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        recent = history[-self.settings.max_history :]
+        asked = read_question(
+            question,
+            recent,
+            max_chars=self.settings.max_question_chars,
+            language=language,
+            only_in=version.lexical.only_in,
+        )
+        if not asked.text or asked.live:
+            yield self._refusal(version, asked, timings, started)
+            return
+        ranked, result_hits = self.evidence(version, asked, timings)
+        confidence, answerable = self.answerable(asked, ranked)
+        passages = tuple(h.chunk.id for h in result_hits)
+        elsewhere = elsewhere_places(asked, ranked)
+        if not answerable or elsewhere:
+            yield self._refusal(
+                version,
+                asked,
+                timings,
+                started,
+                confidence,
+                elsewhere=elsewhere,
+                passages=passages,
+            )
+            return
+        if asked.follow_up:  # lead with what the previous reply did not say
+            ranked = not_repeating(ranked, recent)
+        ranked = in_own_language(ranked, asked.language)
+        extractive = compose(ranked, result_hits, latest_first=asked.latest, wanted=asked.kinds)
+        if self.generator is not None:
+            yield from self._generate(
+                version, asked, result_hits, extractive, timings, started, confidence
+            )
+            return
+        text, citations = extractive
+        yield from _pieces(text)
+        timings["total_ms"] = (time.perf_counter() - started) * 1000
+        yield _answered(version, asked, text, citations, timings, passages, confidence)
+
+    def answerable(self, asked: Question, ranked: Sequence[Candidate]) -> tuple[float, bool]:
+        """The confidence that the documents answer ``asked`` and whether it is enough: the
+        learned probability (``answerability.py``) when the encoder has trained weights and
+        ``Settings.refusal`` is "learned", else the best sentence's score against the rules' bar."""
+        if not ranked:
+            return 0.0, False
+        required = required_evidence(self.settings.min_evidence, asked.terms)
+        if self._answerability is None:
+            return ranked[0].score, ranked[0].score >= required
+        features = question_features(ranked, required, asked.language)
+        probability = self._answerability.probability(features)
+        return probability, probability >= self._answerability.threshold
+
+    def evidence(
+        self, version: IndexVersion, asked: Question, timings: dict[str, float] | None = None
+    ) -> tuple[list[Candidate], list[Hit]]:
+        """The scored sentences of the passages retrieved for ``asked`` (best first), and those
+        passages; ``timings`` gets the embedding, retrieval and selection times."""
+        timings = {} if timings is None else timings
+        t = time.perf_counter()
+        qvec = self.retriever.embed_query(asked.query)
+        timings["embed_ms"] = (time.perf_counter() - t) * 1000
+        expansion = self._scorer.thesaurus.expansion(asked.query)  # BM25 reads documents' words
+        result = self.retriever.search(
+            version,
+            asked.query,
+            k=self.settings.top_k + EXTRA_EVIDENCE,
+            query_vector=qvec,
+            lexical_query=f"{asked.query} {expansion}" if expansion else None,
+            held_back=HELD_BACK_EVIDENCE,
+            language=asked.language,
+        )
+        timings["retrieve_ms"] = result.seconds * 1000
+        t = time.perf_counter()
+        ranked = self._scorer.rank(version, asked, qvec, result.hits)
+        timings["select_ms"] = (time.perf_counter() - t) * 1000
+        return ranked, result.hits
+
+    def _generate(
+        self,
+        version: IndexVersion,
+        asked: Question,
+        hits: list[Hit],
+        extractive: tuple[str, tuple[Citation, ...]],
+        timings: dict[str, float],
+        started: float,
+        confidence: float,
+    ) -> Iterator[str | Answer]:
+        from .generation import validate_markers
+
+        passages = [h.chunk for h in hits]
+        pieces: list[str] = []
+        note = ""
+        t = time.perf_counter()
+        try:
+            for piece in self.generator.stream(asked.text, passages):  # type: ignore[union-attr]
+                pieces.append(piece)
+                yield piece
+            text, used = validate_markers("".join(pieces), len(passages))
+            if not used:
+                raise GenerationError("the model's answer cited none of the passages")
+            citations = tuple(
+                citation_for(n, hits[n - 1], quotes_for(text, hits[n - 1].chunk.text)) for n in used
+            )
+        except GenerationError as exc:
+            text, citations = extractive
+            note = translate(
+                asked.language,
+                "The language model could not be used ({error}); this answer quotes the sources.",
+                error=exc,
+            )
+        timings["generate_ms"] = (time.perf_counter() - t) * 1000
+        timings["total_ms"] = (time.perf_counter() - started) * 1000
+        ids = tuple(h.chunk.id for h in hits)
+        yield _answered(version, asked, text, citations, timings, ids, confidence, note=note)
+
+    def _refusal(
+        self,
+        version: IndexVersion,
+        asked: Question,
+        timings: dict[str, float],
+        started: float,
+        confidence: float = 0.0,
+        *,
+        elsewhere: Sequence[str] = (),
+        passages: tuple[str, ...] = (),
+    ) -> Answer:
+        topics = covered_topics(version, language=asked.language)
+        text = refusal_text(asked, topics, elsewhere=elsewhere)
+        timings["total_ms"] = (time.perf_counter() - started) * 1000
+        return Answer(
+            text=text,
+            citations=(),
+            refused=True,
+            timings=timings,
+            index_version=version.name,
+            query=asked.text if asked.live else asked.query,
+            passages=passages,
+            confidence=confidence,
+            language=asked.language,
+        )
+
+
+def _answered(
+    version: IndexVersion,
+    asked: Question,
+    text: str,
+    citations: tuple[Citation, ...],
+    timings: dict[str, float],
+    passages: tuple[str, ...],
+    confidence: float,
+    *,
+    note: str = "",
+) -> Answer:
+    """The Answer for an answered question (a note says when the source is in another language)."""
+    return Answer(
+        text=text,
+        citations=citations,
+        refused=False,
+        timings=timings,
+        note=note or source_language_note(asked.language, citations),
+        index_version=version.name,
+        query=asked.query,
+        passages=passages,
+        confidence=confidence,
+        language=asked.language,
+    )
+
+
+def refusal_text(asked: Question, topics: Sequence[str], *, elsewhere: Sequence[str] = ()) -> str:
+    """Why the documents cannot answer ``asked``, and the topics they do cover, in its language."""
+    lang = asked.language
+    if not asked.text:
+        return translate(lang, "Please type a question about Espoo's sustainability work.")
+    start = translate(lang, REFUSAL_START)
+    if asked.live:
+        text = translate(
+            lang,
+            "{start}: they hold no live information such as weather, timetables, opening hours "
+            "or results. Ask me about a covered topic",
+            start=start,
+        )
+    elif elsewhere:
+        places = f" {translate(lang, 'or')} ".join(elsewhere)
+        text = translate(
+            lang,
+            "{start}: they are about the City of Espoo, not {places}, so I won't answer with "
+            "Espoo's figures. Ask me about Espoo's work on a topic",
+            start=start,
+            places=places,
+        )
+    else:
+        text = translate(
+            lang,
+            "{start}, so I won't guess. Try rephrasing, or ask about a covered topic",
+            start=start,
+        )
+    if not topics:
+        return text + "."
+    return text + translate(lang, " such as {topics}.", topics=", ".join(topics))
+
+
+#: The source-language note of an answer quoted from a passage in another language.
+_SOURCE_IN = {
+    "en": "The source of this answer is in English.",
+    "fi": "The source of this answer is in Finnish.",
+    "sv": "The source of this answer is in Swedish.",
+}
+#: A passage in the question's language is preferred when its best sentence scores this close
+#: to the best sentence in any language.
+OWN_LANGUAGE_MARGIN = 0.05
+
+
+def in_own_language(ranked: list[Candidate], language: str) -> list[Candidate]:
+    """``ranked`` with the sentences in the question's language first, when the best of them
+    scores within ``OWN_LANGUAGE_MARGIN`` of the best of all; else unchanged."""
+    own = [c for c in ranked if c.hit.chunk.language == language]
+    if not own or not ranked or own[0] is ranked[0]:
+        return ranked
+    if own[0].score < ranked[0].score - OWN_LANGUAGE_MARGIN:
+        return ranked
+    return own + [c for c in ranked if c.hit.chunk.language != language]
+
+
+def source_language_note(language: str, citations: Sequence[Citation]) -> str:
+    """One line in the asker's language when the answer's first source is in another language."""
+    if (
+        not citations
+        or citations[0].language == language
+        or citations[0].language not in _SOURCE_IN
+    ):
+        return ""
+    return translate(language, _SOURCE_IN[citations[0].language])
+
+
+def required_evidence(min_evidence: float, terms: Sequence[str]) -> float:
+    """The evidence score a question needs: ``min_evidence`` for a question of four topic words,
+    a little less for each further word (a long question's words are never all in one sentence),
+    a little more for fewer."""
+    words = min(len(set(terms)), LENGTH_CAP)
+    return min_evidence - LENGTH_ALLOWANCE * (words - LENGTH_PIVOT)
+
+
+def elsewhere_places(asked: Question, ranked: list[Candidate]) -> list[str]:
+    """The other places a question asks about when its best evidence names none of them.
+
+    "What year is Vantaa aiming to be carbon neutral?" finds Espoo's own year: refuse, rather
+    than answer with Espoo's figures.
+    """
+    places = list(asked.places)
+    if places and ranked and any(mentions(ranked[0].text, p) for p in places):
+        return []
+    return places
+
+
+def covered_topics(version: IndexVersion, limit: int = 6, *, language: str = "") -> list[str]:
+    """The most common topic tags of the indexed documents (for refusals and the about panel);
+    with ``language``, of the documents in that language when there are any."""
+    documents = list(version.manifest.documents.values())
+    own = [d for d in documents if d.get("language", "en") == language]
+    counts: Counter[str] = Counter()
+    for doc in own or documents:
+        counts.update(str(t).lower() for t in doc.get("topics", []))
+    return [t for t, _ in counts.most_common(limit)]
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """Stream an extractive answer a few words at a time."""
+    words = re.findall(r"\S+\s*", text)
+    for i in range(0, len(words), 4):
+        yield "".join(words[i : i + 4])

@@ -1,0 +1,204 @@
+"""Composition: the extractive answer built from scored sentences, and its numbered citations.
+
+``compose`` picks 1-4 complementary sentences (the best one, others within a score floor of it
+that do not only repeat an answer already given, the sentence right after the best when it scores
+close, one holding the kind of answer asked for when none does), orders their sources and marks
+every sentence with its source's ``[n]``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..text import words
+from .cues import statement_year
+from .evidence import Candidate
+from .retrieval import Hit
+
+MAX_SENTENCES = 4
+MAX_ANSWER_CHARS = 700
+#: A further sentence joins the answer if it scores within these bounds of the best one.
+FLOOR_RATIO, FLOOR_GAP = 0.8, 0.12
+#: The sentence right after the best one joins it when it scores within this of the best: a
+#: sentence naming a topic ("Six areas belong to Natura 2000.") is often followed by the specifics.
+CONTINUATION_GAP = 0.25
+#: When no chosen sentence holds what the question asks for (a date for "when", a number for
+#: "how many"), the best one that does, from the best sentence's section, joins the answer if it
+#: scores within this of the best: "when will it be ready?" is not answered without a date.
+KIND_GAP = 0.2
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source of an answer: where it comes from and the quoted supporting sentences."""
+
+    n: int
+    title: str
+    source: str
+    date: str
+    section: str
+    page: int | None
+    document: str
+    text: str
+    quotes: tuple[str, ...] = ()
+    chunk_id: str = ""
+    #: The language of the source ("en", "fi", "sv").
+    language: str = "en"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["quotes"] = list(self.quotes)
+        return data
+
+
+def compose(
+    ranked: list[Candidate],
+    hits: list[Hit],
+    *,
+    latest_first: bool = False,
+    wanted: Sequence[re.Pattern[str]] = (),
+) -> tuple[str, tuple[Citation, ...]]:
+    """Pick 1-4 complementary sentences and number their sources; text carries ``[n]`` markers.
+
+    With ``latest_first`` (the question asks for the current state) the sources are ordered by
+    the latest year their quoted sentences report on, newest first. ``wanted`` holds the shapes
+    of what the question asks for (``cues.asked_kinds``): an answer holds one when it can.
+    """
+    best = ranked[0]
+    chosen = [best]
+    floor = max(best.score * FLOOR_RATIO, best.score - FLOOR_GAP)
+    for cand in ranked[1:]:
+        if len(chosen) == MAX_SENTENCES or cand.score < floor:
+            break
+        if sum(len(c.text) for c in chosen) + len(cand.text) > MAX_ANSWER_CHARS:
+            continue
+        if any(cand.redundant_with(c) for c in chosen) or repeats_answer(cand, chosen, wanted):
+            continue
+        chosen.append(cand)
+    following = _next_in_passage(best, ranked)
+    if (
+        following is not None
+        and following not in chosen
+        and len(chosen) < MAX_SENTENCES
+        and following.score >= best.score - CONTINUATION_GAP
+        and sum(len(c.text) for c in chosen) + len(following.text) <= MAX_ANSWER_CHARS
+        and not any(following.text == c.text for c in chosen)
+    ):
+        chosen.append(following)
+    if wanted:
+        chosen = _holding_kind(chosen, ranked, wanted)
+    # Sources in order of their best sentence; a newer source first when the evidence is close,
+    # and a statement marked as replaced after the ones that are not.
+    order: list[int] = []
+
+    def year(c: Candidate) -> int:
+        return statement_year(c.text, c.hit.chunk.date) if latest_first else 0
+
+    ranking = sorted(
+        chosen,
+        key=lambda c: (c.superseded, -year(c), -round(c.score / 0.05), _date_key(c.hit.chunk.date)),
+    )
+    for cand in ranking:
+        if cand.hit_index not in order:
+            order.append(cand.hit_index)
+    number = {hit_index: n for n, hit_index in enumerate(order, start=1)}
+    chosen.sort(key=lambda c: (number[c.hit_index], c.start))
+    text = " ".join(f"{c.text} [{number[c.hit_index]}]" for c in chosen)
+    citations = tuple(
+        citation_for(number[i], hits[i], tuple(c.text for c in chosen if c.hit_index == i))
+        for i in order
+    )
+    return text, citations
+
+
+def _holding_kind(
+    chosen: list[Candidate], ranked: list[Candidate], wanted: Sequence[re.Pattern[str]]
+) -> list[Candidate]:
+    """``chosen``, with a sentence that holds the kind of answer asked for if none does."""
+
+    def holds(c: Candidate) -> bool:
+        return any(shape.search(c.text) for shape in wanted)
+
+    if any(holds(c) for c in chosen):
+        return chosen
+    best = chosen[0]
+    for cand in ranked:
+        if cand.score < best.score - KIND_GAP:
+            continue  # (a follow-up's ranking puts restatements last, whatever their score)
+        same_section = (cand.hit.chunk.document, cand.hit.chunk.section) == (
+            best.hit.chunk.document,
+            best.hit.chunk.section,
+        )
+        if same_section and holds(cand) and not any(cand.redundant_with(c) for c in chosen):
+            kept = chosen[: MAX_SENTENCES - 1]
+            while (
+                len(kept) > 1 and sum(len(c.text) for c in kept) + len(cand.text) > MAX_ANSWER_CHARS
+            ):
+                kept.pop()
+            return [*kept, cand]
+    return chosen
+
+
+def answer_values(text: str, wanted: Sequence[re.Pattern[str]]) -> set[str]:
+    """The pieces of ``text`` that have a shape the question asks for (its years for "when",
+    its numbers for "how many"), normalised."""
+    found = (m.group() for shape in wanted for m in shape.finditer(text))
+    return {" ".join(value.casefold().split()) for value in found}
+
+
+def repeats_answer(
+    cand: Candidate, chosen: Sequence[Candidate], wanted: Sequence[re.Pattern[str]]
+) -> bool:
+    """Whether ``cand`` gives only answers the chosen sentences already give: "When will Espoo
+    be carbon neutral?" is answered by one sentence with 2030, not three."""
+    values = answer_values(cand.text, wanted)
+    if not values:
+        return False
+    given = set().union(*(answer_values(c.text, wanted) for c in chosen))
+    return values <= given
+
+
+def _next_in_passage(sentence: Candidate, ranked: list[Candidate]) -> Candidate | None:
+    """The candidate that follows ``sentence`` in its passage, if any."""
+    later = [c for c in ranked if c.hit_index == sentence.hit_index and c.start > sentence.start]
+    return min(later, key=lambda c: c.start, default=None)
+
+
+def citation_for(n: int, hit: Hit, quotes: tuple[str, ...]) -> Citation:
+    c = hit.chunk
+    return Citation(
+        n=n,
+        title=c.title,
+        source=c.source,
+        date=c.date,
+        section=c.section,
+        page=c.page,
+        document=c.document,
+        text=c.text,
+        quotes=quotes,
+        chunk_id=c.id,
+        language=c.language,
+    )
+
+
+def quotes_for(answer: str, passage: str) -> tuple[str, ...]:
+    """The passage sentence that shares most words with a generated answer."""
+    from ..ingest.chunking import split_sentences
+
+    said = _long_words(answer)
+    sentences = [passage[s.start : s.end] for s in split_sentences(passage)]
+    if not sentences:
+        return ()
+    return (max(sentences, key=lambda s: len(said & _long_words(s))),)
+
+
+def _long_words(text: str) -> set[str]:
+    return {w for w in words(text) if len(w) >= 3}
+
+
+def _date_key(date: str) -> str:
+    # Newer first: invert the digits so an ascending sort puts later dates first.
+    return "".join(str(9 - int(ch)) if ch.isdigit() else ch for ch in date) or "~"

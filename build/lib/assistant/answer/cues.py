@@ -1,0 +1,265 @@
+"""Cues in the wording: what kind of answer a question asks for, whether it asks about now or
+the past, whether a sentence defines something, names a year or a quantity or marks itself as
+superseded, and what an email or web address in a text stands for (pure functions on text).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..text import WORD, YEAR, either_spelling, stems, tokenize, without_possessives, words, years
+from .places import HOME
+
+_LATEST = re.compile(
+    r"\b(now|currently|current|latest|today|these days|nowadays|still|most recent|newest|"
+    r"recent|recently|this year|at the moment|anymore|present|"
+    # Finnish and Swedish
+    r"nyt|nykyään|nykyisin|tällä hetkellä|tänä vuonna|uusin|uusimman|uusimpi|viimeisin|"
+    r"viimeisimmän|edelleen|yhä|nu|just nu|numera|för närvarande|i år|senaste|nyaste|"
+    r"fortfarande|idag|i dag)\b",
+    re.I,
+)
+_STALE = re.compile(
+    r"\b((an|the|that|same|in)\s+(older|earlier)(?!\s+than)|previous|former|formerly|originally|"
+    r"superseded|was to be|were to be|at that time|at the time(?!\s+of)|still said|used to|"
+    # Finnish and Swedish: "at first", "was meant to", "the then ..."
+    r"alun perin|oli tarkoitus|silloi\w+|ursprungligen|var tänkt|skulle ha|dåvarande)\b",
+    re.I,
+)
+_ASKS_PAST = re.compile(
+    r"\b(used to|originally|original|previous|previously|earlier|older|old|former|before|"
+    r"history|first|in the past|back then|back in|at first|initially|"
+    # Finnish and Swedish
+    r"alun perin|alkuperäi\w+|aiemmin|aikaisemmin|aiempi|aiemp\w+|ennen|entinen|entis\w+|"
+    r"historia\w*|ensimmäi\w+|alussa|silloin|ursprungligen|ursprunglig\w*|tidigare|förr|"
+    r"förut|före|historia|historik|först|första|i början|på den tiden)\b",
+    re.I,
+)
+_MONTHS = (
+    r"(january|february|march|april|may|june|july|august|september|october|november|"
+    r"december|spring|summer|autumn|winter|"
+    r"(tammi|helmi|maalis|huhti|touko|kesä|heinä|elo|syys|loka|marras|joulu)kuu\w*|"
+    r"kevä\w+|kesällä|syksy\w*|talve\w+|talvi|"
+    r"januari|februari|mars|maj|juni|juli|augusti|oktober|"
+    r"våren|sommaren|sommar|hösten|höst|vintern|vinter)"
+)
+_ASKS = (
+    (
+        re.compile(
+            r"\b(when|what year|which year|since when|by when|how soon|what date|"
+            r"milloin|mihin mennessä|minä vuonna|mistä lähtien|mikä vuosi|minkä vuoden|"
+            r"när|vilket år|sedan när|till när|vilket datum)\b|^\W*koska\b",
+            re.I,
+        ),
+        re.compile(rf"{YEAR.pattern}|\b{_MONTHS}\b", re.I),
+    ),
+    (
+        re.compile(
+            r"\bhow (many|much|far|old|long|big|large|high|tall)\b|\b(what|which) "
+            r"(percentage|share|proportion|amount|number)\b|\bper ?cent|"
+            r"\b(kuinka|miten) (monta|paljon|pitkä|pitkälle|suuri|iso|korkea|kauan|vanha)|"
+            r"\b(montako|monellako|paljonko|minkä verran|hur (många|mycket|långt|lång|stor|"
+            r"länge|gammal|hög)|vilken andel|osuu\w*|prosent\w*|procent\w*)\b",
+            re.I,
+        ),
+        # A quantity: a number that is not a bare year.
+        re.compile(r"(?<![\d,.])(?!(?:19|20)\d\d(?![\d,.]\d))\d[\d,.]*"),
+    ),
+    (
+        re.compile(
+            r"^\s*(who|kuka|ketkä|keitä|vem)\b|\bwho (is|was|are|were|chairs|leads|led|runs)\b"
+            r"|\b(kuka|ketkä|keitä|vem)\b",
+            re.I,
+        ),
+        re.compile(r"\S\s+[A-ZÅÄÖ][\w-]+(\s+[A-ZÅÄÖ][\w-]+)+"),
+    ),
+    (
+        # An amount of money (on top of the quantity that "how much" asks for).
+        re.compile(
+            r"\b(cost|costs|costed|price|prices|priced|money|budget|fees?|paid|pay|pays|spend|"
+            r"spent|funding|funded|invest|invested|investment|euros?|"
+            r"maksoi|maksaa|maksavat|hinta|hinnan|hintaa|kustann\w*|rahaa|rahoit\w*|budjet\w*|"
+            r"investoin\w*|euroa|kostade|kostar|kosta|kostnad\w*|pengar|"
+            r"finansier\w*|budget\w*|investering\w*)\b",
+            re.I,
+        ),
+        re.compile(
+            r"\b(EUR|euros?)\s?\d|€\s?\d|\d\s?(million|billion|miljoonaa|miljardia|milj\.|"
+            r"miljoner|miljarder)?\s?(EUR\b|euro[as]?\b|€)",
+            re.I,
+        ),
+    ),
+    (
+        # A place: a capitalised name after "in", "at", "near"... other than the city itself
+        # ("where in espoo did the trial begin?" is answered by "in Matinkylä and Olari").
+        # "where" that asks (first, or last in a keyword query), not "a website where I can...".
+        re.compile(
+            r"^\W*((and|so|ok|okay|but|then|entä|ja|no|och|men)\W+)?"
+            r"(where|missä|mihin|mistä|millä alueella|var|vart|varifrån)\b|\bwhere\W*$",
+            re.I,
+        ),
+        re.compile(
+            rf"\b(in|at|near|from|to|between|on|i|på|vid|från|till|mellan)\s+"
+            rf"(?!(?:{HOME}|Esbo|Finland|Suomi|The|A|An)\b)[A-ZÅÄÖ][\w-]+"
+            # a Finnish place in a local case ("Matinkylässä", "Otaniemestä"), not Espoo itself
+            rf"|\b(?!(?:{HOME}|Suome))[A-ZÅÄÖ][\w-]+(ssa|ssä|sta|stä|lla|llä|lta|ltä)\b"
+        ),
+    ),
+    (
+        # A name: quoted, or after "called"/"named"/"titled"/"known as".
+        re.compile(
+            r"\b(called|named|titled|name of|nimeltään|niminen|nimi|nimeltä|heter|kallas|namn)\b",
+            re.I,
+        ),
+        re.compile(
+            r"[\"“”][^\"”]{3,80}[\"”]|\b(called|named|titled|known as|nimeltään|niminen|"
+            r"kutsutaan|heter|kallas|kallad|kallat)\s+(the\s+)?[\"“”A-ZÅÄÖ]"
+        ),
+    ),
+)
+_DEFINE = (
+    re.compile(
+        r"^\s*(?:(?:what|who)\s*(?:is|are|was|were|'s|’s)|whats|whos)\s+(?P<x>.+?)[\s?.!]*$", re.I
+    ),
+    re.compile(r"^\s*what\s+(?:does|do|did)\s+(?P<x>.+?)\s+(?:mean|stand for)\b", re.I),
+    re.compile(
+        r"^\s*(?:tell me about|explain|define|what is meant by)\s+(?P<x>.+?)[\s?.!]*$", re.I
+    ),
+    # Finnish and Swedish: "mikä on X", "mitä X tarkoittaa", "vad är X", "vad betyder X"
+    re.compile(
+        r"^\s*(?:mikä|mitä|kuka|vad|vem)\s+(?:on|ovat|oli|är|var)\s+(?P<x>.+?)[\s?.!]*$", re.I
+    ),
+    re.compile(
+        r"^\s*(?:mitä|vad)\s+(?:tarkoittaa|tarkoittavat|betyder|innebär)\s+(?P<x>.+?)[\s?.!]*$",
+        re.I,
+    ),
+    re.compile(r"^\s*mitä\s+(?P<x>.+?)\s+tarkoittaa[\s?.!]*$", re.I),
+    re.compile(r"^\s*berätta om\s+(?P<x>.+?)[\s?.!]*$", re.I),
+)
+_DETERMINER = {"the", "a", "an"}
+_PRONOUNS = {"it", "that", "this", "these", "those", "they", "he", "she", "them", "there", "one"}
+_PRONOUNS |= {"se", "ne", "tämä", "tuo", "nämä", "det", "den", "detta", "de", "dem", "dessa"}
+_OPENING = r"^(?:\([^)]{1,40}\)\s*,?\s*)?"  # "City as a Service (CaaS) is ..."
+#: The verbs that make a sentence a definition of what it opens with, by the sentence's language.
+_DEFINING = {
+    "en": re.compile(
+        _OPENING + r"(?:is|are|was|were|means|refers to|stands for|is called|used to be)\b", re.I
+    ),
+    "fi": re.compile(_OPENING + r"(?:on|ovat|oli|olivat|tarkoittaa|tarkoittavat)\b", re.I),
+    "sv": re.compile(_OPENING + r"(?:är|var|betyder|innebär|avser|kallas)\b", re.I),
+}
+#: An address in a text stands for the word a resident asks with: "is there an email I can
+#: write to?" is answered by "... at kestava@espoo.fi", which never says "email".
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b")
+_WEB = re.compile(
+    r"\bhttps?://\S+|\bwww\.\S+|\b[\w-]+(\.[\w-]+)*\.(fi|com|org|net|eu|info)\b", re.I
+)
+_ADDRESS_WORDS = (
+    (_EMAIL, tokenize("email e-mail")),
+    (_WEB, tokenize("website web site webpage online link url")),
+)
+
+
+def words_of(text: str, language: str = "en") -> list[str]:
+    """The stems of ``text``, plus the words its email or web address stands for."""
+    found = tokenize(text, language)
+    for address, implied in _ADDRESS_WORDS:
+        if address.search(text):
+            return found + implied
+    return found
+
+
+def defined_subject(question: str) -> list[str]:
+    """The words of X in "what is X" / "what does X mean" / "tell me about X" (else empty)."""
+    for pattern in _DEFINE:
+        m = pattern.search(question)
+        if m:
+            subject = words(m.group("x"))
+            while subject and subject[0] in _DETERMINER:
+                subject = subject[1:]
+            if subject[-2:] in (["in", "espoo"], ["for", "espoo"]):
+                subject = subject[:-2]
+            if set(subject) <= _PRONOUNS:  # "what is it?" names nothing to define
+                return []
+            return subject if 0 < len(subject) <= 6 else []
+    return []
+
+
+def defines(sentence: str, subject: list[str], language: str = "en") -> bool:
+    """Whether ``sentence`` (in ``language``) opens with ``subject`` and a defining verb
+    ("X (ABC) is ...", "X on ...", "X är ...")."""
+    if not subject:
+        return False
+    text = without_possessives(sentence)
+    found = list(WORD.finditer(text))
+    start = 1 if found and found[0].group().casefold() in _DETERMINER else 0
+    head = found[start : start + len(subject)]
+    if len(head) < len(subject):
+        return False
+    if stems([w.group().casefold() for w in head], language) != stems(subject, language):
+        return False
+    defining = _DEFINING.get(language, _DEFINING["en"])
+    return bool(defining.search(text[head[-1].end() :].lstrip(" ,\"”’'")))
+
+
+#: A number ("300,000", "9.02") and its scale or unit: a word ("300 thousand", "80 percent")
+#: or a letter or sign stuck to it ("300k", "3.7m", "80%").
+_QUANTITY = re.compile(
+    r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
+    r"(?:\s?(thousand|million|billion|percent|per cent)\b|(k|m|bn|%)|\b)",
+    re.I,
+)
+_SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9}
+
+
+#: The question patterns also match without the Nordic letters' dots ("när" typed "nar").
+_ASKED = tuple((either_spelling(asks), shape) for asks, shape in _ASKS)
+
+
+def asked_kinds(question: str) -> list[re.Pattern[str]]:
+    """The shapes of what ``question`` asks for (a date, a quantity, a name...)."""
+    return [shape for asks, shape in _ASKED if asks.search(question)]
+
+
+def quantities(text: str) -> set[tuple[float, bool]]:
+    """The quantities ``text`` names, as (value, is a percentage): "300k" and "300,000" are the
+    same, "80 percent" and "80%" too. Bare years and numbers below 2 do not count."""
+    found = set()
+    for m in _QUANTITY.finditer(text):
+        digits, unit = m.group(1), (m.group(2) or m.group(3) or "").lower()
+        if not unit and digits.isdigit() and 1900 <= int(digits) <= 2099:
+            continue  # a year
+        value = float(digits.replace(",", "")) * _SCALE.get(unit, 1.0)
+        if unit or value >= 2:
+            found.add((round(value, 3), unit in ("%", "percent", "per cent")))
+    return found
+
+
+_LATEST, _ASKS_PAST = either_spelling(_LATEST), either_spelling(_ASKS_PAST)
+
+
+def asks_for_latest(question: str) -> bool:
+    """Whether a question asks for the current state ("now", "these days", "latest"...)."""
+    return bool(_LATEST.search(question))
+
+
+def statement_year(text: str, date: str) -> int:
+    """The latest year a sentence reports on: the latest it names up to its document's year
+    ("by 2030" in a 2024 document is a target, not news); 0 when it names none."""
+    limit = int(date[:4]) if date[:4].isdigit() else 9999
+    return max((y for y in years(text) if y <= limit), default=0)
+
+
+def asks_about_past(question: str) -> bool:
+    """Whether a question asks about the past ("originally", "previous", "used to"...)."""
+    return bool(_ASKS_PAST.search(question))
+
+
+def marked_superseded(text: str) -> bool:
+    """Whether a text marks its statement as replaced ("the older programme", "was to be")."""
+    return bool(_STALE.search(text))
+
+
+def latest_year(text: str) -> int:
+    """The latest year ``text`` names (0 when none)."""
+    return max(years(text), default=0)

@@ -1,0 +1,339 @@
+"""Evidence: score the sentences of retrieved passages against the question.
+
+A sentence's score mixes its semantic similarity to the question with how much of the question's
+informative vocabulary (IDF-weighted stems) it contains (a near word, ``words.py``, counts by its
+similarity), plus a little credit for its passage's rank, for recent years, for the kind of answer
+asked for and for a quantity the question names, less a little for a statement its document marks
+as superseded (more when the question asks about the past).
+Sentence vectors come from the index (pooled from their passage's model pass at build time), so
+scoring needs no model call beyond the question's own embedding (and, once, the vectors of
+question words the corpus lacks).
+The best score is the assistant's confidence: below ``Settings.min_evidence`` it refuses.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..index.scale import REFERENCE_SENTENCES, REFERENCE_WORDS, Scale, background_scale
+from ..index.store import IndexVersion
+from ..index.words import Encode, spellings, wordlike
+from ..ingest.chunking import Span
+from ..text import content_terms, tokenize
+from .cues import defines, latest_year, marked_superseded, quantities, words_of
+from .features import question_part, sentence_features
+from .question import Question
+from .retrieval import Hit
+from .synonyms import Thesaurus
+from .wording import (
+    Near,
+    QuestionWords,
+    alternatives_of,
+    coverage,
+    focus_term,
+    unknown_share,
+    unknown_terms,
+    weighted_terms,
+)
+
+#: Weights of semantic similarity, word overlap and passage rank in a sentence's score.
+W_SEMANTIC, W_OVERLAP, W_RANK = 0.75, 0.3, 0.05
+#: Two sentences this close (cosine of their vectors, or Jaccard of their stems) say the same
+#: thing, or too nearly so; the answer keeps one and leaves room for other evidence.
+REDUNDANT, REDUNDANT_TERMS = 0.9, 0.6
+#: At most this many vectors of question words the corpus lacks are kept between questions.
+MAX_UNKNOWN_WORDS = 4096
+#: Penalty when the question's most specific known word appears in none of the retrieved passages.
+FOCUS_PENALTY = 0.1
+#: Bonus for sentences about the most recent years (larger when the question asks for "now").
+RECENCY_BONUS, RECENCY_BONUS_LATEST = 0.02, 0.06
+#: Penalty for a statement its document marks as superseded ("the older programme set...", "the
+#: unit was to be shut down in 2020"); a bonus as large when the question asks about the past
+#: ("what year was espoo originally aiming for?"). "A year earlier
+#: than planned", "support earlier" and "older people" mark nothing.
+STALE_PENALTY = 0.05
+#: Bonus for each kind of thing the question asks for (a date, a number, an amount of money, a
+#: person's or a thing's name...) that a sentence holds.
+ANSWER_TYPE_BONUS = 0.05
+#: Bonus for a sentence that names a quantity the question names ("when did espoo pass 300k
+#: inhabitants?" is about the sentence with "300,000", "the 80 percent cut" about those with 80%).
+SAME_QUANTITY_BONUS = 0.08
+#: Bonus for a sentence that defines what a "what is X" question asks about ("X is ...").
+DEFINITION_BONUS = 0.08
+
+
+def _positions(passages: list[int]) -> list[int]:
+    """Each sentence's position in its passage, from the passage index of each sentence."""
+    out, previous, position = [], -1, 0
+    for i in passages:
+        position = position + 1 if i == previous else 0
+        previous = i
+        out.append(position)
+    return out
+
+
+def _recency(texts: list[str], *, wants_latest: bool) -> list[float]:
+    years = [latest_year(t) for t in texts]
+    dated = [y for y in years if y]
+    if not dated or min(dated) == max(dated):
+        return [0.0] * len(texts)
+    low, high = min(dated), max(dated)
+    bonus = RECENCY_BONUS_LATEST if wants_latest else RECENCY_BONUS
+    return [bonus * (y - low) / (high - low) if y else 0.0 for y in years]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of a retrieved passage, scored against the question."""
+
+    text: str
+    start: int
+    hit_index: int
+    hit: Hit
+    score: float
+    semantic: float
+    overlap: float
+    terms: frozenset[str] = field(repr=False, compare=False)
+    vector: np.ndarray = field(repr=False, compare=False)
+    #: Its document marks it as replaced ("was to be ...") and the question is not about the past.
+    superseded: bool = False
+    #: The cosine of two sentence vectors that counts as ``REDUNDANT`` with this encoder.
+    redundant_cosine: float = REDUNDANT
+    #: Its values of ``FEATURES``, for a learned scorer.
+    features: tuple[float, ...] = field(default=(), repr=False, compare=False)
+
+    def redundant_with(self, other: Candidate) -> bool:
+        union = len(self.terms | other.terms)
+        shared = len(self.terms & other.terms) / union if union else 1.0
+        close = float(self.vector @ other.vector) >= self.redundant_cosine
+        return close or shared >= REDUNDANT_TERMS or self.text == other.text
+
+
+class EvidenceScorer:
+    """Scores the candidate sentences of retrieved passages with the vectors stored by the build."""
+
+    def __init__(self, thesaurus: Thesaurus | None = None, encode: Encode | None = None) -> None:
+        self.thesaurus = thesaurus or Thesaurus()
+        #: Encodes question words the corpus lacks, to find their near words in it.
+        self.encode = encode
+        self._lock = threading.Lock()
+        self._idf: dict[str, tuple[str, dict[str, float], float]] = {}
+        self._scales: dict[str, tuple[Scale, Scale]] = {}
+        self._unknown: dict[str, np.ndarray] = {}  # vectors of such words, by stem
+
+    def rank(
+        self,
+        version: IndexVersion,
+        asked: Question,
+        query_vector: np.ndarray,
+        hits: list[Hit],
+    ) -> list[Candidate]:
+        """All usable sentences of ``hits``, best first."""
+        spans, vectors = self._units(version, hits)
+        if not spans:
+            return []
+        texts = [hit.chunk.text[s.start : s.end] for _, hit, s in spans]
+        sentence_scale, word_scale = self._scales_for(version)
+        semantic = sentence_scale(vectors @ query_vector.reshape(-1))
+        redundant_cosine = sentence_scale.raw(REDUNDANT)
+        idf = self._idf_for(version)
+        words = self._read_words(version, asked, hits, idf)
+        q_terms, ctx_terms, alternatives = words.question, words.context, words.alternatives
+        near, headings, focus, lang = words.near, words.headings, words.focus, asked.language
+        recency = _recency(texts, wants_latest=asked.latest)
+        subject = list(asked.subject)
+        candidates = []
+        shared = question_part(
+            unknown_share=unknown_share(q_terms, idf),
+            unknown_terms=unknown_terms(q_terms, idf),
+            terms=len(q_terms),
+            kinds_asked=len(asked.kinds),
+            asks_past=asked.past,
+            top_lexical=max((h.lexical for h in hits), default=0.0),
+        )
+        positions = _positions([i for i, _, _ in spans])
+        for (i, hit, span), text, vec, sem, rec, position in zip(
+            spans, texts, vectors, semantic, recency, positions, strict=True
+        ):
+            terms = frozenset(words_of(text, hit.chunk.language))
+            context = terms | headings[i]
+            overlap = 0.7 * coverage(q_terms, context, alternatives, near) + 0.3 * coverage(
+                ctx_terms, context, alternatives, near
+            )
+            if hit.chunk.language != lang != "en":
+                # A Finnish or Swedish question is often answered from an English passage, whose
+                # words rarely match its own: the overlap is read from the meaning instead.
+                overlap = max(overlap, min(max(float(sem), 0.0), 1.0))
+            parts = _rule_parts(asked, text, hit, subject, focus=bool(focus))
+            score = W_SEMANTIC * float(sem) + W_OVERLAP * overlap + W_RANK / (1 + i) + rec
+            score += parts.pop("bonus")
+            stale = bool(parts["stale"])
+            features = sentence_features(
+                shared,
+                semantic=float(sem),
+                overlap=overlap,
+                rank=1 / (1 + i),
+                recency=rec,
+                dense=hit.dense,
+                lexical=hit.lexical,
+                fused=hit.score,
+                own_language=hit.chunk.language == lang,
+                position=position,
+                length=len(text) / 200,
+                hand_score=score,
+                **parts,
+            )
+            candidates.append(
+                Candidate(
+                    text,
+                    span.start,
+                    i,
+                    hit,
+                    score,
+                    float(sem),
+                    overlap,
+                    terms,
+                    vec,
+                    superseded=stale and not asked.past,
+                    redundant_cosine=redundant_cosine,
+                    features=features,
+                )
+            )
+        candidates.sort(key=lambda c: -c.score)
+        return candidates
+
+    def _read_words(
+        self,
+        version: IndexVersion,
+        asked: Question,
+        hits: list[Hit],
+        idf: tuple[dict[str, float], float],
+    ) -> QuestionWords:
+        """The question's weighted words, what stands for them in the passages, and its focus."""
+        question, query, lang = asked.text, asked.query, asked.language
+        alternatives = alternatives_of(self.thesaurus.matches(query))
+        q_terms = weighted_terms(question, idf, alternatives, lang)
+        ctx_terms = weighted_terms(query, idf, alternatives, lang) if query != question else q_terms
+        passages = [set(words_of(h.chunk.text, h.chunk.language)) for h in hits]
+        headings = {
+            i: set(tokenize(f"{h.chunk.title} {h.chunk.section}", h.chunk.language))
+            for i, h in enumerate(hits)
+        }
+        near = self._near_words(
+            version, query, q_terms | ctx_terms, set().union(*passages, *headings.values())
+        )
+        focus = focus_term(q_terms, idf)
+        if focus and any(coverage({focus: 1.0}, p, alternatives, near) for p in passages):
+            focus = ""  # the retrieved evidence does speak of it somewhere
+        return QuestionWords(q_terms, ctx_terms, alternatives, near, headings, focus)
+
+    def _near_words(
+        self, version: IndexVersion, text: str, weights: dict[str, float], candidates: set[str]
+    ) -> Near:
+        """For each word of ``weights``, the words of ``candidates`` that mean nearly the same."""
+        table = version.words
+        if not len(table):
+            return {}
+        vectors: dict[str, np.ndarray] = {}
+        missing = []
+        for stem in weights:
+            if not wordlike(stem):
+                continue
+            if stem in table.row:
+                vectors[stem] = table.vectors[table.row[stem]]
+            elif stem in self._unknown:
+                vectors[stem] = self._unknown[stem]
+            else:
+                missing.append(stem)
+        spelled = spellings([text]) if missing and self.encode is not None else {}
+        missing = [s for s in missing if s in spelled]
+        if missing and self.encode is not None:
+            encoded = self.encode([spelled[s] for s in missing])
+            with self._lock:
+                if len(self._unknown) > MAX_UNKNOWN_WORDS:
+                    self._unknown.clear()
+                for stem, vector in zip(missing, encoded, strict=True):
+                    self._unknown[stem] = vectors[stem] = vector
+        return table.near(vectors, candidates, self._scales_for(version)[1])
+
+    def _units(
+        self, version: IndexVersion, hits: list[Hit]
+    ) -> tuple[list[tuple[int, Hit, Span]], np.ndarray]:
+        """The answer units of ``hits`` and their vectors, as stored by the build."""
+        spans: list[tuple[int, Hit, Span]] = []
+        rows: list[np.ndarray] = []
+        for i, hit in enumerate(hits):
+            offsets, vecs = version.sentences.of(hit.faiss_id)
+            spans.extend((i, hit, Span(int(a), int(b))) for a, b in offsets)
+            rows.append(vecs)
+        if not spans:
+            return [], np.zeros((0, 0), np.float32)
+        return spans, np.vstack(rows).astype(np.float32)
+
+    def prepare(self, version: IndexVersion) -> None:
+        """Compute the version's IDF table and similarity scales (and load the word lists) now,
+        not on a question."""
+        self._idf_for(version)
+        self._scales_for(version)
+        content_terms("warm up")
+
+    def _scales_for(self, version: IndexVersion) -> tuple[Scale, Scale]:
+        """The encoder's sentence and word similarity scales in this version (``index.scale``)."""
+        cached = self._scales.get(version.name)
+        if cached is None:
+            model = version.manifest.model
+            cached = (
+                background_scale(version.sentences.vectors, REFERENCE_SENTENCES, model=model),
+                background_scale(version.words.vectors, REFERENCE_WORDS, model=model),
+            )
+            with self._lock:
+                self._scales[version.name] = cached
+                while len(self._scales) > 2:
+                    self._scales.pop(next(iter(self._scales)))
+        return cached
+
+    def _idf_for(self, version: IndexVersion) -> tuple[dict[str, float], float]:
+        """Inverse document frequency of each stem over the version's passages (once per version).
+
+        The counts are saved with the BM25 index, so start-up does not re-tokenise the corpus.
+        """
+        cached = self._idf.get(version.name)
+        if cached is not None:
+            return cached[1], cached[2]
+        n = max(len(version.chunks), 1)
+        df = version.lexical.df
+        idf = {t: math.log(1 + n / c) for t, c in df.items()}
+        unseen = math.log(1 + n)
+        with self._lock:
+            self._idf[version.name] = (version.name, idf, unseen)
+            while len(self._idf) > 2:  # the served version and the one it replaced
+                self._idf.pop(next(iter(self._idf)))
+        return idf, unseen
+
+
+def _rule_parts(
+    asked: Question, text: str, hit: Hit, subject: list[str], *, focus: bool
+) -> dict[str, float]:
+    """The cues the rules add to a sentence's score ("bonus": their sum) and the features
+    they stand for: kinds of answer held, the same quantity, a definition, superseded."""
+    # once per kind held: "how much did it cost" wants a number, and money most
+    held = sum(1 for shape in asked.kinds if shape.search(text))
+    same_quantity = bool(asked.quantities and asked.quantities & quantities(text))
+    defining = defines(text, subject, hit.chunk.language)
+    stale = marked_superseded(text) or marked_superseded(hit.chunk.section)
+    bonus = ANSWER_TYPE_BONUS * held + SAME_QUANTITY_BONUS * same_quantity
+    bonus += DEFINITION_BONUS * defining - FOCUS_PENALTY * focus
+    if stale:
+        bonus += STALE_PENALTY if asked.past else -STALE_PENALTY
+    return {
+        "bonus": bonus,
+        "kinds_held": float(held),
+        "same_quantity": float(same_quantity),
+        "focus_missing": float(focus),
+        "defines": float(defining),
+        "stale": float(stale),
+    }

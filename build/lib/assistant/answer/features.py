@@ -1,0 +1,70 @@
+"""Features: what the evidence step records about each candidate sentence, for learned models.
+
+``evidence.EvidenceScorer.rank`` measures these while it scores a sentence by the rules; each
+``Candidate`` keeps them, in ``FEATURES`` order, and ``answerability.py`` reads them. A feature is
+named once here, so the training data and the served model cannot disagree about the order.
+"""
+
+from __future__ import annotations
+
+import math
+
+#: A candidate's features, in order.
+FEATURES = (
+    "semantic",  # the sentence's similarity to the question, on the encoder's scale
+    "overlap",  # the IDF share of the question's words the sentence and its headings hold
+    "rank",  # 1 / (1 + its passage's rank)
+    "recency",  # the recency bonus
+    "kinds_held",  # how many kinds of answer asked for (date, number...) it holds
+    "kinds_asked",  # how many kinds the question asks for
+    "same_quantity",  # it names a quantity the question names
+    "focus_missing",  # the question's rarest known word is in none of the passages
+    "defines",  # it defines what a "what is X" question asks about
+    "stale",  # its document marks it as replaced
+    "asks_past",  # the question asks about the past
+    "dense",  # its passage's dense similarity
+    "lexical",  # its passage's BM25 score, relative to the best passage's
+    "fused",  # its passage's fused retrieval score
+    "own_language",  # the passage is in the question's language
+    "unknown_share",  # the IDF share of the question's words that the corpus never uses
+    "terms",  # how many topic words the question has (capped at 12)
+    "position",  # the sentence's position in its passage (0 = first)
+    "length",  # its length in characters / 200
+    "hand_score",  # the rules' score of the sentence (``evidence.py``)
+    "top_lexical",  # log(1 + the best passage's BM25 score): the question's words in the corpus
+    "unknown_terms",  # how many of the question's topic words the corpus never uses
+)
+#: The most topic words ``terms`` counts.
+MAX_TERMS = 12
+
+
+def question_part(
+    *,
+    unknown_share: float,
+    unknown_terms: int,
+    terms: int,
+    kinds_asked: int,
+    asks_past: bool,
+    top_lexical: float,
+) -> dict[str, float]:
+    """The features every sentence of one question shares."""
+    return {
+        "unknown_share": unknown_share,
+        "unknown_terms": float(unknown_terms),
+        "terms": float(min(terms, MAX_TERMS)),
+        "kinds_asked": float(kinds_asked),
+        "asks_past": float(asks_past),
+        "top_lexical": math.log1p(max(top_lexical, 0.0)),
+        "top_lexical_raw": max(top_lexical, 0.0),
+    }
+
+
+def sentence_features(shared: dict[str, float], **own: float) -> tuple[float, ...]:
+    """One candidate's ``FEATURES``: the question's ``shared`` part and its ``own`` values
+    (``lexical`` is made relative to the best passage's BM25 score here)."""
+    values = {**shared, **{k: float(v) for k, v in own.items()}}
+    values["lexical"] = values["lexical"] / (shared["top_lexical_raw"] or 1.0)
+    missing = [name for name in FEATURES if name not in values]
+    if missing:
+        raise ValueError(f"features missing: {', '.join(missing)}")
+    return tuple(values[name] for name in FEATURES)

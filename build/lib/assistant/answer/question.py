@@ -1,0 +1,80 @@
+"""The question, read once: what every later step needs to know about it, in one frozen record.
+
+``read_question`` cleans the text, joins a follow-up with the previous exchange for retrieval,
+and reads the cues (what kind of answer is asked for, now or the past, quantities and places
+named, what a "what is X" question defines, the language). Retrieval, evidence scoring,
+composition and refusals all read this record; none parses the question again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from ..text import content_terms
+from .conversation import Turn, asks_for_live_information, clean_question, retrieval_query
+from .cues import asked_kinds, asks_about_past, asks_for_latest, defined_subject, quantities
+from .language import question_language
+from .places import other_places
+
+
+@dataclass(frozen=True)
+class Question:
+    """A resident's question and what its wording says about the answer wanted."""
+
+    #: The question as asked, on one line, cut to the length limit.
+    text: str
+    #: What retrieval reads: the text, joined with the previous exchange for a follow-up.
+    query: str
+    #: The topic-bearing stems of the text (``text.content_terms``).
+    terms: tuple[str, ...] = ()
+    #: The shapes of what it asks for: a date, a number, a name, a place, an amount (``cues``).
+    kinds: tuple[re.Pattern[str], ...] = ()
+    #: It asks for the current state ("now", "latest").
+    latest: bool = False
+    #: It asks about the past ("originally", "used to").
+    past: bool = False
+    #: The quantities it names ("300k" = 300,000; "80 percent").
+    quantities: frozenset[tuple[float, bool]] = frozenset()
+    #: Towns and countries other than Espoo that it names.
+    places: tuple[str, ...] = ()
+    #: The words of X in "what is X".
+    subject: tuple[str, ...] = ()
+    #: The language it is written in: 'en', 'fi' or 'sv' (``language.question_language``).
+    language: str = "en"
+    #: It wants live information (tomorrow's weather, the next metro): no document has it.
+    live: bool = False
+
+    @property
+    def follow_up(self) -> bool:
+        """Whether the previous exchange joined the retrieval query."""
+        return self.query != self.text
+
+
+def read_question(
+    raw: str,
+    history: Sequence[Turn | dict[str, str]] = (),
+    *,
+    max_chars: int,
+    language: str = "",
+    only_in: Mapping[str, str] = {},
+) -> Question:
+    """Read ``raw`` (with the recent ``history``) once. ``language`` is the interface's (it
+    decides for a question too short to tell); ``only_in`` maps the words that documents of one
+    language alone use to that language (``LexicalIndex.only_in``)."""
+    text = clean_question(raw, max_chars)
+    written_in = question_language(text, language, only_in)
+    return Question(
+        text=text,
+        query=retrieval_query(text, history) if text else text,
+        terms=tuple(content_terms(text, written_in)),
+        kinds=tuple(asked_kinds(text)),
+        latest=asks_for_latest(text),
+        past=asks_about_past(text),
+        quantities=frozenset(quantities(text)),
+        places=tuple(other_places(text, written_in)),
+        subject=tuple(defined_subject(text)),
+        language=written_in,
+        live=asks_for_live_information(text),
+    )
