@@ -249,7 +249,9 @@ def test_feedback_is_stored_with_the_question_answer_and_citations(
     assert [r["rating"] for r in rows] == ["up", "down"]
     assert rows[0]["comment"] == "Clear and well sourced <b>thanks</b>"
     assert rows[0]["question"] == "What is the Jokeri light rail?"
-    assert "Jokeri" in rows[0]["answer"] and "Jokeri" in rows[0]["citations"]
+    assert "Jokeri" in rows[0]["answer"]
+    assert rows[0]["citations"][0]["document"] == "jokeri-light-rail.md"
+    assert "Jokeri" in rows[0]["citations"][0]["title"]
 
 
 @pytest.mark.browser
