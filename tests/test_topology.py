@@ -169,6 +169,21 @@ def wait_until(predicate: object, what: str, seconds: float = 180) -> None:
         time.sleep(0.5)
 
 
+def both_in_rotation(topology: Topology) -> None:
+    """Until nginx sends requests to both replicas again (after a replica died, nginx leaves it
+    out for its fail_timeout and then tries it anew)."""
+    wanted = {f"127.0.0.1:{p}" for p in topology.ports}
+
+    def both() -> bool:
+        start = len(upstreams(topology.nginx_log))
+        for _ in range(4):  # health is not rate-limited
+            httpx.get(f"{topology.nginx}/api/health", timeout=30)
+        served = {t.split(",")[-1].strip() for t in upstreams(topology.nginx_log)[start:]}
+        return wanted <= served
+
+    wait_until(both, "nginx never sent requests to both replicas", seconds=60)
+
+
 def upstreams(log: Path) -> list[str]:
     """Per request nginx logged, the replica addresses it tried (several when it retried)."""
     return re.findall(r"\[([^\]]*)\] \[[^\]]*\]$", log.read_text(), flags=re.MULTILINE)
@@ -212,6 +227,7 @@ def test_residents_never_see_a_failure_while_documents_change_and_a_replica_dies
 @pytest.mark.slow
 @pytest.mark.server
 def test_one_rate_limit_counts_a_resident_across_both_replicas(topology: Topology) -> None:
+    both_in_rotation(topology)
     transport = httpx.HTTPTransport(local_address="127.0.0.250")
     with httpx.Client(transport=transport, timeout=60) as client:
         before = len(upstreams(topology.nginx_log))
