@@ -378,6 +378,16 @@ def test_feedback_on_an_answer_is_stored_and_checked(client: httpx.Client) -> No
         assert refused.status_code == 422 and refused.json()["message"]
 
 
+def test_a_replica_on_sqlite_says_to_share_postgresql(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="uvicorn.error"):
+        create_app(web.built_settings(), web.assistant())
+        assert "ASSISTANT_DATABASE_URL" not in caplog.text  # one process: SQLite is right
+        create_app(web.built_settings(), web.assistant(), follow=True)
+    assert "share one PostgreSQL: set ASSISTANT_DATABASE_URL" in caplog.text
+
+
 def test_admin_reindex_needs_a_token_and_live_rebuilds(client: httpx.Client) -> None:
     disabled = client.post("/api/admin/reindex", headers={"Authorization": "Bearer x"})
     assert disabled.status_code == 404 and "ASSISTANT_ADMIN_TOKEN" in disabled.json()["message"]

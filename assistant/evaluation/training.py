@@ -27,7 +27,7 @@ from ..answer.question import read_question
 from .questions import load_questions
 
 #: Question files that judge the model and are never trained on (their stems).
-NEVER_TRAINED = ("blind-en", "blind-fisv")
+NEVER_TRAINED = ("blind-en", "blind-fisv", "blind2-en", "blind2-fisv")
 #: The false-refusal rate the threshold is picked for, by default.
 DEFAULT_FALSE_REFUSAL = 0.05
 #: Inverse regularisation strength of the logistic regression.

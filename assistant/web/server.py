@@ -24,7 +24,7 @@ from ..config import Settings
 from ..errors import IndexError_
 from ..i18n import N_, negotiate, translate
 from .api import create_api
-from .database import Database
+from .database import Database, shown
 from .feedback import FeedbackStore
 from .questionlog import QuestionLog
 from .ratelimit import ClientRateLimiter
@@ -104,6 +104,12 @@ def create_app(
     limiter = ClientRateLimiter(settings.rate_limit, settings.rate_limit_storage)
     database = Database.from_settings(settings)
     database.engine  # noqa: B018 - open and migrate it now: a wrong URL stops start-up here
+    if follow and database.is_sqlite:
+        log.warning(
+            "This replica keeps feedback and the question log in SQLite (%s); replicas on "
+            "several machines should share one PostgreSQL: set ASSISTANT_DATABASE_URL.",
+            shown(database.url),
+        )
     questions = QuestionLog(database, settings.log_days) if settings.log_days else None
     feedback = FeedbackStore(database)
     app = create_api(
