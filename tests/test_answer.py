@@ -447,7 +447,9 @@ def _sentence(hits, key: tuple[str, int]) -> str:  # type: ignore[no-untyped-def
     return f"{chunk.section} {text[: text.find('.') + 1]}"
 
 
-def _candidates(scores: list[float]) -> tuple[list, list]:  # type: ignore[type-arg]
+def _candidates(  # type: ignore[type-arg]
+    scores: list[float], sentences: list[str] | None = None
+) -> tuple[list, list]:
     """One passage of consecutive sentences with the given scores, ranked best first."""
     import numpy as np
 
@@ -455,11 +457,14 @@ def _candidates(scores: list[float]) -> tuple[list, list]:  # type: ignore[type-
     from assistant.answer.retrieval import Hit
     from assistant.ingest.chunking import Chunk
 
-    sentences = [
-        "Six protected areas in Espoo belong to the Natura 2000 network.",
-        "They are Lake Matalajärvi, the Laajalahti bird wetlands and four other sites.",
-        "Nuuksio National Park is the largest protected area in Espoo.",
-    ][: len(scores)]
+    sentences = (
+        sentences
+        or [
+            "Six protected areas in Espoo belong to the Natura 2000 network.",
+            "They are Lake Matalajärvi, the Laajalahti bird wetlands and four other sites.",
+            "Nuuksio National Park is the largest protected area in Espoo.",
+        ]
+    )[: len(scores)]
     text = " ".join(sentences)
     chunk = Chunk("c1", "nature.md", "Nature", "", text, 0, len(text))
     hit = Hit(chunk, 1.0, 1.0, 1.0, 0)
@@ -521,6 +526,35 @@ def test_no_sentence_joins_when_the_answer_already_holds_what_is_asked() -> None
     ranked, hits = _candidates([0.8, 0.3, 0.65])
     text, _ = compose(ranked, hits, wanted=[re.compile(r"\bNatura 2000\b")])
     assert "Nuuksio" not in text
+
+
+BIKES = [
+    "By 2019 Espoo had 107 city bike stations.",
+    "The yellow bikes stand along the metro line.",
+    "In the 2017 pilot they were used for 760 trips a week.",
+]
+
+
+@pytest.mark.parametrize(
+    ("wanted", "kept"),
+    [
+        ("quantity", [0, 2]),  # the sentence without a number only pads the answer
+        ("name", [0, 1, 2]),  # a name or place is found by its capitals only: not exact
+        ("", [0, 1, 2]),
+    ],
+)
+def test_a_question_for_an_exact_thing_keeps_only_the_sentences_that_state_one(
+    wanted: str, kept: list[int]
+) -> None:
+    import re
+
+    from assistant.answer.composition import compose
+    from assistant.answer.cues import QUANTITY_SHAPE
+
+    ranked, hits = _candidates([0.8, 0.78, 0.76], BIKES)
+    shapes = {"quantity": [QUANTITY_SHAPE], "name": [re.compile(r"\b[A-Z][a-z]+\b")], "": []}
+    text, _ = compose(ranked, hits, wanted=shapes[wanted])
+    assert [i for i, sentence in enumerate(BIKES) if sentence in text] == kept
 
 
 def test_a_sentence_holding_what_is_asked_comes_from_the_best_sentences_section() -> None:

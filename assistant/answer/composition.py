@@ -2,8 +2,9 @@
 
 ``compose`` picks 1-4 complementary sentences (the best one, others within a score floor of it
 that do not only repeat an answer already given, the sentence right after the best when it scores
-close, one holding the kind of answer asked for when none does), orders their sources and marks
-every sentence with its source's ``[n]``.
+close, one holding the kind of answer asked for when none does; for a question that asks only for
+a date, a quantity or an amount, only the sentences that state one after the best), orders their
+sources and marks every sentence with its source's ``[n]``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..text import words
-from .cues import statement_year
+from .cues import EXACT_SHAPES, statement_year
 from .evidence import Candidate
 from .retrieval import Hit
 
@@ -89,7 +90,7 @@ def compose(
     ):
         chosen.append(following)
     if wanted:
-        chosen = _holding_kind(chosen, ranked, wanted)
+        chosen = _only_what_answers(_holding_kind(chosen, ranked, wanted), wanted)
     # Sources in order of their best sentence; a newer source first when the evidence is close,
     # and a statement marked as replaced after the ones that are not.
     order: list[int] = []
@@ -112,6 +113,24 @@ def compose(
         for i in order
     )
     return text, citations
+
+
+def _only_what_answers(
+    chosen: list[Candidate], wanted: Sequence[re.Pattern[str]]
+) -> list[Candidate]:
+    """For a question that asks only for exact things (a date, a quantity, an amount of money)
+    and is answered: the best sentence and the further ones that state such a thing; the others
+    only pad the answer."""
+    if not all(shape in EXACT_SHAPES for shape in wanted):
+        return chosen
+
+    def holds(c: Candidate) -> bool:
+        return any(shape.search(c.text) for shape in wanted)
+
+    stating = [c for c in chosen[1:] if holds(c)]
+    if not stating and not holds(chosen[0]):
+        return chosen
+    return [chosen[0], *stating]
 
 
 def _holding_kind(

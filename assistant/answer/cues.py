@@ -43,6 +43,17 @@ _MONTHS = (
     r"januari|februari|mars|maj|juni|juli|augusti|oktober|"
     r"våren|sommaren|sommar|hösten|höst|vintern|vinter)"
 )
+#: What a date, a quantity (a number that is not a bare year) and an amount of money look like.
+#: They are exact: a sentence without one does not state one (names and places are recognised
+#: by their capitals only, which misses "west of Espoo Centre").
+DATE_SHAPE = re.compile(rf"{YEAR.pattern}|\b{_MONTHS}\b", re.I)
+QUANTITY_SHAPE = re.compile(r"(?<![\d,.])(?!(?:19|20)\d\d(?![\d,.]\d))\d[\d,.]*")
+MONEY_SHAPE = re.compile(
+    r"\b(EUR|euros?)\s?\d|€\s?\d|\d\s?(million|billion|miljoonaa|miljardia|milj\.|"
+    r"miljoner|miljarder)?\s?(EUR\b|euro[as]?\b|€)",
+    re.I,
+)
+EXACT_SHAPES = (DATE_SHAPE, QUANTITY_SHAPE, MONEY_SHAPE)
 _ASKS = (
     (
         re.compile(
@@ -51,7 +62,7 @@ _ASKS = (
             r"när|vilket år|sedan när|till när|vilket datum)\b|^\W*koska\b",
             re.I,
         ),
-        re.compile(rf"{YEAR.pattern}|\b{_MONTHS}\b", re.I),
+        DATE_SHAPE,
     ),
     (
         re.compile(
@@ -62,8 +73,7 @@ _ASKS = (
             r"länge|gammal|hög)|vilken andel|osuu\w*|prosent\w*|procent\w*)\b",
             re.I,
         ),
-        # A quantity: a number that is not a bare year.
-        re.compile(r"(?<![\d,.])(?!(?:19|20)\d\d(?![\d,.]\d))\d[\d,.]*"),
+        QUANTITY_SHAPE,
     ),
     (
         re.compile(
@@ -83,11 +93,7 @@ _ASKS = (
             r"finansier\w*|budget\w*|investering\w*)\b",
             re.I,
         ),
-        re.compile(
-            r"\b(EUR|euros?)\s?\d|€\s?\d|\d\s?(million|billion|miljoonaa|miljardia|milj\.|"
-            r"miljoner|miljarder)?\s?(EUR\b|euro[as]?\b|€)",
-            re.I,
-        ),
+        MONEY_SHAPE,
     ),
     (
         # A place: a capitalised name after "in", "at", "near"... other than the city itself
