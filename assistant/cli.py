@@ -257,7 +257,7 @@ def eval_(ctx: click.Context, file: Path, k: int, as_json: bool) -> None:
         click.echo(f"  [{f['kind']}] {f['question']}\n      -> {f['problem']}: {f['answer'][:160]}")
 
 
-@cli.command("train-refusal")
+@cli.command("train-scorer")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--false-refusal",
@@ -268,9 +268,9 @@ def eval_(ctx: click.Context, file: Path, k: int, as_json: bool) -> None:
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Weights file [default: the package's file for the model].",
+    help="Folder for the two weights files [default: the package's answer/scorers/].",
 )
 @click.option(
     "--plot",
@@ -280,7 +280,7 @@ def eval_(ctx: click.Context, file: Path, k: int, as_json: bool) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
-def train_refusal(
+def train_scorer(
     ctx: click.Context,
     files: tuple[Path, ...],
     false_refusal: float,
@@ -288,12 +288,13 @@ def train_refusal(
     plot: Path | None,
     as_json: bool,
 ) -> None:
-    """Train the answerability model of the configured encoder on question files (default: every
-    eval/*.jsonl but the blind ones); validated file by file (see docs/evaluation.md)."""
+    """Train the configured encoder's sentence ranker and answerability model on question files
+    (default: every eval/*.jsonl but the blind ones); validated file by file (see
+    docs/evaluation.md)."""
     from .answer.factory import create_assistant
-    from .evaluation.training import train, training_files
+    from .evaluation.training import report_lines, train, training_files
 
-    settings = _settings(ctx).with_(refusal="rules")
+    settings = _settings(ctx).with_(scorer="rules")
     chosen = list(files) or training_files(Path("eval"))
     if not chosen:
         raise click.UsageError("No question files: pass some, or run from the project folder.")
@@ -303,18 +304,7 @@ def train_refusal(
     if as_json:
         _echo_json(report)
         return
-    click.echo(
-        f"{report['model']}: {report['questions']} questions, threshold {report['threshold']:.3f} "
-        f"for a false-refusal rate of {false_refusal:.0%}; weights in {report['weights']}"
-    )
-    click.echo("Held out one file at a time (refusal accuracy / false-refusal rate):")
-    for row in report["cross_validation"]:
-        learned, rules = row["learned"], row["rules"]
-        click.echo(
-            f"  {row['file']:>12}: learned {learned['refusal_accuracy']} / "
-            f"{learned['false_refusal_rate']}   rules {rules['refusal_accuracy']} / "
-            f"{rules['false_refusal_rate']}"
-        )
+    click.echo("\n".join(report_lines(report)))
 
 
 @cli.group()

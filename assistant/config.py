@@ -59,9 +59,10 @@ class Settings:
     top_k: int = DEFAULT_TOP_K
     fusion: str = DEFAULT_FUSION
     min_evidence: float = DEFAULT_MIN_EVIDENCE
-    #: How to decide that the documents cannot answer: "rules" (``min_evidence``) or "learned"
-    #: (the encoder's trained answerability model, where it has one; else the rules).
-    refusal: str = "rules"
+    #: How sentences are scored and refusals decided: "rules" (the hand-weighted sum against
+    #: ``min_evidence``) or "learned" (the encoder's trained sentence ranker and answerability
+    #: model, where it has them; else the rules).
+    scorer: str = "rules"
     #: Residents' words -> the documents' words: '' is the bundled list, 'none' switches it off.
     synonyms: str = ""
     llm_url: str = ""
@@ -102,8 +103,8 @@ class Settings:
             raise ConfigError(
                 f"backend must be 'torch', 'onnx' or 'onnx-int8', got {self.backend!r}."
             )
-        if self.refusal not in ("learned", "rules"):
-            raise ConfigError(f"refusal must be 'learned' or 'rules', got {self.refusal!r}.")
+        if self.scorer not in ("learned", "rules"):
+            raise ConfigError(f"scorer must be 'learned' or 'rules', got {self.scorer!r}.")
         if self.fusion not in ("rrf", "blend"):
             raise ConfigError(f"fusion must be 'rrf' or 'blend', got {self.fusion!r}.")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.answer.assistant import required_evidence
+from assistant.answer.answerability import required_evidence
 from assistant.answer.factory import create_assistant
 from assistant.config import Settings
 from assistant.evaluation.questions import _contains_any, load_questions

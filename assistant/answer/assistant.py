@@ -18,19 +18,17 @@ from ..config import Settings
 from ..errors import GenerationError
 from ..i18n import translate
 from ..index.store import IndexVersion
-from .answerability import load_answerability, question_features
+from .answerability import candidate_features, load_answerability, required_evidence
 from .composition import Citation, citation_for, compose, quotes_for
 from .conversation import REFUSAL_START, Turn, not_repeating
 from .evidence import Candidate, EvidenceScorer
 from .language import warm_up as load_language_models
 from .places import gazetteer, mentions
 from .question import Question, read_question
+from .ranking import load_ranker
 from .retrieval import Hit, Retriever
 from .synonyms import load_thesaurus
 
-#: The refusal threshold falls by this per topic word of the question beyond LENGTH_PIVOT (up
-#: to LENGTH_CAP words) and rises as much per word below it.
-LENGTH_ALLOWANCE, LENGTH_PIVOT, LENGTH_CAP = 0.02, 4, 12
 #: Passages read for answer sentences beyond the top-k (a document's third passage, say).
 EXTRA_EVIDENCE = 3
 #: And this many passages the per-document cap held back although they score as well
@@ -51,7 +49,7 @@ class Answer:
     query: str = ""
     passages: tuple[str, ...] = ()
     #: How sure the assistant is that the documents answer the question: the learned probability
-    #: (``answerability.py``), or with ``Settings.refusal`` "rules" the best sentence's evidence
+    #: (``answerability.py``), or with ``Settings.scorer`` "rules" the best sentence's evidence
     #: score (refused below ``Settings.min_evidence``).
     confidence: float = 0.0
     #: The language the question was asked in (and answered in where the sources allow).
@@ -86,9 +84,13 @@ class Assistant:
         self.retriever = retriever
         self.generator = generator
         self._version = version
-        self._scorer = EvidenceScorer(load_thesaurus(settings.synonyms), retriever.embed_words)
-        learned = settings.refusal == "learned"
-        self._answerability = load_answerability(settings.model) if learned else None
+        learned = settings.scorer == "learned"
+        ranker = load_ranker(settings.model) if learned else None
+        self._scorer = EvidenceScorer(
+            load_thesaurus(settings.synonyms), retriever.embed_words, ranker
+        )
+        # the answerability model was trained on the ranker's scores: both or neither
+        self._answerability = load_answerability(settings.model) if ranker else None
         self._swap_lock = threading.Lock()
 
     @property
@@ -170,13 +172,13 @@ class Assistant:
     def answerable(self, asked: Question, ranked: Sequence[Candidate]) -> tuple[float, bool]:
         """The confidence that the documents answer ``asked`` and whether it is enough: the
         learned probability (``answerability.py``) when the encoder has trained weights and
-        ``Settings.refusal`` is "learned", else the best sentence's score against the rules' bar."""
+        ``Settings.scorer`` is "learned", else the best sentence's score against the rules' bar."""
         if not ranked:
             return 0.0, False
         required = required_evidence(self.settings.min_evidence, asked.terms)
         if self._answerability is None:
             return ranked[0].score, ranked[0].score >= required
-        features = question_features(ranked, required, asked.language)
+        features = candidate_features(ranked, required, asked.language)
         probability = self._answerability.probability(features)
         return probability, probability >= self._answerability.threshold
 
@@ -360,14 +362,6 @@ def source_language_note(language: str, citations: Sequence[Citation]) -> str:
     ):
         return ""
     return translate(language, _SOURCE_IN[citations[0].language])
-
-
-def required_evidence(min_evidence: float, terms: Sequence[str]) -> float:
-    """The evidence score a question needs: ``min_evidence`` for a question of four topic words,
-    a little less for each further word (a long question's words are never all in one sentence),
-    a little more for fewer."""
-    words = min(len(set(terms)), LENGTH_CAP)
-    return min_evidence - LENGTH_ALLOWANCE * (words - LENGTH_PIVOT)
 
 
 def elsewhere_places(asked: Question, ranked: list[Candidate]) -> list[str]:

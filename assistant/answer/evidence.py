@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from ..text import content_terms, tokenize
 from .cues import defines, latest_year, marked_superseded, quantities, words_of
 from .features import question_part, sentence_features
 from .question import Question
+from .ranking import SentenceRanker
 from .retrieval import Hit
 from .synonyms import Thesaurus
 from .wording import (
@@ -76,14 +77,14 @@ def _positions(passages: list[int]) -> list[int]:
     return out
 
 
-def _recency(texts: list[str], *, wants_latest: bool) -> list[float]:
+def _recency(texts: list[str]) -> list[float]:
+    """How recent each sentence's latest year is among the candidates': 0 (oldest) to 1."""
     years = [latest_year(t) for t in texts]
     dated = [y for y in years if y]
     if not dated or min(dated) == max(dated):
         return [0.0] * len(texts)
     low, high = min(dated), max(dated)
-    bonus = RECENCY_BONUS_LATEST if wants_latest else RECENCY_BONUS
-    return [bonus * (y - low) / (high - low) if y else 0.0 for y in years]
+    return [(y - low) / (high - low) if y else 0.0 for y in years]
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,15 @@ class Candidate:
 class EvidenceScorer:
     """Scores the candidate sentences of retrieved passages with the vectors stored by the build."""
 
-    def __init__(self, thesaurus: Thesaurus | None = None, encode: Encode | None = None) -> None:
+    def __init__(
+        self,
+        thesaurus: Thesaurus | None = None,
+        encode: Encode | None = None,
+        ranker: SentenceRanker | None = None,
+    ) -> None:
         self.thesaurus = thesaurus or Thesaurus()
+        #: The learned sentence scores (``ranking.py``); None: the rules' score.
+        self.ranker = ranker
         #: Encodes question words the corpus lacks, to find their near words in it.
         self.encode = encode
         self._lock = threading.Lock()
@@ -144,17 +152,11 @@ class EvidenceScorer:
         words = self._read_words(version, asked, hits, idf)
         q_terms, ctx_terms, alternatives = words.question, words.context, words.alternatives
         near, headings, focus, lang = words.near, words.headings, words.focus, asked.language
-        recency = _recency(texts, wants_latest=asked.latest)
+        recency = _recency(texts)
+        recency_bonus = RECENCY_BONUS_LATEST if asked.latest else RECENCY_BONUS
         subject = list(asked.subject)
         candidates = []
-        shared = question_part(
-            unknown_share=unknown_share(q_terms, idf),
-            unknown_terms=unknown_terms(q_terms, idf),
-            terms=len(q_terms),
-            kinds_asked=len(asked.kinds),
-            asks_past=asked.past,
-            top_lexical=max((h.lexical for h in hits), default=0.0),
-        )
+        shared = _question_part(asked, q_terms, idf, hits)
         positions = _positions([i for i, _, _ in spans])
         for (i, hit, span), text, vec, sem, rec, position in zip(
             spans, texts, vectors, semantic, recency, positions, strict=True
@@ -169,8 +171,8 @@ class EvidenceScorer:
                 # words rarely match its own: the overlap is read from the meaning instead.
                 overlap = max(overlap, min(max(float(sem), 0.0), 1.0))
             parts = _rule_parts(asked, text, hit, subject, focus=bool(focus))
-            score = W_SEMANTIC * float(sem) + W_OVERLAP * overlap + W_RANK / (1 + i) + rec
-            score += parts.pop("bonus")
+            score = W_SEMANTIC * float(sem) + W_OVERLAP * overlap + W_RANK / (1 + i)
+            score += recency_bonus * rec + parts.pop("bonus")
             stale = bool(parts["stale"])
             features = sentence_features(
                 shared,
@@ -203,8 +205,16 @@ class EvidenceScorer:
                     features=features,
                 )
             )
+        candidates = self._learned(candidates)
         candidates.sort(key=lambda c: -c.score)
         return candidates
+
+    def _learned(self, candidates: list[Candidate]) -> list[Candidate]:
+        """``candidates`` scored by the learned ranker, if there is one."""
+        if self.ranker is None or not candidates:
+            return candidates
+        learned = self.ranker.scores(np.array([c.features for c in candidates]))
+        return [replace(c, score=float(s)) for c, s in zip(candidates, learned, strict=True)]
 
     def _read_words(
         self,
@@ -313,6 +323,21 @@ class EvidenceScorer:
             while len(self._idf) > 2:  # the served version and the one it replaced
                 self._idf.pop(next(iter(self._idf)))
         return idf, unseen
+
+
+def _question_part(
+    asked: Question, q_terms: dict[str, float], idf: tuple[dict[str, float], float], hits: list[Hit]
+) -> dict[str, float]:
+    """The features every candidate of ``asked`` shares."""
+    return question_part(
+        unknown_share=unknown_share(q_terms, idf),
+        unknown_terms=unknown_terms(q_terms, idf),
+        terms=len(q_terms),
+        kinds_asked=len(asked.kinds),
+        asks_past=asked.past,
+        asks_latest=asked.latest,
+        top_lexical=max((h.lexical for h in hits), default=0.0),
+    )
 
 
 def _rule_parts(

@@ -14,7 +14,7 @@ FEATURES = (
     "semantic",  # the sentence's similarity to the question, on the encoder's scale
     "overlap",  # the IDF share of the question's words the sentence and its headings hold
     "rank",  # 1 / (1 + its passage's rank)
-    "recency",  # the recency bonus
+    "recency",  # how recent its latest year is among the candidates' (0 oldest, 1 newest)
     "kinds_held",  # how many kinds of answer asked for (date, number...) it holds
     "kinds_asked",  # how many kinds the question asks for
     "same_quantity",  # it names a quantity the question names
@@ -33,6 +33,7 @@ FEATURES = (
     "hand_score",  # the rules' score of the sentence (``evidence.py``)
     "top_lexical",  # log(1 + the best passage's BM25 score): the question's words in the corpus
     "unknown_terms",  # how many of the question's topic words the corpus never uses
+    "asks_latest",  # the question asks for the current state ("now", "latest")
 )
 #: The most topic words ``terms`` counts.
 MAX_TERMS = 12
@@ -45,6 +46,7 @@ def question_part(
     terms: int,
     kinds_asked: int,
     asks_past: bool,
+    asks_latest: bool,
     top_lexical: float,
 ) -> dict[str, float]:
     """The features every sentence of one question shares."""
@@ -54,6 +56,7 @@ def question_part(
         "terms": float(min(terms, MAX_TERMS)),
         "kinds_asked": float(kinds_asked),
         "asks_past": float(asks_past),
+        "asks_latest": float(asks_latest),
         "top_lexical": math.log1p(max(top_lexical, 0.0)),
         "top_lexical_raw": max(top_lexical, 0.0),
     }

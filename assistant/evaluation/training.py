@@ -1,20 +1,22 @@
-"""Training the answerability model (``espoo-assistant train-refusal``).
+"""Training the answerability model (``espoo-assistant train-scorer``, after the sentence ranker).
 
 Every question of the project's question files is run through retrieval and evidence scoring
-once; its ``answerability.QUESTION_FEATURES`` and its label (answerable or out of scope) make one
+once (``sentences.collect``); its sentences are ordered by the trained ranker, and its
+``answerability.QUESTION_FEATURES`` and its label (answerable or out of scope) make one
 example. Questions the hard rules settle (empty, live information) are left out. A logistic
 regression (scikit-learn, deterministic) is fitted on standardised features; the threshold is the
 probability below which the stated share of the training set's answerable questions falls (the
 false-refusal rate it is picked for).
 
-Validation is grouped by file: each file in turn is held out, the model and its threshold are
-fitted on the others, and the held-out file's refusal accuracy and false-refusal rate are compared
-with the rules'. Files named in ``NEVER_TRAINED`` are never read here: they judge the model.
+Validation is grouped by file: each file in turn is held out, the ranker, the model and its
+threshold are fitted on the others, and the held-out file's refusal accuracy and false-refusal
+rate are compared with the rules'. Files named in ``NEVER_TRAINED`` are never read here: they
+judge the model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,16 +24,18 @@ from typing import Any
 import numpy as np
 
 from ..answer.answerability import QUESTION_FEATURES, Answerability, question_features
-from ..answer.assistant import Assistant, required_evidence
-from ..answer.question import read_question
-from .questions import load_questions
+from ..answer.assistant import Assistant
+from ..answer.features import FEATURES
+from ..answer.ranking import SentenceRanker, weights_path
+from .sentences import Scored, collect, cross_validate_ranker, fit_ranker
 
 #: Question files that judge the model and are never trained on (their stems).
-NEVER_TRAINED = ("blind-en", "blind-fisv", "blind2-en", "blind2-fisv")
+NEVER_TRAINED = ("blind-en", "blind-fisv", "blind2-en", "blind2-fisv", "blind3-en", "blind3-fisv")
 #: The false-refusal rate the threshold is picked for, by default.
 DEFAULT_FALSE_REFUSAL = 0.05
 #: Inverse regularisation strength of the logistic regression.
 REGULARISATION = 1.0
+_HAND = FEATURES.index("hand_score")
 
 
 @dataclass(frozen=True)
@@ -52,38 +56,26 @@ def training_files(folder: Path) -> list[Path]:
     return [p for p in sorted(folder.glob("*.jsonl")) if p.stem not in NEVER_TRAINED]
 
 
-def collect(assistant: Assistant, files: Sequence[Path], *, progress: bool = True) -> list[Example]:
-    """An example per question of ``files`` that reaches the evidence step."""
-    from tqdm import tqdm
-
-    from ..answer.assistant import elsewhere_places
-
-    settings, version = assistant.settings, assistant.version
-    jobs = [(path, q) for path in files for q in load_questions(path)]
-    examples = []
-    for path, q in tqdm(jobs, desc="Questions", unit="q", disable=not progress):
-        asked = read_question(
-            q.question,
-            q.history[-settings.max_history :],
-            max_chars=settings.max_question_chars,
-            only_in=version.lexical.only_in,
-        )
-        if not asked.text or asked.live:
-            continue  # the hard rules refuse these
-        ranked, _ = assistant.evidence(version, asked)
-        if not ranked:
-            continue
-        required = required_evidence(settings.min_evidence, asked.terms)
-        examples.append(
+def examples_of(questions: Sequence[Scored], ranker: SentenceRanker | None) -> list[Example]:
+    """An answerability example per question, its sentences ordered by ``ranker`` (None: the
+    rules' scores)."""
+    out = []
+    for q in questions:
+        hand = q.table[:, _HAND]
+        scores = hand if ranker is None else ranker.scores(q.table)
+        order = np.argsort(-scores, kind="stable")
+        out.append(
             Example(
-                file=path.stem,
+                file=q.file,
                 answerable=q.answerable,
-                features=question_features(ranked, required, asked.language),
-                elsewhere=bool(elsewhere_places(asked, ranked)),
-                rules_refuse=ranked[0].score < required,
+                features=question_features(
+                    q.table[order], float(scores[order[0]]), q.required, q.language
+                ),
+                elsewhere=q.elsewhere,
+                rules_refuse=bool(hand.max() < q.required),
             )
         )
-    return examples
+    return out
 
 
 def fit(
@@ -107,10 +99,10 @@ def fit(
     trained = Answerability(
         model=model,
         features=QUESTION_FEATURES,
-        mean=tuple(float(v) for v in mean),
-        scale=tuple(float(v) for v in scale),
-        coef=tuple(float(v) for v in regression.coef_[0]),
-        intercept=float(regression.intercept_[0]),
+        mean=tuple(round(float(v), 10) for v in mean),
+        scale=tuple(round(float(v), 10) for v in scale),
+        coef=tuple(round(float(v), 10) for v in regression.coef_[0]),
+        intercept=round(float(regression.intercept_[0]), 10),
         threshold=0.0,
         false_refusal_target=false_refusal,
         trained_on=tuple(trained_on),
@@ -121,14 +113,22 @@ def fit(
 
 
 def cross_validate(
-    examples: Sequence[Example], model: str, *, false_refusal: float = DEFAULT_FALSE_REFUSAL
+    examples: Sequence[Example],
+    model: str,
+    *,
+    false_refusal: float = DEFAULT_FALSE_REFUSAL,
+    without: Callable[[str], Sequence[Example]] | None = None,
 ) -> tuple[list[dict[str, Any]], np.ndarray]:
     """Per held-out file, the learned and the rules' refusals; and every example's held-out
-    probability (for the reliability plot)."""
+    probability (for the reliability plot). ``without(file)`` gives the examples as a sentence
+    ranker trained without that file orders them (in the order of ``examples``), so the held-out
+    file is unseen by both models."""
     files = sorted({e.file for e in examples})
     rows: list[dict[str, Any]] = []
     held_out = np.zeros(len(examples))
     for name in files:
+        if without is not None:
+            examples = without(name)
         train = [e for e in examples if e.file != name]
         trained = fit(train, model, false_refusal=false_refusal)
         counts = {"learned": [0, 0, 0, 0], "rules": [0, 0, 0, 0]}  # answerable, wrongly refused,
@@ -199,17 +199,29 @@ def train(
     out: Path | None = None,
     plot: Path | None = None,
 ) -> dict[str, Any]:
-    """Validate by file, fit on every file, write the weights (to ``out``, else the package's
-    file for the assistant's encoder) and the reliability plot; the report."""
-    from ..answer.answerability import weights_path
+    """Validate by file, fit the sentence ranker and then the answerability model (on the
+    ranker's scores) on every file, write both weights files (to the folder ``out``, else the
+    package's) and the reliability plot; the report."""
+    from ..answer.ranking import SCORERS
 
     model = assistant.settings.model
-    examples = collect(assistant, files)
-    rows, held_out = cross_validate(examples, model, false_refusal=false_refusal)
-    trained = fit(examples, model, false_refusal=false_refusal, trained_on=[p.name for p in files])
-    target = out or weights_path(model)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(trained.to_json(), encoding="utf-8")
+    names = [p.name for p in files]
+    questions = collect(assistant, files)
+    ranking_rows = cross_validate_ranker(questions, model)
+    ranker = fit_ranker(questions, model, trained_on=names)
+    examples = examples_of(questions, ranker)
+
+    def without(name: str) -> list[Example]:
+        return examples_of(questions, fit_ranker([q for q in questions if q.file != name], model))
+
+    rows, held_out = cross_validate(examples, model, false_refusal=false_refusal, without=without)
+    trained = fit(examples, model, false_refusal=false_refusal, trained_on=names)
+    folder = out or SCORERS
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = weights_path(model, folder)
+    weights.write_text(trained.to_json(), encoding="utf-8")
+    ranker_weights = weights_path(model, folder, "sentences")
+    ranker_weights.write_text(ranker.to_json(), encoding="utf-8")
     if plot is not None:
         labels = np.array([e.answerable for e in examples], dtype=float)
         title = f"{model}: {len(examples)} questions, each file held out"
@@ -220,6 +232,33 @@ def train(
         "answerable": sum(e.answerable for e in examples),
         "false_refusal_target": false_refusal,
         "threshold": trained.threshold,
-        "weights": str(target),
+        "weights": str(weights),
+        "ranker_weights": str(ranker_weights),
+        "ranking_cross_validation": ranking_rows,
         "cross_validation": rows,
     }
+
+
+def report_lines(report: dict[str, Any]) -> list[str]:
+    """``train``'s report as text."""
+    lines = [
+        f"{report['model']}: {report['questions']} questions, threshold {report['threshold']:.3f} "
+        f"for a false-refusal rate of {report['false_refusal_target']:.0%}; weights in "
+        f"{report['weights']} and {report['ranker_weights']}",
+        "Held out one file at a time, best sentence holds the answer (top 1 / top 2):",
+    ]
+    for row in report["ranking_cross_validation"]:
+        learned, rules = row["learned"], row["rules"]
+        lines.append(
+            f"  {row['file']:>12}: learned {learned['top1']} / {learned['top2']}   "
+            f"rules {rules['top1']} / {rules['top2']}"
+        )
+    lines.append("Held out one file at a time (refusal accuracy / false-refusal rate):")
+    for row in report["cross_validation"]:
+        learned, rules = row["learned"], row["rules"]
+        lines.append(
+            f"  {row['file']:>12}: learned {learned['refusal_accuracy']} / "
+            f"{learned['false_refusal_rate']}   rules {rules['refusal_accuracy']} / "
+            f"{rules['false_refusal_rate']}"
+        )
+    return lines
