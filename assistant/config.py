@@ -63,6 +63,10 @@ class Settings:
     #: ``min_evidence``) or "learned" (the encoder's trained sentence ranker and answerability
     #: model, where it has them; else the rules).
     scorer: str = "rules"
+    #: The folder of the learned scorer's weights files (``train-scorer --out``); empty: the
+    #: package's ``answer/scorers/``. For an encoder of one's own, or weights trained on one's own
+    #: question files.
+    scorer_weights: str = ""
     #: Residents' words -> the documents' words: '' is the bundled list, 'none' switches it off.
     synonyms: str = ""
     llm_url: str = ""
@@ -105,6 +109,11 @@ class Settings:
             )
         if self.scorer not in ("learned", "rules"):
             raise ConfigError(f"scorer must be 'learned' or 'rules', got {self.scorer!r}.")
+        if self.scorer_weights and not Path(self.scorer_weights).expanduser().is_dir():
+            raise ConfigError(
+                f"scorer_weights {self.scorer_weights!r} is not a folder: give the folder that "
+                "'espoo-assistant train-scorer --out FOLDER' wrote, or leave it empty."
+            )
         if self.fusion not in ("rrf", "blend"):
             raise ConfigError(f"fusion must be 'rrf' or 'blend', got {self.fusion!r}.")
 

@@ -138,6 +138,7 @@ def test_sentence_features_follow_the_named_order() -> None:
         kinds_asked=1,
         asks_past=False,
         asks_latest=True,
+        asks_year=False,
         top_lexical=8.0,
     )
     own = {name: float(i) for i, name in enumerate(FEATURES) if name not in shared}
@@ -150,6 +151,27 @@ def test_sentence_features_follow_the_named_order() -> None:
     assert values["asks_latest"] == 1.0
     with pytest.raises(ValueError, match="semantic"):
         sentence_features(shared, **{k: v for k, v in own.items() if k != "semantic"})
+
+
+def test_a_weights_folder_that_is_not_one_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="train-scorer --out"):
+        Settings(scorer_weights=str(tmp_path / "missing"))
+    assert Settings(scorer_weights=str(tmp_path)).scorer_weights == str(tmp_path)
+
+
+@pytest.mark.slow
+def test_learned_without_weights_warns_and_keeps_the_rules(  # type: ignore[no-untyped-def]
+    default_index, embedder, tmp_path: Path, caplog
+) -> None:
+    from assistant.answer.assistant import Assistant
+    from assistant.answer.retrieval import Retriever
+
+    settings, version = default_index
+    empty = settings.with_(scorer="learned", scorer_weights=str(tmp_path))
+    with caplog.at_level("WARNING"):
+        assistant = Assistant(empty, version, Retriever(embedder))
+    assert assistant._scorer.ranker is None and assistant._answerability is None
+    assert "train-scorer --out" in caplog.text and str(tmp_path) in caplog.text
 
 
 def test_refusal_setting_is_checked() -> None:
@@ -183,9 +205,11 @@ def test_training_on_question_files_writes_weights_the_assistant_then_uses(  # t
     assert trained is not None and trained.trained_on == ("holdout.jsonl", "fresh4.jsonl")
     assert trained == Answerability.from_json(out.read_text())
 
-    learned = Assistant(settings.with_(scorer="learned"), version, Retriever(embedder))
-    learned._answerability = trained  # the weights just written, not the package's
-    learned._scorer.ranker = load_ranker(settings.model, out.parent)
+    # the weights just written, not the package's
+    mine = settings.with_(scorer="learned", scorer_weights=str(out.parent))
+    learned = Assistant(mine, version, Retriever(embedder))
+    assert learned._answerability == trained
+    assert learned._scorer.ranker == load_ranker(settings.model, out.parent)
     answer = learned.ask("When will Espoo be carbon neutral?")
     assert not answer.refused and trained.threshold <= answer.confidence <= 1.0
     refused = learned.ask("What is the municipal income tax rate in Espoo?")
@@ -209,3 +233,31 @@ def test_the_shipped_weights_decide_with_scorer_learned(default_index, embedder)
     ):
         refused = learned.ask(question)
         assert refused.refused and refused.confidence < shipped.threshold, question
+
+
+def test_question_features_see_what_the_three_best_sentences_leave_unanswered() -> None:
+    from assistant.answer.answerability import question_features
+
+    col = {name: i for i, name in enumerate(FEATURES)}
+    table = np.zeros((5, len(FEATURES)))
+    table[:, col["kinds_asked"]] = 1.0
+    table[:, col["asks_year"]] = 1.0
+    table[3, col["kinds_held"]] = table[3, col["same_year"]] = 1.0  # only the fourth best
+    named = dict(zip(QUESTION_FEATURES, question_features(table, 0.6, 0.5, "fi"), strict=True))
+    assert named["kinds_unheld"] == named["year_unheld"] == 1.0
+    assert named["margin"] == pytest.approx(0.1) and named["english"] == 0.0
+    table[1, col["kinds_held"]] = table[2, col["same_year"]] = 1.0
+    named = dict(zip(QUESTION_FEATURES, question_features(table, 0.6, 0.5, "en"), strict=True))
+    assert named["kinds_unheld"] == named["year_unheld"] == 0.0
+    table[:, col["asks_year"]] = table[:, col["kinds_asked"]] = 0.0  # nothing asked: nothing unheld
+    table[:, col["same_year"]] = table[:, col["kinds_held"]] = 0.0
+    named = dict(zip(QUESTION_FEATURES, question_features(table, 0.6, 0.5, "en"), strict=True))
+    assert named["kinds_unheld"] == named["year_unheld"] == 0.0
+
+
+def test_a_question_names_its_years() -> None:
+    from assistant.answer.question import read_question
+
+    asked = read_question("What were Espoo's emissions in 2010 compared with 1990?", max_chars=500)
+    assert asked.years == {2010, 1990}
+    assert read_question("How big is Nuuksio?", max_chars=500).years == frozenset()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer.assistant import refusal_text, source_language_note
-from assistant.answer.composition import Citation
+from assistant.answer.assistant import refusal_text
+from assistant.answer.composition import Citation, source_language_note
 from assistant.answer.conversation import REFUSAL_START, retrieval_query
 from assistant.answer.language import question_language
 from assistant.answer.question import read_question

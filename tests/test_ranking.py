@@ -84,7 +84,9 @@ def test_fit_is_deterministic_learns_the_ranking_and_keeps_the_rules_scale() -> 
     # on average, and the average gap from the best to the fourth best
     learned = [np.sort(first.scores(q.table))[::-1] for q in data]
     hand = [np.sort(q.table[:, COL["hand_score"]])[::-1] for q in data]
-    assert np.mean([s[0] for s in learned]) == pytest.approx(np.mean([h[0] for h in hand]))
+    assert np.mean([s[0] for s in learned]) == pytest.approx(
+        np.mean([h[0] for h in hand]), abs=1e-4
+    )
     gap = np.mean([s[0] - s[TOP_GAP] for s in learned])
     assert gap == pytest.approx(np.mean([h[0] - h[TOP_GAP] for h in hand]), rel=1e-3)
 

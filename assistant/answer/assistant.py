@@ -6,12 +6,14 @@ citation marker ``[n]``. When the evidence is weak the assistant says so instead
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..config import Settings
@@ -19,15 +21,17 @@ from ..errors import GenerationError
 from ..i18n import translate
 from ..index.store import IndexVersion
 from .answerability import candidate_features, load_answerability, required_evidence
-from .composition import Citation, citation_for, compose, quotes_for
+from .composition import Citation, citation_for, compose, quotes_for, source_language_note
 from .conversation import REFUSAL_START, Turn, not_repeating
 from .evidence import Candidate, EvidenceScorer
 from .language import warm_up as load_language_models
 from .places import gazetteer, mentions
 from .question import Question, read_question
-from .ranking import load_ranker
+from .ranking import SCORERS, load_ranker
 from .retrieval import Hit, Retriever
 from .synonyms import load_thesaurus
+
+log = logging.getLogger(__name__)
 
 #: Passages read for answer sentences beyond the top-k (a document's third passage, say).
 EXTRA_EVIDENCE = 3
@@ -84,13 +88,22 @@ class Assistant:
         self.retriever = retriever
         self.generator = generator
         self._version = version
+        folder = Path(settings.scorer_weights).expanduser() if settings.scorer_weights else SCORERS
         learned = settings.scorer == "learned"
-        ranker = load_ranker(settings.model) if learned else None
+        ranker = load_ranker(settings.model, folder) if learned else None
         self._scorer = EvidenceScorer(
             load_thesaurus(settings.synonyms), retriever.embed_words, ranker
         )
         # the answerability model was trained on the ranker's scores: both or neither
-        self._answerability = load_answerability(settings.model) if ranker else None
+        self._answerability = load_answerability(settings.model, folder) if ranker else None
+        if learned and self._answerability is None:
+            log.warning(
+                "ASSISTANT_SCORER=learned, but %s has no current weights for %s: the rules score "
+                "(train them: espoo-assistant train-scorer --out %s)",
+                folder,
+                settings.model,
+                folder,
+            )
         self._swap_lock = threading.Lock()
 
     @property
@@ -331,12 +344,6 @@ def refusal_text(asked: Question, topics: Sequence[str], *, elsewhere: Sequence[
     return text + translate(lang, " such as {topics}.", topics=", ".join(topics))
 
 
-#: The source-language note of an answer quoted from a passage in another language.
-_SOURCE_IN = {
-    "en": "The source of this answer is in English.",
-    "fi": "The source of this answer is in Finnish.",
-    "sv": "The source of this answer is in Swedish.",
-}
 #: A passage in the question's language is preferred when its best sentence scores this close
 #: to the best sentence in any language.
 OWN_LANGUAGE_MARGIN = 0.05
@@ -351,17 +358,6 @@ def in_own_language(ranked: list[Candidate], language: str) -> list[Candidate]:
     if own[0].score < ranked[0].score - OWN_LANGUAGE_MARGIN:
         return ranked
     return own + [c for c in ranked if c.hit.chunk.language != language]
-
-
-def source_language_note(language: str, citations: Sequence[Citation]) -> str:
-    """One line in the asker's language when the answer's first source is in another language."""
-    if (
-        not citations
-        or citations[0].language == language
-        or citations[0].language not in _SOURCE_IN
-    ):
-        return ""
-    return translate(language, _SOURCE_IN[citations[0].language])
 
 
 def elsewhere_places(asked: Question, ranked: list[Candidate]) -> list[str]:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ..i18n import translate
 from ..text import words
 from .cues import EXACT_SHAPES, statement_year
 from .evidence import Candidate
@@ -184,6 +185,25 @@ def _next_in_passage(sentence: Candidate, ranked: list[Candidate]) -> Candidate 
     """The candidate that follows ``sentence`` in its passage, if any."""
     later = [c for c in ranked if c.hit_index == sentence.hit_index and c.start > sentence.start]
     return min(later, key=lambda c: c.start, default=None)
+
+
+#: The source-language note of an answer quoted from a passage in another language.
+_SOURCE_IN = {
+    "en": "The source of this answer is in English.",
+    "fi": "The source of this answer is in Finnish.",
+    "sv": "The source of this answer is in Swedish.",
+}
+
+
+def source_language_note(language: str, citations: Sequence[Citation]) -> str:
+    """One line in the asker's language when the answer's first source is in another language."""
+    if (
+        not citations
+        or citations[0].language == language
+        or citations[0].language not in _SOURCE_IN
+    ):
+        return ""
+    return translate(language, _SOURCE_IN[citations[0].language])
 
 
 def citation_for(n: int, hit: Hit, quotes: tuple[str, ...]) -> Citation:

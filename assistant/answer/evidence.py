@@ -23,7 +23,7 @@ from ..index.scale import REFERENCE_SENTENCES, REFERENCE_WORDS, Scale, backgroun
 from ..index.store import IndexVersion
 from ..index.words import Encode, spellings, wordlike
 from ..ingest.chunking import Span
-from ..text import content_terms, tokenize
+from ..text import content_terms, tokenize, years
 from .cues import defines, latest_year, marked_superseded, quantities, words_of
 from .features import question_part, sentence_features
 from .question import Question
@@ -336,6 +336,7 @@ def _question_part(
         kinds_asked=len(asked.kinds),
         asks_past=asked.past,
         asks_latest=asked.latest,
+        asks_year=bool(asked.years),
         top_lexical=max((h.lexical for h in hits), default=0.0),
     )
 
@@ -348,6 +349,7 @@ def _rule_parts(
     # once per kind held: "how much did it cost" wants a number, and money most
     held = sum(1 for shape in asked.kinds if shape.search(text))
     same_quantity = bool(asked.quantities and asked.quantities & quantities(text))
+    same_year = bool(asked.years and asked.years.intersection(years(text)))
     defining = defines(text, subject, hit.chunk.language)
     stale = marked_superseded(text) or marked_superseded(hit.chunk.section)
     bonus = ANSWER_TYPE_BONUS * held + SAME_QUANTITY_BONUS * same_quantity
@@ -358,6 +360,7 @@ def _rule_parts(
         "bonus": bonus,
         "kinds_held": float(held),
         "same_quantity": float(same_quantity),
+        "same_year": float(same_year),
         "focus_missing": float(focus),
         "defines": float(defining),
         "stale": float(stale),

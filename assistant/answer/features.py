@@ -34,6 +34,8 @@ FEATURES = (
     "top_lexical",  # log(1 + the best passage's BM25 score): the question's words in the corpus
     "unknown_terms",  # how many of the question's topic words the corpus never uses
     "asks_latest",  # the question asks for the current state ("now", "latest")
+    "same_year",  # it names a year the question names
+    "asks_year",  # the question names a year
 )
 #: The most topic words ``terms`` counts.
 MAX_TERMS = 12
@@ -47,6 +49,7 @@ def question_part(
     kinds_asked: int,
     asks_past: bool,
     asks_latest: bool,
+    asks_year: bool,
     top_lexical: float,
 ) -> dict[str, float]:
     """The features every sentence of one question shares."""
@@ -57,6 +60,7 @@ def question_part(
         "kinds_asked": float(kinds_asked),
         "asks_past": float(asks_past),
         "asks_latest": float(asks_latest),
+        "asks_year": float(asks_year),
         "top_lexical": math.log1p(max(top_lexical, 0.0)),
         "top_lexical_raw": max(top_lexical, 0.0),
     }

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ..text import content_terms
+from ..text import content_terms, years
 from .conversation import Turn, asks_for_live_information, clean_question, retrieval_query
 from .cues import asked_kinds, asks_about_past, asks_for_latest, defined_subject, quantities
 from .language import question_language
@@ -37,6 +37,8 @@ class Question:
     past: bool = False
     #: The quantities it names ("300k" = 300,000; "80 percent").
     quantities: frozenset[tuple[float, bool]] = frozenset()
+    #: The years it names ("emissions in 2010").
+    years: frozenset[int] = frozenset()
     #: Towns and countries other than Espoo that it names.
     places: tuple[str, ...] = ()
     #: The words of X in "what is X".
@@ -73,6 +75,7 @@ def read_question(
         latest=asks_for_latest(text),
         past=asks_about_past(text),
         quantities=frozenset(quantities(text)),
+        years=frozenset(years(text)),
         places=tuple(other_places(text, written_in)),
         subject=tuple(defined_subject(text)),
         language=written_in,

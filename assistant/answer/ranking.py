@@ -38,6 +38,7 @@ SENTENCE_FEATURES = (
     "recency_now",  # the same, when the question asks for the current state
     "kinds_held",  # how many kinds of answer asked for (a date, a number...) it holds
     "same_quantity",  # it names a quantity the question names
+    "same_year",  # it names a year the question names
     "defines",  # it defines what a "what is X" question asks about
     "superseded",  # its document marks it as replaced: +1, or -1 when the question asks the past
     "dense",  # its passage's dense similarity
