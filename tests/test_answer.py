@@ -14,8 +14,10 @@ from assistant.answer.conversation import (
     not_repeating,
     retrieval_query,
 )
+from assistant.answer.evidence import EvidenceScorer
 from assistant.answer.question import Question, read_question
 from assistant.answer.retrieval import Retriever
+from assistant.answer.tuning import Tuning
 from assistant.text import content_terms, tokenize
 
 
@@ -342,16 +344,21 @@ def test_topic_words_keep_years_but_not_other_numbers() -> None:
 
 
 def test_the_evidence_bar_falls_with_question_length_within_bounds() -> None:
-    from assistant.answer.answerability import LENGTH_CAP, LENGTH_PIVOT, required_evidence
+    from assistant.answer.answerability import required_evidence
+    from assistant.answer.tuning import DEFAULT
 
-    def bar(words: int) -> float:
+    pivot, cap = DEFAULT.length_pivot, DEFAULT.length_cap
+
+    def bar(words: int, tuning: Tuning = DEFAULT) -> float:
         question = " ".join(f"topic{chr(97 + i)}" for i in range(words))
-        return required_evidence(0.52, content_terms(question))
+        return required_evidence(0.52, content_terms(question), tuning)
 
-    assert bar(LENGTH_PIVOT) == pytest.approx(0.52)
-    assert bar(1) > bar(LENGTH_PIVOT) > bar(8) > bar(LENGTH_CAP)
-    assert bar(LENGTH_CAP) == pytest.approx(bar(40)), "a wall of text earns no more allowance"
+    assert bar(pivot) == pytest.approx(0.52)
+    assert bar(1) > bar(pivot) > bar(8) > bar(cap)
+    assert bar(cap) == pytest.approx(bar(40)), "a wall of text earns no more allowance"
     assert required_evidence(0.52, content_terms("what is it")) == bar(0), "stop words don't count"
+    flat = Tuning(length_allowance=0.0)  # the record, not the module, sets the slope
+    assert bar(1, flat) == bar(cap, flat) == pytest.approx(0.52)
 
 
 @pytest.mark.parametrize(
@@ -422,20 +429,22 @@ def test_a_statement_marked_as_replaced_follows_the_newer_one(assistant) -> None
 )
 @pytest.mark.slow
 def test_superseded_statements_rank_lower_unless_the_past_is_asked(
-    assistant, monkeypatch, question: str, shift: int
+    assistant, question: str, shift: int
 ) -> None:
-    import assistant.answer.evidence as evidence
+    from dataclasses import replace
 
     vector = assistant.retriever.embed_query(question)
     hits = assistant.retriever.search(assistant.version, question, query_vector=vector).hits
 
-    def scores() -> dict[tuple[str, int], float]:
-        ranked = assistant._scorer.rank(assistant.version, read(question), vector, hits)
+    def scores(tuning: Tuning) -> dict[tuple[str, int], float]:
+        scorer = assistant._scorer
+        ranked = EvidenceScorer(scorer.thesaurus, scorer.encode, tuning=tuning).rank(
+            assistant.version, read(question), vector, hits
+        )
         return {(c.hit.chunk.id, c.start): c.score for c in ranked}
 
-    default, penalty = scores(), evidence.STALE_PENALTY
-    monkeypatch.setattr(evidence, "STALE_PENALTY", 0.0)
-    without = scores()
+    penalty = assistant.tuning.stale_penalty
+    default, without = scores(assistant.tuning), scores(replace(assistant.tuning, stale_penalty=0))
     moved = {key: default[key] - without[key] for key in default if default[key] != without[key]}
     assert any("older" in _sentence(hits, key).lower() for key in moved), "'older' ones move"
     assert all(d == pytest.approx(shift * penalty) for d in moved.values()), moved

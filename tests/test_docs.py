@@ -48,3 +48,12 @@ def test_readme_quick_start_is_the_two_commands() -> None:
     assert "make run" in quick and "make test" in quick
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert "\nrun:" in makefile and "\ntest:" in makefile
+
+
+def test_every_tuning_number_is_documented() -> None:
+    from assistant.answer.tuning import DEFAULT, Tuning
+
+    text = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
+    for f in fields(Tuning):
+        row = f"| `{f.name}` | `{getattr(DEFAULT, f.name)}` |"
+        assert row in text, f"Tuning.{f.name} undocumented or its default stale in settings.md"

@@ -7,10 +7,13 @@ from collections import Counter
 import pytest
 from conftest import DOCUMENTS, DefaultIndex
 
-from assistant.answer.retrieval import MAX_PER_DOCUMENT, Hit, Retriever, diversified
+from assistant.answer.retrieval import Hit, Retriever, diversified
+from assistant.answer.tuning import DEFAULT
 from assistant.embed.base import Embedder
 from assistant.ingest.chunking import Chunk
 from assistant.ingest.documents import load_documents
+
+MAX_PER_DOCUMENT = DEFAULT.max_per_document
 
 # Paraphrased questions (few words shared with the documents) and the document(s) that answer them.
 QUESTIONS = [

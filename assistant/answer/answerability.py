@@ -29,10 +29,8 @@ import numpy as np
 from .evidence import Candidate
 from .features import FEATURES
 from .ranking import SCORERS, weights_path
+from .tuning import DEFAULT, Tuning
 
-#: The refusal threshold falls by this per topic word of the question beyond LENGTH_PIVOT (up
-#: to LENGTH_CAP words) and rises as much per word below it.
-LENGTH_ALLOWANCE, LENGTH_PIVOT, LENGTH_CAP = 0.02, 4, 12
 #: The weights file's format; a file of another format is not read.
 FORMAT = 1
 #: What the answerability model reads about a question and its evidence, in order.
@@ -59,12 +57,12 @@ QUESTION_FEATURES = (
 _COLUMN = {name: i for i, name in enumerate(FEATURES)}
 
 
-def required_evidence(min_evidence: float, terms: Sequence[str]) -> float:
+def required_evidence(min_evidence: float, terms: Sequence[str], tuning: Tuning = DEFAULT) -> float:
     """The evidence score a question needs: ``min_evidence`` for a question of four topic words,
     a little less for each further word (a long question's words are never all in one sentence),
     a little more for fewer."""
-    words = min(len(set(terms)), LENGTH_CAP)
-    return min_evidence - LENGTH_ALLOWANCE * (words - LENGTH_PIVOT)
+    words = min(len(set(terms)), tuning.length_cap)
+    return min_evidence - tuning.length_allowance * (words - tuning.length_pivot)
 
 
 def question_features(

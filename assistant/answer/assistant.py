@@ -33,12 +33,6 @@ from .synonyms import load_thesaurus
 
 log = logging.getLogger(__name__)
 
-#: Passages read for answer sentences beyond the top-k (a document's third passage, say).
-EXTRA_EVIDENCE = 3
-#: And this many passages the per-document cap held back although they score as well
-#: (``retrieval.diversified``): fresh.jsonl +1 answer, no other change on the five eval sets.
-HELD_BACK_EVIDENCE = 1
-
 
 @dataclass(frozen=True)
 class Answer:
@@ -91,8 +85,10 @@ class Assistant:
         folder = Path(settings.scorer_weights).expanduser() if settings.scorer_weights else SCORERS
         learned = settings.scorer == "learned"
         ranker = load_ranker(settings.model, folder) if learned else None
+        #: The answer path's numbers: the record the retriever was given (``tuning.py``).
+        self.tuning = retriever.tuning
         self._scorer = EvidenceScorer(
-            load_thesaurus(settings.synonyms), retriever.embed_words, ranker
+            load_thesaurus(settings.synonyms), retriever.embed_words, ranker, self.tuning
         )
         # the answerability model was trained on the ranker's scores: both or neither
         self._answerability = load_answerability(settings.model, folder) if ranker else None
@@ -170,8 +166,10 @@ class Assistant:
             return
         if asked.follow_up:  # lead with what the previous reply did not say
             ranked = not_repeating(ranked, recent)
-        ranked = in_own_language(ranked, asked.language)
-        extractive = compose(ranked, result_hits, latest_first=asked.latest, wanted=asked.kinds)
+        ranked = in_own_language(ranked, asked.language, self.tuning.own_language_margin)
+        extractive = compose(
+            ranked, result_hits, latest_first=asked.latest, wanted=asked.kinds, tuning=self.tuning
+        )
         if self.generator is not None:
             yield from self._generate(
                 version, asked, result_hits, extractive, timings, started, confidence
@@ -188,7 +186,7 @@ class Assistant:
         ``Settings.scorer`` is "learned", else the best sentence's score against the rules' bar."""
         if not ranked:
             return 0.0, False
-        required = required_evidence(self.settings.min_evidence, asked.terms)
+        required = required_evidence(self.settings.min_evidence, asked.terms, self.tuning)
         if self._answerability is None:
             return ranked[0].score, ranked[0].score >= required
         features = candidate_features(ranked, required, asked.language)
@@ -208,10 +206,10 @@ class Assistant:
         result = self.retriever.search(
             version,
             asked.query,
-            k=self.settings.top_k + EXTRA_EVIDENCE,
+            k=self.settings.top_k + self.tuning.extra_evidence,
             query_vector=qvec,
             lexical_query=f"{asked.query} {expansion}" if expansion else None,
-            held_back=HELD_BACK_EVIDENCE,
+            held_back=self.tuning.held_back_evidence,
             language=asked.language,
         )
         timings["retrieve_ms"] = result.seconds * 1000
@@ -344,18 +342,13 @@ def refusal_text(asked: Question, topics: Sequence[str], *, elsewhere: Sequence[
     return text + translate(lang, " such as {topics}.", topics=", ".join(topics))
 
 
-#: A passage in the question's language is preferred when its best sentence scores this close
-#: to the best sentence in any language.
-OWN_LANGUAGE_MARGIN = 0.05
-
-
-def in_own_language(ranked: list[Candidate], language: str) -> list[Candidate]:
+def in_own_language(ranked: list[Candidate], language: str, margin: float) -> list[Candidate]:
     """``ranked`` with the sentences in the question's language first, when the best of them
-    scores within ``OWN_LANGUAGE_MARGIN`` of the best of all; else unchanged."""
+    scores within ``margin`` of the best of all; else unchanged."""
     own = [c for c in ranked if c.hit.chunk.language == language]
     if not own or not ranked or own[0] is ranked[0]:
         return ranked
-    if own[0].score < ranked[0].score - OWN_LANGUAGE_MARGIN:
+    if own[0].score < ranked[0].score - margin:
         return ranked
     return own + [c for c in ranked if c.hit.chunk.language != language]
 

@@ -19,18 +19,7 @@ from ..text import words
 from .cues import EXACT_SHAPES, statement_year
 from .evidence import Candidate
 from .retrieval import Hit
-
-MAX_SENTENCES = 4
-MAX_ANSWER_CHARS = 700
-#: A further sentence joins the answer if it scores within these bounds of the best one.
-FLOOR_RATIO, FLOOR_GAP = 0.8, 0.12
-#: The sentence right after the best one joins it when it scores within this of the best: a
-#: sentence naming a topic ("Six areas belong to Natura 2000.") is often followed by the specifics.
-CONTINUATION_GAP = 0.25
-#: When no chosen sentence holds what the question asks for (a date for "when", a number for
-#: "how many"), the best one that does, from the best sentence's section, joins the answer if it
-#: scores within this of the best: "when will it be ready?" is not answered without a date.
-KIND_GAP = 0.2
+from .tuning import DEFAULT, Tuning
 
 
 @dataclass(frozen=True)
@@ -62,6 +51,7 @@ def compose(
     *,
     latest_first: bool = False,
     wanted: Sequence[re.Pattern[str]] = (),
+    tuning: Tuning = DEFAULT,
 ) -> tuple[str, tuple[Citation, ...]]:
     """Pick 1-4 complementary sentences and number their sources; text carries ``[n]`` markers.
 
@@ -71,11 +61,12 @@ def compose(
     """
     best = ranked[0]
     chosen = [best]
-    floor = max(best.score * FLOOR_RATIO, best.score - FLOOR_GAP)
+    most, room = tuning.max_sentences, tuning.max_answer_chars
+    floor = max(best.score * tuning.floor_ratio, best.score - tuning.floor_gap)
     for cand in ranked[1:]:
-        if len(chosen) == MAX_SENTENCES or cand.score < floor:
+        if len(chosen) == most or cand.score < floor:
             break
-        if sum(len(c.text) for c in chosen) + len(cand.text) > MAX_ANSWER_CHARS:
+        if sum(len(c.text) for c in chosen) + len(cand.text) > room:
             continue
         if any(cand.redundant_with(c) for c in chosen) or repeats_answer(cand, chosen, wanted):
             continue
@@ -84,14 +75,14 @@ def compose(
     if (
         following is not None
         and following not in chosen
-        and len(chosen) < MAX_SENTENCES
-        and following.score >= best.score - CONTINUATION_GAP
-        and sum(len(c.text) for c in chosen) + len(following.text) <= MAX_ANSWER_CHARS
+        and len(chosen) < most
+        and following.score >= best.score - tuning.continuation_gap
+        and sum(len(c.text) for c in chosen) + len(following.text) <= room
         and not any(following.text == c.text for c in chosen)
     ):
         chosen.append(following)
     if wanted:
-        chosen = _only_what_answers(_holding_kind(chosen, ranked, wanted), wanted)
+        chosen = _only_what_answers(_holding_kind(chosen, ranked, wanted, tuning), wanted)
     # Sources in order of their best sentence; a newer source first when the evidence is close,
     # and a statement marked as replaced after the ones that are not.
     order: list[int] = []
@@ -135,7 +126,10 @@ def _only_what_answers(
 
 
 def _holding_kind(
-    chosen: list[Candidate], ranked: list[Candidate], wanted: Sequence[re.Pattern[str]]
+    chosen: list[Candidate],
+    ranked: list[Candidate],
+    wanted: Sequence[re.Pattern[str]],
+    tuning: Tuning,
 ) -> list[Candidate]:
     """``chosen``, with a sentence that holds the kind of answer asked for if none does."""
 
@@ -146,16 +140,17 @@ def _holding_kind(
         return chosen
     best = chosen[0]
     for cand in ranked:
-        if cand.score < best.score - KIND_GAP:
+        if cand.score < best.score - tuning.kind_gap:
             continue  # (a follow-up's ranking puts restatements last, whatever their score)
         same_section = (cand.hit.chunk.document, cand.hit.chunk.section) == (
             best.hit.chunk.document,
             best.hit.chunk.section,
         )
         if same_section and holds(cand) and not any(cand.redundant_with(c) for c in chosen):
-            kept = chosen[: MAX_SENTENCES - 1]
+            kept = chosen[: tuning.max_sentences - 1]
             while (
-                len(kept) > 1 and sum(len(c.text) for c in kept) + len(cand.text) > MAX_ANSWER_CHARS
+                len(kept) > 1
+                and sum(len(c.text) for c in kept) + len(cand.text) > tuning.max_answer_chars
             ):
                 kept.pop()
             return [*kept, cand]

@@ -4,7 +4,8 @@ A sentence's score mixes its semantic similarity to the question with how much o
 informative vocabulary (IDF-weighted stems) it contains (a near word, ``words.py``, counts by its
 similarity), plus a little credit for its passage's rank, for recent years, for the kind of answer
 asked for and for a quantity the question names, less a little for a statement its document marks
-as superseded (more when the question asks about the past).
+as superseded (more when the question asks about the past); the weights are ``Tuning``'s. A
+learned ranker (``ranking.py``), when given, scores the same measurements instead.
 Sentence vectors come from the index (pooled from their passage's model pass at build time), so
 scoring needs no model call beyond the question's own embedding (and, once, the vectors of
 question words the corpus lacks).
@@ -30,6 +31,7 @@ from .question import Question
 from .ranking import SentenceRanker
 from .retrieval import Hit
 from .synonyms import Thesaurus
+from .tuning import DEFAULT, Tuning
 from .wording import (
     Near,
     QuestionWords,
@@ -41,30 +43,8 @@ from .wording import (
     weighted_terms,
 )
 
-#: Weights of semantic similarity, word overlap and passage rank in a sentence's score.
-W_SEMANTIC, W_OVERLAP, W_RANK = 0.75, 0.3, 0.05
-#: Two sentences this close (cosine of their vectors, or Jaccard of their stems) say the same
-#: thing, or too nearly so; the answer keeps one and leaves room for other evidence.
-REDUNDANT, REDUNDANT_TERMS = 0.9, 0.6
 #: At most this many vectors of question words the corpus lacks are kept between questions.
 MAX_UNKNOWN_WORDS = 4096
-#: Penalty when the question's most specific known word appears in none of the retrieved passages.
-FOCUS_PENALTY = 0.1
-#: Bonus for sentences about the most recent years (larger when the question asks for "now").
-RECENCY_BONUS, RECENCY_BONUS_LATEST = 0.02, 0.06
-#: Penalty for a statement its document marks as superseded ("the older programme set...", "the
-#: unit was to be shut down in 2020"); a bonus as large when the question asks about the past
-#: ("what year was espoo originally aiming for?"). "A year earlier
-#: than planned", "support earlier" and "older people" mark nothing.
-STALE_PENALTY = 0.05
-#: Bonus for each kind of thing the question asks for (a date, a number, an amount of money, a
-#: person's or a thing's name...) that a sentence holds.
-ANSWER_TYPE_BONUS = 0.05
-#: Bonus for a sentence that names a quantity the question names ("when did espoo pass 300k
-#: inhabitants?" is about the sentence with "300,000", "the 80 percent cut" about those with 80%).
-SAME_QUANTITY_BONUS = 0.08
-#: Bonus for a sentence that defines what a "what is X" question asks about ("X is ...").
-DEFINITION_BONUS = 0.08
 
 
 def _positions(passages: list[int]) -> list[int]:
@@ -102,8 +82,10 @@ class Candidate:
     vector: np.ndarray = field(repr=False, compare=False)
     #: Its document marks it as replaced ("was to be ...") and the question is not about the past.
     superseded: bool = False
-    #: The cosine of two sentence vectors that counts as ``REDUNDANT`` with this encoder.
-    redundant_cosine: float = REDUNDANT
+    #: The cosine of two sentence vectors that counts as ``Tuning.redundant`` with this encoder.
+    redundant_cosine: float = DEFAULT.redundant
+    #: The Jaccard of two sentences' stems that counts as saying the same.
+    redundant_terms: float = DEFAULT.redundant_terms
     #: Its values of ``FEATURES``, for a learned scorer.
     features: tuple[float, ...] = field(default=(), repr=False, compare=False)
 
@@ -111,7 +93,7 @@ class Candidate:
         union = len(self.terms | other.terms)
         shared = len(self.terms & other.terms) / union if union else 1.0
         close = float(self.vector @ other.vector) >= self.redundant_cosine
-        return close or shared >= REDUNDANT_TERMS or self.text == other.text
+        return close or shared >= self.redundant_terms or self.text == other.text
 
 
 class EvidenceScorer:
@@ -122,8 +104,10 @@ class EvidenceScorer:
         thesaurus: Thesaurus | None = None,
         encode: Encode | None = None,
         ranker: SentenceRanker | None = None,
+        tuning: Tuning = DEFAULT,
     ) -> None:
         self.thesaurus = thesaurus or Thesaurus()
+        self.tuning = tuning
         #: The learned sentence scores (``ranking.py``); None: the rules' score.
         self.ranker = ranker
         #: Encodes question words the corpus lacks, to find their near words in it.
@@ -147,13 +131,14 @@ class EvidenceScorer:
         texts = [hit.chunk.text[s.start : s.end] for _, hit, s in spans]
         sentence_scale, word_scale = self._scales_for(version)
         semantic = sentence_scale(vectors @ query_vector.reshape(-1))
-        redundant_cosine = sentence_scale.raw(REDUNDANT)
+        tuning = self.tuning
+        redundant_cosine = sentence_scale.raw(tuning.redundant)
         idf = self._idf_for(version)
         words = self._read_words(version, asked, hits, idf)
         q_terms, ctx_terms, alternatives = words.question, words.context, words.alternatives
         near, headings, focus, lang = words.near, words.headings, words.focus, asked.language
         recency = _recency(texts)
-        recency_bonus = RECENCY_BONUS_LATEST if asked.latest else RECENCY_BONUS
+        recency_bonus = tuning.recency_bonus_latest if asked.latest else tuning.recency_bonus
         subject = list(asked.subject)
         candidates = []
         shared = _question_part(asked, q_terms, idf, hits)
@@ -170,8 +155,9 @@ class EvidenceScorer:
                 # A Finnish or Swedish question is often answered from an English passage, whose
                 # words rarely match its own: the overlap is read from the meaning instead.
                 overlap = max(overlap, min(max(float(sem), 0.0), 1.0))
-            parts = _rule_parts(asked, text, hit, subject, focus=bool(focus))
-            score = W_SEMANTIC * float(sem) + W_OVERLAP * overlap + W_RANK / (1 + i)
+            parts = _rule_parts(asked, text, hit, subject, tuning, focus=bool(focus))
+            score = tuning.w_semantic * float(sem) + tuning.w_overlap * overlap
+            score += tuning.w_rank / (1 + i)
             score += recency_bonus * rec + parts.pop("bonus")
             stale = bool(parts["stale"])
             features = sentence_features(
@@ -202,6 +188,7 @@ class EvidenceScorer:
                     vec,
                     superseded=stale and not asked.past,
                     redundant_cosine=redundant_cosine,
+                    redundant_terms=tuning.redundant_terms,
                     features=features,
                 )
             )
@@ -342,7 +329,7 @@ def _question_part(
 
 
 def _rule_parts(
-    asked: Question, text: str, hit: Hit, subject: list[str], *, focus: bool
+    asked: Question, text: str, hit: Hit, subject: list[str], tuning: Tuning, *, focus: bool
 ) -> dict[str, float]:
     """The cues the rules add to a sentence's score ("bonus": their sum) and the features
     they stand for: kinds of answer held, the same quantity, a definition, superseded."""
@@ -352,10 +339,10 @@ def _rule_parts(
     same_year = bool(asked.years and asked.years.intersection(years(text)))
     defining = defines(text, subject, hit.chunk.language)
     stale = marked_superseded(text) or marked_superseded(hit.chunk.section)
-    bonus = ANSWER_TYPE_BONUS * held + SAME_QUANTITY_BONUS * same_quantity
-    bonus += DEFINITION_BONUS * defining - FOCUS_PENALTY * focus
+    bonus = tuning.answer_type_bonus * held + tuning.same_quantity_bonus * same_quantity
+    bonus += tuning.definition_bonus * defining - tuning.focus_penalty * focus
     if stale:
-        bonus += STALE_PENALTY if asked.past else -STALE_PENALTY
+        bonus += tuning.stale_penalty if asked.past else -tuning.stale_penalty
     return {
         "bonus": bonus,
         "kinds_held": float(held),

@@ -9,6 +9,7 @@ from ..index.factory import load_live_index
 from ..index.store import IndexVersion
 from .assistant import Assistant
 from .retrieval import Retriever
+from .tuning import DEFAULT, Tuning
 
 
 def create_assistant(
@@ -16,8 +17,10 @@ def create_assistant(
     *,
     embedder: Embedder | None = None,
     version: IndexVersion | None = None,
+    tuning: Tuning = DEFAULT,
 ) -> Assistant:
-    """An Assistant over the live index, with the language model when one is configured."""
+    """An Assistant over the live index, with the language model when one is configured;
+    ``tuning`` holds the answer path's numbers."""
     embedder = embedder or embedder_for(settings)
     version = version or load_live_index(settings)
     generator = None
@@ -30,5 +33,5 @@ def create_assistant(
             api_key=settings.llm_api_key,
             timeout=settings.llm_timeout,
         )
-    retriever = Retriever(embedder, fusion=settings.fusion)
+    retriever = Retriever(embedder, fusion=settings.fusion, tuning=tuning)
     return Assistant(settings, version, retriever, generator=generator)

@@ -13,17 +13,7 @@ from ..embed.base import Embedder, encode_small
 from ..index.ann import serve_single_threaded
 from ..index.store import IndexVersion
 from ..ingest.chunking import Chunk
-
-#: Reciprocal-rank-fusion constant (Cormack et al. 2009); 60 is the standard value.
-RRF_K = 60
-#: Weight of the dense ranking in the normalised-score blend (the lexical one gets 1 - this).
-BLEND_DENSE_WEIGHT = 0.5
-#: How many candidates each retriever contributes before fusion.
-CANDIDATES = 100
-#: At most this many passages of one document in the top-k while other documents are relevant.
-#: 3 rather than 2: a document's third passage often holds the newest figure (eval/*.jsonl:
-#: retrieval_hit@5 0.886 -> 0.943 on questions.jsonl, unchanged on the held-out set).
-MAX_PER_DOCUMENT = 3
+from .tuning import DEFAULT, Tuning
 
 
 @dataclass(frozen=True)
@@ -48,9 +38,12 @@ class SearchResult:
 class Retriever:
     """Hybrid search over one index version at a time (the caller passes the version)."""
 
-    def __init__(self, embedder: Embedder, *, fusion: str = DEFAULT_FUSION) -> None:
+    def __init__(
+        self, embedder: Embedder, *, fusion: str = DEFAULT_FUSION, tuning: Tuning = DEFAULT
+    ) -> None:
         self.embedder = embedder
         self.fusion = fusion
+        self.tuning = tuning
         serve_single_threaded()
 
     def embed_query(self, query: str) -> np.ndarray:
@@ -82,7 +75,7 @@ class Retriever:
         ``held_back``: see ``diversified``. ``language`` is the query's (BM25 stems it so).
         """
         started = time.perf_counter()
-        depth = max(CANDIDATES, k * 4)
+        depth = max(self.tuning.candidates, k * 4)
         dense: list[tuple[int, float]] = []
         lexical: list[tuple[int, float]] = []
         if mode in ("hybrid", "dense"):
@@ -95,7 +88,7 @@ class Retriever:
         elif mode == "lexical":
             fused = lexical
         else:
-            fused = fuse(dense, lexical, method=self.fusion)
+            fused = fuse(dense, lexical, method=self.fusion, tuning=self.tuning)
         dense_of, lexical_of = dict(dense), dict(lexical)
         hits = [
             Hit(version.chunks[i], s, dense_of.get(i, 0.0), lexical_of.get(i, 0.0), i)
@@ -103,22 +96,29 @@ class Retriever:
             if i in version.chunks
         ]
         hits = _prefer_newer_on_ties(hits)
-        hits = diversified(hits, k, held_back=held_back) if diversify else hits[:k]
+        cap = self.tuning.max_per_document
+        hits = diversified(hits, k, cap, held_back=held_back) if diversify else hits[:k]
         top_dense = dense[0][1] if dense else 0.0
         return SearchResult(hits, top_dense, version.name, time.perf_counter() - started)
 
 
 def fuse(
-    dense: list[tuple[int, float]], lexical: list[tuple[int, float]], *, method: str = "rrf"
+    dense: list[tuple[int, float]],
+    lexical: list[tuple[int, float]],
+    *,
+    method: str = "rrf",
+    tuning: Tuning = DEFAULT,
 ) -> list[tuple[int, float]]:
-    """Combine two ranked lists of (id, score) into one, best first."""
+    """Combine two ranked lists of (id, score) into one, best first (reciprocal rank fusion,
+    Cormack et al. 2009, or a blend of min-max normalised scores)."""
     scores: dict[int, float] = defaultdict(float)
     if method == "rrf":
         for ranking in (dense, lexical):
             for rank, (i, _) in enumerate(ranking):
-                scores[i] += 1.0 / (RRF_K + rank + 1)
+                scores[i] += 1.0 / (tuning.rrf_k + rank + 1)
     else:
-        for ranking, weight in ((dense, BLEND_DENSE_WEIGHT), (lexical, 1 - BLEND_DENSE_WEIGHT)):
+        share = tuning.blend_dense_weight
+        for ranking, weight in ((dense, share), (lexical, 1 - share)):
             if not ranking:
                 continue
             values = np.array([s for _, s in ranking], dtype=np.float64)
@@ -130,7 +130,7 @@ def fuse(
 
 
 def diversified(
-    hits: list[Hit], k: int, per_document: int = MAX_PER_DOCUMENT, *, held_back: int = 0
+    hits: list[Hit], k: int, per_document: int = DEFAULT.max_per_document, *, held_back: int = 0
 ) -> list[Hit]:
     """Top ``k``, at most ``per_document`` chunks per document unless too few documents match.
 

@@ -79,7 +79,7 @@ def collect(assistant: Assistant, files: Sequence[Path], *, progress: bool = Tru
                 answerable=q.answerable,
                 table=np.array([c.features for c in ranked], dtype=np.float64),
                 labels=np.array([any(a in c.text.casefold() for a in wanted) for c in ranked]),
-                required=required_evidence(settings.min_evidence, asked.terms),
+                required=required_evidence(settings.min_evidence, asked.terms, assistant.tuning),
                 language=asked.language,
                 elsewhere=bool(elsewhere_places(asked, ranked)),
             )

@@ -1,0 +1,56 @@
+"""The answer path's numbers live in one record that callers replace, not in module globals."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import FrozenInstanceError, replace
+from pathlib import Path
+
+import pytest
+
+from assistant.answer.assistant import Assistant
+from assistant.answer.retrieval import Retriever
+from assistant.answer.tuning import DEFAULT, Tuning
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The answer path's modules whose numbers ``Tuning`` holds.
+TUNED = ("assistant", "answerability", "composition", "evidence", "retrieval")
+
+
+def test_the_record_is_frozen_and_replaced_not_changed() -> None:
+    with pytest.raises(FrozenInstanceError):
+        DEFAULT.max_sentences = 1  # type: ignore[misc]
+    shorter = replace(DEFAULT, max_sentences=1)
+    assert shorter.max_sentences == 1 and DEFAULT.max_sentences == Tuning().max_sentences
+
+
+def test_the_tuned_modules_keep_no_numeric_module_constants() -> None:
+    """A number that steers answers is a field of ``Tuning``, where tests can replace it."""
+    found = []
+    for name in TUNED:
+        tree = ast.parse((ROOT / "assistant" / "answer" / f"{name}.py").read_text("utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+                if isinstance(node.value.value, int | float) and not isinstance(
+                    node.value.value, bool
+                ):
+                    found.extend(t.id for t in node.targets if isinstance(t, ast.Name))
+    # a weights file's format and a cache size, not knobs that steer answers
+    assert sorted(found) == ["FORMAT", "MAX_UNKNOWN_WORDS"], found
+
+
+@pytest.mark.slow
+def test_a_replaced_record_changes_the_answers(default_index, embedder) -> None:  # type: ignore[no-untyped-def]
+    settings, version = default_index
+    question = "When will Espoo be carbon neutral?"
+    usual = Assistant(settings, version, Retriever(embedder)).ask(question)
+    one = Assistant(
+        settings, version, Retriever(embedder, tuning=replace(DEFAULT, max_sentences=1))
+    )
+    short = one.ask(question)
+    assert not usual.refused and not short.refused
+    assert short.text.count("[") == 1 < usual.text.count("[")
+    assert one.tuning.max_sentences == 1 and one._scorer.tuning is one.tuning
+    strict = replace(DEFAULT, length_allowance=0.0)
+    bar = Assistant(settings.with_(min_evidence=2.0), version, Retriever(embedder, tuning=strict))
+    assert bar.ask(question).refused  # the bar reads the record too
