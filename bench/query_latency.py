@@ -198,28 +198,49 @@ def synthetic_index_dir(work: Path, embedder: Embedder, model: str = DEFAULT_MOD
 
 
 def measure(
-    version: IndexVersion, label: str, embedders: dict[str, Embedder], queries: list[str]
+    version: IndexVersion,
+    label: str,
+    embedders: dict[str, Embedder],
+    queries: list[str],
+    scorers: tuple[str, ...] = ("rules",),
 ) -> list[dict[str, Any]]:
     rows = []
-    settings = Settings()
     for backend, embedder in embedders.items():
-        assistant = create_assistant(settings, embedder=embedder, version=version)
-        retriever = assistant.retriever
-        qvecs = {q: retriever.embed_query(q) for q in queries}
-        load = load_avg()
-        row = {"index": label, "chunks": len(version), "backend": backend, "load_avg": load}
-        paths = {
-            "embed": retriever.embed_query,
-            "faiss": lambda q, qv=qvecs: version.dense_search(qv[q], 100),
-            "bm25": lambda q: version.lexical.search(q, 100),
-            "search": lambda q, r=retriever: r.search(version, q, k=5),
-        }
-        for name, fn in paths.items():
-            row[name] = percentiles(timed_runs(fn, queries))
-        assistant.ask(queries[0])  # per-version caches (IDF) are built once, outside the timing
-        row["answer"] = percentiles(timed_runs(assistant.ask, queries))
-        rows.append(row)
+        for scorer in scorers:
+            rows.append(_measure_one(version, label, backend, embedder, queries, scorer))
     return rows
+
+
+def _measure_one(
+    version: IndexVersion,
+    label: str,
+    backend: str,
+    embedder: Embedder,
+    queries: list[str],
+    scorer: str,
+) -> dict[str, Any]:
+    settings = Settings(scorer=scorer)
+    assistant = create_assistant(settings, embedder=embedder, version=version)
+    retriever = assistant.retriever
+    qvecs = {q: retriever.embed_query(q) for q in queries}
+    load = load_avg()
+    row = {
+        "index": label,
+        "chunks": len(version),
+        "backend": backend if scorer == "rules" else f"{backend}, {scorer} scorer",
+        "load_avg": load,
+    }
+    paths = {
+        "embed": retriever.embed_query,
+        "faiss": lambda q, qv=qvecs: version.dense_search(qv[q], 100),
+        "bm25": lambda q: version.lexical.search(q, 100),
+        "search": lambda q, r=retriever: r.search(version, q, k=5),
+    }
+    for name, fn in paths.items():
+        row[name] = percentiles(timed_runs(fn, queries))
+    assistant.ask(queries[0])  # per-version caches (IDF) are built once, outside the timing
+    row["answer"] = percentiles(timed_runs(assistant.ask, queries))
+    return row
 
 
 def hnsw_comparison(
@@ -280,6 +301,11 @@ def main() -> None:
     parser.add_argument("--backends", default="torch,onnx")
     parser.add_argument("--no-hnsw", action="store_true")
     parser.add_argument(
+        "--scorers",
+        default="rules",
+        help="comma-separated ASSISTANT_SCORER values to time the answer with (rules,learned)",
+    )
+    parser.add_argument(
         "--model",
         default=DEFAULT_MODEL,
         help="another model (e.g. multilingual-e5-small): the ~1k index is built with it, and "
@@ -287,6 +313,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     queries = questions(40 if args.quick else None)
+    scorers = tuple(args.scorers.split(","))
     other = args.model != DEFAULT_MODEL
     work = args.work / args.model.replace("/", "_") if other else args.work
     embedders = {
@@ -300,18 +327,18 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     for n_docs in REAL_DOCS[:1] if other else REAL_DOCS:
         version = real_version(n_docs, work, torch_embedder)
-        rows += measure(version, "generated documents", embedders, queries)
+        rows += measure(version, "generated documents", embedders, queries, scorers)
     if other:  # a real ~10k build of a slow encoder takes too long: vectors around its own
         base = base_vectors(work, torch_embedder)
         version = synthetic_version(REAL_DOCS[1] * CHUNKS_PER_DOC, base, model=args.model)
-        rows += measure(version, "synthetic, exact (flat)", embedders, queries)
+        rows += measure(version, "synthetic, exact (flat)", embedders, queries, scorers)
     synthetic_dir = synthetic_index_dir(work, torch_embedder, args.model)
     synthetic = load_version(current_version_dir(synthetic_dir))  # type: ignore[arg-type]
     exact = copy.copy(synthetic)
     exact.ann = None
-    rows += measure(exact, "synthetic, exact (flat)", embedders, queries)
+    rows += measure(exact, "synthetic, exact (flat)", embedders, queries, scorers)
     if synthetic.ann is not None:
-        rows += measure(synthetic, "synthetic, HNSW (default)", embedders, queries)
+        rows += measure(synthetic, "synthetic, HNSW (default)", embedders, queries, scorers)
     ann = [] if args.no_hnsw else hnsw_comparison(synthetic, torch_embedder, queries)
     save_s = json.loads((synthetic_dir / "save.json").read_text())["save_s"]
     md = f"**Query latency** ({len(queries)} questions from eval/questions.jsonl, ms)\n\n"
