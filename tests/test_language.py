@@ -3,6 +3,8 @@ documents allow, refused in it where they do not."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from assistant.answer.assistant import refusal_text
@@ -133,3 +135,31 @@ def test_an_english_question_is_still_answered_in_english(assistant) -> None:  #
     answer = assistant.ask("when did the last coal unit in espoo close")
     assert not answer.refused and answer.language == "en"
     assert answer.citations[0].language == "en"
+
+
+def test_a_year_the_quotes_never_name_gets_a_note_in_the_askers_language() -> None:
+    from assistant.answer.composition import other_years_note
+
+    quoted = [replace(_citation("en"), quotes=("Emissions were 1.1 million tonnes in 2018.",))]
+    note = other_years_note("en", frozenset({2021}), quoted)
+    assert (
+        note == "The sources do not mention 2021: this answer quotes what they say for other years."
+    )
+    assert other_years_note("fi", frozenset({2010, 2021}), quoted).startswith(
+        "Lähteissä ei mainita vuotta 2010, 2021"
+    )
+    assert other_years_note("sv", frozenset({2021}), quoted).startswith(
+        "Källorna nämner inte år 2021"
+    )
+    assert other_years_note("en", frozenset({2018, 2021}), quoted) == ""  # one asked year is there
+    assert other_years_note("en", frozenset(), quoted) == ""  # no year asked
+
+
+@pytest.mark.slow
+def test_an_answer_for_another_year_says_so(assistant) -> None:  # type: ignore[no-untyped-def]
+    answer = assistant.ask("What were Espoo's greenhouse gas emissions in 1996?")  # none say
+    if answer.refused:
+        pytest.fail(f"expected the nearest figures with a note, got a refusal: {answer.text}")
+    assert "1996" in answer.note and "1996" not in answer.text
+    same = assistant.ask("What were Espoo's greenhouse gas emissions in 2018?")
+    assert "2018" in same.text and "do not mention" not in same.note

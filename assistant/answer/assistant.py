@@ -21,7 +21,14 @@ from ..errors import GenerationError
 from ..i18n import translate
 from ..index.store import IndexVersion
 from .answerability import candidate_features, load_answerability, required_evidence
-from .composition import Citation, citation_for, compose, quotes_for, source_language_note
+from .composition import (
+    Citation,
+    citation_for,
+    compose,
+    other_years_note,
+    quotes_for,
+    source_language_note,
+)
 from .conversation import REFUSAL_START, Turn, not_repeating
 from .evidence import Candidate, EvidenceScorer
 from .language import warm_up as load_language_models
@@ -178,7 +185,16 @@ class Assistant:
         text, citations = extractive
         yield from _pieces(text)
         timings["total_ms"] = (time.perf_counter() - started) * 1000
-        yield _answered(version, asked, text, citations, timings, passages, confidence)
+        yield _answered(
+            version,
+            asked,
+            text,
+            citations,
+            timings,
+            passages,
+            confidence,
+            note=other_years_note(asked.language, asked.years, citations),
+        )
 
     def answerable(self, asked: Question, ranked: Sequence[Candidate]) -> tuple[float, bool]:
         """The confidence that the documents answer ``asked`` and whether it is enough: the
@@ -300,7 +316,7 @@ def _answered(
         citations=citations,
         refused=False,
         timings=timings,
-        note=note or source_language_note(asked.language, citations),
+        note=" ".join(n for n in (note, source_language_note(asked.language, citations)) if n),
         index_version=version.name,
         query=asked.query,
         passages=passages,

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..i18n import translate
-from ..text import words
+from ..text import words, years
 from .cues import EXACT_SHAPES, statement_year
 from .evidence import Candidate
 from .retrieval import Hit
@@ -199,6 +199,21 @@ def source_language_note(language: str, citations: Sequence[Citation]) -> str:
     ):
         return ""
     return translate(language, _SOURCE_IN[citations[0].language])
+
+
+def other_years_note(language: str, asked: frozenset[int], citations: Sequence[Citation]) -> str:
+    """One line in the asker's language when the question names years that none of the quoted
+    sentences names: "emissions in 2021?" answered with the 2018 figure says so."""
+    if not asked or not citations:
+        return ""
+    quoted = {y for c in citations for quote in c.quotes for y in years(quote)}
+    if asked & quoted:
+        return ""
+    return translate(
+        language,
+        "The sources do not mention {years}: this answer quotes what they say for other years.",
+        years=", ".join(str(y) for y in sorted(asked)),
+    )
 
 
 def citation_for(n: int, hit: Hit, quotes: tuple[str, ...]) -> Citation:
