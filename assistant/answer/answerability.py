@@ -17,19 +17,17 @@ An encoder without a weights file (a local model folder) keeps the rules.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from .evidence import Candidate
 from .features import FEATURES
-from .ranking import SCORERS, weights_path
 from .tuning import DEFAULT, Tuning
+from .weights import SCORERS, WeightsFile, weights_path
 
 #: The weights file's format; a file of another format is not read.
 FORMAT = 1
@@ -109,7 +107,7 @@ def candidate_features(ranked: Sequence[Candidate], required: float, language: s
 
 
 @dataclass(frozen=True)
-class Answerability:
+class Answerability(WeightsFile):
     """A trained answerability model: standardised features, logistic weights, a threshold."""
 
     model: str
@@ -132,24 +130,8 @@ class Answerability:
         logit = float(z @ np.array(self.coef)) + self.intercept
         return float(1.0 / (1.0 + np.exp(-logit)))
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=1, ensure_ascii=False) + "\n"
-
-    @classmethod
-    def from_json(cls, text: str) -> Answerability:
-        data: dict[str, Any] = json.loads(text)
-        for key in ("features", "mean", "scale", "coef", "trained_on"):
-            data[key] = tuple(data.get(key, ()))
-        return cls(**data)
-
 
 @lru_cache(maxsize=4)
 def load_answerability(model: str, folder: Path = SCORERS) -> Answerability | None:
     """The trained model for the encoder ``model``; None when it has none (the rules decide)."""
-    path = weights_path(model, folder)
-    if not path.is_file():
-        return None
-    trained = Answerability.from_json(path.read_text(encoding="utf-8"))
-    if trained.format != FORMAT or trained.features != QUESTION_FEATURES:
-        return None  # written by another version: the rules decide until it is retrained
-    return trained
+    return Answerability.read(weights_path(model, folder), QUESTION_FEATURES, FORMAT)

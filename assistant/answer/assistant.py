@@ -34,9 +34,10 @@ from .evidence import Candidate, EvidenceScorer
 from .language import warm_up as load_language_models
 from .places import gazetteer, mentions
 from .question import Question, read_question
-from .ranking import SCORERS, load_ranker
+from .ranking import load_ranker
 from .retrieval import Hit, Retriever
 from .synonyms import load_thesaurus
+from .weights import SCORERS
 
 log = logging.getLogger(__name__)
 

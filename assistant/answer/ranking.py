@@ -14,19 +14,15 @@ train-scorer``; reading them needs numpy only. An encoder without a file keeps t
 
 from __future__ import annotations
 
-import json
-import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from .features import FEATURES
+from .weights import SCORERS, WeightsFile, weights_path
 
-#: Where the trained weights live, files named after their encoder (``weights_path``).
-SCORERS = Path(__file__).parent / "scorers"
 #: The ranker file's format; a file of another format is not read.
 FORMAT = 1
 #: What the ranker reads about a sentence, in order (made from ``FEATURES`` by ``columns``).
@@ -65,7 +61,7 @@ def columns(table: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class SentenceRanker:
+class SentenceRanker(WeightsFile):
     """A trained sentence ranker: standardised features, linear weights, the map to the rules'
     scale (``offset + factor * raw``)."""
 
@@ -89,31 +85,9 @@ class SentenceRanker:
         """The learned scores on the rules' scale."""
         return self.offset + self.factor * self.raw(table)
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=1, ensure_ascii=False) + "\n"
-
-    @classmethod
-    def from_json(cls, text: str) -> SentenceRanker:
-        data: dict[str, Any] = json.loads(text)
-        for key in ("features", "mean", "scale", "coef", "trained_on"):
-            data[key] = tuple(data.get(key, ()))
-        return cls(**data)
-
-
-def weights_path(model: str, folder: Path = SCORERS, kind: str = "") -> Path:
-    """The weights file of the encoder ``model`` (a name or a folder path); ``kind`` "sentences"
-    names the ranker's file, "" the answerability model's."""
-    name = re.sub(r"[^\w.-]+", "_", Path(model).name or model)
-    return folder / f"{name}{'.' + kind if kind else ''}.json"
-
 
 @lru_cache(maxsize=4)
 def load_ranker(model: str, folder: Path = SCORERS) -> SentenceRanker | None:
     """The trained ranker of the encoder ``model``; None when it has none (the rules score)."""
     path = weights_path(model, folder, "sentences")
-    if not path.is_file():
-        return None
-    trained = SentenceRanker.from_json(path.read_text(encoding="utf-8"))
-    if trained.format != FORMAT or trained.features != SENTENCE_FEATURES:
-        return None  # written by another version: the rules score until it is retrained
-    return trained
+    return SentenceRanker.read(path, SENTENCE_FEATURES, FORMAT)

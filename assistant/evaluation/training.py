@@ -26,7 +26,8 @@ import numpy as np
 from ..answer.answerability import QUESTION_FEATURES, Answerability, question_features
 from ..answer.assistant import Assistant
 from ..answer.features import FEATURES
-from ..answer.ranking import SentenceRanker, weights_path
+from ..answer.ranking import SentenceRanker
+from ..answer.weights import weights_path
 from .sentences import Scored, collect, cross_validate_ranker, fit_ranker
 
 #: Question files that judge the model and are never trained on (their stems).
@@ -202,7 +203,7 @@ def train(
     """Validate by file, fit the sentence ranker and then the answerability model (on the
     ranker's scores) on every file, write both weights files (to the folder ``out``, else the
     package's) and the reliability plot; the report."""
-    from ..answer.ranking import SCORERS
+    from ..answer.weights import SCORERS
 
     model = assistant.settings.model
     names = [p.name for p in files]
