@@ -31,7 +31,16 @@ from ..answer.weights import weights_path
 from .sentences import Scored, collect, cross_validate_ranker, fit_ranker
 
 #: Question files that judge the model and are never trained on (their stems).
-NEVER_TRAINED = ("blind-en", "blind-fisv", "blind2-en", "blind2-fisv", "blind3-en", "blind3-fisv")
+NEVER_TRAINED = (
+    "blind-en",
+    "blind-fisv",
+    "blind2-en",
+    "blind2-fisv",
+    "blind3-en",
+    "blind3-fisv",
+    "blind4-en",
+    "blind4-fisv",
+)
 #: The false-refusal rate the threshold is picked for, by default.
 DEFAULT_FALSE_REFUSAL = 0.05
 #: Inverse regularisation strength of the logistic regression.
