@@ -202,16 +202,15 @@ def source_language_note(language: str, citations: Sequence[Citation]) -> str:
 
 
 def other_years_note(language: str, asked: frozenset[int], citations: Sequence[Citation]) -> str:
-    """One line in the asker's language when the question names years that none of the quoted
-    sentences names: "emissions in 2021?" answered with the 2018 figure says so."""
-    if not asked or not citations:
-        return ""
+    """One line in the asker's language when the question names years and the quoted sentences
+    name others only: "emissions in 2021?" answered with the 2018 figure says so. (A sentence
+    that names no year says nothing either way: "Natura 2000" asked, six areas answered.)"""
     quoted = {y for c in citations for quote in c.quotes for y in years(quote)}
-    if asked & quoted:
+    if not asked or not quoted or asked & quoted:
         return ""
     return translate(
         language,
-        "The sources do not mention {years}: this answer quotes what they say for other years.",
+        "The quoted sentences are about other years than {years}.",
         years=", ".join(str(y) for y in sorted(asked)),
     )
 
