@@ -3,14 +3,14 @@
 The rules' refusal is one number against one bar: the best sentence's score against
 ``Settings.min_evidence`` (``required_evidence``, with ``Tuning``'s length allowance). That bar
 cannot tell a question whose words the corpus never uses ("kunnallisveroprosentti", "building
-permit fee") from one whose words it uses in passing. A logistic regression over what the evidence step already measured (the best
-sentence's score and its margin over the bar, the best similarity and word overlap, the share of
-the question's words that the corpus never uses, whether the best sentences hold the kind of
-answer asked for, the passages' dense and BM25 scores, the question's language) gives the
-probability that the question is answerable; the assistant refuses below a threshold that was
-picked for a stated false-refusal rate on the training questions. It is used with
-``Settings.scorer = "learned"``, with the sentence ranker (``ranking.py``) whose ordering it was
-trained on.
+permit fee") from one whose words it uses in passing. A logistic regression over what the evidence
+step already measured (the best sentence's score and its margin over the bar, the best similarity
+and word overlap, the share of the question's words that the corpus never uses, whether the best
+sentences hold the kind of answer asked for, the passages' dense and BM25 scores, the question's
+language) gives the probability that the question is answerable; the assistant refuses below a
+threshold that was picked for a stated false-refusal rate on the training questions. It is used
+with ``Settings.scorer = "learned"``, with the sentence ranker (``ranking.py``) whose ordering it
+was trained on.
 
 The weights are a small JSON file per encoder (``weights.py``) written by ``espoo-assistant
 train-scorer`` (``evaluation/training.py``); reading them needs numpy only. An encoder without a
