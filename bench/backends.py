@@ -33,7 +33,7 @@ from common import (
 )
 
 from assistant.answer.factory import create_assistant
-from assistant.config import Settings
+from assistant.config import MINILM_MODEL, Settings
 from assistant.embed.base import Embedder
 from assistant.embed.factory import create_embedder
 from assistant.evaluation.beir import run_beir
@@ -82,7 +82,9 @@ def interleaved_speed(
 
 def quality(backend: str, embedder: Embedder, work: Path, scifact: bool) -> dict[str, Any]:
     index = work / f"index-default-{backend}"
-    settings = Settings(documents=DOCUMENTS, index=index, backend=backend)
+    settings = Settings(
+        documents=DOCUMENTS, index=index, model=MINILM_MODEL, backend=backend, scorer="rules"
+    )
     shutil.rmtree(settings.index, ignore_errors=True)
     build_index(
         documents_dir=settings.documents,
@@ -138,7 +140,7 @@ def main() -> None:
     embedders: dict[str, Embedder] = {}
     load_s = {}
     for backend in BACKENDS:
-        embedders[backend] = create_embedder(backend=backend, cache_dir=args.work / "onnx")
+        embedders[backend] = create_embedder(MINILM_MODEL, backend, cache_dir=args.work / "onnx")
         with timer() as first:
             assert embedders[backend].dimension  # export (first run only) and load
         load_s[backend] = round(first["seconds"], 2)

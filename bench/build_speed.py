@@ -23,7 +23,7 @@ from assistant.config import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_CHUNK_OVERLAP,
     DEFAULT_CHUNK_SIZE,
-    DEFAULT_MODEL,
+    MINILM_MODEL,
 )
 from assistant.embed.factory import create_embedder
 from assistant.embed.sbert import SentenceTransformerEmbedder
@@ -154,7 +154,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--model",
-        default=DEFAULT_MODEL,
+        default=MINILM_MODEL,
         help="another model (e.g. multilingual-e5-small, ONNX; its indexes in WORK/<model>)",
     )
     args = parser.parse_args()
@@ -164,7 +164,7 @@ def main() -> None:
         else (QUICK_DOCS if args.quick else FULL_DOCS)
     )
     work = args.work
-    if args.model == DEFAULT_MODEL:
+    if args.model == MINILM_MODEL:
         embedder: Any = SentenceTransformerEmbedder()
     else:
         work = args.work / args.model.replace("/", "_")
@@ -175,7 +175,7 @@ def main() -> None:
     incremental = measure_incremental(work, embedder, full_1000) if full_1000 else []
     md = (
         "**Full build vs raw `SentenceTransformer.encode`** (torch backend, batch 32)\n\n"
-        if args.model == DEFAULT_MODEL
+        if args.model == MINILM_MODEL
         else f"**Full build vs raw encode of {args.model}** (ONNX, batch 32)\n\n"
     )
     md += table(

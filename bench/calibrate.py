@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("held_out", type=Path, nargs="*", help="eval files to check it on")
     args = parser.parse_args()
     calibration, held_out = args.calibration, args.held_out
-    assistant = create_assistant(Settings.from_env().with_(min_evidence=-1.0))
+    assistant = create_assistant(Settings.from_env().with_(min_evidence=-1.0, scorer="rules"))
     rows = observe(assistant, load_questions(calibration))
     best = None
     for t in np.arange(0.20, 0.70, 0.005):

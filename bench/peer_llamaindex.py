@@ -33,7 +33,7 @@ from common import (
 )
 
 from assistant.answer.factory import create_assistant
-from assistant.config import Settings
+from assistant.config import MINILM_MODEL, Settings
 from assistant.embed.base import resolve_model_path
 from assistant.embed.factory import create_embedder
 from assistant.embed.sbert import SentenceTransformerEmbedder
@@ -99,9 +99,9 @@ def main() -> None:
 
     load = load_avg()
     index_dir = args.work / f"peer-ours-{n_docs}"
-    settings = Settings(documents=corpus, index=index_dir)
+    settings = Settings(documents=corpus, index=index_dir, model=MINILM_MODEL, scorer="rules")
     report = full_build(corpus, index_dir, ours)
-    default_embedder = create_embedder(backend="onnx", cache_dir=args.work / "onnx")
+    default_embedder = create_embedder(MINILM_MODEL, "onnx", cache_dir=args.work / "onnx")
     assert default_embedder.dimension  # exported and loaded before timing
     default_report = full_build(corpus, args.work / f"peer-ours-onnx-{n_docs}", default_embedder)
     peer_index, peer_chunks, peer_s = peer_build(

@@ -35,7 +35,7 @@ from common import (
 )
 
 from assistant.answer.factory import create_assistant
-from assistant.config import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, DEFAULT_MODEL, Settings
+from assistant.config import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, MINILM_MODEL, Settings
 from assistant.embed.base import Embedder
 from assistant.embed.factory import create_embedder
 from assistant.errors import IndexError_
@@ -91,7 +91,7 @@ def base_vectors(work: Path, embedder: Embedder) -> np.ndarray:
 
 
 def synthetic_version(
-    n: int, base: np.ndarray, *, seed: int = 5, model: str = DEFAULT_MODEL
+    n: int, base: np.ndarray, *, seed: int = 5, model: str = MINILM_MODEL
 ) -> IndexVersion:
     """``n`` generated passages with real BM25 and vectors = a real vector + noise, normalised."""
     from assistant.index.store import new_vector_index
@@ -171,7 +171,7 @@ def synthetic_words(texts: list[str], n: int, dim: int, rng: np.random.Generator
     return WordVectors(ordered, vectors.astype(np.float16))
 
 
-def synthetic_index_dir(work: Path, embedder: Embedder, model: str = DEFAULT_MODEL) -> Path:
+def synthetic_index_dir(work: Path, embedder: Embedder, model: str = MINILM_MODEL) -> Path:
     """The 100k synthetic index saved as a real version (with its HNSW graph); made once.
     ``model`` is the one its manifest names (the server loads that model)."""
     from assistant.index.store import publish, save_version
@@ -219,7 +219,7 @@ def _measure_one(
     queries: list[str],
     scorer: str,
 ) -> dict[str, Any]:
-    settings = Settings(scorer=scorer)
+    settings = Settings(model=version.manifest.model, scorer=scorer)
     assistant = create_assistant(settings, embedder=embedder, version=version)
     retriever = assistant.retriever
     qvecs = {q: retriever.embed_query(q) for q in queries}
@@ -307,14 +307,14 @@ def main() -> None:
     )
     parser.add_argument(
         "--model",
-        default=DEFAULT_MODEL,
+        default=MINILM_MODEL,
         help="another model (e.g. multilingual-e5-small): the ~1k index is built with it, and "
         "~10k and 100k are synthetic around its vectors; its indexes live in WORK/<model>",
     )
     args = parser.parse_args()
     queries = questions(40 if args.quick else None)
     scorers = tuple(args.scorers.split(","))
-    other = args.model != DEFAULT_MODEL
+    other = args.model != MINILM_MODEL
     work = args.work / args.model.replace("/", "_") if other else args.work
     embedders = {
         b: create_embedder(args.model, b, cache_dir=args.work / "onnx")
@@ -323,7 +323,7 @@ def main() -> None:
     for e in embedders.values():
         assert e.dimension
     builder = next(iter(embedders.values())) if other else None
-    torch_embedder = builder or embedders.get("torch") or create_embedder()
+    torch_embedder = builder or embedders.get("torch") or create_embedder(MINILM_MODEL, "torch")
     rows: list[dict[str, Any]] = []
     for n_docs in REAL_DOCS[:1] if other else REAL_DOCS:
         version = real_version(n_docs, work, torch_embedder)

@@ -23,7 +23,7 @@ from typing import Any
 
 from common import DEFAULT_WORK, ROOT, emit, load_avg, machine, table
 
-from assistant.config import DEFAULT_MODEL
+from assistant.config import MINILM_MODEL
 
 CHUNKS = 100_000
 
@@ -56,14 +56,14 @@ print(json.dumps(marks))
 """
 
 
-def saved_index(work: Path, model: str = DEFAULT_MODEL) -> Path:
+def saved_index(work: Path, model: str = MINILM_MODEL) -> Path:
     """The 100k-chunk index of query_latency.py (synthetic vectors, real BM25, HNSW graph)."""
     from query_latency import synthetic_index_dir
 
     from assistant.embed.factory import create_embedder
 
-    if model == DEFAULT_MODEL:
-        return synthetic_index_dir(work, create_embedder())
+    if model == MINILM_MODEL:
+        return synthetic_index_dir(work, create_embedder(MINILM_MODEL, "torch"))
     folder = work / model.replace("/", "_")  # as query_latency.py --model
     embedder = create_embedder(model, "onnx", cache_dir=work / "onnx")
     return synthetic_index_dir(folder, embedder, model)
@@ -80,7 +80,7 @@ def _peak_rss_mb(pid: int) -> int:
         return next(int(line.split()[1]) // 1024 for line in fh if line.startswith("VmHWM"))
 
 
-def _env(index_dir: Path, backend: str, model: str = DEFAULT_MODEL) -> dict[str, str]:
+def _env(index_dir: Path, backend: str, model: str = MINILM_MODEL) -> dict[str, str]:
     return {
         **os.environ,
         "ASSISTANT_INDEX": str(index_dir),
@@ -94,7 +94,7 @@ def _env(index_dir: Path, backend: str, model: str = DEFAULT_MODEL) -> dict[str,
 
 
 def server_run(
-    index_dir: Path, backend: str, timeout: float = 300, model: str = DEFAULT_MODEL
+    index_dir: Path, backend: str, timeout: float = 300, model: str = MINILM_MODEL
 ) -> dict[str, Any]:
     import httpx
 
@@ -149,7 +149,7 @@ def server_run(
             proc.kill()
 
 
-def steps_run(index_dir: Path, backend: str, model: str = DEFAULT_MODEL) -> dict[str, Any]:
+def steps_run(index_dir: Path, backend: str, model: str = MINILM_MODEL) -> dict[str, Any]:
     started = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-c", _STEPS],
@@ -171,7 +171,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK)
     parser.add_argument("--backends", default="torch,onnx")
     parser.add_argument(
-        "--model", default=DEFAULT_MODEL, help="e.g. multilingual-e5-small (with --backends onnx)"
+        "--model", default=MINILM_MODEL, help="e.g. multilingual-e5-small (with --backends onnx)"
     )
     args = parser.parse_args()
     index_dir = saved_index(args.work, args.model)
@@ -187,7 +187,7 @@ def main() -> None:
         load = load_avg()
         server = server_run(index_dir, backend, model=args.model)
         steps = steps_run(index_dir, backend, args.model)
-        label = backend if args.model == DEFAULT_MODEL else f"{args.model} ({backend})"
+        label = backend if args.model == MINILM_MODEL else f"{args.model} ({backend})"
         rows.append({"backend": label, "load_avg": load, **server, "steps": steps})
     md = f"**Start-up and memory, {CHUNKS:,}-chunk index** (fresh processes; s from start)\n\n"
     md += table(

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from assistant.config import Settings
+from assistant.config import MINILM_MODEL, Settings
 from assistant.embed.base import Embedder, embed_with_spans
 from assistant.embed.factory import create_embedder
 from assistant.index.build import BuildReport, build_index
@@ -169,25 +169,52 @@ def chunking_of(settings: Settings) -> dict[str, int]:
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    """The real default model, loaded once for the whole session."""
-    model = create_embedder()
+    """The real default model on the default backend (ONNX Runtime), loaded once per session."""
+    model = create_embedder(cache_dir=ONNX_CACHE)
     assert model.dimension > 0  # load now, so the first test using it is not billed for it
     return model
 
 
 @pytest.fixture(scope="session")
-def default_onnx_embedder() -> Embedder:
-    """The default backend (ONNX Runtime, the same model exported once), loaded once."""
-    model = create_embedder(backend="onnx", cache_dir=ONNX_CACHE)
+def default_onnx_embedder(embedder: Embedder) -> Embedder:
+    """The default backend: the same embedder as ``embedder``."""
+    return embedder
+
+
+@pytest.fixture(scope="session")
+def minilm_embedder() -> Embedder:
+    """all-MiniLM-L6-v2 on ONNX Runtime, the default until evaluation.md row 86: for the tests of
+    what was built and tuned with it (late chunking, the near-word bar, the rules' answer cues)."""
+    model = create_embedder(MINILM_MODEL, "onnx", cache_dir=ONNX_CACHE)
+    assert model.dimension > 0
+    return model
+
+
+@pytest.fixture(scope="session")
+def torch_minilm() -> Embedder:
+    """all-MiniLM-L6-v2 on torch (sentence-transformers): the reference of the ONNX export."""
+    model = create_embedder(MINILM_MODEL, "torch")
     assert model.dimension > 0
     return model
 
 
 @pytest.fixture(scope="session")
 def default_index(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> DefaultIndex:
-    """/work/main/documents built with the real model and default chunking into a tmp folder."""
-    folder = tmp_path_factory.mktemp("default-index")
-    settings = Settings(documents=DOCUMENTS, index=folder / "index")
+    """/work/main/documents built with the real default model and default chunking."""
+    return _build_default(embedder, Settings(), tmp_path_factory.mktemp("default-index"))
+
+
+@pytest.fixture(scope="session")
+def minilm_index(
+    minilm_embedder: Embedder, tmp_path_factory: pytest.TempPathFactory
+) -> DefaultIndex:
+    """The default corpus built with all-MiniLM-L6-v2, answered by the rules (the old default)."""
+    settings = Settings(model=MINILM_MODEL, scorer="rules")
+    return _build_default(minilm_embedder, settings, tmp_path_factory.mktemp("minilm-index"))
+
+
+def _build_default(embedder: Embedder, base: Settings, folder: Path) -> DefaultIndex:
+    settings = base.with_(documents=DOCUMENTS, index=folder / "index")
     report = build_index(
         documents_dir=settings.documents,
         index_dir=settings.index,
@@ -262,7 +289,7 @@ def copy_documents(tmp_path: Path) -> Callable[..., Path]:
 
 
 #: A test that uses one of these fixtures (directly or through another fixture) must carry the mark.
-REQUIRED_MARKS = {"default_index": "slow", "browser": "browser"}
+REQUIRED_MARKS = {"default_index": "slow", "minilm_index": "slow", "browser": "browser"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

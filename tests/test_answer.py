@@ -47,6 +47,14 @@ def assistant(default_index, embedder) -> Assistant:  # type: ignore[no-untyped-
     return Assistant(settings, version, Retriever(embedder))
 
 
+@pytest.fixture(scope="module")
+def minilm_rules(minilm_index, minilm_embedder) -> Assistant:  # type: ignore[no-untyped-def]
+    """all-MiniLM-L6-v2 with the rules: the old default, on which the rules' answer-type cues
+    (rows 50, 64, 69 and 70 of docs/evaluation.md) were measured and are still kept."""
+    settings, version = minilm_index
+    return Assistant(settings, version, Retriever(minilm_embedder))
+
+
 def _norm(text: str) -> str:
     return " ".join(text.split())
 
@@ -123,9 +131,9 @@ def test_a_region_named_after_the_city_asked_about_is_not_evidence_about_it(assi
 
 
 @pytest.mark.slow
-def test_an_email_address_answers_a_question_asking_for_an_email(assistant) -> None:
+def test_an_email_address_answers_a_question_asking_for_an_email(minilm_rules) -> None:  # type: ignore[no-untyped-def]
     # the answering sentence says "contact ... at kestava@espoo.fi", never "email"
-    answer = assistant.ask("can i email the city with my ideas about sustainability?")
+    answer = minilm_rules.ask("can i email the city with my ideas about sustainability?")
     assert not answer.refused, answer.text
     assert "kestava@espoo.fi" in answer.text.split("[1]")[0]
 
@@ -395,10 +403,10 @@ def test_statement_year_is_the_latest_reported_year() -> None:
     ],
 )
 @pytest.mark.slow
-def test_a_question_about_now_gets_the_newest_statements_first(assistant, question: str) -> None:
+def test_a_question_about_now_gets_the_newest_statements_first(minilm_rules, question: str) -> None:  # type: ignore[no-untyped-def]
     from assistant.answer.cues import statement_year
 
-    answer = assistant.ask(question)
+    answer = minilm_rules.ask(question)
     dates = {c.n: c.date for c in answer.citations}
     newest: dict[int, int] = {}
     for sentence, markers in _claims(answer):
@@ -589,10 +597,10 @@ def test_a_sentence_holding_what_is_asked_comes_from_the_best_sentences_section(
     ],
 )
 @pytest.mark.slow
-def test_a_quantity_the_question_names_leads_to_its_sentence(
-    assistant, question: str, quantity: str, answer: str
+def test_a_quantity_the_question_names_leads_to_its_sentence(  # type: ignore[no-untyped-def]
+    minilm_rules, question: str, quantity: str, answer: str
 ) -> None:
-    text = assistant.ask(question).text
+    text = minilm_rules.ask(question).text
     first = text.split(" [")[0]
     assert quantity in first and answer in first, text
 
@@ -605,8 +613,8 @@ def test_a_quantity_the_question_names_leads_to_its_sentence(
     ],
 )
 @pytest.mark.slow
-def test_a_where_question_is_answered_with_a_place(assistant, question: str, place: str) -> None:
-    answer = assistant.ask(question)
+def test_a_where_question_is_answered_with_a_place(minilm_rules, question: str, place: str) -> None:  # type: ignore[no-untyped-def]
+    answer = minilm_rules.ask(question)
     assert not answer.refused
     assert place in answer.text, answer.text
 

@@ -20,6 +20,7 @@ import pytest
 import web_fixtures as web
 from conftest import CITATION_KEYS
 
+from assistant.config import DEFAULT_MODEL
 from assistant.errors import IndexMissingError
 from assistant.web.api import create_api
 from assistant.web.server import create_app
@@ -112,7 +113,7 @@ def test_health_describes_the_live_index(client: httpx.Client) -> None:
         "documents": web.document_count(),
         "chunks": len(version),
         "index_version": version.name,
-        "model": "all-MiniLM-L6-v2",
+        "model": DEFAULT_MODEL,
     }
     assert body["last_build"] == version.manifest.built_at and body["last_build"]
     assert isinstance(body["skipped"], list)

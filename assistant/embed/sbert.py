@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..config import DEFAULT_MODEL
+from ..config import MINILM_MODEL
 from .base import (
     Pass,
     Progress,
@@ -30,7 +30,7 @@ from .base import (
 class SentenceTransformerEmbedder(SpanEmbedder):
     """sentence-transformers model, loaded lazily once, encoding in length-sorted batches."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "cpu") -> None:
+    def __init__(self, model: str = MINILM_MODEL, *, device: str = "cpu") -> None:
         self.model_id = model
         self._device = device
         self._model: Any = None  # a SentenceTransformer, loaded on first use

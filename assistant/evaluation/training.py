@@ -40,6 +40,8 @@ NEVER_TRAINED = (
     "blind3-fisv",
     "blind4-en",
     "blind4-fisv",
+    "blind5-en",
+    "blind5-fisv",
 )
 #: The false-refusal rate the threshold is picked for, by default.
 DEFAULT_FALSE_REFUSAL = 0.05
