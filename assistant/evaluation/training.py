@@ -42,6 +42,8 @@ NEVER_TRAINED = (
     "blind4-fisv",
     "blind5-en",
     "blind5-fisv",
+    "blind6-en",
+    "blind6-fisv",
 )
 #: The false-refusal rate the threshold is picked for, by default.
 DEFAULT_FALSE_REFUSAL = 0.05
