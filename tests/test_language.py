@@ -125,6 +125,35 @@ def test_a_finnish_question_gets_a_finnish_cited_answer(assistant) -> None:  # t
 
 
 @pytest.mark.slow
+def test_the_issues_swedish_question_leads_with_the_current_goal(assistant) -> None:  # type: ignore[no-untyped-def]
+    from assistant.answer.cues import marked_superseded
+
+    answer = assistant.ask("När ska Esbo bli koldioxidneutralt?")  # the documents say "kolneutralt"
+    assert not answer.refused and answer.language == "sv"
+    first = answer.text.split(" [1]")[0]
+    assert "2030" in first and "2050" not in first, answer.text  # not the older site's goal
+    assert not marked_superseded(first)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "stale"),
+    [
+        ("Esbos äldre webbplats beskrev ett klimatprogram med målet 2050.", True),
+        ("En tidigare version av sidan förklarade begreppet.", True),
+        ("Kolet slutade ett år tidigare än planerat.", False),  # "earlier than": no mark
+        ("Kaupungin aiemmalla sivulla tavoite oli vuosi 2050.", True),
+        ("Sama aiempi sivuversio kuvasi kompensaation.", True),
+        ("Espoo on aiemmin sijoittunut kärkeen.", False),  # "previously": a past fact, kept
+        ("Esbo stads mål är att vara kolneutralt senast 2030.", False),
+    ],
+)
+def test_finnish_and_swedish_texts_mark_older_statements(sentence: str, stale: bool) -> None:
+    from assistant.answer.cues import marked_superseded
+
+    assert marked_superseded(sentence) is stale
+
+
+@pytest.mark.slow
 def test_a_swedish_question_the_documents_cannot_answer_is_refused_in_swedish(assistant) -> None:  # type: ignore[no-untyped-def]
     answer = assistant.ask("Hur mycket kostar ett bygglov för ett egnahemshus i Esbo?")
     assert answer.refused and answer.language == "sv"

@@ -22,8 +22,10 @@ _LATEST = re.compile(
 _STALE = re.compile(
     r"\b((an|the|that|same|in)\s+(older|earlier)(?!\s+than)|previous|former|formerly|originally|"
     r"superseded|was to be|were to be|at that time|at the time(?!\s+of)|still said|used to|"
-    # Finnish and Swedish: "at first", "was meant to", "the then ..."
-    r"alun perin|oli tarkoitus|silloi\w+|ursprungligen|var tänkt|skulle ha|dåvarande)\b",
+    # Finnish and Swedish: "at first", "was meant to", "the then ...", "an earlier / older ..."
+    r"alun perin|oli tarkoitus|silloi\w+|ursprungligen|var tänkt|skulle ha|dåvarande|"
+    r"aiemp(i|a\w*)|aiemm(?!in\b)\w+|aikaisemp(i|a\w*)|aikaisemm(?!in\b)\w+|"
+    r"(en|ett|den|det|de|samma|\w+s)\s+(äldre|tidigare)(?!\s+än))\b",
     re.I,
 )
 _ASKS_PAST = re.compile(
