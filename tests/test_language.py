@@ -82,6 +82,27 @@ def test_a_refusal_in_any_language_adds_nothing_to_a_follow_up() -> None:
     assert refusal not in query
 
 
+@pytest.mark.parametrize(
+    ("question", "joined"),
+    [
+        ("entä kuinka monta uutta asemaa siihen vaiheeseen tuli sitten lopulta?", True),
+        ("kuka sen bussin oli valmistanut ja kuinka pitkä toimintamatka oli?", True),
+        ("och når de sitt mål för hur mycket hushållen ska återvinna?", True),
+        ("Milloin Espoon kaupunginvaltuusto hyväksyi kestävän kehityksen ohjelman?", False),
+        ("Hur många naturreservat finns i Esbo enligt stadens webbplats?", False),
+    ],
+)
+def test_a_long_finnish_or_swedish_follow_up_is_read_with_the_previous_exchange(
+    question: str, joined: bool
+) -> None:
+    history = [
+        {"role": "user", "content": "Milloin Länsimetron toinen vaihe avattiin?"},
+        {"role": "assistant", "content": "Toinen vaihe avattiin joulukuussa 2022."},
+    ]
+    query = retrieval_query(question, history)
+    assert ("Länsimetron" in query) is joined, query  # short ones (≤ 6 words) always are
+
+
 def _citation(language: str) -> Citation:
     return Citation(
         n=1,

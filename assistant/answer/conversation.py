@@ -30,7 +30,14 @@ _FOLLOW_UP = re.compile(
     r"^\s*((ok|okay|so|but|right)\W+)?"
     r"(and|also|what about|how about|what of|and what|same for|how is|is it|are they)\b"
     r"|\b(it|its|that|this|those|these|they|them|their|there|then|he|she|his|her)\b"
-    r"|\b(the|that|this|which|latest|newest|recent|last|first|other|next|previous) ones?\b",
+    r"|\b(the|that|this|which|latest|newest|recent|last|first|other|next|previous) ones?\b"
+    # Finnish: "and / what about / but ...", then "it, they, he/she, this, there, then"
+    r"|^\s*(entä|entäs|ja|mutta|no|eli|sitten)\b"
+    r"|\b(se|sen|sitä|siitä|siihen|siinä|sillä|ne|niitä|niiden|niistä|niihin|niissä|hän|hänen"
+    r"|he|heidän|tämä|tämän|tätä|tästä|nämä|näiden|siellä|sinne|silloin)\b"
+    # Swedish: "and / but / what about ...", then "it, they, he/she, this, there, then"
+    r"|^\s*(och|men|så|än|vad sägs om|hur är det med)\b"
+    r"|\b(den|det|dess|dem|deras|där|då|han|hon|hans|hennes|denna|detta|dessa)\b",
     re.I,
 )
 
