@@ -105,6 +105,11 @@ KINDS = {
         ["Shared bikes have been available in Espoo since 2017.", "It opened in 2017."],
     ),
     "city bike pilot espoo where": (["It began in Matinkylä."], []),
+    # a number written as a word is a quantity (row 91); "one" is not, nor a bare year
+    "how many natura 2000 sites are there": (
+        ["Six of them belong to Natura 2000.", "Espoo has twelve stops."],
+        ["One of them is Nuuksio.", "Natura 2000 is an EU network."],
+    ),
     # "where" that does not ask for a place
     "is there a website where i can follow the actions": (
         [],
@@ -192,8 +197,14 @@ KINDS_FI_SV = {
     "milloin metro avattiin": (["Metro avattiin marraskuussa 2017."], ["Asemia on 8."]),
     "När öppnade metron?": (["Metron öppnades i november 2017."], ["Den har 8 stationer."]),
     "koska se valmistuu": (["Rata valmistuu keväällä 2029."], ["Radalla on 8 asemaa."]),
-    "kuinka monta asemaa metrossa on": (["Metrossa on 8 asemaa."], ["Se avattiin 2017."]),
-    "Hur många stationer finns det?": (["Metron har 8 stationer."], ["Den öppnade 2022."]),
+    "kuinka monta asemaa metrossa on": (
+        ["Metrossa on 8 asemaa.", "Natura 2000 -alueita on kuusi."],
+        ["Se avattiin 2017."],
+    ),
+    "Hur många stationer finns det?": (
+        ["Metron har 8 stationer.", "Sex områden hör till Natura 2000."],
+        ["Den öppnade 2022."],
+    ),
     "mitä raitiotie maksoi": (["Se maksoi yli 400 miljoonaa euroa."], ["Valtio maksoi 30 %."]),
     "Vad kostade spårvägen?": (["Den kostade över 400 miljoner euro."], []),
     "kuka johtaa ohjelmaa": (["Ohjelmaa johtaa Tiina Elo."], []),

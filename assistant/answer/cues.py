@@ -49,7 +49,16 @@ _MONTHS = (
 #: They are exact: a sentence without one does not state one (names and places are recognised
 #: by their capitals only, which misses "west of Espoo Centre").
 DATE_SHAPE = re.compile(rf"{YEAR.pattern}|\b{_MONTHS}\b", re.I)
-QUANTITY_SHAPE = re.compile(r"(?<![\d,.])(?!(?:19|20)\d\d(?![\d,.]\d))\d[\d,.]*")
+QUANTITY_SHAPE = re.compile(
+    r"(?<![\d,.])(?!(?:19|20)\d\d(?![\d,.]\d))\d[\d,.]*"
+    # or a number written as a word, from two up ("six Natura 2000 sites", "kuusi", "sex")
+    r"|\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"hundreds?|thousands?|dozens?|kaksi|kahde\w*|kolme|kolmen|kolmella|neljä|neljän|viisi|"
+    r"viiden|kuusi|kuuden|seitsemän|kahdeksan|yhdeksän|kymmenen|kymmeniä|sata|sataa|satoja|"
+    r"tuhat|tuhatta|tuhansia|två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv|tjugo|hundra|"
+    r"tusen|tusentals)\b",
+    re.I,
+)
 MONEY_SHAPE = re.compile(
     r"\b(EUR|euros?)\s?\d|€\s?\d|\d\s?(million|billion|miljoonaa|miljardia|milj\.|"
     r"miljoner|miljarder)?\s?(EUR\b|euro[as]?\b|€)",
