@@ -44,6 +44,8 @@ NEVER_TRAINED = (
     "blind5-fisv",
     "blind6-en",
     "blind6-fisv",
+    "blind7-en",
+    "blind7-fisv",
 )
 #: The false-refusal rate the threshold is picked for, by default.
 DEFAULT_FALSE_REFUSAL = 0.05
