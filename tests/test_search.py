@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-import numpy as np
 import pytest
 from conftest import DOCUMENTS, DefaultIndex
 
@@ -220,41 +219,3 @@ def test_dense_scores_are_cosine_similarities(
         assert abs(float(vector @ query[0]) - score) < 1e-5
         assert -1.0 <= score <= 1.0
     assert version.chunks[pairs[0][0]].document == "waste-management-ammassuo.md"
-
-
-def _chunk(faiss_id: int, language: str) -> Chunk:
-    return Chunk(f"c{faiss_id}", f"d{faiss_id}.md", "T", "", "text", 0, 4, language=language)
-
-
-def test_candidates_are_ranked_against_their_own_languages_background() -> None:
-    from assistant.index.background import MIN_PASSAGES, LanguageBackground
-
-    rng = np.random.default_rng(7)
-    query = np.zeros(8, dtype=np.float32)
-    query[0] = 1.0
-    chunks = {i: _chunk(i, "sv" if i < 40 else "en") for i in range(80)}
-    vectors = rng.normal(0.0, 0.1, (80, 8)).astype(np.float32)
-    vectors[:40, 0] += 0.6  # Swedish passages: close to a Swedish question whatever they say
-    vectors[40:, 0] += 0.2  # English ones: far from it, all but one
-    vectors[75, 0] = 0.6  # the English passage that answers it: far above its own language
-    background = LanguageBackground.of(chunks, lambda ids: vectors[list(ids)])
-    raw = sorted(((i, float(vectors[i] @ query)) for i in chunks), key=lambda t: -t[1])
-    assert raw[0][0] < 40 and [i for i, _ in raw].index(75) > 5  # the cosine buries it
-    assert background.above_background(query, raw)[0][0] == 75
-    one_language = {i: _chunk(i, "en") for i in range(80)}
-    alone = LanguageBackground.of(one_language, lambda ids: vectors[list(ids)])
-    assert alone.above_background(query, raw) == raw  # nothing to balance
-    few = {i: _chunk(i, "fi" if i < MIN_PASSAGES - 1 else "en") for i in range(80)}
-    assert set(LanguageBackground.of(few, lambda ids: vectors[list(ids)]).samples) == {"", "en"}
-
-
-@pytest.mark.slow
-def test_a_swedish_question_finds_the_english_passage_that_answers_it(
-    default_index: DefaultIndex, retriever: Retriever
-) -> None:
-    question = "sedan när har esbo haft beredskap för översvämningar?"
-    result = retriever.search(default_index.version, question, k=5, language="sv")
-    answering = [h for h in result.hits if "Gudrun" in h.chunk.text]
-    found = [h.chunk.document for h in result.hits]
-    assert answering and answering[0].chunk.language == "en", found
-    assert -1.0 <= answering[0].dense <= 1.0  # the hit still carries its cosine

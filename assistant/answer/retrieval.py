@@ -11,7 +11,6 @@ import numpy as np
 from ..config import DEFAULT_FUSION, DEFAULT_TOP_K
 from ..embed.base import Embedder, encode_small
 from ..index.ann import serve_single_threaded
-from ..index.background import LanguageBackground
 from ..index.store import IndexVersion
 from ..ingest.chunking import Chunk
 from .tuning import DEFAULT, Tuning
@@ -45,16 +44,7 @@ class Retriever:
         self.embedder = embedder
         self.fusion = fusion
         self.tuning = tuning
-        self._background: tuple[str, LanguageBackground] | None = None
         serve_single_threaded()
-
-    def background(self, version: IndexVersion) -> LanguageBackground:
-        """The version's language backgrounds (made on first use, kept for the live version)."""
-        kept = self._background
-        if kept is None or kept[0] != version.name:
-            kept = (version.name, LanguageBackground.of(version.chunks, version.vectors_of))
-            self._background = kept
-        return kept[1]
 
     def embed_query(self, query: str) -> np.ndarray:
         """The question's vector (read in the "query" role, which e5 models prefix)."""
@@ -82,30 +72,23 @@ class Retriever:
         """The ``k`` best chunks for ``query``; ``mode`` is 'hybrid', 'dense' or 'lexical'.
 
         ``lexical_query`` (default ``query``) is what BM25 reads, e.g. with synonyms added.
-        ``held_back``: see ``diversified``. ``language`` is the query's (BM25 stems it so); a
-        Finnish or Swedish query ranks the dense candidates by their lead over their language's
-        background (``index.background``), so that an English passage can answer it. The hits
-        keep their cosines as ``dense``.
+        ``held_back``: see ``diversified``. ``language`` is the query's (BM25 stems it so).
         """
         started = time.perf_counter()
         depth = max(self.tuning.candidates, k * 4)
         dense: list[tuple[int, float]] = []
         lexical: list[tuple[int, float]] = []
-        ranked: list[tuple[int, float]] = []
         if mode in ("hybrid", "dense"):
             vector = self.embed_query(query) if query_vector is None else query_vector
             dense = version.dense_search(vector, depth)[0]
-            ranked = dense
-            if language != "en":  # each passage against its own language's background (row 92)
-                ranked = self.background(version).above_background(vector, dense)
         if mode in ("hybrid", "lexical"):
             lexical = version.lexical.search(lexical_query or query, depth, language)
         if mode == "dense":
-            fused = ranked
+            fused = dense
         elif mode == "lexical":
             fused = lexical
         else:
-            fused = fuse(ranked, lexical, method=self.fusion, tuning=self.tuning)
+            fused = fuse(dense, lexical, method=self.fusion, tuning=self.tuning)
         dense_of, lexical_of = dict(dense), dict(lexical)
         hits = [
             Hit(version.chunks[i], s, dense_of.get(i, 0.0), lexical_of.get(i, 0.0), i)
