@@ -46,6 +46,8 @@ NEVER_TRAINED = (
     "blind6-fisv",
     "blind7-en",
     "blind7-fisv",
+    "blind8-en",
+    "blind8-fisv",
 )
 #: The false-refusal rate the threshold is picked for, by default.
 DEFAULT_FALSE_REFUSAL = 0.05
