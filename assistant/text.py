@@ -20,6 +20,8 @@ WORD = re.compile(r"\w+")
 YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 #: A citation marker in an answer: "[3]".
 MARKER = re.compile(r"\[(\d{1,3})\]")
+#: The markers after one quoted sentence: "[1]", or "[1][3]" when two sources state it.
+SENTENCE_MARKERS = re.compile(r"(?:\[\d{1,3}\])+")
 #: A possessive ending ("Espoo's", "residents'"), left out before splitting into words.
 _POSSESSIVE = re.compile(r"(?<=\w)[’'](?:s\b)?")
 

@@ -545,6 +545,29 @@ def test_no_sentence_joins_when_the_answer_already_holds_what_is_asked() -> None
     assert "Nuuksio" not in text
 
 
+@pytest.mark.parametrize(("document", "cited"), [("roadmap.md", 2), ("nature.md", 1)])
+def test_a_sentence_another_document_also_states_is_said_once_and_cites_both(
+    document: str, cited: int
+) -> None:
+    import dataclasses
+
+    from assistant.answer.composition import compose
+
+    ranked, hits = _candidates([0.8, 0.3])
+    said = "Six protected areas in Espoo are part of the Natura 2000 network."
+    chunk = dataclasses.replace(hits[0].chunk, id="c2", document=document, text=said)
+    other = dataclasses.replace(hits[0], chunk=chunk, faiss_id=1)
+    twice = dataclasses.replace(
+        ranked[0], text=said, start=0, hit=other, hit_index=1, score=0.79
+    )  # the same vector: a near-duplicate
+    text, citations = compose([ranked[0], twice, *ranked[1:]], [*hits, other])
+    assert text.count("Natura 2000") == 1, "the fact is said once"
+    markers = "".join(f"[{n}]" for n in range(1, cited + 1))
+    assert text == f"{ranked[0].text} {markers}"
+    assert [c.document for c in citations] == ["nature.md", document][:cited]
+    assert citations[-1].quotes == ((said,) if cited == 2 else (ranked[0].text,))
+
+
 BIKES = [
     "By 2019 Espoo had 107 city bike stations.",
     "The yellow bikes stand along the metro line.",

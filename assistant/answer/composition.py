@@ -1,10 +1,12 @@
 """Composition: the extractive answer built from scored sentences, and its numbered citations.
 
-``compose`` picks 1-4 complementary sentences (the best one, others within a score floor of it
-that do not only repeat an answer already given, the sentence right after the best when it scores
-close, one holding the kind of answer asked for when none does; for a question that asks only for
-a date, a quantity or an amount, only the sentences that state one after the best), orders their
-sources and marks every sentence with its source's ``[n]``.
+``compose`` picks 1-3 complementary sentences (the best one, others within a score floor of it
+that neither only repeat an answer already given nor say what a chosen one says, the sentence
+right after the best when it scores close, one holding the kind of answer asked for when none
+does; for a question that asks only for a date, a quantity or an amount, only the sentences that
+state one after the best), orders their sources and marks every sentence with its source's
+``[n]``. Another document's near-duplicate of a chosen sentence is not repeated: that document is
+cited beside it ("... by 2030 [1][3]").
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ def compose(
     wanted: Sequence[re.Pattern[str]] = (),
     tuning: Tuning = DEFAULT,
 ) -> tuple[str, tuple[Citation, ...]]:
-    """Pick 1-4 complementary sentences and number their sources; text carries ``[n]`` markers.
+    """Pick 1-3 complementary sentences and number their sources; text carries ``[n]`` markers
+    (a sentence that another document states too carries that document's as well).
 
     With ``latest_first`` (the question asks for the current state) the sources are ordered by
     the latest year their quoted sentences report on, newest first. ``wanted`` holds the shapes
@@ -63,12 +66,17 @@ def compose(
     chosen = [best]
     most, room = tuning.max_sentences, tuning.max_answer_chars
     floor = max(best.score * tuning.floor_ratio, best.score - tuning.floor_gap)
+    also: dict[tuple[int, int], list[Candidate]] = {}
     for cand in ranked[1:]:
         if len(chosen) == most or cand.score < floor:
             break
+        same = next((c for c in chosen if cand.redundant_with(c)), None)
+        if same is not None:
+            _cite_also(same, cand, also)
+            continue
         if sum(len(c.text) for c in chosen) + len(cand.text) > room:
             continue
-        if any(cand.redundant_with(c) for c in chosen) or repeats_answer(cand, chosen, wanted):
+        if repeats_answer(cand, chosen, wanted):
             continue
         chosen.append(cand)
     following = _next_in_passage(best, ranked)
@@ -97,14 +105,35 @@ def compose(
     for cand in ranking:
         if cand.hit_index not in order:
             order.append(cand.hit_index)
+    duplicates = [d for c in ranking for d in also.get((c.hit_index, c.start), [])]
+    order += dict.fromkeys(d.hit_index for d in duplicates if d.hit_index not in order)
     number = {hit_index: n for n, hit_index in enumerate(order, start=1)}
     chosen.sort(key=lambda c: (number[c.hit_index], c.start))
-    text = " ".join(f"{c.text} [{number[c.hit_index]}]" for c in chosen)
+
+    def markers(c: Candidate) -> str:
+        cited = [c.hit_index, *(d.hit_index for d in also.get((c.hit_index, c.start), []))]
+        return "".join(f"[{number[i]}]" for i in dict.fromkeys(cited))
+
+    text = " ".join(f"{c.text} {markers(c)}" for c in chosen)
+    quoted = [*chosen, *(d for c in chosen for d in also.get((c.hit_index, c.start), []))]
     citations = tuple(
-        citation_for(number[i], hits[i], tuple(c.text for c in chosen if c.hit_index == i))
+        citation_for(
+            number[i], hits[i], tuple(dict.fromkeys(c.text for c in quoted if c.hit_index == i))
+        )
         for i in order
     )
     return text, citations
+
+
+def _cite_also(
+    kept: Candidate, duplicate: Candidate, also: dict[tuple[int, int], list[Candidate]]
+) -> None:
+    """Another document's near-duplicate of a chosen sentence is not said twice: that document
+    is cited beside the sentence instead ("... by 2030 [1][3]")."""
+    cited = also.setdefault((kept.hit_index, kept.start), [])
+    documents = {kept.hit.chunk.document, *(d.hit.chunk.document for d in cited)}
+    if duplicate.hit.chunk.document not in documents:
+        cited.append(duplicate)
 
 
 def _only_what_answers(

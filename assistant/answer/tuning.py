@@ -62,7 +62,7 @@ class Tuning:
     redundant: float = 0.9
     redundant_terms: float = 0.6
     #: The most sentences and characters of an extractive answer.
-    max_sentences: int = 4
+    max_sentences: int = 3
     max_answer_chars: int = 700
     #: A further sentence joins if it scores at least ``floor_ratio`` x the best and within
     #: ``floor_gap`` of it.

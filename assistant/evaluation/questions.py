@@ -15,7 +15,7 @@ import numpy as np
 
 from ..answer.assistant import Assistant
 from ..errors import AssistantError
-from ..text import MARKER, strip_markers
+from ..text import SENTENCE_MARKERS, strip_markers
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def evaluate(assistant: Assistant, questions: list[Question]) -> dict[str, Any]:
             retrieved = any(_contains_any(p, q.answer_any) for p in passages)
             answer_hits += hit
             if not answer.refused:
-                sentences.append(len(MARKER.findall(answer.text)))
+                sentences.append(len(SENTENCE_MARKERS.findall(answer.text)))
                 characters.append(len(strip_markers(answer.text)))
             retrieval_hits += retrieved
             false_refusals += answer.refused
