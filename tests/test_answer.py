@@ -545,6 +545,22 @@ def test_no_sentence_joins_when_the_answer_already_holds_what_is_asked() -> None
     assert "Nuuksio" not in text
 
 
+@pytest.mark.parametrize(("replaced", "first"), [(False, "They are"), (True, "Six protected")])
+def test_the_best_sentence_leads_the_answer_unless_it_is_replaced(
+    replaced: bool, first: str
+) -> None:
+    import dataclasses
+
+    from assistant.answer.composition import compose
+
+    # The second sentence of the passage scores best; the first is within the floor.
+    ranked, hits = _candidates([0.7, 0.8])
+    ranked[0] = dataclasses.replace(ranked[0], superseded=replaced)
+    text, citations = compose(ranked, hits)
+    assert text.startswith(first), text
+    assert "Six protected" in text and "They are" in text and len(citations) == 1
+
+
 @pytest.mark.parametrize(("document", "cited"), [("roadmap.md", 2), ("nature.md", 1)])
 def test_a_sentence_another_document_also_states_is_said_once_and_cites_both(
     document: str, cited: int

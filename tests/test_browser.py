@@ -361,7 +361,9 @@ def test_widget_answers_with_clickable_citations(
     expect(card.locator("mark").first).not_to_be_empty()
     expect(card.locator("a")).to_have_attribute("href", re.compile(r"^https?://"))
     expect(chat.locator("#esa-announce")).to_contain_text("Answer:")
-    expect(chat.locator("#esa-announce")).to_contain_text("sources below")
+    cards = chat.locator(".card").count()
+    below = f"({cards} source below.)" if cards == 1 else f"({cards} sources below.)"
+    expect(chat.locator("#esa-announce")).to_contain_text(below)
     chat.locator("button.ref").first.click()
     expect(chat.locator(".card").first).to_be_focused()
     assert context.external == []  # type: ignore[attr-defined]

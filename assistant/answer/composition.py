@@ -4,8 +4,9 @@
 that neither only repeat an answer already given nor say what a chosen one says, the sentence
 right after the best when it scores close, one holding the kind of answer asked for when none
 does; for a question that asks only for a date, a quantity or an amount, only the sentences that
-state one after the best), orders their sources and marks every sentence with its source's
-``[n]``. Another document's near-duplicate of a chosen sentence is not repeated: that document is
+state one after the best), leads with the best one (unless it is marked as replaced or, for a
+question about the present, older than another), orders their sources and marks every sentence
+with its source's ``[n]``. Another document's near-duplicate of a chosen sentence is not repeated: that document is
 cited beside it ("... by 2030 [1][3]").
 """
 
@@ -102,13 +103,16 @@ def compose(
         chosen,
         key=lambda c: (c.superseded, -year(c), -round(c.score / 0.05), _date_key(c.hit.chunk.date)),
     )
-    for cand in ranking:
+    # The best sentence leads the answer (a statement marked as replaced, or for a question
+    # about the present an older one, only when there is no other), and its source is the first.
+    lead = min(chosen, key=lambda c: (c.superseded, -year(c), -c.score))
+    for cand in [lead, *ranking]:
         if cand.hit_index not in order:
             order.append(cand.hit_index)
     duplicates = [d for c in ranking for d in also.get((c.hit_index, c.start), [])]
     order += dict.fromkeys(d.hit_index for d in duplicates if d.hit_index not in order)
     number = {hit_index: n for n, hit_index in enumerate(order, start=1)}
-    chosen.sort(key=lambda c: (number[c.hit_index], c.start))
+    chosen.sort(key=lambda c: (c is not lead, number[c.hit_index], c.start))
 
     def markers(c: Candidate) -> str:
         cited = [c.hit_index, *(d.hit_index for d in also.get((c.hit_index, c.start), []))]
