@@ -239,6 +239,7 @@ def eval_(ctx: click.Context, file: Path, k: int, as_json: bool) -> None:
     for key in (
         "questions",
         "answer_hit",
+        "answer_leads",
         "retrieval_hit_at_k",
         "refusal_accuracy",
         "false_refusal_rate",

@@ -56,6 +56,9 @@ def test_eval_metrics_on_a_tiny_file(assistant: Assistant, tmp_path: Path) -> No
     answer = assistant.ask("when will espoo be carbon neutral")
     assert report["median_sentences"] == answer.text.count("] ") + 1 >= 1
     assert report["median_characters"] == len(strip_markers(answer.text))
+    # of the one right answer, whether its first sentence holds "2030"
+    first = answer.text.split(" [", 1)[0]
+    assert report["answer_leads"] == (1.0 if "2030" in first else 0.0)
     assert [f["problem"] for f in report["failures"]] == [
         "answer lacks a string no answer contains (not retrieved)"
     ]

@@ -6,8 +6,8 @@ right after the best when it scores close, one holding the kind of answer asked 
 does; for a question that asks only for a date, a quantity or an amount, only the sentences that
 state one after the best), leads with the best one (unless it is marked as replaced or, for a
 question about the present, older than another), orders their sources and marks every sentence
-with its source's ``[n]``. Another document's near-duplicate of a chosen sentence is not repeated: that document is
-cited beside it ("... by 2030 [1][3]").
+with its source's ``[n]``. Another document's near-duplicate of a chosen sentence is not
+repeated: that document is cited beside it ("... by 2030 [1][3]").
 """
 
 from __future__ import annotations

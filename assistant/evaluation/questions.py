@@ -67,6 +67,7 @@ def evaluate(assistant: Assistant, questions: list[Question]) -> dict[str, Any]:
     sentences: list[int] = []  # of each answered answerable question's answer
     characters: list[int] = []
     answer_hits = retrieval_hits = answerable = refused_ok = out_of_scope = false_refusals = 0
+    leading = 0  # answers whose first sentence holds the answer
     k = assistant.settings.top_k
     for q in questions:
         answer = assistant.ask(q.question, q.history)
@@ -82,6 +83,8 @@ def evaluate(assistant: Assistant, questions: list[Question]) -> dict[str, Any]:
             hit = not answer.refused and _contains_any(answer.text, q.answer_any)
             retrieved = any(_contains_any(p, q.answer_any) for p in passages)
             answer_hits += hit
+            first = SENTENCE_MARKERS.split(answer.text, maxsplit=1)[0]
+            leading += hit and _contains_any(first, q.answer_any)
             if not answer.refused:
                 sentences.append(len(SENTENCE_MARKERS.findall(answer.text)))
                 characters.append(len(strip_markers(answer.text)))
@@ -105,6 +108,7 @@ def evaluate(assistant: Assistant, questions: list[Question]) -> dict[str, Any]:
         "answerable": answerable,
         "out_of_scope": out_of_scope,
         "answer_hit": _ratio(answer_hits, answerable),
+        "answer_leads": _ratio(leading, answer_hits),
         "retrieval_hit_at_k": _ratio(retrieval_hits, answerable),
         "k": k,
         "refusal_accuracy": _ratio(refused_ok, out_of_scope),
