@@ -48,6 +48,8 @@ NEVER_TRAINED = (
     "blind7-fisv",
     "blind8-en",
     "blind8-fisv",
+    "blind9-en",
+    "blind9-fisv",
 )
 #: The false-refusal rate the threshold is picked for, by default.
 DEFAULT_FALSE_REFUSAL = 0.05
