@@ -104,6 +104,25 @@ def test_off_topic_questions_are_refused_without_citations(assistant, question: 
 
 
 @pytest.mark.slow
+def test_suggested_topics_are_spelled_as_the_titles_spell_them(assistant) -> None:  # type: ignore[no-untyped-def]
+    from assistant.answer.topics import capitalised, covered_topics
+
+    capitals = capitalised(
+        [
+            "The Espoo Story 2021–2025: Espoo's city strategy",
+            "Climate Watch: following Espoo's climate actions online",
+            "Adapting Espoo to a changing climate",
+            "Espoo-tarina 2025–2029: kaupunkistrategia",
+        ]
+    )
+    assert capitals["espoo"] == "Espoo" and capitals["story"] == "Story"
+    assert "climate" not in capitals, "capitalised only where a title or its part starts"
+    assert "tarina" not in capitals and "strategy" not in capitals
+    topics = covered_topics(assistant.version, limit=20, language="en")
+    assert "Espoo Story" in topics and "espoo story" not in topics, topics
+
+
+@pytest.mark.slow
 def test_live_information_is_refused_with_what_the_documents_hold(assistant) -> None:
     answer = assistant.ask("whats the weather going to be like in espoo tomorrow")
     assert answer.refused and answer.citations == ()

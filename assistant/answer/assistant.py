@@ -10,7 +10,6 @@ import logging
 import re
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ from .question import Question, read_question
 from .ranking import load_ranker
 from .retrieval import Hit, Retriever
 from .synonyms import load_thesaurus
+from .topics import covered_topics
 from .weights import SCORERS
 
 log = logging.getLogger(__name__)
@@ -380,17 +380,6 @@ def elsewhere_places(asked: Question, ranked: list[Candidate]) -> list[str]:
     if places and ranked and any(mentions(ranked[0].text, p) for p in places):
         return []
     return places
-
-
-def covered_topics(version: IndexVersion, limit: int = 6, *, language: str = "") -> list[str]:
-    """The most common topic tags of the indexed documents (for refusals and the about panel);
-    with ``language``, of the documents in that language when there are any."""
-    documents = list(version.manifest.documents.values())
-    own = [d for d in documents if d.get("language", "en") == language]
-    counts: Counter[str] = Counter()
-    for doc in own or documents:
-        counts.update(str(t).lower() for t in doc.get("topics", []))
-    return [t for t, _ in counts.most_common(limit)]
 
 
 def _pieces(text: str) -> Iterator[str]:

@@ -102,7 +102,7 @@ def _localizer(assistant: "AnswerService") -> "Callable[[gr.Request], list[Any]]
     and every component's text in it (in the order of ``_Chat.localized``)."""
     import gradio as gr
 
-    from ..answer.assistant import covered_topics
+    from ..answer.topics import covered_topics
 
     def localize(request: gr.Request) -> list[Any]:
         lang = negotiate(
