@@ -9,6 +9,7 @@ from PyStemmer, stop lists from bm25s, scikit-learn and the ``stop-words`` packa
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,35 @@ _NORDIC_FOLD = str.maketrans("äöåÄÖÅ", "aoaAOA")
 def fold_nordic(text: str) -> str:
     """``text`` with ä, ö and å written as a, o and a, as many type on a foreign keyboard."""
     return text.translate(_NORDIC_FOLD)
+
+
+def respellings(vocabulary: Iterable[str]) -> dict[str, str]:
+    """For each word of ``vocabulary`` with ä, ö or å, its form typed without them, when that
+    form is no word of the vocabulary and no other word's: "naturskyddsomraden" ->
+    "naturskyddsområden", "paastot" -> "päästöt" (not "ar", which is "år" or "är")."""
+    known = set(vocabulary)
+    owners: dict[str, list[str]] = {}
+    for word in known:
+        folded = fold_nordic(word)
+        if folded != word and folded not in known:
+            owners.setdefault(folded, []).append(word)
+    return {folded: spelled[0] for folded, spelled in owners.items() if len(spelled) == 1}
+
+
+def respell(text: str, spellings: Mapping[str, str]) -> str:
+    """``text`` with the words typed without the Nordic letters' dots and rings written as the
+    documents write them (``respellings``)."""
+    if not spellings:
+        return text
+
+    def one(m: re.Match[str]) -> str:
+        word = m.group()
+        spelled = spellings.get(word.casefold())
+        if spelled is None:
+            return word
+        return spelled[0].upper() + spelled[1:] if word[0].isupper() else spelled
+
+    return WORD.sub(one, text)
 
 
 def either_spelling(pattern: re.Pattern[str]) -> re.Pattern[str]:

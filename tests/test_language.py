@@ -214,3 +214,30 @@ def test_an_answer_for_another_year_says_so(default_index, embedder) -> None:  #
     assert "1996" in answer.note and "1996" not in answer.text
     same = assistant.ask("What were Espoo's greenhouse gas emissions in 2018?")
     assert "2018" in same.text and "other years" not in same.note
+
+
+def test_words_typed_without_nordic_letters_are_respelled() -> None:
+    from assistant.text import respell, respellings
+
+    spellings = respellings(["naturskyddsområden", "för", "for", "år", "är", "päästöt", "Espoo"])
+    # "for" is a word of its own; "ar" could be "år" or "är"
+    assert spellings == {"naturskyddsomraden": "naturskyddsområden", "paastot": "päästöt"}
+    assert respell("Hur manga naturskyddsomraden, for 2030?", spellings) == (
+        "Hur manga naturskyddsområden, for 2030?"
+    )
+    assert respell("Paastot laskivat", spellings) == "Päästöt laskivat"
+
+
+@pytest.mark.slow
+def test_a_question_typed_without_dots_and_rings_is_read_as_with_them(  # type: ignore[no-untyped-def]
+    assistant, default_index, tmp_path
+) -> None:
+    from assistant.index.bm25 import LexicalIndex
+
+    _, version = default_index
+    assert version.lexical.respellings.get("naturskyddsomraden") == "naturskyddsområden"
+    version.lexical.save(tmp_path)
+    assert LexicalIndex.load(tmp_path).respellings == version.lexical.respellings
+    typed = assistant.ask("hur manga naturskyddsomraden finns det i esbo")
+    spelled = assistant.ask("hur manga naturskyddsområden finns det i esbo")
+    assert not typed.refused and typed.text == spelled.text

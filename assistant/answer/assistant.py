@@ -153,6 +153,7 @@ class Assistant:
             max_chars=self.settings.max_question_chars,
             language=language,
             only_in=version.lexical.only_in,
+            spellings=version.lexical.respellings,
         )
         if not asked.text or asked.live:
             yield self._refusal(version, asked, timings, started)

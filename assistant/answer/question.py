@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ..text import content_terms, years
+from ..text import content_terms, respell, years
 from .conversation import Turn, asks_for_live_information, clean_question, retrieval_query
 from .cues import asked_kinds, asks_about_past, asks_for_latest, defined_subject, quantities
 from .language import question_language
@@ -61,11 +61,13 @@ def read_question(
     max_chars: int,
     language: str = "",
     only_in: Mapping[str, str] = {},
+    spellings: Mapping[str, str] = {},
 ) -> Question:
     """Read ``raw`` (with the recent ``history``) once. ``language`` is the interface's (it
     decides for a question too short to tell); ``only_in`` maps the words that documents of one
-    language alone use to that language (``LexicalIndex.only_in``)."""
-    text = clean_question(raw, max_chars)
+    language alone use to that language (``LexicalIndex.only_in``); ``spellings`` the words
+    typed without ä, ö and å to the documents' spelling (``LexicalIndex.respellings``)."""
+    text = respell(clean_question(raw, max_chars), spellings)
     written_in = question_language(text, language, only_in)
     return Question(
         text=text,

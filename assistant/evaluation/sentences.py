@@ -66,6 +66,7 @@ def collect(assistant: Assistant, files: Sequence[Path], *, progress: bool = Tru
             q.history[-settings.max_history :],
             max_chars=settings.max_question_chars,
             only_in=version.lexical.only_in,
+            spellings=version.lexical.respellings,
         )
         if not asked.text or asked.live:
             continue  # the hard rules refuse these

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..text import tokenize, words
+from ..text import respellings, tokenize, words
 
 
 def _bm25s() -> Any:  # bm25s has no type information
@@ -30,6 +30,7 @@ class LexicalIndex:
         ids: np.ndarray,
         df: dict[str, int] | None = None,
         only_in: dict[str, str] | None = None,
+        respellings: dict[str, str] | None = None,
     ) -> None:
         self._bm25 = bm25
         self.ids = ids
@@ -39,6 +40,9 @@ class LexicalIndex:
         #: "päästöt": "fi"): evidence of a question's language. Words of several languages
         #: ("espoo", "nuuksio") are names and tell nothing.
         self.only_in = only_in or {}
+        #: The passages' words with ä, ö or å as typed without them, when that is no word of
+        #: the passages, and their spelling ("paastot": "päästöt"; ``text.respellings``).
+        self.respellings = respellings or {}
 
     @classmethod
     def build(
@@ -62,7 +66,10 @@ class LexicalIndex:
             df.update(set(tokenize(body, lang)))
             used.setdefault(lang, set()).update(w for w in words(body) if w.isalpha())
         only_in = _only_in(used)
-        return cls(bm25 if tokens else None, np.asarray(ids, dtype=np.int64), dict(df), only_in)
+        spellings = respellings(set().union(*used.values()))
+        return cls(
+            bm25 if tokens else None, np.asarray(ids, dtype=np.int64), dict(df), only_in, spellings
+        )
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -97,7 +104,12 @@ class LexicalIndex:
         np.save(folder / "ids.npy", self.ids)
         if self._bm25 is not None:
             self._bm25.save(str(folder), show_progress=False)
-        meta = {"empty": self._bm25 is None, "df": self.df, "only_in": self.only_in}
+        meta = {
+            "empty": self._bm25 is None,
+            "df": self.df,
+            "only_in": self.only_in,
+            "respellings": self.respellings,
+        }
         (folder / "lexical.json").write_text(json.dumps(meta, ensure_ascii=False))
 
     @classmethod
@@ -106,7 +118,7 @@ class LexicalIndex:
         ids = np.load(folder / "ids.npy")
         meta = json.loads((folder / "lexical.json").read_text())
         bm25 = None if meta["empty"] else bm25s.BM25.load(str(folder), show_progress=False)
-        return cls(bm25, ids, meta["df"], meta.get("only_in", {}))
+        return cls(bm25, ids, meta["df"], meta.get("only_in", {}), meta.get("respellings", {}))
 
 
 def _only_in(vocabularies: dict[str, set[str]]) -> dict[str, str]:
