@@ -19,6 +19,8 @@ from typing import Any
 WORD = re.compile(r"\w+")
 #: A year of the documents' era, as a whole word ("2030", not "12030").
 YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+#: A run of digits: "311,900" and "311 900" both name 311 and 900.
+DIGITS = re.compile(r"\d+")
 #: A citation marker in an answer: "[3]".
 MARKER = re.compile(r"\[(\d{1,3})\]")
 #: The markers after one quoted sentence: "[1]", or "[1][3]" when two sources state it.

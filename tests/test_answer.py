@@ -603,6 +603,90 @@ def test_a_sentence_another_document_also_states_is_said_once_and_cites_both(
     assert citations[-1].quotes == ((said,) if cited == 2 else (ranked[0].text,))
 
 
+def _translation(  # type: ignore[no-untyped-def]
+    original, text: str, language: str, cosine: float, kinds_held: float = 0.0
+):
+    """A Finnish/Swedish candidate from another document whose vector has ``cosine`` with
+    ``original``'s."""
+    import dataclasses
+
+    import numpy as np
+
+    from assistant.answer.features import FEATURES
+    from assistant.text import tokenize
+
+    unit = original.vector / np.linalg.norm(original.vector)
+    side = np.roll(unit, 1) - (np.roll(unit, 1) @ unit) * unit
+    vector = cosine * unit + np.sqrt(1 - cosine**2) * side / np.linalg.norm(side)
+    chunk = dataclasses.replace(
+        original.hit.chunk, id="c9", document=f"{language}.md", text=text, language=language
+    )
+    features = [0.0] * len(FEATURES)
+    features[FEATURES.index("kinds_held")] = kinds_held
+    return dataclasses.replace(
+        original,
+        text=text,
+        start=0,
+        hit=dataclasses.replace(original.hit, chunk=chunk, faiss_id=9),
+        hit_index=1,
+        score=original.score - 0.01,
+        vector=vector,
+        terms=frozenset(tokenize(text, language)),
+        features=tuple(features),
+        translated_cosine=0.9,
+    )
+
+
+@pytest.mark.parametrize(
+    ("finnish", "language", "cosine", "same"),
+    [
+        ("Keväällä 2019 Espoossa oli 107 kaupunkipyöräasemaa.", "fi", 0.92, True),
+        ("Keväällä 2019 Espoossa oli 107 kaupunkipyöräasemaa.", "fi", 0.85, False),  # too far
+        ("Vuonna 2018 Espoossa oli 70 kaupunkipyöräasemaa.", "fi", 0.92, False),  # other numbers
+        ("Espoossa on kaupunkipyöriä.", "fi", 0.92, False),  # no number to agree on
+        ("In 2019 there were 107 docking points for shared cycles.", "en", 0.92, False),  # 0.95
+    ],
+)
+def test_a_translation_says_the_same_when_it_names_the_same_numbers(
+    finnish: str, language: str, cosine: float, same: bool
+) -> None:
+    import dataclasses
+
+    ranked, _ = _candidates([0.8], BIKES)
+    original = dataclasses.replace(ranked[0], redundant_cosine=0.95, translated_cosine=0.9)
+    other = _translation(original, finnish, language, cosine)
+    assert other.redundant_with(original) is same
+    assert original.redundant_with(other) is same
+
+
+@pytest.mark.parametrize(("kinds", "swapped"), [(1.0, True), (0.0, False)])
+def test_a_fact_stated_in_the_askers_language_is_quoted_in_it_and_cites_both(
+    kinds: float, swapped: bool
+) -> None:
+    import dataclasses
+
+    from assistant.answer.composition import compose
+    from assistant.answer.features import FEATURES
+
+    ranked, hits = _candidates([0.8], BIKES)
+    held = [0.0] * len(FEATURES)
+    held[FEATURES.index("kinds_held")] = 1.0  # "107" answers "how many"
+    english = dataclasses.replace(
+        ranked[0], redundant_cosine=0.95, translated_cosine=0.9, features=tuple(held)
+    )
+    finnish = "Keväällä 2019 Espoossa oli 107 kaupunkipyöräasemaa."
+    other = _translation(english, finnish, "fi", 0.92, kinds_held=kinds)
+    text, citations = compose([english, other], [hits[0], other.hit], language="fi")
+    assert text.count("107") == 1, "the fact is said once"
+    if swapped:
+        assert text == f"{finnish} [1][2]"
+        assert [c.language for c in citations] == ["fi", "en"]
+    else:  # the Finnish sentence lacks the kind of answer the English one holds
+        assert text == f"{BIKES[0]} [1][2]"
+    english_asks, _ = compose([english, other], [hits[0], other.hit], language="en")
+    assert english_asks == f"{BIKES[0]} [1][2]"
+
+
 BIKES = [
     "By 2019 Espoo had 107 city bike stations.",
     "The yellow bikes stand along the metro line.",

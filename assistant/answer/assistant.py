@@ -177,7 +177,12 @@ class Assistant:
             ranked = not_repeating(ranked, recent)
         ranked = in_own_language(ranked, asked.language, self.tuning.own_language_margin)
         extractive = compose(
-            ranked, result_hits, latest_first=asked.latest, wanted=asked.kinds, tuning=self.tuning
+            ranked,
+            result_hits,
+            latest_first=asked.latest,
+            wanted=asked.kinds,
+            tuning=self.tuning,
+            language=asked.language,
         )
         if self.generator is not None:
             yield from self._generate(

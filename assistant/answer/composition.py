@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from ..i18n import translate
-from ..text import words, years
+from ..text import DIGITS, words, years
 from .cues import EXACT_SHAPES, statement_year
 from .evidence import Candidate
+from .features import FEATURES
 from .retrieval import Hit
 from .tuning import DEFAULT, Tuning
 
@@ -55,13 +56,16 @@ def compose(
     latest_first: bool = False,
     wanted: Sequence[re.Pattern[str]] = (),
     tuning: Tuning = DEFAULT,
+    language: str = "",
 ) -> tuple[str, tuple[Citation, ...]]:
     """Pick 1-3 complementary sentences and number their sources; text carries ``[n]`` markers
     (a sentence that another document states too carries that document's as well).
 
     With ``latest_first`` (the question asks for the current state) the sources are ordered by
     the latest year their quoted sentences report on, newest first. ``wanted`` holds the shapes
-    of what the question asks for (``cues.asked_kinds``): an answer holds one when it can.
+    of what the question asks for (``cues.asked_kinds``): an answer holds one when it can. A
+    chosen sentence that a passage in ``language`` (the asker's) also states, with all its
+    numbers, is quoted in that language, its own source cited beside it.
     """
     best = ranked[0]
     chosen = [best]
@@ -80,18 +84,11 @@ def compose(
         if repeats_answer(cand, chosen, wanted):
             continue
         chosen.append(cand)
-    following = _next_in_passage(best, ranked)
-    if (
-        following is not None
-        and following not in chosen
-        and len(chosen) < most
-        and following.score >= best.score - tuning.continuation_gap
-        and sum(len(c.text) for c in chosen) + len(following.text) <= room
-        and not any(following.text == c.text for c in chosen)
-    ):
-        chosen.append(following)
+    chosen = _with_following(chosen, ranked, tuning)
     if wanted:
         chosen = _only_what_answers(_holding_kind(chosen, ranked, wanted, tuning), wanted)
+    if language:
+        chosen = [_in_language(c, ranked, chosen, language, also) for c in chosen]
     # Sources in order of their best sentence; a newer source first when the evidence is close,
     # and a statement marked as replaced after the ones that are not.
     order: list[int] = []
@@ -138,6 +135,42 @@ def _cite_also(
     documents = {kept.hit.chunk.document, *(d.hit.chunk.document for d in cited)}
     if duplicate.hit.chunk.document not in documents:
         cited.append(duplicate)
+
+
+def _in_language(
+    sentence: Candidate,
+    ranked: list[Candidate],
+    chosen: list[Candidate],
+    language: str,
+    also: dict[tuple[int, int], list[Candidate]],
+) -> Candidate:
+    """``sentence``, or its near-duplicate in ``language`` when it is in another language and
+    the duplicate states all its numbers and holds as many kinds of answer asked for (it takes
+    the sentence's place and score; the sentence is cited beside it)."""
+    if sentence.hit.chunk.language == language:
+        return sentence
+    numbers = set(DIGITS.findall(sentence.text))
+    for cand in ranked:
+        if (
+            cand.hit.chunk.language == language
+            and cand not in chosen
+            and numbers <= set(DIGITS.findall(cand.text))
+            and _kinds_held(cand) >= _kinds_held(sentence)
+            and cand.redundant_with(sentence)
+        ):
+            own = replace(cand, score=sentence.score, superseded=sentence.superseded)
+            cited = also.pop((sentence.hit_index, sentence.start), [])
+            also[(own.hit_index, own.start)] = [sentence, *cited]
+            return own
+    return sentence
+
+
+def _kinds_held(c: Candidate) -> float:
+    """How many kinds of answer asked for (a date, a number...) the sentence holds."""
+    return c.features[_KINDS_HELD] if c.features else 0.0
+
+
+_KINDS_HELD = FEATURES.index("kinds_held")
 
 
 def _only_what_answers(
@@ -207,6 +240,25 @@ def repeats_answer(
         return False
     given = set().union(*(answer_values(c.text, wanted) for c in chosen))
     return values <= given
+
+
+def _with_following(
+    chosen: list[Candidate], ranked: list[Candidate], tuning: Tuning
+) -> list[Candidate]:
+    """``chosen`` with the sentence after the best one (``chosen[0]``) in its passage, when it
+    scores close to it and there is room."""
+    best = chosen[0]
+    following = _next_in_passage(best, ranked)
+    if (
+        following is not None
+        and following not in chosen
+        and len(chosen) < tuning.max_sentences
+        and following.score >= best.score - tuning.continuation_gap
+        and sum(len(c.text) for c in chosen) + len(following.text) <= tuning.max_answer_chars
+        and not any(following.text == c.text for c in chosen)
+    ):
+        return [*chosen, following]
+    return chosen
 
 
 def _next_in_passage(sentence: Candidate, ranked: list[Candidate]) -> Candidate | None:

@@ -24,7 +24,7 @@ from ..index.scale import REFERENCE_SENTENCES, REFERENCE_WORDS, Scale, backgroun
 from ..index.store import IndexVersion
 from ..index.words import Encode, spellings, wordlike
 from ..ingest.chunking import Span
-from ..text import content_terms, tokenize, years
+from ..text import DIGITS, content_terms, tokenize, years
 from .cues import defines, latest_year, marked_superseded, quantities, words_of
 from .features import question_part, sentence_features
 from .question import Question
@@ -86,14 +86,27 @@ class Candidate:
     redundant_cosine: float = DEFAULT.redundant
     #: The Jaccard of two sentences' stems that counts as saying the same.
     redundant_terms: float = DEFAULT.redundant_terms
+    #: The cosine that counts as ``Tuning.translated`` with this encoder.
+    translated_cosine: float = DEFAULT.redundant
     #: Its values of ``FEATURES``, for a learned scorer.
     features: tuple[float, ...] = field(default=(), repr=False, compare=False)
 
     def redundant_with(self, other: Candidate) -> bool:
+        """Whether the two say the same: close vectors, mostly the same stems, or, in two
+        languages, the same numbers and vectors as close as a translation's."""
         union = len(self.terms | other.terms)
         shared = len(self.terms & other.terms) / union if union else 1.0
-        close = float(self.vector @ other.vector) >= self.redundant_cosine
-        return close or shared >= self.redundant_terms or self.text == other.text
+        cosine = float(self.vector @ other.vector)
+        if cosine >= self.redundant_cosine or shared >= self.redundant_terms:
+            return True
+        if self.hit.chunk.language != other.hit.chunk.language:
+            numbers = set(DIGITS.findall(self.text))
+            return (
+                bool(numbers)
+                and cosine >= self.translated_cosine
+                and (numbers == set(DIGITS.findall(other.text)))
+            )
+        return self.text == other.text
 
 
 class EvidenceScorer:
@@ -133,6 +146,7 @@ class EvidenceScorer:
         semantic = sentence_scale(vectors @ query_vector.reshape(-1))
         tuning = self.tuning
         redundant_cosine = sentence_scale.raw(tuning.redundant)
+        translated_cosine = sentence_scale.raw(tuning.translated)
         idf = self._idf_for(version)
         words = self._read_words(version, asked, hits, idf)
         q_terms, ctx_terms, alternatives = words.question, words.context, words.alternatives
@@ -189,6 +203,7 @@ class EvidenceScorer:
                     superseded=stale and not asked.past,
                     redundant_cosine=redundant_cosine,
                     redundant_terms=tuning.redundant_terms,
+                    translated_cosine=translated_cosine,
                     features=features,
                 )
             )

@@ -61,6 +61,9 @@ class Tuning:
     #: Two sentences this close (vector cosine, or Jaccard of their stems) say the same thing.
     redundant: float = 0.9
     redundant_terms: float = 0.6
+    #: Two sentences in different languages that name the same numbers say the same thing at
+    #: this cosine: a translation's vector is further from its original than a restatement's.
+    translated: float = 0.75
     #: The most sentences and characters of an extractive answer.
     max_sentences: int = 3
     max_answer_chars: int = 700
