@@ -788,3 +788,36 @@ def test_a_sentence_that_only_repeats_the_answer_is_left_out() -> None:
     assert not repeats_answer(more, [first], wanted)  # it also says when the roadmap came
     assert not repeats_answer(context, [first], wanted)  # no answer of that kind at all
     assert not repeats_answer(again, [first], [])  # the question asks for no kind
+
+
+@pytest.mark.parametrize(
+    ("question", "english", "finnish"),
+    [
+        (
+            "paljonko raide-jokeri maksoi?",
+            "The Jokeri light rail project cost more than EUR 400 million.",
+            "Raide-Jokeri-hankkeen kustannukset olivat yli 400 miljoonaa euroa.",
+        ),
+        (
+            "how many people lived in espoo at the end of september 2023",
+            "Espoo had about 311,900 residents at the end of September 2023.",
+            "Espoossa oli syyskuun 2023 lopussa noin 311 900 asukasta.",
+        ),
+    ],
+)
+def test_the_same_answer_in_another_language_is_not_given_again(
+    question: str, english: str, finnish: str
+) -> None:
+    import dataclasses
+
+    import numpy as np
+
+    from assistant.answer.composition import answer_values, repeats_answer
+    from assistant.answer.cues import asked_kinds
+
+    wanted = asked_kinds(question)
+    assert answer_values(english, wanted) == answer_values(finnish, wanted) != set()
+    ranked, _ = _candidates([0.8], [english])
+    other = dataclasses.replace(ranked[0], text=finnish, vector=np.roll(ranked[0].vector, 1))
+    assert repeats_answer(other, ranked, wanted)
+    assert not repeats_answer(other, ranked, asked_kinds("what is the jokeri light rail"))

@@ -112,8 +112,9 @@ def compose(
     chosen.sort(key=lambda c: (c is not lead, number[c.hit_index], c.start))
 
     def markers(c: Candidate) -> str:
-        cited = [c.hit_index, *(d.hit_index for d in also.get((c.hit_index, c.start), []))]
-        return "".join(f"[{number[i]}]" for i in dict.fromkeys(cited))
+        others = sorted({number[d.hit_index] for d in also.get((c.hit_index, c.start), [])})
+        own = number[c.hit_index]
+        return "".join(f"[{n}]" for n in dict.fromkeys([own, *others]))
 
     text = " ".join(f"{c.text} {markers(c)}" for c in chosen)
     quoted = [*chosen, *(d for c in chosen for d in also.get((c.hit_index, c.start), []))]
@@ -225,9 +226,15 @@ def _holding_kind(
 
 def answer_values(text: str, wanted: Sequence[re.Pattern[str]]) -> set[str]:
     """The pieces of ``text`` that have a shape the question asks for (its years for "when",
-    its numbers for "how many"), normalised."""
-    found = (m.group() for shape in wanted for m in shape.finditer(text))
-    return {" ".join(value.casefold().split()) for value in found}
+    its numbers for "how many"), normalised; a piece with digits by its runs of digits, so
+    that "EUR 400 million" and "400 miljoonaa euroa", or "311,900" and "311 900", give the
+    same answer in any language."""
+    found = [m.group() for shape in wanted for m in shape.finditer(text)]
+    return {
+        value
+        for piece in found
+        for value in (DIGITS.findall(piece) or [" ".join(piece.casefold().split())])
+    }
 
 
 def repeats_answer(

@@ -60,8 +60,8 @@ QUANTITY_SHAPE = re.compile(
     re.I,
 )
 MONEY_SHAPE = re.compile(
-    r"\b(EUR|euros?)\s?\d|€\s?\d|\d\s?(million|billion|miljoonaa|miljardia|milj\.|"
-    r"miljoner|miljarder)?\s?(EUR\b|euro[as]?\b|€)",
+    r"\b(EUR|euros?)\s?\d[\d,.]*|€\s?\d[\d,.]*|(?<![\d,.])\d[\d,.]*\s?(million|billion|"
+    r"miljoonaa|miljardia|milj\.|miljoner|miljarder)?\s?(EUR\b|euro[as]?\b|€)",
     re.I,
 )
 EXACT_SHAPES = (DATE_SHAPE, QUANTITY_SHAPE, MONEY_SHAPE)

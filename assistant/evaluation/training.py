@@ -50,6 +50,8 @@ NEVER_TRAINED = (
     "blind8-fisv",
     "blind9-en",
     "blind9-fisv",
+    "blind10-en",
+    "blind10-fisv",
 )
 #: The false-refusal rate the threshold is picked for, by default.
 DEFAULT_FALSE_REFUSAL = 0.05
