@@ -347,6 +347,36 @@ def test_editing_only_the_sidecar_metadata_updates_the_document(
     assert report.chunks_embedded == len(press) == len(counting.texts)
 
 
+@pytest.mark.slow
+def test_an_index_whose_word_index_is_of_an_older_format_is_rewritten_without_embedding(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    import json
+
+    from assistant.index.bm25 import FORMAT
+
+    docs = copy_default_documents(tmp_path / "docs", *BASE_DOCS, "pyoraily-ja-kaupunkipyorat-fi.md")
+    index = tmp_path / "index"
+    first = build(docs, index, fake_embedder)
+    (meta_path,) = index.glob(f"{first.version}/lexical/lexical.json")
+    meta = json.loads(meta_path.read_text())
+    assert meta["format"] == FORMAT and meta["respellings"]
+    # as an index written before the respellings were: no format, no respellings
+    del meta["format"], meta["respellings"]
+    meta_path.write_text(json.dumps(meta))
+    assert load(index, fake_embedder).lexical.format == 1
+    counting = CountingEmbedder(fake_embedder)
+
+    report = build(docs, index, counting)
+
+    assert report.version != first.version and report.full is False
+    assert counting.texts == [] and report.chunks_embedded == 0
+    version = load(index, fake_embedder)
+    assert version.lexical.format == FORMAT and version.lexical.respellings
+    assert len(version.chunks) == first.chunks
+    assert build(docs, index, counting).version == report.version  # and then it stays
+
+
 def test_moving_a_document_into_a_subfolder_changes_its_id(
     tmp_path: Path, fake_embedder: FakeEmbedder
 ) -> None:

@@ -21,6 +21,11 @@ def _bm25s() -> Any:  # bm25s has no type information
     return bm25s
 
 
+#: What ``lexical.json`` holds: 2 since the respellings (a file without a format is 1). A build
+#: over an index of an older format writes a new version even when no document changed.
+FORMAT = 2
+
+
 class LexicalIndex:
     """BM25 over a list of passages; ``ids`` maps each row to the caller's integer id."""
 
@@ -31,8 +36,11 @@ class LexicalIndex:
         df: dict[str, int] | None = None,
         only_in: dict[str, str] | None = None,
         respellings: dict[str, str] | None = None,
+        format: int = FORMAT,
     ) -> None:
         self._bm25 = bm25
+        #: The format it was saved in (``FORMAT``).
+        self.format = format
         self.ids = ids
         #: In how many passage bodies (without their headings) each stem occurs.
         self.df = df or {}
@@ -105,6 +113,7 @@ class LexicalIndex:
         if self._bm25 is not None:
             self._bm25.save(str(folder), show_progress=False)
         meta = {
+            "format": FORMAT,
             "empty": self._bm25 is None,
             "df": self.df,
             "only_in": self.only_in,
@@ -118,7 +127,14 @@ class LexicalIndex:
         ids = np.load(folder / "ids.npy")
         meta = json.loads((folder / "lexical.json").read_text())
         bm25 = None if meta["empty"] else bm25s.BM25.load(str(folder), show_progress=False)
-        return cls(bm25, ids, meta["df"], meta.get("only_in", {}), meta.get("respellings", {}))
+        return cls(
+            bm25,
+            ids,
+            meta["df"],
+            meta.get("only_in", {}),
+            meta.get("respellings", {}),
+            format=meta.get("format", 1),
+        )
 
 
 def _only_in(vocabularies: dict[str, set[str]]) -> dict[str, str]:

@@ -28,6 +28,7 @@ from ..embed.base import Embedder, embed_with_spans
 from ..errors import IndexError_
 from ..ingest.chunking import Chunk, answer_units
 from ..ingest.documents import Skipped
+from .bm25 import FORMAT as LEXICAL_FORMAT
 from .changes import load_changed, scan_documents
 from .progress import ProgressFactory, progress_of
 from .sentences import SentenceVectors, UnitVectors
@@ -111,7 +112,10 @@ def build_index(
         removed = [d for d in old_docs if d not in scan.files]
         skipped = list(scan.skipped)
         changes = load_changed(scan, todo, skipped, size=chunk_size, overlap=chunk_overlap)
-        if old is not None and not changes.chunks and not removed:  # the live version stays
+        outdated = old is not None and old.lexical.format < LEXICAL_FORMAT
+        if outdated:
+            log.info("The word index is of an older format: a new version is written.")
+        if old is not None and not changes.chunks and not removed and not outdated:
             return _report(
                 kept=old, unchanged=unchanged, skipped=skipped, started=started, reason=reason
             )
