@@ -51,6 +51,8 @@ def test_the_package_ships_current_weights_for_both_built_in_encoders(model: str
     assert_current_weights(trained, model, QUESTION_FEATURES, FORMAT)
     assert trained is not None
     assert 0.0 < trained.threshold < 1.0 and trained.false_refusal_target == 0.05
+    assert set(trained.thresholds) == {"en", "fi", "sv"}  # each has enough training questions
+    assert all(0.0 < t < 1.0 for t in trained.thresholds.values())
     margin = QUESTION_FEATURES.index("margin")
     assert trained.coef[margin] > 0  # more evidence above the rules' bar: more likely answerable
 
@@ -79,6 +81,36 @@ def test_fit_is_deterministic_and_its_threshold_keeps_the_false_refusal_rate() -
     assert refused <= 0.1 + 1 / len(answerable)
     out_of_scope = [first.probability(e.features) for e in data if not e.answerable]
     assert np.mean([p < first.threshold for p in out_of_scope]) > 0.8  # the margin separates
+
+
+def test_each_language_gets_its_own_threshold_for_the_same_false_refusal_rate() -> None:
+    import dataclasses
+
+    data = examples(n=300)
+    # Finnish questions (every other one) show less evidence, answerable or not; and five
+    # Swedish ones are too few for a threshold of their own (1 / 0.1 = 10 are needed).
+    shifted = []
+    for i, e in enumerate(data):
+        if i % 2:
+            x = e.features.copy()
+            x[0] -= 0.8
+            shifted.append(dataclasses.replace(e, features=x, language="fi"))
+        else:
+            shifted.append(e)
+    shifted += [dataclasses.replace(e, language="sv") for e in data[:8] if e.answerable][:5]
+    trained = fit(shifted, "enc", false_refusal=0.1)
+    assert set(trained.thresholds) == {"en", "fi"}
+    assert trained.thresholds["fi"] < trained.thresholds["en"]
+    assert trained.threshold_for("sv") == trained.threshold_for("de") == trained.threshold
+    for language in ("en", "fi"):
+        answerable = [
+            trained.probability(e.features)
+            for e in shifted
+            if e.answerable and e.language == language
+        ]
+        refused = sum(p < trained.threshold_for(language) for p in answerable)
+        assert refused / len(answerable) <= 0.1 + 1 / len(answerable), language
+    assert Answerability.from_json(trained.to_json()) == trained
 
 
 def test_fit_needs_both_kinds_of_question() -> None:
@@ -203,9 +235,9 @@ def test_training_on_question_files_writes_weights_the_assistant_then_uses(  # t
     assert learned._answerability == trained
     assert learned._scorer.ranker == load_ranker(settings.model, out.parent)
     answer = learned.ask("When will Espoo be carbon neutral?")
-    assert not answer.refused and trained.threshold <= answer.confidence <= 1.0
+    assert not answer.refused and trained.threshold_for("en") <= answer.confidence <= 1.0
     refused = learned.ask("What is the municipal income tax rate in Espoo?")
-    assert refused.refused and 0.0 <= refused.confidence < trained.threshold
+    assert refused.refused and 0.0 <= refused.confidence < trained.threshold_for("en")
 
 
 @pytest.mark.slow
@@ -214,13 +246,18 @@ def test_the_shipped_weights_decide_with_scorer_learned(default_index, embedder)
     shipped = load_answerability(default_index.settings.model)
     assert shipped is not None
     answer = learned.ask("When did the Jokeri light rail start running?")
-    assert not answer.refused and answer.confidence >= shipped.threshold
+    assert not answer.refused and answer.confidence >= shipped.threshold_for("en")
     refused = learned.ask("What is the municipal income tax rate in Espoo?")
-    assert refused.refused and refused.confidence < shipped.threshold
-    # the threshold decides, whichever way: the probability is the answer's confidence
-    for question in ("When is the daycare application deadline?", "Milloin Länsimetro avattiin?"):
+    assert refused.refused and refused.confidence < shipped.threshold_for("en")
+    # the question's language's threshold decides, whichever way: the probability is the
+    # answer's confidence
+    for question, language in (
+        ("When is the daycare application deadline?", "en"),
+        ("Milloin Länsimetro avattiin?", "fi"),
+    ):
         answer = learned.ask(question)
-        assert answer.refused == (answer.confidence < shipped.threshold), question
+        limit = shipped.threshold_for(language)
+        assert answer.refused == (answer.confidence < limit), question
 
 
 def test_question_features_see_what_the_three_best_sentences_leave_unanswered() -> None:

@@ -8,7 +8,8 @@ step already measured (the best sentence's score and its margin over the bar, th
 and word overlap, the share of the question's words that the corpus never uses, whether the best
 sentences hold the kind of answer asked for, the passages' dense and BM25 scores, the question's
 language) gives the probability that the question is answerable; the assistant refuses below a
-threshold that was picked for a stated false-refusal rate on the training questions. It is used
+threshold that was picked for a stated false-refusal rate on the training questions in the
+question's language (so that the rate holds for Finnish and Swedish questions too). It is used
 with ``Settings.scorer = "learned"``, with the sentence ranker (``ranking.py``) whose ordering it
 was trained on.
 
@@ -20,7 +21,7 @@ weights file (a local model folder) keeps the rules.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,8 +32,8 @@ from .features import FEATURES
 from .tuning import DEFAULT, Tuning
 from .weights import SCORERS, LinearWeights, weights_path
 
-#: The weights file's format; a file of another format is not read.
-FORMAT = 1
+#: The weights file's format; a file of another format is not read (2: a threshold per language).
+FORMAT = 2
 #: What the answerability model reads about a question and its evidence, in order.
 QUESTION_FEATURES = (
     "margin",  # the best sentence's score minus the bar the rules set for this question
@@ -114,11 +115,17 @@ class Answerability(LinearWeights):
     and a threshold."""
 
     intercept: float
-    #: Refuse below this probability.
+    #: Refuse below this probability (a question in a language without its own threshold).
     threshold: float
-    #: The false-refusal rate the threshold was picked for (on the training questions).
+    #: The false-refusal rate the thresholds were picked for (on the training questions).
     false_refusal_target: float
+    #: Each language's own threshold, picked on its own training questions for the same rate.
+    thresholds: dict[str, float] = field(default_factory=dict)
     format: int = FORMAT
+
+    def threshold_for(self, language: str) -> float:
+        """The probability below which a question in ``language`` is refused."""
+        return self.thresholds.get(language, self.threshold)
 
     def probability(self, x: np.ndarray) -> float:
         """The probability that a question with features ``x`` is answerable."""

@@ -214,7 +214,7 @@ class Assistant:
             return ranked[0].score, ranked[0].score >= required
         features = candidate_features(ranked, required, asked.language)
         probability = self._answerability.probability(features)
-        return probability, probability >= self._answerability.threshold
+        return probability, probability >= self._answerability.threshold_for(asked.language)
 
     def evidence(
         self, version: IndexVersion, asked: Question, timings: dict[str, float] | None = None

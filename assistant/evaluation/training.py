@@ -6,7 +6,8 @@ once (``sentences.collect``); its sentences are ordered by the trained ranker, a
 example. Questions the hard rules settle (empty, live information) are left out. A logistic
 regression (scikit-learn, deterministic) is fitted on standardised features; the threshold is the
 probability below which the stated share of the training set's answerable questions falls (the
-false-refusal rate it is picked for).
+false-refusal rate it is picked for), one for each language's questions (and one for all, for a
+language without enough of them).
 
 Validation is grouped by file: each file in turn is held out, the ranker, the model and its
 threshold are fitted on the others, and the held-out file's refusal accuracy and false-refusal
@@ -17,7 +18,7 @@ judge the model.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,8 @@ class Example:
     elsewhere: bool
     #: Refused by the rules' bar.
     rules_refuse: bool
+    #: The question's language ("en", "fi", "sv").
+    language: str = "en"
 
 
 def training_files(folder: Path) -> list[Path]:
@@ -95,6 +98,7 @@ def examples_of(questions: Sequence[Scored], ranker: SentenceRanker | None) -> l
                 ),
                 elsewhere=q.elsewhere,
                 rules_refuse=bool(hand.max() < q.required),
+                language=q.language,
             )
         )
     return out
@@ -129,9 +133,18 @@ def fit(
         false_refusal_target=false_refusal,
         trained_on=tuple(trained_on),
     )
-    answerable = [trained.probability(e.features) for e in examples if e.answerable]
-    threshold = float(np.quantile(answerable, false_refusal))
-    return Answerability(**{**trained.__dict__, "threshold": round(threshold, 6)})
+    answerable: dict[str, list[float]] = {}
+    for e in examples:
+        if e.answerable:
+            answerable.setdefault(e.language, []).append(trained.probability(e.features))
+    thresholds = {
+        language: round(float(np.quantile(probabilities, false_refusal)), 6)
+        for language, probabilities in sorted(answerable.items())
+        if len(probabilities) * false_refusal >= 1  # enough for the quantile to mean the rate
+    }
+    everyone = [p for probabilities in answerable.values() for p in probabilities]
+    threshold = round(float(np.quantile(everyone, false_refusal)), 6)
+    return replace(trained, threshold=threshold, thresholds=thresholds)
 
 
 def cross_validate(
@@ -159,7 +172,7 @@ def cross_validate(
                 continue
             held_out[i] = p = trained.probability(e.features)
             for method, refuse in (
-                ("learned", p < trained.threshold),
+                ("learned", p < trained.threshold_for(e.language)),
                 ("rules", e.rules_refuse),
             ):
                 c = counts[method]
@@ -254,6 +267,7 @@ def train(
         "answerable": sum(e.answerable for e in examples),
         "false_refusal_target": false_refusal,
         "threshold": trained.threshold,
+        "thresholds": trained.thresholds,
         "weights": str(weights),
         "ranker_weights": str(ranker_weights),
         "ranking_cross_validation": ranking_rows,
@@ -263,10 +277,12 @@ def train(
 
 def report_lines(report: dict[str, Any]) -> list[str]:
     """``train``'s report as text."""
+    by_language = ", ".join(f"{k} {v:.3f}" for k, v in report.get("thresholds", {}).items())
     lines = [
         f"{report['model']}: {report['questions']} questions, threshold {report['threshold']:.3f} "
-        f"for a false-refusal rate of {report['false_refusal_target']:.0%}; weights in "
-        f"{report['weights']} and {report['ranker_weights']}",
+        f"({by_language or 'no language has its own'}) for a false-refusal rate of "
+        f"{report['false_refusal_target']:.0%}; weights in {report['weights']} and "
+        f"{report['ranker_weights']}",
         "Held out one file at a time, best sentence holds the answer (top 1 / top 2):",
     ]
     for row in report["ranking_cross_validation"]:
