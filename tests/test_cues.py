@@ -105,6 +105,11 @@ KINDS = {
         ["Shared bikes have been available in Espoo since 2017.", "It opened in 2017."],
     ),
     "city bike pilot espoo where": (["It began in Matinkylä."], []),
+    "what day did the light rail start running": (
+        ["It started on 21 October 2023."],
+        ["It has 34 stops."],
+    ),
+    "what day care centres can clubs use": ([], ["They opened in 2017."]),  # not a date asked
     # a number written as a word is a quantity (row 91); "one" is not, nor a bare year
     "how many natura 2000 sites are there": (
         ["Six of them belong to Natura 2000.", "Espoo has twelve stops."],
@@ -212,6 +217,11 @@ KINDS_FI_SV = {
     "missä kaupunkipyöräkokeilu alkoi": (["Kokeilu alkoi Matinkylässä."], ["Kokeilu alkoi 2017."]),
     "Var började försöket?": (["Försöket började i Mattby."], ["Det började 2017."]),
     "mikä uuden strategian nimi on": (["Strategia on nimeltään Espoo-tarina."], []),
+    # the word after "kuinka" is inflected, and "moniko" asks "how many" too
+    "kuinka suuren osan kustannuksista espoo maksaa": (["Espoo maksaa 40 %."], ["Se alkoi."]),
+    "moniko ihminen osallistui arviointiin": (["Mukana oli lähes 1 000 ihmistä."], []),
+    "minä päivänä raitiotie avattiin": (["Liikenne alkoi 21. lokakuuta 2023."], ["Se on pitkä."]),
+    "Vilken dag började spårvägen trafikera?": (["Den började den 21 oktober 2023."], []),
     # Swedish "vår" (our) is not the spring
     "när blev vår stad koldioxidneutral": (["Våren 2024 stängdes kolet."], ["Vår stad är grön."]),
 }

@@ -69,8 +69,9 @@ _ASKS = (
     (
         re.compile(
             r"\b(when|what year|which year|since when|by when|how soon|what date|"
-            r"milloin|mihin mennessä|minä vuonna|mistä lähtien|mikä vuosi|minkä vuoden|"
-            r"när|vilket år|sedan när|till när|vilket datum)\b|^\W*koska\b",
+            r"(what|which) day(?!\s*care)|milloin|mihin mennessä|minä vuonna|mistä lähtien|"
+            r"mikä vuosi|minkä vuoden|minä päivänä|mikä päivä|minkä päivän|när|vilket år|"
+            r"sedan när|till när|vilket datum|vilken dag)\b|^\W*koska\b",
             re.I,
         ),
         DATE_SHAPE,
@@ -79,9 +80,11 @@ _ASKS = (
         re.compile(
             r"\bhow (many|much|far|old|long|big|large|high|tall)\b|\b(what|which) "
             r"(percentage|share|proportion|amount|number)\b|\bper ?cent|"
-            r"\b(kuinka|miten) (monta|paljon|pitkä|pitkälle|suuri|iso|korkea|kauan|vanha)|"
-            r"\b(montako|monellako|paljonko|minkä verran|hur (många|mycket|långt|lång|stor|"
-            r"länge|gammal|hög)|vilken andel|osuu\w*|prosent\w*|procent\w*)\b",
+            # Finnish inflects the word after "kuinka" ("kuinka suuren osan", "kuinka moni")
+            r"\b(kuinka|miten) (mon|paljo|pit|suur|iso|korke|kauan|vanh|laaj)\w*|"
+            r"\b(montako|moniko|monenko|monellako|paljonko|minkä verran|hur (många|mycket|"
+            r"långt?|långa|stor|stort|stora|länge|gammal|hög|högt)|vilken andel|osuu\w*|"
+            r"prosent\w*|procent\w*)\b",
             re.I,
         ),
         QUANTITY_SHAPE,
