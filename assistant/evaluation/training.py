@@ -53,6 +53,8 @@ NEVER_TRAINED = (
     "blind9-fisv",
     "blind10-en",
     "blind10-fisv",
+    "blind11-en",
+    "blind11-fisv",
 )
 #: The false-refusal rate the threshold is picked for, by default.
 DEFAULT_FALSE_REFUSAL = 0.05
