@@ -101,13 +101,26 @@ def _chunking() -> dict[str, int]:
 
 @pytest.mark.slow
 def test_a_word_the_stemmer_keeps_apart_still_finds_its_sentence(default_index, embedder) -> None:  # type: ignore[no-untyped-def]
-    """ "grow" and "grown" have different stems; only the word table connects them."""
+    """ "grow" and "grown" have different stems; only the word table connects them.
+
+    (Until row 102 of docs/evaluation.md the answer also quoted "Espoo has grown very quickly";
+    the retrained ranker puts three sentences with "growing" (the same stem as "grow") first.)
+    """
+    from assistant.answer.question import read_question
+
     settings, version = default_index
     question = "did espoo grow a lot"
     without_table = copy.copy(version)
     without_table.words = WordVectors.empty()
-    answer = Assistant(settings, version, Retriever(embedder)).ask(question)
-    plain = Assistant(settings, without_table, Retriever(embedder)).ask(question)
-    assert not answer.refused
-    assert "has grown" in answer.text
-    assert "has grown" not in plain.text
+    assistant = Assistant(settings, version, Retriever(embedder))
+    assert not assistant.ask(question).refused
+    asked = read_question(question, max_chars=settings.max_question_chars)
+
+    def grown(v: object) -> tuple[int, float]:
+        ranked, _ = assistant.evidence(v, asked, {})  # type: ignore[arg-type]
+        rank = next(i for i, c in enumerate(ranked) if "has grown very quickly" in c.text)
+        return rank, ranked[rank].overlap
+
+    (rank, overlap), (plain_rank, plain_overlap) = grown(version), grown(without_table)
+    assert rank < 5 < plain_rank, "the table brings the sentence among the best"
+    assert overlap > 2 * plain_overlap, "its word overlap counts 'grown' as 'grow'"
