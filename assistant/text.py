@@ -17,8 +17,9 @@ from typing import Any
 #: The one word pattern: runs of letters, digits and underscores. Every stage splits text with
 #: ``words`` (or ``tokenize`` for search), so a word means the same thing everywhere.
 WORD = re.compile(r"\w+")
-#: A year of the documents' era, as a whole word ("2030", not "12030").
-YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+#: A year of the documents' era: four digits that no other digit touches ("2030", not "12030"),
+#: also inside a name ("VLR2020"); a decade ("the 1950s") is not a year.
+YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d|s\b)")
 #: A run of digits: "311,900" and "311 900" both name 311 and 900.
 DIGITS = re.compile(r"\d+")
 #: A citation marker in an answer: "[3]".

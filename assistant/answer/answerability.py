@@ -36,8 +36,9 @@ from .weights import SCORERS, LinearWeights, weights_path
 FORMAT = 2
 #: What the answerability model reads about a question and its evidence, in order.
 QUESTION_FEATURES = (
-    "margin",  # the best sentence's score minus the bar the rules set for this question
-    "best_score",  # the best sentence's score (the ranker's, or the rules')
+    # the best sentence's score (the ranker's, or the rules') minus the bar the rules set for
+    # this question; the score itself is not a feature: it is this plus a function of "terms"
+    "margin",
     "top_semantic",  # the highest similarity of any sentence
     "top_overlap",  # the highest word overlap of any sentence
     "best_semantic",  # the best sentence's similarity
@@ -82,7 +83,6 @@ def question_features(
     return np.array(
         [
             best_score - required,
-            best_score,
             table[:, col("semantic")].max(),
             table[:, col("overlap")].max(),
             best[col("semantic")],

@@ -55,6 +55,8 @@ NEVER_TRAINED = (
     "blind10-fisv",
     "blind11-en",
     "blind11-fisv",
+    "blind12-en",
+    "blind12-fisv",
 )
 #: The false-refusal rate the threshold is picked for, by default.
 DEFAULT_FALSE_REFUSAL = 0.05
