@@ -70,11 +70,6 @@ class Settings:
     #: package's ``answer/scorers/``. For an encoder of one's own, or weights trained on one's own
     #: question files.
     scorer_weights: str = ""
-    #: Score a passage by the better of its cosine with the question and with the question off
-    #: the directions that tell the corpus's languages apart (``index/languages.py``): "on",
-    #: "off", or "auto" (on for encoders with e5's query/passage prompts, which align languages;
-    #: English-only MiniLM loses with it).
-    language_neutral: str = "auto"
     #: Residents' words -> the documents' words: '' is the bundled list, 'none' switches it off.
     synonyms: str = ""
     llm_url: str = ""
@@ -121,10 +116,6 @@ class Settings:
             raise ConfigError(
                 f"scorer_weights {self.scorer_weights!r} is not a folder: give the folder that "
                 "'espoo-assistant train-scorer --out FOLDER' wrote, or leave it empty."
-            )
-        if self.language_neutral not in ("auto", "on", "off"):
-            raise ConfigError(
-                f"language_neutral must be 'auto', 'on' or 'off', got {self.language_neutral!r}."
             )
         if self.fusion not in ("rrf", "blend"):
             raise ConfigError(f"fusion must be 'rrf' or 'blend', got {self.fusion!r}.")

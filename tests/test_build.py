@@ -26,7 +26,6 @@ import assistant.index.build
 from assistant.answer.retrieval import Retriever
 from assistant.embed.base import Embedder
 from assistant.errors import DocumentsError, IndexError_, IndexIncompatibleError, IndexMissingError
-from assistant.index.bm25 import FORMAT as LEXICAL_FORMAT
 from assistant.index.build import BuildReport, build_index, text_hash
 from assistant.index.store import MANIFEST, POINTER, VECTORS, IndexVersion, load_index
 from assistant.ingest.chunking import chunk_document
@@ -349,46 +348,23 @@ def test_editing_only_the_sidecar_metadata_updates_the_document(
 
 
 @pytest.mark.slow
-def _without_respellings(version_dir: Path) -> None:
-    """Make a version look written before the respellings: no lexical format, no respellings."""
-    path = version_dir / "lexical" / "lexical.json"
-    meta = json.loads(path.read_text())
-    assert meta["format"] == LEXICAL_FORMAT and meta["respellings"]
-    del meta["format"], meta["respellings"]
-    path.write_text(json.dumps(meta))
-
-
-def _without_language_axes(version_dir: Path) -> None:
-    """Make a version look written before the language axes were measured."""
-    path = version_dir / "manifest.json"
-    manifest = json.loads(path.read_text())
-    assert manifest["language_axes"] == []  # measured: too few Finnish passages for an axis
-    del manifest["language_axes"]
-    path.write_text(json.dumps(manifest))
-
-
-@pytest.mark.parametrize(
-    ("age", "is_current"),
-    [
-        (
-            _without_respellings,
-            lambda v: v.lexical.format == LEXICAL_FORMAT and bool(v.lexical.respellings),
-        ),
-        (_without_language_axes, lambda v: v.manifest.language_axes == []),
-    ],
-    ids=["word index", "language axes"],
-)
-def test_an_index_of_an_older_format_is_rewritten_without_embedding(
-    tmp_path: Path,
-    fake_embedder: FakeEmbedder,
-    age: Callable[[Path], None],
-    is_current: Callable[[IndexVersion], bool],
+def test_an_index_whose_word_index_is_of_an_older_format_is_rewritten_without_embedding(
+    tmp_path: Path, fake_embedder: FakeEmbedder
 ) -> None:
+    import json
+
+    from assistant.index.bm25 import FORMAT
+
     docs = copy_default_documents(tmp_path / "docs", *BASE_DOCS, "pyoraily-ja-kaupunkipyorat-fi.md")
     index = tmp_path / "index"
     first = build(docs, index, fake_embedder)
-    age(index / first.version)
-    assert not is_current(load(index, fake_embedder))
+    (meta_path,) = index.glob(f"{first.version}/lexical/lexical.json")
+    meta = json.loads(meta_path.read_text())
+    assert meta["format"] == FORMAT and meta["respellings"]
+    # as an index written before the respellings were: no format, no respellings
+    del meta["format"], meta["respellings"]
+    meta_path.write_text(json.dumps(meta))
+    assert load(index, fake_embedder).lexical.format == 1
     counting = CountingEmbedder(fake_embedder)
 
     report = build(docs, index, counting)
@@ -396,7 +372,8 @@ def test_an_index_of_an_older_format_is_rewritten_without_embedding(
     assert report.version != first.version and report.full is False
     assert counting.texts == [] and report.chunks_embedded == 0
     version = load(index, fake_embedder)
-    assert is_current(version) and len(version.chunks) == first.chunks
+    assert version.lexical.format == FORMAT and version.lexical.respellings
+    assert len(version.chunks) == first.chunks
     assert build(docs, index, counting).version == report.version  # and then it stays
 
 

@@ -33,7 +33,5 @@ def create_assistant(
             api_key=settings.llm_api_key,
             timeout=settings.llm_timeout,
         )
-    retriever = Retriever(
-        embedder, fusion=settings.fusion, tuning=tuning, language_neutral=settings.language_neutral
-    )
+    retriever = Retriever(embedder, fusion=settings.fusion, tuning=tuning)
     return Assistant(settings, version, retriever, generator=generator)

@@ -11,7 +11,6 @@ import numpy as np
 from ..config import DEFAULT_FUSION, DEFAULT_TOP_K
 from ..embed.base import Embedder, encode_small
 from ..index.ann import serve_single_threaded
-from ..index.languages import neutral
 from ..index.store import IndexVersion
 from ..ingest.chunking import Chunk
 from .tuning import DEFAULT, Tuning
@@ -40,48 +39,16 @@ class Retriever:
     """Hybrid search over one index version at a time (the caller passes the version)."""
 
     def __init__(
-        self,
-        embedder: Embedder,
-        *,
-        fusion: str = DEFAULT_FUSION,
-        tuning: Tuning = DEFAULT,
-        language_neutral: str = "auto",
+        self, embedder: Embedder, *, fusion: str = DEFAULT_FUSION, tuning: Tuning = DEFAULT
     ) -> None:
         self.embedder = embedder
         self.fusion = fusion
         self.tuning = tuning
-        self.language_neutral = language_neutral
         serve_single_threaded()
 
     def embed_query(self, query: str) -> np.ndarray:
         """The question's vector (read in the "query" role, which e5 models prefix)."""
         return self.embedder.encode([query], batch_size=1, role="query")
-
-    def across_languages(self, version: IndexVersion, vector: np.ndarray) -> np.ndarray | None:
-        """The question's vector off ``version``'s language axes, or None when
-        ``language_neutral`` is off for this encoder ("auto": on for encoders with e5's prompts,
-        known once the model is loaded) or the index has no axes."""
-        on = self.language_neutral == "on" or (
-            self.language_neutral == "auto" and bool(getattr(self.embedder, "prompts", None))
-        )
-        axes = version.manifest.language_axes
-        return neutral(vector, axes) if on and axes else None
-
-    def _dense(
-        self, version: IndexVersion, vector: np.ndarray, depth: int
-    ) -> list[tuple[int, float]]:
-        """Passages by cosine with the question; with language axes, each passage's score is the
-        better of its cosine with the question and with the question off the axes: a passage in
-        the question's language keeps what it shares with it, one in another language is no
-        longer held back by the language alone (``index/languages.py``)."""
-        hits = version.dense_search(vector, depth)[0]
-        across = self.across_languages(version, vector)
-        if across is None:
-            return hits
-        best = dict(hits)
-        for i, score in version.dense_search(across, depth)[0]:
-            best[i] = max(best.get(i, score), score)
-        return sorted(best.items(), key=lambda item: (-item[1], item[0]))[:depth]
 
     def embed_words(self, words: list[str]) -> np.ndarray:
         """One vector per word (words a question has and the corpus lacks), in calls as small as
@@ -113,7 +80,7 @@ class Retriever:
         lexical: list[tuple[int, float]] = []
         if mode in ("hybrid", "dense"):
             vector = self.embed_query(query) if query_vector is None else query_vector
-            dense = self._dense(version, vector, depth)
+            dense = version.dense_search(vector, depth)[0]
         if mode in ("hybrid", "lexical"):
             lexical = version.lexical.search(lexical_query or query, depth, language)
         if mode == "dense":

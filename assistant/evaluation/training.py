@@ -57,6 +57,8 @@ NEVER_TRAINED = (
     "blind11-fisv",
     "blind12-en",
     "blind12-fisv",
+    "blind13-en",
+    "blind13-fisv",
 )
 #: The false-refusal rate the threshold is picked for, by default.
 DEFAULT_FALSE_REFUSAL = 0.05

@@ -30,7 +30,6 @@ from ..ingest.chunking import Chunk, answer_units
 from ..ingest.documents import Skipped
 from .bm25 import FORMAT as LEXICAL_FORMAT
 from .changes import load_changed, scan_documents
-from .languages import index_axes
 from .progress import ProgressFactory, progress_of
 from .sentences import SentenceVectors, UnitVectors
 from .store import (
@@ -113,11 +112,9 @@ def build_index(
         removed = [d for d in old_docs if d not in scan.files]
         skipped = list(scan.skipped)
         changes = load_changed(scan, todo, skipped, size=chunk_size, overlap=chunk_overlap)
-        outdated = old is not None and (
-            old.lexical.format < LEXICAL_FORMAT or old.manifest.language_axes is None
-        )
+        outdated = old is not None and old.lexical.format < LEXICAL_FORMAT
         if outdated:
-            log.info("The index is of an older format: a new version is written.")
+            log.info("The word index is of an older format: a new version is written.")
         if old is not None and not changes.chunks and not removed and not outdated:
             return _report(
                 kept=old, unchanged=unchanged, skipped=skipped, started=started, reason=reason
@@ -138,7 +135,6 @@ def build_index(
             version=_version_name(),
             next_id=passages.next_id,
             skipped=[asdict(s) for s in skipped],
-            language_axes=index_axes(passages.vectors, passages.chunks),
         )
         report = _report(
             manifest=manifest,
@@ -380,9 +376,12 @@ def _report(
     ``manifest`` and ``passages`` are the new version's."""
     embedded = passages.embedded if passages else []
     version = manifest.version if manifest else (kept.name if kept else "")
-    listed = manifest or (kept.manifest if kept else None)
     return BuildReport(
-        documents=len(listed.documents) if listed else 0,
+        documents=len(manifest.documents)
+        if manifest
+        else len(kept.manifest.documents)
+        if kept
+        else 0,
         added=len(added),
         changed=len(changed),
         removed=len(removed),

@@ -5,7 +5,7 @@ Layout of the index folder::
     index/
       CURRENT              name of the live version (replaced atomically with os.replace)
       v-20261128T120000-1a2b/
-        manifest.json      format, model, dimension, chunking, document hashes, language axes
+        manifest.json      format version, model, dimension, chunking, document hashes, build time
         chunks.sqlite      the chunk store (text and metadata of every chunk)
         vectors.faiss      IndexIDMap2(IndexFlatIP): normalised vectors, so inner product = cosine
         units.npy          the answer units (sentences) of every chunk: faiss id, start, end
@@ -101,7 +101,6 @@ class Manifest:
     next_id: int = 0
     skipped: list[dict[str, str]] = field(default_factory=list)
     last_build: dict[str, Any] = field(default_factory=dict)
-    language_axes: list[list[float]] | None = None  # languages.py; None: written before them
 
     @property
     def chunk_count(self) -> int:
