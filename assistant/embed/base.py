@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Protocol
 
@@ -141,11 +142,14 @@ def embed_with_spans(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress | None = None,
     role: str = "passage",
+    alone_progress: Callable[[int], AbstractContextManager[Progress | None]] | None = None,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Vectors of ``texts`` and of the character ``spans`` of each, from one model pass.
 
     Embedders without token access (and spans cut off by the length limit) fall back to
-    encoding the span texts on their own, in the same ``role``.
+    encoding the span texts on their own, in the same ``role``; ``alone_progress(n)`` gives the
+    progress callback for those ``n`` spans (e5 encodes every sentence alone: about half of a
+    build, which would otherwise show no progress).
     """
     encode_spans = getattr(embedder, "encode_spans", None)
     if encode_spans is not None:
@@ -165,11 +169,14 @@ def embed_with_spans(
         (i, j) for i, rows in enumerate(pooled) for j, row in enumerate(rows) if not row.any()
     ]
     if missing:
-        alone = embedder.encode(
-            [texts[i][spans[i][j][0] : spans[i][j][1]] for i, j in missing],
-            batch_size=batch_size,
-            role=role,
-        )
+        bar = alone_progress(len(missing)) if alone_progress else nullcontext(None)
+        with bar as update:
+            alone = embedder.encode(
+                [texts[i][spans[i][j][0] : spans[i][j][1]] for i, j in missing],
+                batch_size=batch_size,
+                progress=update,
+                role=role,
+            )
         for (i, j), vec in zip(missing, alone, strict=True):
             pooled[i][j] = vec
     return vectors, pooled

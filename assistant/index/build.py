@@ -245,10 +245,8 @@ def _start_from(
 def _reusable(
     old: IndexVersion | None, docs: list[str]
 ) -> dict[str, tuple[np.ndarray, UnitVectors]]:
-    """Vectors of the replaced documents' passages (and their sentences), by text hash.
-
-    Read before ``_start_from`` drops them from the old vectors.
-    """
+    """Vectors of the replaced documents' passages (and their sentences), by text hash; read
+    before ``_start_from`` drops them from the old vectors."""
     if old is None or not docs:
         return {}
     wanted = set(docs)
@@ -259,9 +257,7 @@ def _reusable(
 
 def _kept_units(old: IndexVersion | None, chunks: dict[int, Chunk]) -> dict[int, UnitVectors]:
     """The sentence vectors of the passages carried over unchanged from the old version."""
-    if old is None:
-        return {}
-    return {fid: old.sentences.of(fid) for fid in chunks}
+    return {fid: old.sentences.of(fid) for fid in chunks} if old is not None else {}
 
 
 def _embed(
@@ -284,7 +280,13 @@ def _embed(
     ]
     with progress_of(progress, len(chunks), "chunk") as update:
         vectors, pooled = embed_with_spans(
-            embedder, texts, spans, batch_size=batch_size, progress=update, role="passage"
+            embedder,
+            texts,
+            spans,
+            batch_size=batch_size,
+            progress=update,
+            role="passage",
+            alone_progress=lambda total: progress_of(progress, total, "sentence"),
         )
     return vectors, [(u, p.astype(np.float16)) for u, p in zip(offsets, pooled, strict=True)]
 

@@ -13,7 +13,7 @@ class ProgressBar(Protocol):
 
 
 class ProgressFactory(Protocol):
-    """Makes a progress bar for ``total`` items of ``unit`` ("chunk" or "word")."""
+    """Makes a progress bar for ``total`` items of ``unit`` ("chunk", "sentence" or "word")."""
 
     def __call__(self, total: int, *, unit: str = "chunk") -> ProgressBar: ...
 
@@ -32,7 +32,7 @@ def progress_of(
 
 
 def terminal_progress(total: int, *, unit: str = "chunk") -> ProgressBar:
-    """A tqdm progress bar on stderr for embedding ``total`` chunks (or words)."""
+    """A tqdm progress bar on stderr for embedding ``total`` chunks (or sentences, or words)."""
     import sys
 
     from tqdm import tqdm

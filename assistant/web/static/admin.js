@@ -236,8 +236,10 @@
             resolve();
             return;
           }
-          var chunks = (state.progress || {}).chunk;
-          line.textContent = chunks && chunks.total
+          var progress = state.progress || {}, chunks = progress.chunk, sentences = progress.sentence;
+          line.textContent = sentences && sentences.total
+            ? t("Building the index: {done} of {total} sentences read.", { done: sentences.done, total: sentences.total })
+            : chunks && chunks.total
             ? t("Building the index: {done} of {total} passages read.", { done: chunks.done, total: chunks.total })
             : t("Building the index…");
           setTimeout(poll, POLL_MS);
