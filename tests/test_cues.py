@@ -319,3 +319,23 @@ def test_kinds_typed_without_dots_and_rings() -> None:
     kinds = asked_kinds("nar oppnade metron? hur manga stationer")
     assert any(k.search("Den öppnade 2017.") for k in kinds)
     assert any(k.search("Den har 8 stationer.") for k in kinds)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "stale"),
+    [
+        ("In older city material Espoo aimed for carbon neutrality by 2050.", True),
+        (
+            "In older city material Espoo aimed for carbon neutrality by 2050, while today "
+            "Espoo's goal is carbon neutrality by 2030.",
+            False,  # it states today's goal against the older one
+        ),
+        ("Esbos äldre webbplats beskrev målet 2050; i dag är målet 2030.", False),
+    ],
+)
+def test_a_sentence_that_sets_an_older_statement_against_todays_is_current(
+    sentence: str, stale: bool
+) -> None:
+    from assistant.answer.cues import marked_superseded
+
+    assert marked_superseded(sentence) is stale

@@ -131,7 +131,10 @@ def _cite_also(
     kept: Candidate, duplicate: Candidate, also: dict[tuple[int, int], list[Candidate]]
 ) -> None:
     """Another document's near-duplicate of a chosen sentence is not said twice: that document
-    is cited beside the sentence instead ("... by 2030 [1][3]")."""
+    is cited beside the sentence instead ("... by 2030 [1][3]"), when it states the same
+    numbers: one that leaves out the sentence's "2050" does not vouch for it."""
+    if set(DIGITS.findall(kept.text)) != set(DIGITS.findall(duplicate.text)):
+        return
     cited = also.setdefault((kept.hit_index, kept.start), [])
     documents = {kept.hit.chunk.document, *(d.hit.chunk.document for d in cited)}
     if duplicate.hit.chunk.document not in documents:

@@ -276,8 +276,10 @@ def asks_about_past(question: str) -> bool:
 
 
 def marked_superseded(text: str) -> bool:
-    """Whether a text marks its statement as replaced ("the older programme", "was to be")."""
-    return bool(_STALE.search(text))
+    """Whether a text marks its statement as replaced ("the older programme", "was to be"); a
+    text that sets the older statement against today's ("older material said 2050, while today
+    the goal is 2030") states the current one."""
+    return bool(_STALE.search(text)) and not _LATEST.search(text)
 
 
 def latest_year(text: str) -> int:

@@ -59,6 +59,8 @@ NEVER_TRAINED = (
     "blind12-fisv",
     "blind13-en",
     "blind13-fisv",
+    "blind14-en",
+    "blind14-fisv",
 )
 #: The false-refusal rate the threshold is picked for, by default.
 DEFAULT_FALSE_REFUSAL = 0.05
