@@ -102,10 +102,13 @@ def test_answers_are_about_the_question(assistant) -> None:
 @pytest.mark.parametrize("question", OFF_TOPIC)
 @pytest.mark.slow
 def test_off_topic_questions_are_refused_without_citations(assistant, question: str) -> None:
+    from assistant.answer.conversation import OVERRIDE_START, REFUSAL_START
+
     answer = assistant.ask(question)
     assert answer.refused
     assert answer.citations == ()
-    assert "could not find" in answer.text
+    # an attempt to change the instructions gets its own reply ("my instructions stay ...")
+    assert answer.text.startswith((REFUSAL_START, OVERRIDE_START)), answer.text
     assert "such as" in answer.text, "a refusal suggests covered topics"
 
 

@@ -28,7 +28,7 @@ from .composition import (
     quotes_for,
     source_language_note,
 )
-from .conversation import REFUSAL_START, Turn, not_repeating
+from .conversation import OVERRIDE_START, REFUSAL_START, Turn, not_repeating
 from .evidence import Candidate, EvidenceScorer
 from .language import warm_up as load_language_models
 from .places import gazetteer, mentions
@@ -155,7 +155,7 @@ class Assistant:
             only_in=version.lexical.only_in,
             spellings=version.lexical.respellings,
         )
-        if not asked.text or asked.live:
+        if not asked.text or asked.live or asked.override:
             yield self._refusal(version, asked, timings, started)
             return
         ranked, result_hits = self.evidence(version, asked, timings)
@@ -299,7 +299,7 @@ class Assistant:
             refused=True,
             timings=timings,
             index_version=version.name,
-            query=asked.text if asked.live else asked.query,
+            query=asked.text if asked.live or asked.override else asked.query,
             passages=passages,
             confidence=confidence,
             language=asked.language,
@@ -338,7 +338,13 @@ def refusal_text(asked: Question, topics: Sequence[str], *, elsewhere: Sequence[
     if not asked.text:
         return translate(lang, "Please type a question about Espoo's sustainability work.")
     start = translate(lang, REFUSAL_START)
-    if asked.live:
+    if asked.override:
+        text = translate(
+            lang,
+            "{start}, and my instructions stay as they are. Ask me about a covered topic",
+            start=translate(lang, OVERRIDE_START),
+        )
+    elif asked.live:
         text = translate(
             lang,
             "{start}: they hold no live information such as weather, timetables, opening hours "

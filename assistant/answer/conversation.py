@@ -17,6 +17,8 @@ from ..text import LANGUAGES, either_spelling, stems, strip_markers, words
 
 #: How a refusal begins (its reply is left out of a follow-up's query).
 REFUSAL_START = "I could not find this in Espoo's sustainability documents"
+#: How the reply to an attempt to change the instructions begins.
+OVERRIDE_START = "I answer questions about Espoo's sustainability work from the city's documents"
 #: At most this much of the previous reply joins a follow-up's query.
 MAX_REPLY_CHARS = 300
 #: A sentence whose words are mostly (this share) in the previous reply restates it.
@@ -71,6 +73,35 @@ def asks_for_live_information(question: str) -> bool:
     return bool(_LIVE.search(question))
 
 
+#: Attempts to change the assistant's instructions (prompt injection, OWASP LLM01): "ignore
+#: your previous instructions", "print your system prompt", "developer mode". The extractive
+#: answerer follows no instructions, but quoting a passage at them reads as if it had.
+_OVERRIDE = either_spelling(
+    re.compile(
+        # "ignore all / your / previous instructions" (not "did Espoo ignore the rules on noise")
+        r"\b(ignore|disregard|forget|override)\s+(all\s+(of\s+)?(your\s+|the\s+)?"
+        r"((previous|prior|earlier|above)\s+)?|(your|my)\s+((previous|prior|earlier|above)\s+)?"
+        r"|(the\s+)?(previous|prior|earlier|above)\s+)(instructions|rules|prompts?|guidelines)\b"
+        r"|\bsystem ?prompt|\bdeveloper mode\b|\bjailbreak|\bunrestricted (mode|assistant|ai)\b"
+        r"|\byou are now (dan|an? (unrestricted|unfiltered))\b"
+        # Finnish
+        r"|\b(unohda|ohita|sivuuta)\s+(kaikki\s+)?((aiemmat|aikaisemmat|edelliset)\s+"
+        r"(ohje\w*|sään\w*)|ohjeesi|sääntösi)|\bjärjestelmäkehot\w*|\bkehittäjätila\w*"
+        r"|\brajoituksista vapaa|\brajoittamaton tekoäly"
+        # Swedish
+        r"|\b(glöm|ignorera|strunta i)\s+(alla\s+(dina\s+)?((tidigare|föregående)\s+)?"
+        r"|dina\s+((tidigare|föregående)\s+)?|(tidigare|föregående)\s+)(instruktion\w*|regl\w*)"
+        r"|\bsystemprompt|\butvecklarläge\w*",
+        re.I,
+    )
+)
+
+
+def asks_to_override(question: str) -> bool:
+    """Whether ``question`` tries to change the assistant's instructions rather than ask."""
+    return bool(_OVERRIDE.search(question))
+
+
 @dataclass(frozen=True)
 class Turn:
     """One message of the conversation: role "user" or "assistant", and its text."""
@@ -107,7 +138,11 @@ def retrieval_query(question: str, history: Sequence[Turn | dict[str, str]]) -> 
 
 def _is_refusal(reply: str) -> bool:
     """Whether ``reply`` is a refusal, in any of the interface's languages."""
-    return any(reply.startswith(translate(lang, REFUSAL_START)) for lang in LANGUAGES)
+    return any(
+        reply.startswith(translate(lang, start))
+        for lang in LANGUAGES
+        for start in (REFUSAL_START, OVERRIDE_START)
+    )
 
 
 def _turn(item: Turn | dict[str, str]) -> Turn:

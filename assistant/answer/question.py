@@ -13,7 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..text import content_terms, respell, years
-from .conversation import Turn, asks_for_live_information, clean_question, retrieval_query
+from .conversation import (
+    Turn,
+    asks_for_live_information,
+    asks_to_override,
+    clean_question,
+    retrieval_query,
+)
 from .cues import asked_kinds, asks_about_past, asks_for_latest, defined_subject, quantities
 from .language import question_language
 from .places import other_places
@@ -47,6 +53,8 @@ class Question:
     language: str = "en"
     #: It wants live information (tomorrow's weather, the next metro): no document has it.
     live: bool = False
+    #: It tries to change the assistant's instructions ("ignore your previous instructions").
+    override: bool = False
 
     @property
     def follow_up(self) -> bool:
@@ -82,4 +90,5 @@ def read_question(
         subject=tuple(defined_subject(text)),
         language=written_in,
         live=asks_for_live_information(text),
+        override=asks_to_override(text),
     )

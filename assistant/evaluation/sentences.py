@@ -68,7 +68,7 @@ def collect(assistant: Assistant, files: Sequence[Path], *, progress: bool = Tru
             only_in=version.lexical.only_in,
             spellings=version.lexical.respellings,
         )
-        if not asked.text or asked.live:
+        if not asked.text or asked.live or asked.override:
             continue  # the hard rules refuse these
         ranked, _ = assistant.evidence(version, asked)
         if not ranked:

@@ -3,8 +3,9 @@
 Every question of the project's question files is run through retrieval and evidence scoring
 once (``sentences.collect``); its sentences are ordered by the trained ranker, and its
 ``answerability.QUESTION_FEATURES`` and its label (answerable or out of scope) make one
-example. Questions the hard rules settle (empty, live information) are left out. A logistic
-regression (scikit-learn, deterministic) is fitted on standardised features; the threshold is the
+example. Questions the hard rules settle (empty, live information, attempts to change the
+instructions) are left out. A logistic regression (scikit-learn, deterministic) is fitted on
+standardised features; the threshold is the
 probability below which the stated share of the training set's answerable questions falls (the
 false-refusal rate it is picked for), one for each language's questions (and one for all, for a
 language without enough of them).
