@@ -28,7 +28,7 @@ from .composition import (
     quotes_for,
     source_language_note,
 )
-from .conversation import OVERRIDE_START, REFUSAL_START, Turn, not_repeating
+from .conversation import OVERRIDE_REPLY, OVERRIDE_START, REFUSAL_START, Turn, not_repeating
 from .evidence import Candidate, EvidenceScorer
 from .language import warm_up as load_language_models
 from .places import gazetteer, mentions
@@ -337,13 +337,9 @@ def refusal_text(asked: Question, topics: Sequence[str], *, elsewhere: Sequence[
     lang = asked.language
     if not asked.text:
         return translate(lang, "Please type a question about Espoo's sustainability work.")
-    start = translate(lang, REFUSAL_START)
+    start = translate(lang, OVERRIDE_START if asked.override else REFUSAL_START)
     if asked.override:
-        text = translate(
-            lang,
-            "{start}, and my instructions stay as they are. Ask me about a covered topic",
-            start=translate(lang, OVERRIDE_START),
-        )
+        text = translate(lang, OVERRIDE_REPLY, start=start)
     elif asked.live:
         text = translate(
             lang,

@@ -17,8 +17,9 @@ from ..text import LANGUAGES, either_spelling, stems, strip_markers, words
 
 #: How a refusal begins (its reply is left out of a follow-up's query).
 REFUSAL_START = "I could not find this in Espoo's sustainability documents"
-#: How the reply to an attempt to change the instructions begins.
+#: How the reply to an attempt to change the instructions begins, and the reply.
 OVERRIDE_START = "I answer questions about Espoo's sustainability work from the city's documents"
+OVERRIDE_REPLY = "{start}, and my instructions stay as they are. Ask me about a covered topic"
 #: At most this much of the previous reply joins a follow-up's query.
 MAX_REPLY_CHARS = 300
 #: A sentence whose words are mostly (this share) in the previous reply restates it.
