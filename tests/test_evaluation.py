@@ -12,6 +12,7 @@ from assistant.answer.assistant import Assistant
 from assistant.answer.retrieval import Retriever
 from assistant.errors import AssistantError
 from assistant.evaluation.beir import ndcg_at, recall_at, run_beir
+from assistant.evaluation.matching import states_any
 from assistant.evaluation.questions import evaluate, load_questions
 from assistant.text import strip_markers
 
@@ -69,6 +70,39 @@ def test_eval_file_errors_name_the_line(tmp_path: Path) -> None:
     bad.write_text('{"question": "ok", "kind": "answerable", "answer_any": []}\n{oops\n')
     with pytest.raises(AssistantError, match="line 2"):
         load_questions(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hiilijalanjälki oli 9,02 tonnia asukasta kohden.", "9.02 tonnia"),
+        ("Blominmäki renar avloppsvattnet från cirka 400 000 invånare.", "400,000"),
+        ("Opinmäki avattiin 12. elokuuta 2015.", "12 August 2015"),
+        ("Opinmäki öppnade den 12 augusti 2015.", "12 August 2015"),
+        ("Puhdistamo otettiin käyttöön elokuussa 2023.", "August 2023"),
+        ("Espoo sai 65,5 pistettä.", "65.5"),
+        ("Espoon asukasluku ylitti 300 000 kesällä 2022.", "300 000"),
+        ("Espoossa olisi noin 472 000 asukasta vuonna 2060.", "472"),
+    ],
+)
+def test_an_answer_in_finnish_or_swedish_notation_states_the_expected_value(
+    text: str, expected: str
+) -> None:
+    assert states_any(text, [expected])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Espoo sai 65 pistettä.", "65.5"),  # another number
+        ("Opinmäki avattiin 12. heinäkuuta 2015.", "12 August 2015"),  # another month
+        ("Päästöt olivat 1 100 tonnia vuonna 2019, 2020 ja 2021.", "2019 2020"),
+        ("Espoossa on 4 000 asukasta.", "400"),  # not the thousands' first digits alone
+        ("Päästöt laskevat vuoteen 2030 mennessä.", "20"),  # not inside a year
+    ],
+)
+def test_a_different_value_does_not_match(text: str, expected: str) -> None:
+    assert not states_any(text, [expected])
 
 
 def test_ranking_metrics() -> None:

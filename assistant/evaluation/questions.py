@@ -16,6 +16,7 @@ import numpy as np
 from ..answer.assistant import Assistant
 from ..errors import AssistantError
 from ..text import SENTENCE_MARKERS, strip_markers
+from .matching import states_any
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,6 @@ def load_questions(path: Path) -> list[Question]:
     return questions
 
 
-def _contains_any(text: str, needles: tuple[str, ...]) -> bool:
-    low = text.casefold()
-    return any(n.casefold() in low for n in needles)
-
-
 def evaluate(assistant: Assistant, questions: list[Question]) -> dict[str, Any]:
     """Run every question and compute the metrics (keys as in ``eval --json``)."""
     latencies, failures = [], []
@@ -80,11 +76,11 @@ def evaluate(assistant: Assistant, questions: list[Question]) -> dict[str, Any]:
         ]
         if q.answerable:
             answerable += 1
-            hit = not answer.refused and _contains_any(answer.text, q.answer_any)
-            retrieved = any(_contains_any(p, q.answer_any) for p in passages)
+            hit = not answer.refused and states_any(answer.text, q.answer_any)
+            retrieved = any(states_any(p, q.answer_any) for p in passages)
             answer_hits += hit
             first = SENTENCE_MARKERS.split(answer.text, maxsplit=1)[0]
-            leading += hit and _contains_any(first, q.answer_any)
+            leading += hit and states_any(first, q.answer_any)
             if not answer.refused:
                 sentences.append(len(SENTENCE_MARKERS.findall(answer.text)))
                 characters.append(len(strip_markers(answer.text)))

@@ -2,7 +2,8 @@
 
 Every question of the project's question files is run once through retrieval and evidence scoring
 by the rules; each candidate sentence keeps its ``features.FEATURES`` and a label: whether it
-holds one of the question's ``answer_any`` strings. The ranker is a pairwise logistic regression
+holds one of the question's ``answer_any`` strings (``matching.states_any``: numbers and dates
+in any of the three languages' notation). The ranker is a pairwise logistic regression
 (scikit-learn, deterministic): for each answerable question, every labelled sentence against
 every other one, each question weighing the same. Its raw scores are then mapped onto the rules'
 scale (the training sentences' mean and spread).
@@ -27,6 +28,7 @@ from ..answer.assistant import Assistant, elsewhere_places
 from ..answer.features import FEATURES
 from ..answer.question import read_question
 from ..answer.ranking import SentenceRanker
+from .matching import states_any
 from .questions import load_questions
 
 #: Inverse regularisation strength of the pairwise logistic regression.
@@ -73,13 +75,12 @@ def collect(assistant: Assistant, files: Sequence[Path], *, progress: bool = Tru
         ranked, _ = assistant.evidence(version, asked)
         if not ranked:
             continue
-        wanted = [a.casefold() for a in q.answer_any]
         out.append(
             Scored(
                 file=path.stem,
                 answerable=q.answerable,
                 table=np.array([c.features for c in ranked], dtype=np.float64),
-                labels=np.array([any(a in c.text.casefold() for a in wanted) for c in ranked]),
+                labels=np.array([states_any(c.text, q.answer_any) for c in ranked]),
                 required=required_evidence(settings.min_evidence, asked.terms, assistant.tuning),
                 language=asked.language,
                 elsewhere=bool(elsewhere_places(asked, ranked)),
