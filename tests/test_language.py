@@ -255,8 +255,8 @@ def test_a_question_typed_without_dots_and_rings_is_read_as_with_them(  # type: 
 
 
 @pytest.mark.slow
-def test_a_fact_the_documents_state_in_two_languages_is_said_once(assistant) -> None:  # type: ignore[no-untyped-def]
-    # The Swedish and the Finnish KIEPPI documents both tell of the day in K-Market Kilo.
+def test_a_fact_the_documents_state_in_three_languages_is_said_once(assistant) -> None:  # type: ignore[no-untyped-def]
+    # The Swedish, Finnish and English KIEPPI documents all tell of the day in K-Market Kilo.
     answer = assistant.ask("I vilken butik ordnades KIEPPI-projektets svinnmatsdag?")
     assert not answer.refused and answer.language == "sv"
     assert answer.text.count("K-Market Kilo") == 1, answer.text
@@ -264,4 +264,4 @@ def test_a_fact_the_documents_state_in_two_languages_is_said_once(assistant) -> 
     first = answer.text.split(". [")[0]
     assert "K-Market Kilo" in first
     quoted = {c.language for c in answer.citations if any("K-Market Kilo" in q for q in c.quotes)}
-    assert quoted == {"sv", "fi"}, "the Finnish statement is cited beside the Swedish one"
+    assert quoted == {"sv", "fi", "en"}, "the Finnish and English statements are cited beside it"

@@ -51,7 +51,6 @@ QUESTION_FEATURES = (
     "kinds_held",  # the most of those that one of the three best sentences holds
     "top_dense",  # the best passage's dense similarity
     "top_lexical",  # log(1 + the best passage's BM25 score)
-    "own_language",  # the best sentence is in the question's language
     "english",  # the question is in English
     "kinds_unheld",  # it asks for kinds of answer and none of the three best sentences holds one
     "year_unheld",  # it names a year and none of the three best sentences names it
@@ -95,7 +94,6 @@ def question_features(
             top3[:, col("kinds_held")].max(),
             table[:, col("dense")].max(),
             best[col("top_lexical")],
-            best[col("own_language")],
             float(language == "en"),
             float(best[col("kinds_asked")] > 0 and top3[:, col("kinds_held")].max() == 0),
             float(best[col("asks_year")] > 0 and top3[:, col("same_year")].max() == 0),

@@ -89,6 +89,7 @@ def compose(
         chosen = _only_what_answers(_holding_kind(chosen, ranked, wanted, tuning), wanted)
     if language:
         chosen = [_in_language(c, ranked, chosen, language, also) for c in chosen]
+    _cite_translations(chosen, ranked, also)
     # Sources in order of their best sentence; a newer source first when the evidence is close,
     # and a statement marked as replaced after the ones that are not.
     order: list[int] = []
@@ -125,6 +126,23 @@ def compose(
         for i in order
     )
     return text, citations
+
+
+def _cite_translations(
+    chosen: list[Candidate],
+    ranked: list[Candidate],
+    also: dict[tuple[int, int], list[Candidate]],
+) -> None:
+    """A chosen sentence's translation (however it scored) is cited beside it: one document in
+    each other language, so a Swedish answer shows its Finnish and English sources too."""
+    for kept in chosen:
+        cited = also.get((kept.hit_index, kept.start), [])
+        languages = {kept.hit.chunk.language, *(d.hit.chunk.language for d in cited)}
+        for cand in ranked:
+            language = cand.hit.chunk.language
+            if language not in languages and cand.redundant_with(kept):
+                _cite_also(kept, cand, also)
+                languages.add(language)
 
 
 def _cite_also(

@@ -183,7 +183,6 @@ class EvidenceScorer:
                 dense=hit.dense,
                 lexical=hit.lexical,
                 fused=hit.score,
-                own_language=hit.chunk.language == lang,
                 position=position,
                 length=len(text) / 200,
                 hand_score=score,

@@ -25,7 +25,6 @@ FEATURES = (
     "dense",  # its passage's dense similarity
     "lexical",  # its passage's BM25 score, relative to the best passage's
     "fused",  # its passage's fused retrieval score
-    "own_language",  # the passage is in the question's language
     "unknown_share",  # the IDF share of the question's words that the corpus never uses
     "terms",  # how many topic words the question has (capped at 12)
     "position",  # the sentence's position in its passage (0 = first)

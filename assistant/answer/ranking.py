@@ -40,7 +40,6 @@ SENTENCE_FEATURES = (
     "dense",  # its passage's dense similarity
     "lexical",  # its passage's BM25 score, relative to the best passage's
     "fused",  # its passage's fused retrieval score
-    "own_language",  # its passage is in the question's language
     "position",  # its position in its passage (0 = first)
     "length",  # its length in characters / 200
 )
