@@ -62,6 +62,8 @@ NEVER_TRAINED = (
     "blind13-fisv",
     "blind14-en",
     "blind14-fisv",
+    "blind15-en",
+    "blind15-fisv",
 )
 #: The false-refusal rate the threshold is picked for, by default.
 DEFAULT_FALSE_REFUSAL = 0.05
