@@ -128,9 +128,9 @@ def _print_build(report: Any, as_json: bool) -> None:
 @click.pass_context
 def search(ctx: click.Context, query: str, k: int, mode: str, as_json: bool) -> None:
     """Show the passages that best match QUERY."""
-    from .answer.factory import create_assistant
+    from .evaluation.first_start import assistant_for
 
-    assistant = create_assistant(_settings(ctx))
+    assistant = assistant_for(_settings(ctx))
     result = assistant.retriever.search(assistant.version, query, k=k, mode=mode)
     rows = [
         {
@@ -201,9 +201,9 @@ def migrate(ctx: click.Context) -> None:
 @click.pass_context
 def ask(ctx: click.Context, question: str, as_json: bool) -> None:
     """Answer QUESTION with numbered sources."""
-    from .answer.factory import create_assistant
+    from .evaluation.first_start import assistant_for
 
-    answer = create_assistant(_settings(ctx)).ask(question)
+    answer = assistant_for(_settings(ctx)).ask(question)
     if as_json:
         _echo_json(answer.to_dict())
         return
@@ -228,11 +228,11 @@ def ask(ctx: click.Context, question: str, as_json: bool) -> None:
 @click.pass_context
 def eval_(ctx: click.Context, file: Path, k: int, as_json: bool) -> None:
     """Score answers on a JSON-lines question file (see docs/evaluation.md)."""
-    from .answer.factory import create_assistant
+    from .evaluation.first_start import assistant_for
     from .evaluation.questions import evaluate, load_questions
 
     settings = _settings(ctx).with_(top_k=k)
-    report = evaluate(create_assistant(settings), load_questions(file))
+    report = evaluate(assistant_for(settings), load_questions(file))
     if as_json:
         _echo_json(report)
         return
@@ -293,15 +293,15 @@ def train_scorer(
     (default: every eval/*.jsonl but the blind ones); validated file by file (see
     docs/evaluation.md)."""
     from .answer.factory import create_assistant
+    from .answer.scorer import untrained_scorer
     from .evaluation.training import report_lines, train, training_files
 
-    settings = _settings(ctx).with_(scorer="rules")
+    settings = _settings(ctx)
     chosen = list(files) or training_files(Path("eval"))
     if not chosen:
         raise click.UsageError("No question files: pass some, or run from the project folder.")
-    report = train(
-        create_assistant(settings), chosen, false_refusal=false_refusal, out=out, plot=plot
-    )
+    assistant = create_assistant(settings, scorer=untrained_scorer(settings.model))
+    report = train(assistant, chosen, false_refusal=false_refusal, out=out, plot=plot)
     if as_json:
         _echo_json(report)
         return

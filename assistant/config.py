@@ -25,8 +25,6 @@ DEFAULT_CHUNK_OVERLAP = 1
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_TOP_K = 5
 DEFAULT_FUSION = "blend"
-#: Minimum answer-evidence score below which the assistant says it does not know (see answer.py).
-DEFAULT_MIN_EVIDENCE = 0.52
 DEFAULT_MAX_UPLOAD = 10 * 1024 * 1024
 DEFAULT_LOG_DAYS = 30
 DEFAULT_LLM_TIMEOUT = 30.0
@@ -61,12 +59,7 @@ class Settings:
     batch_size: int = DEFAULT_BATCH_SIZE
     top_k: int = DEFAULT_TOP_K
     fusion: str = DEFAULT_FUSION
-    min_evidence: float = DEFAULT_MIN_EVIDENCE
-    #: How sentences are scored and refusals decided: "learned" (the encoder's trained sentence
-    #: ranker and answerability model, where it has them; else the rules) or "rules" (the
-    #: hand-weighted sum against ``min_evidence``).
-    scorer: str = "learned"
-    #: The folder of the learned scorer's weights files (``train-scorer --out``); empty: the
+    #: The folder of the trained scorer's weights files (``train-scorer --out``); empty: the
     #: package's ``answer/scorers/``. For an encoder of one's own, or weights trained on one's own
     #: question files.
     scorer_weights: str = ""
@@ -110,8 +103,6 @@ class Settings:
             raise ConfigError(
                 f"backend must be 'torch', 'onnx' or 'onnx-int8', got {self.backend!r}."
             )
-        if self.scorer not in ("learned", "rules"):
-            raise ConfigError(f"scorer must be 'learned' or 'rules', got {self.scorer!r}.")
         if self.scorer_weights and not Path(self.scorer_weights).expanduser().is_dir():
             raise ConfigError(
                 f"scorer_weights {self.scorer_weights!r} is not a folder: give the folder that "

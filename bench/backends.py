@@ -82,9 +82,7 @@ def interleaved_speed(
 
 def quality(backend: str, embedder: Embedder, work: Path, scifact: bool) -> dict[str, Any]:
     index = work / f"index-default-{backend}"
-    settings = Settings(
-        documents=DOCUMENTS, index=index, model=MINILM_MODEL, backend=backend, scorer="rules"
-    )
+    settings = Settings(documents=DOCUMENTS, index=index, model=MINILM_MODEL, backend=backend)
     shutil.rmtree(settings.index, ignore_errors=True)
     build_index(
         documents_dir=settings.documents,

@@ -99,7 +99,7 @@ def main() -> None:
 
     load = load_avg()
     index_dir = args.work / f"peer-ours-{n_docs}"
-    settings = Settings(documents=corpus, index=index_dir, model=MINILM_MODEL, scorer="rules")
+    settings = Settings(documents=corpus, index=index_dir, model=MINILM_MODEL)
     report = full_build(corpus, index_dir, ours)
     default_embedder = create_embedder(MINILM_MODEL, "onnx", cache_dir=args.work / "onnx")
     assert default_embedder.dimension  # exported and loaded before timing

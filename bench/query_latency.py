@@ -202,13 +202,11 @@ def measure(
     label: str,
     embedders: dict[str, Embedder],
     queries: list[str],
-    scorers: tuple[str, ...] = ("rules",),
 ) -> list[dict[str, Any]]:
-    rows = []
-    for backend, embedder in embedders.items():
-        for scorer in scorers:
-            rows.append(_measure_one(version, label, backend, embedder, queries, scorer))
-    return rows
+    return [
+        _measure_one(version, label, backend, embedder, queries)
+        for backend, embedder in embedders.items()
+    ]
 
 
 def _measure_one(
@@ -217,9 +215,8 @@ def _measure_one(
     backend: str,
     embedder: Embedder,
     queries: list[str],
-    scorer: str,
 ) -> dict[str, Any]:
-    settings = Settings(model=version.manifest.model, scorer=scorer)
+    settings = Settings(model=version.manifest.model)
     assistant = create_assistant(settings, embedder=embedder, version=version)
     retriever = assistant.retriever
     qvecs = {q: retriever.embed_query(q) for q in queries}
@@ -227,7 +224,7 @@ def _measure_one(
     row = {
         "index": label,
         "chunks": len(version),
-        "backend": backend if scorer == "rules" else f"{backend}, {scorer} scorer",
+        "backend": backend,
         "load_avg": load,
     }
     paths = {
@@ -301,11 +298,6 @@ def main() -> None:
     parser.add_argument("--backends", default="torch,onnx")
     parser.add_argument("--no-hnsw", action="store_true")
     parser.add_argument(
-        "--scorers",
-        default="rules",
-        help="comma-separated ASSISTANT_SCORER values to time the answer with (rules,learned)",
-    )
-    parser.add_argument(
         "--model",
         default=MINILM_MODEL,
         help="another model (e.g. multilingual-e5-small): the ~1k index is built with it, and "
@@ -313,7 +305,6 @@ def main() -> None:
     )
     args = parser.parse_args()
     queries = questions(40 if args.quick else None)
-    scorers = tuple(args.scorers.split(","))
     other = args.model != MINILM_MODEL
     work = args.work / args.model.replace("/", "_") if other else args.work
     embedders = {
@@ -327,18 +318,18 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     for n_docs in REAL_DOCS[:1] if other else REAL_DOCS:
         version = real_version(n_docs, work, torch_embedder)
-        rows += measure(version, "generated documents", embedders, queries, scorers)
+        rows += measure(version, "generated documents", embedders, queries)
     if other:  # a real ~10k build of a slow encoder takes too long: vectors around its own
         base = base_vectors(work, torch_embedder)
         version = synthetic_version(REAL_DOCS[1] * CHUNKS_PER_DOC, base, model=args.model)
-        rows += measure(version, "synthetic, exact (flat)", embedders, queries, scorers)
+        rows += measure(version, "synthetic, exact (flat)", embedders, queries)
     synthetic_dir = synthetic_index_dir(work, torch_embedder, args.model)
     synthetic = load_version(current_version_dir(synthetic_dir))  # type: ignore[arg-type]
     exact = copy.copy(synthetic)
     exact.ann = None
-    rows += measure(exact, "synthetic, exact (flat)", embedders, queries, scorers)
+    rows += measure(exact, "synthetic, exact (flat)", embedders, queries)
     if synthetic.ann is not None:
-        rows += measure(synthetic, "synthetic, HNSW (default)", embedders, queries, scorers)
+        rows += measure(synthetic, "synthetic, HNSW (default)", embedders, queries)
     ann = [] if args.no_hnsw else hnsw_comparison(synthetic, torch_embedder, queries)
     save_s = json.loads((synthetic_dir / "save.json").read_text())["save_s"]
     md = f"**Query latency** ({len(queries)} questions from eval/questions.jsonl, ms)\n\n"

@@ -208,8 +208,8 @@ def default_index(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) 
 def minilm_index(
     minilm_embedder: Embedder, tmp_path_factory: pytest.TempPathFactory
 ) -> DefaultIndex:
-    """The default corpus built with all-MiniLM-L6-v2, answered by the rules (the old default)."""
-    settings = Settings(model=MINILM_MODEL, scorer="rules")
+    """The default corpus built with all-MiniLM-L6-v2 (the old default)."""
+    settings = Settings(model=MINILM_MODEL)
     return _build_default(minilm_embedder, settings, tmp_path_factory.mktemp("minilm-index"))
 
 

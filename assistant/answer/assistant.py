@@ -6,20 +6,18 @@ citation marker ``[n]``. When the evidence is weak the assistant says so instead
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..config import Settings
-from ..errors import GenerationError
+from ..errors import ConfigError, GenerationError
 from ..i18n import translate
 from ..index.store import IndexVersion
-from .answerability import candidate_features, load_answerability, required_evidence
+from .answerability import candidate_features
 from .composition import (
     Citation,
     citation_for,
@@ -33,13 +31,10 @@ from .evidence import Candidate, EvidenceScorer
 from .language import warm_up as load_language_models
 from .places import gazetteer, mentions
 from .question import Question, read_question
-from .ranking import load_ranker
 from .retrieval import Hit, Retriever
+from .scorer import Scorer, find_scorer, scorer_folders
 from .synonyms import load_thesaurus
 from .topics import covered_topics
-from .weights import SCORERS
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -55,8 +50,7 @@ class Answer:
     query: str = ""
     passages: tuple[str, ...] = ()
     #: How sure the assistant is that the documents answer the question: the learned probability
-    #: (``answerability.py``), or with ``Settings.scorer`` "rules" the best sentence's evidence
-    #: score (refused below ``Settings.min_evidence``).
+    #: (``answerability.py``).
     confidence: float = 0.0
     #: The language the question was asked in (and answered in where the sources allow).
     language: str = "en"
@@ -85,29 +79,22 @@ class Assistant:
         retriever: Retriever,
         *,
         generator: Any | None = None,
+        scorer: Scorer | None = None,
     ) -> None:
         self.settings = settings
         self.retriever = retriever
         self.generator = generator
         self._version = version
-        folder = Path(settings.scorer_weights).expanduser() if settings.scorer_weights else SCORERS
-        learned = settings.scorer == "learned"
-        ranker = load_ranker(settings.model, folder) if learned else None
+        #: The trained ranker and answerability model (``scorer.py``; by default the encoder's).
+        self.scorer = scorer or _scorer_of(settings)
         #: The answer path's numbers: the record the retriever was given (``tuning.py``).
         self.tuning = retriever.tuning
         self._scorer = EvidenceScorer(
-            load_thesaurus(settings.synonyms), retriever.embed_words, ranker, self.tuning
+            load_thesaurus(settings.synonyms),
+            retriever.embed_words,
+            ranker=self.scorer.ranker,
+            tuning=self.tuning,
         )
-        # the answerability model was trained on the ranker's scores: both or neither
-        self._answerability = load_answerability(settings.model, folder) if ranker else None
-        if learned and self._answerability is None:
-            log.warning(
-                "ASSISTANT_SCORER=learned, but %s has no current weights for %s: the rules score "
-                "(train them: espoo-assistant train-scorer --out %s)",
-                folder,
-                settings.model,
-                folder,
-            )
         self._swap_lock = threading.Lock()
 
     @property
@@ -204,17 +191,13 @@ class Assistant:
         )
 
     def answerable(self, asked: Question, ranked: Sequence[Candidate]) -> tuple[float, bool]:
-        """The confidence that the documents answer ``asked`` and whether it is enough: the
-        learned probability (``answerability.py``) when the encoder has trained weights and
-        ``Settings.scorer`` is "learned", else the best sentence's score against the rules' bar."""
+        """The probability that the documents answer ``asked`` (``answerability.py``) and whether
+        it reaches the threshold for the question's language."""
         if not ranked:
             return 0.0, False
-        required = required_evidence(self.settings.min_evidence, asked.terms, self.tuning)
-        if self._answerability is None:
-            return ranked[0].score, ranked[0].score >= required
-        features = candidate_features(ranked, required, asked.language)
-        probability = self._answerability.probability(features)
-        return probability, probability >= self._answerability.threshold_for(asked.language)
+        model = self.scorer.answerability
+        probability = model.probability(candidate_features(ranked, asked.language))
+        return probability, probability >= model.threshold_for(asked.language)
 
     def evidence(
         self, version: IndexVersion, asked: Question, timings: dict[str, float] | None = None
@@ -395,3 +378,16 @@ def _pieces(text: str) -> Iterator[str]:
     words = re.findall(r"\S+\s*", text)
     for i in range(0, len(words), 4):
         yield "".join(words[i : i + 4])
+
+
+def _scorer_of(settings: Settings) -> Scorer:
+    """The weights trained for the settings' encoder (``scorer.find_scorer``)."""
+    folders = scorer_folders(settings.scorer_weights, settings.index)
+    found = find_scorer(settings.model, folders)
+    if found is None:
+        raise ConfigError(
+            f"No trained scorer for {settings.model} in {', '.join(map(str, folders))}: "
+            "`make run` or `espoo-assistant serve` trains one on first start, or train it: "
+            "espoo-assistant train-scorer --out FOLDER, then set ASSISTANT_SCORER_WEIGHTS=FOLDER."
+        )
+    return found

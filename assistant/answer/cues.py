@@ -1,13 +1,14 @@
 """Cues in the wording: what kind of answer a question asks for, whether it asks about now or
-the past, whether a sentence defines something, names a year or a quantity or marks itself as
-superseded, and what an email or web address in a text stands for (pure functions on text).
+the past, which year a sentence reports on and which quantities it names, whether it marks
+itself as superseded, and what an email or web address in a text stands for (pure functions on
+text).
 """
 
 from __future__ import annotations
 
 import re
 
-from ..text import WORD, YEAR, either_spelling, stems, tokenize, without_possessives, words, years
+from ..text import YEAR, either_spelling, tokenize, years
 from .places import HOME
 
 _LATEST = re.compile(
@@ -137,37 +138,6 @@ _ASKS = (
         ),
     ),
 )
-_DEFINE = (
-    re.compile(
-        r"^\s*(?:(?:what|who)\s*(?:is|are|was|were|'s|’s)|whats|whos)\s+(?P<x>.+?)[\s?.!]*$", re.I
-    ),
-    re.compile(r"^\s*what\s+(?:does|do|did)\s+(?P<x>.+?)\s+(?:mean|stand for)\b", re.I),
-    re.compile(
-        r"^\s*(?:tell me about|explain|define|what is meant by)\s+(?P<x>.+?)[\s?.!]*$", re.I
-    ),
-    # Finnish and Swedish: "mikä on X", "mitä X tarkoittaa", "vad är X", "vad betyder X"
-    re.compile(
-        r"^\s*(?:mikä|mitä|kuka|vad|vem)\s+(?:on|ovat|oli|är|var)\s+(?P<x>.+?)[\s?.!]*$", re.I
-    ),
-    re.compile(
-        r"^\s*(?:mitä|vad)\s+(?:tarkoittaa|tarkoittavat|betyder|innebär)\s+(?P<x>.+?)[\s?.!]*$",
-        re.I,
-    ),
-    re.compile(r"^\s*mitä\s+(?P<x>.+?)\s+tarkoittaa[\s?.!]*$", re.I),
-    re.compile(r"^\s*berätta om\s+(?P<x>.+?)[\s?.!]*$", re.I),
-)
-_DETERMINER = {"the", "a", "an"}
-_PRONOUNS = {"it", "that", "this", "these", "those", "they", "he", "she", "them", "there", "one"}
-_PRONOUNS |= {"se", "ne", "tämä", "tuo", "nämä", "det", "den", "detta", "de", "dem", "dessa"}
-_OPENING = r"^(?:\([^)]{1,40}\)\s*,?\s*)?"  # "City as a Service (CaaS) is ..."
-#: The verbs that make a sentence a definition of what it opens with, by the sentence's language.
-_DEFINING = {
-    "en": re.compile(
-        _OPENING + r"(?:is|are|was|were|means|refers to|stands for|is called|used to be)\b", re.I
-    ),
-    "fi": re.compile(_OPENING + r"(?:on|ovat|oli|olivat|tarkoittaa|tarkoittavat)\b", re.I),
-    "sv": re.compile(_OPENING + r"(?:är|var|betyder|innebär|avser|kallas)\b", re.I),
-}
 #: An address in a text stands for the word a resident asks with: "is there an email I can
 #: write to?" is answered by "... at kestava@espoo.fi", which never says "email".
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b")
@@ -189,39 +159,6 @@ def words_of(text: str, language: str = "en") -> list[str]:
     return found
 
 
-def defined_subject(question: str) -> list[str]:
-    """The words of X in "what is X" / "what does X mean" / "tell me about X" (else empty)."""
-    for pattern in _DEFINE:
-        m = pattern.search(question)
-        if m:
-            subject = words(m.group("x"))
-            while subject and subject[0] in _DETERMINER:
-                subject = subject[1:]
-            if subject[-2:] in (["in", "espoo"], ["for", "espoo"]):
-                subject = subject[:-2]
-            if set(subject) <= _PRONOUNS:  # "what is it?" names nothing to define
-                return []
-            return subject if 0 < len(subject) <= 6 else []
-    return []
-
-
-def defines(sentence: str, subject: list[str], language: str = "en") -> bool:
-    """Whether ``sentence`` (in ``language``) opens with ``subject`` and a defining verb
-    ("X (ABC) is ...", "X on ...", "X är ...")."""
-    if not subject:
-        return False
-    text = without_possessives(sentence)
-    found = list(WORD.finditer(text))
-    start = 1 if found and found[0].group().casefold() in _DETERMINER else 0
-    head = found[start : start + len(subject)]
-    if len(head) < len(subject):
-        return False
-    if stems([w.group().casefold() for w in head], language) != stems(subject, language):
-        return False
-    defining = _DEFINING.get(language, _DEFINING["en"])
-    return bool(defining.search(text[head[-1].end() :].lstrip(" ,\"”’'")))
-
-
 #: A number ("300,000", "9.02") and its scale or unit: a word ("300 thousand", "80 percent")
 #: or a letter or sign stuck to it ("300k", "3.7m", "80%").
 _QUANTITY = re.compile(
@@ -230,7 +167,6 @@ _QUANTITY = re.compile(
     re.I,
 )
 _SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9}
-
 
 #: The question patterns also match without the Nordic letters' dots ("när" typed "nar").
 _ASKED = tuple((either_spelling(asks), shape) for asks, shape in _ASKS)

@@ -1,15 +1,14 @@
-"""Evidence: score the sentences of retrieved passages against the question.
+"""Evidence: measure the sentences of retrieved passages against the question, and rank them.
 
-A sentence's score mixes its semantic similarity to the question with how much of the question's
-informative vocabulary (IDF-weighted stems) it contains (a near word, ``words.py``, counts by its
-similarity), plus a little credit for its passage's rank, for recent years, for the kind of answer
-asked for and for a quantity the question names, less a little for a statement its document marks
-as superseded (more when the question asks about the past); the weights are ``Tuning``'s. A
-learned ranker (``ranking.py``), when given, scores the same measurements instead.
-Sentence vectors come from the index (pooled from their passage's model pass at build time), so
-scoring needs no model call beyond the question's own embedding (and, once, the vectors of
-question words the corpus lacks).
-The best score is the assistant's confidence: below ``Settings.min_evidence`` it refuses.
+Each sentence gets its ``features.FEATURES``: its semantic similarity to the question, how much
+of the question's informative vocabulary (IDF-weighted stems) it contains (a near word,
+``words.py``, counts by its similarity), its passage's rank and retrieval scores, how recent it
+is, whether it holds the kind of answer asked for or a year the question names, whether its
+document marks it as superseded. The trained sentence ranker (``ranking.py``) weighs them into
+the sentence's score; the answerability model (``answerability.py``) reads them to decide whether
+to answer at all.
+Sentence vectors come from the index (stored by the build), so scoring needs no model call beyond
+the question's own embedding (and, once, the vectors of question words the corpus lacks).
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ from ..index.store import IndexVersion
 from ..index.words import Encode, spellings, wordlike
 from ..ingest.chunking import Span
 from ..text import DIGITS, content_terms, tokenize, years
-from .cues import defines, latest_year, marked_superseded, quantities, words_of
+from .cues import latest_year, marked_superseded, quantities, words_of
 from .features import question_part, sentence_features
 from .question import Question
 from .ranking import SentenceRanker
@@ -116,12 +115,13 @@ class EvidenceScorer:
         self,
         thesaurus: Thesaurus | None = None,
         encode: Encode | None = None,
-        ranker: SentenceRanker | None = None,
+        *,
+        ranker: SentenceRanker,
         tuning: Tuning = DEFAULT,
     ) -> None:
         self.thesaurus = thesaurus or Thesaurus()
         self.tuning = tuning
-        #: The learned sentence scores (``ranking.py``); None: the rules' score.
+        #: Weighs each sentence's features into its score (``ranking.py``).
         self.ranker = ranker
         #: Encodes question words the corpus lacks, to find their near words in it.
         self.encode = encode
@@ -142,7 +142,7 @@ class EvidenceScorer:
         if not spans:
             return []
         texts = [hit.chunk.text[s.start : s.end] for _, hit, s in spans]
-        sentence_scale, word_scale = self._scales_for(version)
+        sentence_scale = self._scales_for(version)[0]
         semantic = sentence_scale(vectors @ query_vector.reshape(-1))
         tuning = self.tuning
         redundant_cosine = sentence_scale.raw(tuning.redundant)
@@ -152,8 +152,6 @@ class EvidenceScorer:
         q_terms, ctx_terms, alternatives = words.question, words.context, words.alternatives
         near, headings, focus, lang = words.near, words.headings, words.focus, asked.language
         recency = _recency(texts)
-        recency_bonus = tuning.recency_bonus_latest if asked.latest else tuning.recency_bonus
-        subject = list(asked.subject)
         candidates = []
         shared = _question_part(asked, q_terms, idf, hits)
         positions = _positions([i for i, _, _ in spans])
@@ -169,10 +167,7 @@ class EvidenceScorer:
                 # A Finnish or Swedish question is often answered from an English passage, whose
                 # words rarely match its own: the overlap is read from the meaning instead.
                 overlap = max(overlap, min(max(float(sem), 0.0), 1.0))
-            parts = _rule_parts(asked, text, hit, subject, tuning, focus=bool(focus))
-            score = tuning.w_semantic * float(sem) + tuning.w_overlap * overlap
-            score += tuning.w_rank / (1 + i)
-            score += recency_bonus * rec + parts.pop("bonus")
+            parts = _cues(asked, text, hit, focus=bool(focus))
             stale = bool(parts["stale"])
             features = sentence_features(
                 shared,
@@ -185,7 +180,6 @@ class EvidenceScorer:
                 fused=hit.score,
                 position=position,
                 length=len(text) / 200,
-                hand_score=score,
                 **parts,
             )
             candidates.append(
@@ -194,7 +188,7 @@ class EvidenceScorer:
                     span.start,
                     i,
                     hit,
-                    score,
+                    0.0,
                     float(sem),
                     overlap,
                     terms,
@@ -206,16 +200,10 @@ class EvidenceScorer:
                     features=features,
                 )
             )
-        candidates = self._learned(candidates)
-        candidates.sort(key=lambda c: -c.score)
-        return candidates
-
-    def _learned(self, candidates: list[Candidate]) -> list[Candidate]:
-        """``candidates`` scored by the learned ranker, if there is one."""
-        if self.ranker is None or not candidates:
-            return candidates
-        learned = self.ranker.scores(np.array([c.features for c in candidates]))
-        return [replace(c, score=float(s)) for c, s in zip(candidates, learned, strict=True)]
+        scores = self.ranker.scores(np.array([c.features for c in candidates]))
+        ranked = [replace(c, score=float(v)) for c, v in zip(candidates, scores, strict=True)]
+        ranked.sort(key=lambda c: -c.score)
+        return ranked
 
     def _read_words(
         self,
@@ -342,27 +330,18 @@ def _question_part(
     )
 
 
-def _rule_parts(
-    asked: Question, text: str, hit: Hit, subject: list[str], tuning: Tuning, *, focus: bool
-) -> dict[str, float]:
-    """The cues the rules add to a sentence's score ("bonus": their sum) and the features
-    they stand for: kinds of answer held, the same quantity, a definition, superseded."""
+def _cues(asked: Question, text: str, hit: Hit, *, focus: bool) -> dict[str, float]:
+    """A sentence's features read from cues (``cues.py``): the kinds of answer asked for that it
+    holds, the same quantity or year, superseded."""
     # once per kind held: "how much did it cost" wants a number, and money most
     held = sum(1 for shape in asked.kinds if shape.search(text))
     same_quantity = bool(asked.quantities and asked.quantities & quantities(text))
     same_year = bool(asked.years and asked.years.intersection(years(text)))
-    defining = defines(text, subject, hit.chunk.language)
     stale = marked_superseded(text) or marked_superseded(hit.chunk.section)
-    bonus = tuning.answer_type_bonus * held + tuning.same_quantity_bonus * same_quantity
-    bonus += tuning.definition_bonus * defining - tuning.focus_penalty * focus
-    if stale:
-        bonus += tuning.stale_penalty if asked.past else -tuning.stale_penalty
     return {
-        "bonus": bonus,
         "kinds_held": float(held),
         "same_quantity": float(same_quantity),
         "same_year": float(same_year),
         "focus_missing": float(focus),
-        "defines": float(defining),
         "stale": float(stale),
     }

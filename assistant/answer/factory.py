@@ -9,6 +9,7 @@ from ..index.factory import load_live_index
 from ..index.store import IndexVersion
 from .assistant import Assistant
 from .retrieval import Retriever
+from .scorer import Scorer
 from .tuning import DEFAULT, Tuning
 
 
@@ -18,9 +19,10 @@ def create_assistant(
     embedder: Embedder | None = None,
     version: IndexVersion | None = None,
     tuning: Tuning = DEFAULT,
+    scorer: Scorer | None = None,
 ) -> Assistant:
     """An Assistant over the live index, with the language model when one is configured;
-    ``tuning`` holds the answer path's numbers."""
+    ``tuning`` holds the answer path's numbers, ``scorer`` the weights (default: the encoder's)."""
     embedder = embedder or embedder_for(settings)
     version = version or load_live_index(settings)
     generator = None
@@ -34,4 +36,4 @@ def create_assistant(
             timeout=settings.llm_timeout,
         )
     retriever = Retriever(embedder, fusion=settings.fusion, tuning=tuning)
-    return Assistant(settings, version, retriever, generator=generator)
+    return Assistant(settings, version, retriever, generator=generator, scorer=scorer)

@@ -17,22 +17,20 @@ FEATURES = (
     "recency",  # how recent its latest year is among the candidates' (0 oldest, 1 newest)
     "kinds_held",  # how many kinds of answer asked for (date, number...) it holds
     "kinds_asked",  # how many kinds the question asks for
-    "same_quantity",  # it names a quantity the question names
     "focus_missing",  # the question's rarest known word is in none of the passages
-    "defines",  # it defines what a "what is X" question asks about
     "stale",  # its document marks it as replaced
     "asks_past",  # the question asks about the past
-    "dense",  # its passage's dense similarity
+    "dense",  # its passage's dense similarity (the encoder's cosine)
     "lexical",  # its passage's BM25 score, relative to the best passage's
     "fused",  # its passage's fused retrieval score
     "unknown_share",  # the IDF share of the question's words that the corpus never uses
     "terms",  # how many topic words the question has (capped at 12)
     "position",  # the sentence's position in its passage (0 = first)
     "length",  # its length in characters / 200
-    "hand_score",  # the rules' score of the sentence (``evidence.py``)
     "top_lexical",  # log(1 + the best passage's BM25 score): the question's words in the corpus
     "unknown_terms",  # how many of the question's topic words the corpus never uses
     "asks_latest",  # the question asks for the current state ("now", "latest")
+    "same_quantity",  # it names a quantity the question names
     "same_year",  # it names a year the question names
     "asks_year",  # the question names a year
 )

@@ -1,8 +1,8 @@
 """The question, read once: what every later step needs to know about it, in one frozen record.
 
 ``read_question`` cleans the text, joins a follow-up with the previous exchange for retrieval,
-and reads the cues (what kind of answer is asked for, now or the past, quantities and places
-named, what a "what is X" question defines, the language). Retrieval, evidence scoring,
+and reads the cues (what kind of answer is asked for, now or the past, quantities, years and
+places named, the language). Retrieval, evidence scoring,
 composition and refusals all read this record; none parses the question again.
 """
 
@@ -20,7 +20,7 @@ from .conversation import (
     clean_question,
     retrieval_query,
 )
-from .cues import asked_kinds, asks_about_past, asks_for_latest, defined_subject, quantities
+from .cues import asked_kinds, asks_about_past, asks_for_latest, quantities
 from .language import question_language
 from .places import other_places
 
@@ -47,8 +47,6 @@ class Question:
     years: frozenset[int] = frozenset()
     #: Towns and countries other than Espoo that it names.
     places: tuple[str, ...] = ()
-    #: The words of X in "what is X".
-    subject: tuple[str, ...] = ()
     #: The language it is written in: 'en', 'fi' or 'sv' (``language.question_language``).
     language: str = "en"
     #: It wants live information (tomorrow's weather, the next metro): no document has it.
@@ -87,7 +85,6 @@ def read_question(
         quantities=frozenset(quantities(text)),
         years=frozenset(years(text)),
         places=tuple(other_places(text, written_in)),
-        subject=tuple(defined_subject(text)),
         language=written_in,
         live=asks_for_live_information(text),
         override=asks_to_override(text),

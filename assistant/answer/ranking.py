@@ -1,15 +1,13 @@
-"""Ranking: a learned score for each candidate sentence, in place of the rules' weighted sum.
+"""Ranking: a learned score for each candidate sentence.
 
-The rules score a sentence as a hand-weighted sum (``evidence.py``: similarity, word overlap,
-passage rank and five bonuses and penalties). The learned ranker reads the same measurements
-(``SENTENCE_FEATURES``, made from the evidence step's ``features.FEATURES``) and weighs them by a
-pairwise logistic regression: trained so that, within one question, a sentence that holds the
-answer scores above one that does not (``evaluation/sentences.py``). Its scores are put on the
-rules' scale (each training question's best sentence: the same mean and spread), so the refusal
-bar and the composition's gaps keep their meaning.
+The ranker reads the evidence step's measurements of a sentence (``SENTENCE_FEATURES``, made
+from ``features.FEATURES``) and weighs them by a pairwise logistic regression: trained so that,
+within one question, a sentence that holds the answer scores above one that does not
+(``evaluation/sentences.py``). Its scores are put on a fixed scale (``Tuning.best_score``,
+``Tuning.score_spread``), on which the composition's gaps are set.
 
 The weights are ``answer/scorers/<encoder>.sentences.json``, written by ``espoo-assistant
-train-scorer``; reading them needs numpy only. An encoder without a file keeps the rules.
+train-scorer``; reading them needs numpy only (``scorer.py`` picks the file).
 """
 
 from __future__ import annotations
@@ -23,8 +21,9 @@ import numpy as np
 from .features import FEATURES
 from .weights import SCORERS, LinearWeights, weights_path
 
-#: The ranker file's format; a file of another format is not read.
-FORMAT = 1
+#: The ranker file's format; a file of another format is not read (2: no hand-weighted score,
+#: no "defines" cue).
+FORMAT = 2
 #: What the ranker reads about a sentence, in order (made from ``FEATURES`` by ``columns``).
 SENTENCE_FEATURES = (
     "semantic",  # similarity to the question, on the encoder's scale
@@ -35,7 +34,6 @@ SENTENCE_FEATURES = (
     "kinds_held",  # how many kinds of answer asked for (a date, a number...) it holds
     "same_quantity",  # it names a quantity the question names
     "same_year",  # it names a year the question names
-    "defines",  # it defines what a "what is X" question asks about
     "superseded",  # its document marks it as replaced: +1, or -1 when the question asks the past
     "dense",  # its passage's dense similarity
     "lexical",  # its passage's BM25 score, relative to the best passage's
@@ -62,7 +60,7 @@ def columns(table: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True, kw_only=True)
 class SentenceRanker(LinearWeights):
     """A trained sentence ranker: linear weights over standardised ``SENTENCE_FEATURES`` and the
-    map to the rules' scale (``offset + factor * raw``)."""
+    map to the score scale (``offset + factor * raw``)."""
 
     offset: float
     factor: float
@@ -73,12 +71,12 @@ class SentenceRanker(LinearWeights):
         return self.linear(columns(table))
 
     def scores(self, table: np.ndarray) -> np.ndarray:
-        """The learned scores on the rules' scale."""
+        """The learned scores on the score scale."""
         return self.offset + self.factor * self.raw(table)
 
 
 @lru_cache(maxsize=4)
 def load_ranker(model: str, folder: Path = SCORERS) -> SentenceRanker | None:
-    """The trained ranker of the encoder ``model``; None when it has none (the rules score)."""
+    """The trained ranker of the encoder ``model`` in ``folder``; None when it has none."""
     path = weights_path(model, folder, "sentences")
     return SentenceRanker.read(path, SENTENCE_FEATURES, FORMAT)

@@ -1,11 +1,11 @@
 """Tuning: every hand-set number of the answer path, named and documented in one record.
 
-Retrieval, the rules' sentence score, the refusal bar and the composition read their numbers
-from a ``Tuning``; the assistant passes one record down (``DEFAULT`` unless a caller, a test or a
-benchmark, gives another: ``dataclasses.replace(DEFAULT, stale_penalty=0.0)``). Where each
-value comes from is recorded in ``docs/evaluation.md`` (the row that chose it). With
-``Settings.scorer = "learned"`` the weights of the sentence score (``w_*`` and the bonuses and
-penalties) are not read: the trained ranker's take their place.
+Retrieval and the composition read their numbers from a ``Tuning``; the assistant passes one
+record down (``DEFAULT`` unless a caller, a test or a benchmark, gives another:
+``dataclasses.replace(DEFAULT, max_sentences=1)``). Where each value comes from is recorded in
+``docs/evaluation.md`` (the row that chose it). How a sentence scores and whether a question is
+answered are not here: the trained scorer decides (``ranking.py``, ``answerability.py``), on the
+score scale that ``best_score`` and ``score_spread`` fix.
 """
 
 from __future__ import annotations
@@ -31,31 +31,13 @@ class Tuning:
     #: And this many passages the per-document cap held back although they score as well (row 48).
     held_back_evidence: int = 1
 
-    # --- the rules' sentence score (``evidence.py``)
-    #: Weights of semantic similarity, word overlap and passage rank (chosen on questions.jsonl).
-    w_semantic: float = 0.75
-    w_overlap: float = 0.3
-    w_rank: float = 0.05
-    #: Penalty when the question's most specific known word is in none of the passages.
-    focus_penalty: float = 0.1
-    #: Bonus for the most recent years among the candidates (larger when "now" is asked).
-    recency_bonus: float = 0.02
-    recency_bonus_latest: float = 0.06
-    #: Penalty for a statement its document marks as superseded (a bonus when the past is asked).
-    stale_penalty: float = 0.05
-    #: Bonus per kind of thing asked for (a date, a number, an amount, a name, a place) it holds.
-    answer_type_bonus: float = 0.05
-    #: Bonus for naming a quantity the question names (row 69).
-    same_quantity_bonus: float = 0.08
-    #: Bonus for defining what a "what is X" question asks about (row 18).
-    definition_bonus: float = 0.08
-
-    # --- the refusal bar (``answerability.required_evidence``)
-    #: The bar falls by ``length_allowance`` per topic word beyond ``length_pivot`` (up to
-    #: ``length_cap`` words) and rises as much per word below it (row 35).
-    length_allowance: float = 0.02
-    length_pivot: int = 4
-    length_cap: int = 12
+    # --- the score scale (``evaluation/sentences.fit_ranker``)
+    #: The trained ranker's scores are put on this scale: the training questions' best sentences
+    #: score ``best_score`` on average, and the fourth best ``score_spread`` below the best.
+    #: These are the averages the hand-weighted scores had with multilingual-e5-small when the
+    #: learned ranker replaced them (row 124), so the composition's gaps below kept their meaning.
+    best_score: float = 0.731
+    score_spread: float = 0.167
 
     # --- the answer (``composition.py``, ``assistant.py``)
     #: Two sentences this close (vector cosine, or Jaccard of their stems) say the same thing.

@@ -1,16 +1,16 @@
 """Training the sentence ranker (``espoo-assistant train-scorer``, with the answerability model).
 
-Every question of the project's question files is run once through retrieval and evidence scoring
-by the rules; each candidate sentence keeps its ``features.FEATURES`` and a label: whether it
+Every question of the project's question files is run once through retrieval and the evidence
+step; each candidate sentence keeps its ``features.FEATURES`` and a label: whether it
 holds one of the question's ``answer_any`` strings (``matching.states_any``: numbers and dates
 in any of the three languages' notation). The ranker is a pairwise logistic regression
 (scikit-learn, deterministic): for each answerable question, every labelled sentence against
-every other one, each question weighing the same. Its raw scores are then mapped onto the rules'
-scale (the training sentences' mean and spread).
+every other one, each question weighing the same. Its raw scores are then mapped onto the score
+scale (``Tuning.best_score``, ``Tuning.score_spread``).
 
 Validation is grouped by file: each file in turn is held out, the ranker is fitted on the others,
 and the held-out file's answerable questions count how often the best sentence (and the best
-two) hold the answer, beside the rules' ranking of the same sentences.
+two) hold the answer, beside the order of semantic similarity alone.
 """
 
 from __future__ import annotations
@@ -23,19 +23,19 @@ from typing import Any
 import numpy as np
 
 from ..answer import ranking
-from ..answer.answerability import required_evidence
 from ..answer.assistant import Assistant, elsewhere_places
 from ..answer.features import FEATURES
 from ..answer.question import read_question
 from ..answer.ranking import SentenceRanker
+from ..answer.tuning import DEFAULT, Tuning
 from .matching import states_any
 from .questions import load_questions
 
 #: Inverse regularisation strength of the pairwise logistic regression.
 RANKER_REGULARISATION = 1.0
-_HAND = FEATURES.index("hand_score")
-#: The learned scores keep the rules' average gap between the best and this next-best sentence.
-TOP_GAP = 3
+_SEMANTIC = FEATURES.index("semantic")
+#: ``Tuning.score_spread`` is the average gap between the best and this next-best sentence.
+SPREAD_RANK = 3
 
 
 @dataclass(frozen=True)
@@ -44,19 +44,17 @@ class Scored:
 
     file: str
     answerable: bool
-    #: The candidates' ``FEATURES``, one row each, in the rules' order.
+    #: The candidates' ``FEATURES``, one row each.
     table: np.ndarray
     #: Which candidates hold one of the question's answer strings.
     labels: np.ndarray
-    #: The evidence score the rules' bar asks of this question.
-    required: float
     language: str
     #: Refused by the place rule (another city), whatever the scores.
     elsewhere: bool
 
 
 def collect(assistant: Assistant, files: Sequence[Path], *, progress: bool = True) -> list[Scored]:
-    """A ``Scored`` per question of ``files`` that reaches the evidence step (the rules score)."""
+    """A ``Scored`` per question of ``files`` that reaches the evidence step."""
     from tqdm import tqdm
 
     settings, version = assistant.settings, assistant.version
@@ -81,7 +79,6 @@ def collect(assistant: Assistant, files: Sequence[Path], *, progress: bool = Tru
                 answerable=q.answerable,
                 table=np.array([c.features for c in ranked], dtype=np.float64),
                 labels=np.array([states_any(c.text, q.answer_any) for c in ranked]),
-                required=required_evidence(settings.min_evidence, asked.terms, assistant.tuning),
                 language=asked.language,
                 elsewhere=bool(elsewhere_places(asked, ranked)),
             )
@@ -95,9 +92,13 @@ def _ranked(question: Scored) -> bool:
 
 
 def fit_ranker(
-    questions: Sequence[Scored], model: str, *, trained_on: Sequence[str] = ()
+    questions: Sequence[Scored],
+    model: str,
+    *,
+    trained_on: Sequence[str] = (),
+    tuning: Tuning = DEFAULT,
 ) -> SentenceRanker:
-    """The pairwise ranker of ``questions`` (deterministic)."""
+    """The pairwise ranker of ``questions`` (deterministic), on ``tuning``'s score scale."""
     from sklearn.linear_model import LogisticRegression
 
     usable = [q for q in questions if _ranked(q)]
@@ -119,17 +120,12 @@ def fit_ranker(
     regression = LogisticRegression(C=RANKER_REGULARISATION, fit_intercept=False, max_iter=5000)
     regression.fit(np.vstack([d, -d]), np.r_[np.ones(len(d)), np.zeros(len(d))], np.r_[w, w])
     coef = regression.coef_[0]
-    # The refusal bar reads the best sentence's score and the composition the gaps below it:
-    # put the learned scores on the rules' scale there (the training questions' best score on
-    # average, and the same average gap from the best to the fourth best).
+    # The composition reads the gaps below the best sentence: put the scores on the fixed scale
+    # (the training questions' best score on average, and the average gap to the fourth best).
     raw = [np.sort(((ranking.columns(q.table) - mean) / scale) @ coef)[::-1] for q in questions]
-    hand = [np.sort(q.table[:, _HAND])[::-1] for q in questions]
-    deep = [i for i, r in enumerate(raw) if len(r) >= TOP_GAP + 1]
-    factor = float(
-        np.mean([hand[i][0] - hand[i][TOP_GAP] for i in deep])
-        / (np.mean([raw[i][0] - raw[i][TOP_GAP] for i in deep]) or 1.0)
-    )
-    offset = float(np.mean([h[0] for h in hand]) - factor * np.mean([r[0] for r in raw]))
+    deep = [r for r in raw if len(r) >= SPREAD_RANK + 1]
+    factor = tuning.score_spread / float(np.mean([r[0] - r[SPREAD_RANK] for r in deep]) or 1.0)
+    offset = tuning.best_score - factor * float(np.mean([r[0] for r in raw]))
     return SentenceRanker(
         model=model,
         features=ranking.SENTENCE_FEATURES,
@@ -149,16 +145,19 @@ def _hits(question: Scored, scores: np.ndarray) -> tuple[bool, bool]:
 
 def cross_validate_ranker(questions: Sequence[Scored], model: str) -> list[dict[str, Any]]:
     """Per held-out file, the share of answerable questions whose best sentence (and best two)
-    hold the answer, by the learned ranker and by the rules."""
+    hold the answer, by the learned ranker and by semantic similarity alone."""
     rows: list[dict[str, Any]] = []
-    totals = {"learned": [0, 0, 0], "rules": [0, 0, 0]}
+    totals = {"learned": [0, 0, 0], "semantic": [0, 0, 0]}
     for name in sorted({q.file for q in questions}):
         ranker = fit_ranker([q for q in questions if q.file != name], model)
-        counts = {"learned": [0, 0, 0], "rules": [0, 0, 0]}  # top 1, top 2, questions
+        counts = {"learned": [0, 0, 0], "semantic": [0, 0, 0]}  # top 1, top 2, questions
         for q in questions:
             if q.file != name or not q.answerable:
                 continue
-            for method, scores in (("learned", ranker.raw(q.table)), ("rules", q.table[:, _HAND])):
+            for method, scores in (
+                ("learned", ranker.raw(q.table)),
+                ("semantic", q.table[:, _SEMANTIC]),
+            ):
                 one, two = _hits(q, scores)
                 for k, v in enumerate((one, two, True)):
                     counts[method][k] += v

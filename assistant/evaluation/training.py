@@ -12,8 +12,7 @@ language without enough of them).
 
 Validation is grouped by file: each file in turn is held out, the ranker, the model and its
 threshold are fitted on the others, and the held-out file's refusal accuracy and false-refusal
-rate are compared with the rules'. Files named in ``NEVER_TRAINED`` are never read here: they
-judge the model.
+rate are reported. Files named in ``NEVER_TRAINED`` are never read here: they judge the model.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ import numpy as np
 
 from ..answer.answerability import QUESTION_FEATURES, Answerability, question_features
 from ..answer.assistant import Assistant
-from ..answer.features import FEATURES
 from ..answer.ranking import SentenceRanker
 from ..answer.weights import weights_path
 from .sentences import Scored, collect, cross_validate_ranker, fit_ranker
@@ -64,25 +62,24 @@ NEVER_TRAINED = (
     "blind14-fisv",
     "blind15-en",
     "blind15-fisv",
+    "blind16-en",
+    "blind16-fisv",
 )
 #: The false-refusal rate the threshold is picked for, by default.
 DEFAULT_FALSE_REFUSAL = 0.05
 #: Inverse regularisation strength of the logistic regression.
 REGULARISATION = 1.0
-_HAND = FEATURES.index("hand_score")
 
 
 @dataclass(frozen=True)
 class Example:
-    """One question: its file, label, features and what the rules decided."""
+    """One question: its file, label and features."""
 
     file: str
     answerable: bool
     features: np.ndarray
     #: Refused by the place rule (another city), whatever the model says.
     elsewhere: bool
-    #: Refused by the rules' bar.
-    rules_refuse: bool
     #: The question's language ("en", "fi", "sv").
     language: str = "en"
 
@@ -92,23 +89,18 @@ def training_files(folder: Path) -> list[Path]:
     return [p for p in sorted(folder.glob("*.jsonl")) if p.stem not in NEVER_TRAINED]
 
 
-def examples_of(questions: Sequence[Scored], ranker: SentenceRanker | None) -> list[Example]:
-    """An answerability example per question, its sentences ordered by ``ranker`` (None: the
-    rules' scores)."""
+def examples_of(questions: Sequence[Scored], ranker: SentenceRanker) -> list[Example]:
+    """An answerability example per question, its sentences ordered by ``ranker``."""
     out = []
     for q in questions:
-        hand = q.table[:, _HAND]
-        scores = hand if ranker is None else ranker.scores(q.table)
+        scores = ranker.scores(q.table)
         order = np.argsort(-scores, kind="stable")
         out.append(
             Example(
                 file=q.file,
                 answerable=q.answerable,
-                features=question_features(
-                    q.table[order], float(scores[order[0]]), q.required, q.language
-                ),
+                features=question_features(q.table[order], float(scores[order[0]]), q.language),
                 elsewhere=q.elsewhere,
-                rules_refuse=bool(hand.max() < q.required),
                 language=q.language,
             )
         )
@@ -165,8 +157,8 @@ def cross_validate(
     false_refusal: float = DEFAULT_FALSE_REFUSAL,
     without: Callable[[str], Sequence[Example]] | None = None,
 ) -> tuple[list[dict[str, Any]], np.ndarray]:
-    """Per held-out file, the learned and the rules' refusals; and every example's held-out
-    probability (for the reliability plot). ``without(file)`` gives the examples as a sentence
+    """Per held-out file, the refusals; and every example's held-out probability (for the
+    reliability plot). ``without(file)`` gives the examples as a sentence
     ranker trained without that file orders them (in the order of ``examples``), so the held-out
     file is unseen by both models."""
     files = sorted({e.file for e in examples})
@@ -177,24 +169,19 @@ def cross_validate(
             examples = without(name)
         train = [e for e in examples if e.file != name]
         trained = fit(train, model, false_refusal=false_refusal)
-        counts = {"learned": [0, 0, 0, 0], "rules": [0, 0, 0, 0]}  # answerable, wrongly refused,
-        for i, e in enumerate(examples):  # out of scope, rightly refused
+        c = [0, 0, 0, 0]  # answerable, wrongly refused, out of scope, rightly refused
+        for i, e in enumerate(examples):
             if e.file != name:
                 continue
             held_out[i] = p = trained.probability(e.features)
-            for method, refuse in (
-                ("learned", p < trained.threshold_for(e.language)),
-                ("rules", e.rules_refuse),
-            ):
-                c = counts[method]
-                refused = refuse or e.elsewhere
-                if e.answerable:
-                    c[0], c[1] = c[0] + 1, c[1] + refused
-                else:
-                    c[2], c[3] = c[2] + 1, c[3] + refused
-        rows.append({"file": name, **{m: _rates(c) for m, c in counts.items()}})
-    total = {m: _rates([sum(r[m]["counts"][k] for r in rows) for k in range(4)]) for m in counts}
-    rows.append({"file": "all", **total})
+            refused = p < trained.threshold_for(e.language) or e.elsewhere
+            if e.answerable:
+                c[0], c[1] = c[0] + 1, c[1] + refused
+            else:
+                c[2], c[3] = c[2] + 1, c[3] + refused
+        rows.append({"file": name, "learned": _rates(c)})
+    total = [sum(r["learned"]["counts"][k] for r in rows) for k in range(4)]
+    rows.append({"file": "all", "learned": _rates(total)})
     return rows, held_out
 
 
@@ -254,11 +241,13 @@ def train(
     names = [p.name for p in files]
     questions = collect(assistant, files)
     ranking_rows = cross_validate_ranker(questions, model)
-    ranker = fit_ranker(questions, model, trained_on=names)
+    tuning = assistant.tuning
+    ranker = fit_ranker(questions, model, trained_on=names, tuning=tuning)
     examples = examples_of(questions, ranker)
 
     def without(name: str) -> list[Example]:
-        return examples_of(questions, fit_ranker([q for q in questions if q.file != name], model))
+        others = [q for q in questions if q.file != name]
+        return examples_of(questions, fit_ranker(others, model, tuning=tuning))
 
     rows, held_out = cross_validate(examples, model, false_refusal=false_refusal, without=without)
     trained = fit(examples, model, false_refusal=false_refusal, trained_on=names)
@@ -297,17 +286,15 @@ def report_lines(report: dict[str, Any]) -> list[str]:
         "Held out one file at a time, best sentence holds the answer (top 1 / top 2):",
     ]
     for row in report["ranking_cross_validation"]:
-        learned, rules = row["learned"], row["rules"]
+        learned, semantic = row["learned"], row["semantic"]
         lines.append(
             f"  {row['file']:>12}: learned {learned['top1']} / {learned['top2']}   "
-            f"rules {rules['top1']} / {rules['top2']}"
+            f"similarity alone {semantic['top1']} / {semantic['top2']}"
         )
     lines.append("Held out one file at a time (refusal accuracy / false-refusal rate):")
     for row in report["cross_validation"]:
-        learned, rules = row["learned"], row["rules"]
+        learned = row["learned"]
         lines.append(
-            f"  {row['file']:>12}: learned {learned['refusal_accuracy']} / "
-            f"{learned['false_refusal_rate']}   rules {rules['refusal_accuracy']} / "
-            f"{rules['false_refusal_rate']}"
+            f"  {row['file']:>12}: {learned['refusal_accuracy']} / {learned['false_refusal_rate']}"
         )
     return lines

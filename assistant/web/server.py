@@ -242,7 +242,7 @@ def run_server(settings: Settings, *, watch: bool = False, follow: bool = False)
     with ``follow`` as a read-only replica of what a builder publishes."""
     import uvicorn
 
-    from ..answer.factory import create_assistant
+    from ..evaluation.first_start import assistant_for
     from .live import load_best_version
 
     version, problem = load_best_version(settings)
@@ -259,7 +259,7 @@ def run_server(settings: Settings, *, watch: bool = False, follow: bool = False)
             raise IndexError_(problem)
     elif problem:
         log.warning("Serving an older index version while rebuilding: %s", problem)
-    assistant = create_assistant(settings, version=version)
+    assistant = assistant_for(settings, version=version)  # trains a new encoder's scorer first
     assistant.warm_up()  # load the model and word statistics now, not on the first question
     # Importing and building Gradio takes seconds: the API answers first, the chat follows.
     app = create_app(

@@ -1,0 +1,69 @@
+"""Scorer: the trained sentence ranker and answerability model an assistant answers with.
+
+Both are trained together for one encoder (``espoo-assistant train-scorer``) and shipped for the
+packaged encoders in ``answer/scorers/``. They are looked for in ``Settings.scorer_weights``,
+then beside the index (``<index>/scorers/``), then in the package. An encoder with none (a local
+model folder) gets its own on first start (``evaluation/first_start.py``), since one encoder's
+weights do not carry over to another's similarities (row 124 of docs/evaluation.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .answerability import QUESTION_FEATURES, Answerability, load_answerability
+from .ranking import SENTENCE_FEATURES, SentenceRanker, load_ranker
+from .weights import SCORERS
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """A sentence ranker and the answerability model trained on its order."""
+
+    ranker: SentenceRanker
+    answerability: Answerability
+    #: The folder the weights were read from ("" for ``untrained_scorer``).
+    folder: str
+
+
+def scorer_folders(scorer_weights: str, index: Path) -> list[Path]:
+    """Where an encoder's weights are looked for, in order."""
+    folders = [Path(scorer_weights).expanduser()] if scorer_weights else []
+    return [*folders, index / "scorers", SCORERS]
+
+
+def find_scorer(model: str, folders: list[Path]) -> Scorer | None:
+    """The first current weights of ``model`` in ``folders``; None when there are none."""
+    for folder in folders:
+        ranker, answerability = load_ranker(model, folder), load_answerability(model, folder)
+        if ranker is not None and answerability is not None:
+            return Scorer(ranker, answerability, str(folder))
+    return None
+
+
+def untrained_scorer(model: str) -> Scorer:
+    """A scorer that needs no weights, for collecting training data (``train-scorer``): sentences
+    in order of semantic similarity, and every question answered."""
+    n, m = len(SENTENCE_FEATURES), len(QUESTION_FEATURES)
+    similarity = tuple(float(name == "semantic") for name in SENTENCE_FEATURES)
+    ranker = SentenceRanker(
+        model=model,
+        features=SENTENCE_FEATURES,
+        mean=(0.0,) * n,
+        scale=(1.0,) * n,
+        coef=similarity,
+        offset=0.0,
+        factor=1.0,
+    )
+    answerability = Answerability(
+        model=model,
+        features=QUESTION_FEATURES,
+        mean=(0.0,) * m,
+        scale=(1.0,) * m,
+        coef=(0.0,) * m,
+        intercept=0.0,
+        threshold=0.0,
+        false_refusal_target=0.0,
+    )
+    return Scorer(ranker, answerability, "")
