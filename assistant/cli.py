@@ -163,10 +163,15 @@ def search(ctx: click.Context, query: str, k: int, mode: str, as_json: bool) -> 
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
-    """Show what is indexed, and which documents changed since the last build."""
+    """Show what is indexed, which documents changed since the last build, and which trained
+    scorer answers."""
+    from .answer.scorer import find_scorer, scorer_folders
     from .index.status import index_status
 
-    data = index_status(_settings(ctx))
+    settings = _settings(ctx)
+    data = index_status(settings)
+    found = find_scorer(settings.model, scorer_folders(settings.scorer_weights, settings.index))
+    data["scorer"] = found.folder if found else None  # None: trained on the first start
     if as_json:
         _echo_json(data)
         return
@@ -176,6 +181,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"Index {data['index_version']} in {data['index']}")
     click.echo(f"  documents: {data['documents']}   chunks: {data['chunks']}")
     click.echo(f"  model: {data['model']}   last build: {data['last_build']}")
+    click.echo(f"  scorer: {data['scorer'] or 'none yet (trained on the first start)'}")
     pending = data["changed_since"]
     click.echo(
         f"  changed since: {len(pending['added'])} added, {len(pending['changed'])} changed, "

@@ -18,6 +18,7 @@ from test_documents import make_pdf
 import assistant.answer.factory
 import assistant.embed.base
 import assistant.embed.factory
+from assistant.answer.weights import SCORERS
 from assistant.cli import cli
 from assistant.config import DEFAULT_MODEL, Settings
 from assistant.embed.base import Embedder
@@ -340,6 +341,7 @@ def test_status_json_describes_the_index_and_pending_changes(
     assert fresh["documents"] == 3
     assert fresh["chunks"] > 3
     assert fresh["model"] == DEFAULT_MODEL
+    assert fresh["scorer"] == str(SCORERS)  # the package's weights for the default encoder
     assert fresh["index_version"] == (index / POINTER).read_text().strip()
     assert fresh["last_build"]
     assert fresh["changed_since"] == {"added": [], "changed": [], "removed": []}
