@@ -234,7 +234,10 @@ def test_a_plain_name_of_an_unsupported_type_is_415() -> None:
 @pytest.mark.slow
 def test_the_question_log_feeds_the_content_gaps(admin: Admin) -> None:
     asked = [
-        ("When did the Jokeri light rail start running?", "en"),
+        # (on this two-document corpus the BM25 and dense evidence is off its usual range, and the
+        # answer's probability with it: "start running?" scores 0.63 here, 0.98 on the default
+        # corpus, against the English threshold 0.64; "open?" 0.83)
+        ("When did the Jokeri light rail open?", "en"),
         ("What is the municipal income tax rate in Espoo?", "en"),
         ("what's the income tax rate of espoo", "en"),
         ("Mikä on Espoon kunnallisveroprosentti?", "fi"),
@@ -317,7 +320,7 @@ def test_feedback_is_read_and_exported_by_the_editors(admin: Admin) -> None:
     import csv
     import io
 
-    answer = admin.assistant.ask("When did the Jokeri light rail start running?").to_dict()
+    answer = admin.assistant.ask("When did the Jokeri light rail open?").to_dict()
     store = admin.client.app.state.feedback  # type: ignore[attr-defined]
     store.add({"question": "When did the Jokeri start?", "answer": answer}, "down", "Tärkeä; väärä")
     data = admin.client.get("/api/admin/feedback", headers=AUTH).json()["feedback"]

@@ -17,6 +17,7 @@ from assistant.answer.conversation import (
 )
 from assistant.answer.question import Question, read_question
 from assistant.answer.retrieval import Retriever
+from assistant.answer.tuning import DEFAULT
 from assistant.text import DIGITS, content_terms, tokenize
 
 
@@ -510,12 +511,19 @@ def _candidates(  # type: ignore[type-arg]
     return sorted(cands, key=lambda c: -c.score), [hit]
 
 
-@pytest.mark.parametrize(("following", "joins"), [(0.6, True), (0.5, False)])
+# Scores on the score scale: the best 0, one unit the average gap to the fourth best. Between
+# the gaps: below the floor for a further sentence, within the gap for an adjacent one.
+BETWEEN = -(DEFAULT.join_gap + DEFAULT.adjacent_gap) / 2
+BEYOND = -(DEFAULT.adjacent_gap + 0.1)
+FAR = -3.0
+
+
+@pytest.mark.parametrize(("following", "joins"), [(BETWEEN, True), (BEYOND, False)])
 def test_the_sentence_after_the_best_one_joins_it_when_close(following: float, joins: bool) -> None:
     from assistant.answer.composition import compose
 
-    # Below the usual floor (0.8 - 0.12) but within the continuation gap (0.25) of the best.
-    ranked, hits = _candidates([0.8, following, 0.3])
+    # Below the floor for a further sentence but within the gap for the one right after the best.
+    ranked, hits = _candidates([0.0, following, FAR])
     text, citations = compose(ranked, hits)
     assert ("Matalajärvi" in text) is joins
     assert "Nuuksio" not in text
@@ -523,7 +531,7 @@ def test_the_sentence_after_the_best_one_joins_it_when_close(following: float, j
     assert len(citations) == 1
 
 
-@pytest.mark.parametrize(("score", "joins"), [(0.65, True), (0.55, False)])
+@pytest.mark.parametrize(("score", "joins"), [(BETWEEN, True), (BEYOND, False)])
 def test_a_sentence_holding_what_is_asked_joins_an_answer_without_one(
     score: float, joins: bool
 ) -> None:
@@ -531,8 +539,8 @@ def test_a_sentence_holding_what_is_asked_joins_an_answer_without_one(
 
     from assistant.answer.composition import compose
 
-    # Below the usual floor (0.8 - 0.12) but within KIND_GAP (0.2) of the best.
-    ranked, hits = _candidates([0.8, 0.3, score])
+    # Below the floor for a further sentence but within the gap for one that holds the kind asked.
+    ranked, hits = _candidates([0.0, FAR, score])
     asked = [re.compile(r"\bNuuksio\b")]  # stands for a date, a number, a name...
     text, _ = compose(ranked, hits, wanted=asked)
     assert text.startswith("Six protected areas")
@@ -545,7 +553,7 @@ def test_no_sentence_joins_when_the_answer_already_holds_what_is_asked() -> None
 
     from assistant.answer.composition import compose
 
-    ranked, hits = _candidates([0.8, 0.3, 0.65])
+    ranked, hits = _candidates([0.0, FAR, BETWEEN])
     text, _ = compose(ranked, hits, wanted=[re.compile(r"\bNatura 2000\b")])
     assert "Nuuksio" not in text
 
@@ -566,6 +574,27 @@ def test_the_best_sentence_leads_the_answer_unless_it_is_replaced(
     assert "Six protected" in text and "They are" in text and len(citations) == 1
 
 
+@pytest.mark.parametrize(("asked_in", "joins"), [("en", False), ("fi", True), ("sv", False)])
+def test_a_further_sentence_in_finnish_joins_only_an_answer_to_a_finnish_question(
+    asked_in: str, joins: bool
+) -> None:
+    import dataclasses
+
+    from assistant.answer.composition import compose
+
+    ranked, hits = _candidates([0.0, -0.1])
+    said = "Kuusi Espoon suojelualuetta kuuluu Natura 2000 -verkostoon."
+    chunk = dataclasses.replace(
+        hits[0].chunk, id="c2", document="luonto-fi.md", language="fi", text=said
+    )
+    other = dataclasses.replace(hits[0], chunk=chunk, faiss_id=1)
+    finnish = dataclasses.replace(ranked[1], text=said, start=0, hit=other, hit_index=1)
+    text, _ = compose([ranked[0], finnish], [*hits, other], language=asked_in)
+    assert text.startswith(ranked[0].text)
+    # an English or Swedish answer does not go on in Finnish; a Finnish one may quote English
+    assert (said in text) is joins, text
+
+
 @pytest.mark.parametrize(("document", "cited"), [("roadmap.md", 2), ("nature.md", 1)])
 def test_a_sentence_another_document_also_states_is_said_once_and_cites_both(
     document: str, cited: int
@@ -574,7 +603,7 @@ def test_a_sentence_another_document_also_states_is_said_once_and_cites_both(
 
     from assistant.answer.composition import compose
 
-    ranked, hits = _candidates([0.8, 0.3])
+    ranked, hits = _candidates([0.8, 0.8 + FAR])
     said = "Six protected areas in Espoo are part of the Natura 2000 network."
     chunk = dataclasses.replace(hits[0].chunk, id="c2", document=document, text=said)
     other = dataclasses.replace(hits[0], chunk=chunk, faiss_id=1)
@@ -708,7 +737,7 @@ def test_a_sentence_holding_what_is_asked_comes_from_the_best_sentences_section(
 
     from assistant.answer.composition import compose
 
-    ranked, hits = _candidates([0.8, 0.3, 0.65])
+    ranked, hits = _candidates([0.0, FAR, BETWEEN])
     other = dataclasses.replace(hits[0], chunk=dataclasses.replace(hits[0].chunk, section="Parks"))
     ranked = [
         dataclasses.replace(c, hit=other, hit_index=1) if "Nuuksio" in c.text else c for c in ranked

@@ -74,7 +74,7 @@ def test_ask_uses_the_history_for_follow_ups(client: httpx.Client) -> None:
     ]
     follow_up = ask(client, "How many are there?", history=history).json()
     assert not follow_up["refused"] and follow_up["answer"] != alone["answer"]
-    assert {c["document"] for c in follow_up["citations"]} == {"city-bikes.md"}
+    assert {c["document"] for c in follow_up["citations"]} == {"city-bikes.md"}, follow_up
 
 
 def test_ask_cites_a_pdf_page(client: httpx.Client) -> None:

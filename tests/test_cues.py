@@ -38,7 +38,6 @@ KINDS = {
         ["The strategy was approved in 2025."],
     ),
     "what is the name of the website": (["The website is known as MyEspoo."], []),
-    "what did the tram cost": (["It cost more than EUR 400 million."], ["The state paid 30%."]),
     "how much is the fee": (["Other users pay 15 € per hour."], []),
     "what does the strategy say about children": ([], ['It is titled "Espoo".']),
     "where in espoo did the bike trial begin": (
@@ -112,11 +111,14 @@ def test_asks_about_past(question: str, past: bool) -> None:
     assert asks_about_past(question) is past
 
 
-def test_a_sum_of_money_is_both_a_quantity_and_money() -> None:
+def test_a_sum_of_money_is_a_quantity() -> None:
+    # "How much did it cost?" asks for one kind of answer, a quantity; an amount in euros is
+    # one (a separate "money" kind was measured and removed, row 129).
     kinds = asked_kinds("how much did the rail link cost")
-    assert sum(1 for k in kinds if k.search("It costs EUR 275 million.")) == 2
-    assert sum(1 for k in kinds if k.search("Others pay 15 € an hour.")) == 2
-    assert sum(1 for k in kinds if k.search("The state pays 50%.")) == 1
+    assert len(kinds) == 1
+    amounts = ("It costs EUR 275 million.", "Others pay 15 € an hour.")
+    assert all(kinds[0].search(s) for s in amounts)
+    assert not asked_kinds("what did the tram cost")
 
 
 @pytest.mark.parametrize(
@@ -151,8 +153,6 @@ KINDS_FI_SV = {
         ["Metron har 8 stationer.", "Sex områden hör till Natura 2000."],
         ["Den öppnade 2022."],
     ),
-    "mitä raitiotie maksoi": (["Se maksoi yli 400 miljoonaa euroa."], ["Valtio maksoi 30 %."]),
-    "Vad kostade spårvägen?": (["Den kostade över 400 miljoner euro."], []),
     "kuka johtaa ohjelmaa": (["Ohjelmaa johtaa Tiina Elo."], []),
     "Vem leder programmet?": (["Programmet leds av Tiina Elo."], []),
     "missä kaupunkipyöräkokeilu alkoi": (["Kokeilu alkoi Matinkylässä."], ["Kokeilu alkoi 2017."]),

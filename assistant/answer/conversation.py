@@ -20,8 +20,6 @@ REFUSAL_START = "I could not find this in Espoo's sustainability documents"
 #: How the reply to an attempt to change the instructions begins, and the reply.
 OVERRIDE_START = "I answer questions about Espoo's sustainability work from the city's documents"
 OVERRIDE_REPLY = "{start}, and my instructions stay as they are. Ask me about a covered topic"
-#: At most this much of the previous reply joins a follow-up's query.
-MAX_REPLY_CHARS = 300
 #: A sentence whose words are mostly (this share) in the previous reply restates it.
 RESTATED = 0.6
 _FUNCTION_WORDS = frozenset(
@@ -135,7 +133,7 @@ def retrieval_query(question: str, history: Sequence[Turn | dict[str, str]]) -> 
     parts = [previous[-1].content.strip()]
     if turns[-1].role == "assistant" and not _is_refusal(turns[-1].content):
         reply = strip_markers(turns[-1].content).strip()
-        parts.append(re.split(r"(?<=[.!?])\s+", reply, maxsplit=1)[0][:MAX_REPLY_CHARS])
+        parts.append(re.split(r"(?<=[.!?])\s+", reply, maxsplit=1)[0])
     return " ".join([*parts, question])
 
 

@@ -46,7 +46,7 @@ _MONTHS = (
     r"januari|februari|mars|maj|juni|juli|augusti|oktober|"
     r"våren|sommaren|sommar|hösten|höst|vintern|vinter)"
 )
-#: What a date, a quantity (a number that is not a bare year) and an amount of money look like.
+#: What a date and a quantity (a number that is not a bare year, an amount of money too) look like.
 #: They are exact: a sentence without one does not state one (names and places are recognised
 #: by their capitals only, which misses "west of Espoo Centre").
 DATE_SHAPE = re.compile(rf"{YEAR.pattern}|\b{_MONTHS}\b", re.I)
@@ -60,12 +60,7 @@ QUANTITY_SHAPE = re.compile(
     r"tusen|tusentals)\b",
     re.I,
 )
-MONEY_SHAPE = re.compile(
-    r"\b(EUR|euros?)\s?\d[\d,.]*|€\s?\d[\d,.]*|(?<![\d,.])\d[\d,.]*\s?(million|billion|"
-    r"miljoonaa|miljardia|milj\.|miljoner|miljarder)?\s?(EUR\b|euro[as]?\b|€)",
-    re.I,
-)
-EXACT_SHAPES = (DATE_SHAPE, QUANTITY_SHAPE, MONEY_SHAPE)
+EXACT_SHAPES = (DATE_SHAPE, QUANTITY_SHAPE)
 _ASKS = (
     (
         re.compile(
@@ -97,18 +92,6 @@ _ASKS = (
             re.I,
         ),
         re.compile(r"\S\s+[A-ZÅÄÖ][\w-]+(\s+[A-ZÅÄÖ][\w-]+)+"),
-    ),
-    (
-        # An amount of money (on top of the quantity that "how much" asks for).
-        re.compile(
-            r"\b(cost|costs|costed|price|prices|priced|money|budget|fees?|paid|pay|pays|spend|"
-            r"spent|funding|funded|invest|invested|investment|euros?|"
-            r"maksoi|maksaa|maksavat|hinta|hinnan|hintaa|kustann\w*|rahaa|rahoit\w*|budjet\w*|"
-            r"investoin\w*|euroa|kostade|kostar|kosta|kostnad\w*|pengar|"
-            r"finansier\w*|budget\w*|investering\w*)\b",
-            re.I,
-        ),
-        MONEY_SHAPE,
     ),
     (
         # A place: a capitalised name after "in", "at", "near"... other than the city itself

@@ -83,20 +83,16 @@ class Candidate:
     superseded: bool = False
     #: The cosine of two sentence vectors that counts as ``Tuning.redundant`` with this encoder.
     redundant_cosine: float = DEFAULT.redundant
-    #: The Jaccard of two sentences' stems that counts as saying the same.
-    redundant_terms: float = DEFAULT.redundant_terms
     #: The cosine that counts as ``Tuning.translated`` with this encoder.
     translated_cosine: float = DEFAULT.redundant
     #: Its values of ``FEATURES``, for a learned scorer.
     features: tuple[float, ...] = field(default=(), repr=False, compare=False)
 
     def redundant_with(self, other: Candidate) -> bool:
-        """Whether the two say the same: close vectors, mostly the same stems, or, in two
-        languages, the same numbers and vectors as close as a translation's."""
-        union = len(self.terms | other.terms)
-        shared = len(self.terms & other.terms) / union if union else 1.0
+        """Whether the two say the same: close vectors, or, in two languages, the same numbers
+        and vectors as close as a translation's."""
         cosine = float(self.vector @ other.vector)
-        if cosine >= self.redundant_cosine or shared >= self.redundant_terms:
+        if cosine >= self.redundant_cosine:
             return True
         if self.hit.chunk.language != other.hit.chunk.language:
             numbers = set(DIGITS.findall(self.text))
@@ -149,7 +145,7 @@ class EvidenceScorer:
         translated_cosine = sentence_scale.raw(tuning.translated)
         idf = self._idf_for(version)
         words = self._read_words(version, asked, hits, idf)
-        q_terms, ctx_terms, alternatives = words.question, words.context, words.alternatives
+        q_terms, alternatives = words.question, words.alternatives
         near, headings, focus, lang = words.near, words.headings, words.focus, asked.language
         recency = _recency(texts)
         candidates = []
@@ -160,9 +156,7 @@ class EvidenceScorer:
         ):
             terms = frozenset(words_of(text, hit.chunk.language))
             context = terms | headings[i]
-            overlap = 0.7 * coverage(q_terms, context, alternatives, near) + 0.3 * coverage(
-                ctx_terms, context, alternatives, near
-            )
+            overlap = coverage(q_terms, context, alternatives, near)
             if hit.chunk.language != lang != "en":
                 # A Finnish or Swedish question is often answered from an English passage, whose
                 # words rarely match its own: the overlap is read from the meaning instead.
@@ -195,7 +189,6 @@ class EvidenceScorer:
                     vec,
                     superseded=stale and not asked.past,
                     redundant_cosine=redundant_cosine,
-                    redundant_terms=tuning.redundant_terms,
                     translated_cosine=translated_cosine,
                     features=features,
                 )

@@ -3,8 +3,9 @@
 The ranker reads the evidence step's measurements of a sentence (``SENTENCE_FEATURES``, made
 from ``features.FEATURES``) and weighs them by a pairwise logistic regression: trained so that,
 within one question, a sentence that holds the answer scores above one that does not
-(``evaluation/sentences.py``). Its scores are put on a fixed scale (``Tuning.best_score``,
-``Tuning.score_spread``), on which the composition's gaps are set.
+(``evaluation/sentences.py``). Its scores are put on a fixed scale: the training questions' best
+sentences score 0 on average, and one unit is their average gap to the fourth best; the
+composition's gaps (``Tuning``) are in that unit.
 
 The weights are ``answer/scorers/<encoder>.sentences.json``, written by ``espoo-assistant
 train-scorer``; reading them needs numpy only (``scorer.py`` picks the file).

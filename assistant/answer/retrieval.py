@@ -95,7 +95,6 @@ class Retriever:
             for i, s in fused
             if i in version.chunks
         ]
-        hits = _prefer_newer_on_ties(hits)
         cap = self.tuning.max_per_document
         hits = diversified(hits, k, cap, held_back=held_back) if diversify else hits[:k]
         top_dense = dense[0][1] if dense else 0.0
@@ -154,18 +153,3 @@ def diversified(
         floor = chosen[-1].score
         chosen += [h for h in hits if h.faiss_id not in taken and h.score >= floor][:held_back]
     return chosen
-
-
-def _prefer_newer_on_ties(hits: list[Hit], tolerance: float = 0.005) -> list[Hit]:
-    """Among near-equal scores, newer documents first (a newer goal supersedes an older one)."""
-    if not hits:
-        return hits
-    top = hits[0].score or 1.0
-    keyed = [(round(h.score / top / tolerance), h.chunk.date, idx, h) for idx, h in enumerate(hits)]
-    keyed.sort(key=lambda t: (-t[0], _negated(t[1]), t[2]))
-    return [t[3] for t in keyed]
-
-
-def _negated(date: str) -> tuple[int, ...]:
-    digits = [int(p) for p in date.replace("/", "-").split("-")[:3] if p.isdigit()]
-    return tuple(-d for d in digits) or (0,)

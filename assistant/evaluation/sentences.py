@@ -5,8 +5,9 @@ step; each candidate sentence keeps its ``features.FEATURES`` and a label: wheth
 holds one of the question's ``answer_any`` strings (``matching.states_any``: numbers and dates
 in any of the three languages' notation). The ranker is a pairwise logistic regression
 (scikit-learn, deterministic): for each answerable question, every labelled sentence against
-every other one, each question weighing the same. Its raw scores are then mapped onto the score
-scale (``Tuning.best_score``, ``Tuning.score_spread``).
+every other one, each question weighing the same. Its raw scores are then put on the score scale:
+the training questions' best sentences score 0 on average, and the fourth best one unit lower
+(``SPREAD_RANK``), the unit in which the composition reads its gaps.
 
 Validation is grouped by file: each file in turn is held out, the ranker is fitted on the others,
 and the held-out file's answerable questions count how often the best sentence (and the best
@@ -27,14 +28,14 @@ from ..answer.assistant import Assistant, elsewhere_places
 from ..answer.features import FEATURES
 from ..answer.question import read_question
 from ..answer.ranking import SentenceRanker
-from ..answer.tuning import DEFAULT, Tuning
 from .matching import states_any
 from .questions import load_questions
 
 #: Inverse regularisation strength of the pairwise logistic regression.
 RANKER_REGULARISATION = 1.0
 _SEMANTIC = FEATURES.index("semantic")
-#: ``Tuning.score_spread`` is the average gap between the best and this next-best sentence.
+#: The score scale's unit is the average gap between the best and this next-best sentence (0 is
+#: the best): a further sentence within one unit of the best joins the answer (row 128).
 SPREAD_RANK = 3
 
 
@@ -96,9 +97,8 @@ def fit_ranker(
     model: str,
     *,
     trained_on: Sequence[str] = (),
-    tuning: Tuning = DEFAULT,
 ) -> SentenceRanker:
-    """The pairwise ranker of ``questions`` (deterministic), on ``tuning``'s score scale."""
+    """The pairwise ranker of ``questions`` (deterministic), on the score scale."""
     from sklearn.linear_model import LogisticRegression
 
     usable = [q for q in questions if _ranked(q)]
@@ -120,12 +120,12 @@ def fit_ranker(
     regression = LogisticRegression(C=RANKER_REGULARISATION, fit_intercept=False, max_iter=5000)
     regression.fit(np.vstack([d, -d]), np.r_[np.ones(len(d)), np.zeros(len(d))], np.r_[w, w])
     coef = regression.coef_[0]
-    # The composition reads the gaps below the best sentence: put the scores on the fixed scale
-    # (the training questions' best score on average, and the average gap to the fourth best).
+    # The composition reads the gaps below the best sentence: put the scores on the scale (the
+    # training questions' best score on average is 0, the average gap to the fourth best is 1).
     raw = [np.sort(((ranking.columns(q.table) - mean) / scale) @ coef)[::-1] for q in questions]
     deep = [r for r in raw if len(r) >= SPREAD_RANK + 1]
-    factor = tuning.score_spread / float(np.mean([r[0] - r[SPREAD_RANK] for r in deep]) or 1.0)
-    offset = tuning.best_score - factor * float(np.mean([r[0] for r in raw]))
+    factor = 1.0 / float(np.mean([r[0] - r[SPREAD_RANK] for r in deep]) or 1.0)
+    offset = -factor * float(np.mean([r[0] for r in raw]))
     return SentenceRanker(
         model=model,
         features=ranking.SENTENCE_FEATURES,

@@ -241,13 +241,12 @@ def train(
     names = [p.name for p in files]
     questions = collect(assistant, files)
     ranking_rows = cross_validate_ranker(questions, model)
-    tuning = assistant.tuning
-    ranker = fit_ranker(questions, model, trained_on=names, tuning=tuning)
+    ranker = fit_ranker(questions, model, trained_on=names)
     examples = examples_of(questions, ranker)
 
     def without(name: str) -> list[Example]:
         others = [q for q in questions if q.file != name]
-        return examples_of(questions, fit_ranker(others, model, tuning=tuning))
+        return examples_of(questions, fit_ranker(others, model))
 
     rows, held_out = cross_validate(examples, model, false_refusal=false_refusal, without=without)
     trained = fit(examples, model, false_refusal=false_refusal, trained_on=names)
