@@ -1,10 +1,11 @@
 """Composition: the extractive answer built from scored sentences, and its numbered citations.
 
-``compose`` picks 1-3 complementary sentences (the best one, others within a score floor of it
-that neither only repeat an answer already given nor say what a chosen one says, the sentence
-right after the best when it scores close, one holding the kind of answer asked for when none
-does; for a question that asks only for a date, a quantity or an amount, only the sentences that
-state one after the best), leads with the best one (unless it is marked as replaced or, for a
+``compose`` picks 1-3 complementary sentences (the best one; others within ``Tuning.join_gap``
+of it, in the asker's language, the best one's or English, that neither only repeat an answer
+already given nor say what a chosen one says; within ``Tuning.adjacent_gap``, the sentence right
+after the best, and one of its section holding the kind of answer asked for when none does; for a
+question that asks only for a date or a quantity, only the sentences that state one after the
+best), leads with the best one (unless it is marked as replaced or, for a
 question about the present, older than another), orders their sources and marks every sentence
 with its source's ``[n]``. Another document's near-duplicate of a chosen sentence is not
 repeated: that document is cited beside it ("... by 2030 [1][3]").

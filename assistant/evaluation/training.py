@@ -64,6 +64,8 @@ NEVER_TRAINED = (
     "blind15-fisv",
     "blind16-en",
     "blind16-fisv",
+    "blind17-en",
+    "blind17-fisv",
 )
 #: The false-refusal rate the threshold is picked for, by default.
 DEFAULT_FALSE_REFUSAL = 0.05
