@@ -82,17 +82,19 @@ _OVERRIDE = either_spelling(
         r"((previous|prior|earlier|above)\s+)?|(your|my)\s+((previous|prior|earlier|above)\s+)?"
         r"|(the\s+)?(previous|prior|earlier|above)\s+)(instructions|rules|prompts?|guidelines)\b"
         r"|\bsystem ?prompt|\bdeveloper mode\b|\bjailbreak|\bunrestricted (mode|assistant|ai)\b"
-        # a new role: "you are now FreeBot", "youre now a pirate", "stay in character"
-        r"|\byou(\s+a|')?re\s+now\b|\bfrom now on,? you are\b|\bstay in character\b"
+        # a new role: "you are now FreeBot", "youre now a pirate", "you're no longer ...",
+        # "stay in character"
+        r"|\byou(\s+a|')?re\s+(now|no longer)\b|\bfrom now on,? you are\b|\bstay in character\b"
         r"|\bpretend (that )?(you are|you're|to be)\b"
         # Finnish
         r"|\b(unohda|ohita|sivuuta)\s+(kaikki\s+)?((aiemmat|aikaisemmat|edelliset)\s+"
         r"(ohje\w*|sään\w*)|ohjeesi|sääntösi)|\bjärjestelmäkehot\w*|\bkehittäjätila\w*"
         r"|\brajoituksista vapaa|\brajoittamaton tekoäly|\b(sinä\s+)?olet\s+nyt\b|\besitä\s+olevasi"
+        r"|\bet\s+(ole\s+enää|enää\s+ole)\b"
         # Swedish
         r"|\b(glöm|ignorera|strunta i)\s+(alla\s+(dina\s+)?((tidigare|föregående)\s+)?"
         r"|dina\s+((tidigare|föregående)\s+)?|(tidigare|föregående)\s+)(instruktion\w*|regl\w*)"
-        r"|\bsystemprompt|\butvecklarläge\w*|\bdu är nu\b|\blåtsas att du är\b",
+        r"|\bsystemprompt|\butvecklarläge\w*|\bdu är (nu|inte längre)\b|\blåtsas att du är\b",
         re.I,
     )
 )
