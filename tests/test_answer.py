@@ -372,6 +372,15 @@ def test_the_current_goal_leads_a_superseded_one(assistant) -> None:
     assert not any(word in claims[0].lower() for word in ("older", "around 2017"))
 
 
+@pytest.mark.slow
+def test_the_sentence_that_dates_what_was_asked_leads(assistant) -> None:
+    """The issue's own example: "In October 2025 ... named promoting the carbon neutrality goal"
+    holds a date and the words asked too, but the year of carbon neutrality is 2030."""
+    for question in ("When will Espoo be carbon neutral?", "Milloin Espoo on hiilineutraali?"):
+        first = _claims(assistant.ask(question))[0][0]
+        assert "2030" in first and "October 2025" not in first, first
+
+
 def test_topic_words_keep_years_but_not_other_numbers() -> None:
 
     terms = content_terms("What were the per capita CO2 tonnes in 1990? Did 2 bikes cost 12345?")

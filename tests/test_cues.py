@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 
 from assistant.answer.conversation import asks_for_live_information, asks_to_override
-from assistant.answer.cues import asked_kinds, asks_about_past, quantities, words_of
+from assistant.answer.cues import (
+    answer_positions,
+    asked_kinds,
+    asks_about_past,
+    quantities,
+    words_of,
+)
 from assistant.text import tokenize
 
 
@@ -285,3 +291,12 @@ def test_attempts_to_change_the_instructions_are_told_apart_from_questions(
     question: str, override: bool
 ) -> None:
     assert asks_to_override(question) is override
+
+
+def test_answer_positions_are_word_positions_of_the_kinds_asked_for() -> None:
+    when = tuple(asked_kinds("when will espoo be carbon neutral"))
+    text = "Espoo aims to be carbon neutral by 2030."
+    assert answer_positions(text, when) == [7]
+    assert answer_positions("In October 2025 the Espoo Story was adopted.", when) == [1, 2]
+    assert answer_positions(text, ()) == []
+    assert answer_positions("Espoo aims to be carbon neutral soon.", when) == []

@@ -11,7 +11,7 @@ from conftest import CountingEmbedder, copy_default_documents
 
 from assistant.answer.assistant import Assistant
 from assistant.answer.retrieval import Retriever
-from assistant.answer.wording import coverage
+from assistant.answer.wording import closeness, coverage
 from assistant.config import Settings
 from assistant.index.build import build_index
 from assistant.index.store import IndexError_, load_index, load_version
@@ -124,3 +124,21 @@ def test_a_word_the_stemmer_keeps_apart_still_finds_its_sentence(default_index, 
     (rank, overlap), (plain_rank, plain_overlap) = grown(version), grown(without_table)
     assert rank < 5 < plain_rank, "the table brings the sentence among the best"
     assert overlap > 2 * plain_overlap, "its word overlap counts 'grown' as 'grow'"
+
+
+def test_closeness_weighs_the_question_words_by_their_distance_to_the_answer() -> None:
+    weights = {"carbon": 2.0, "neutral": 2.0, "espoo": 0.5}
+    near_it = ["espoo", "aim", "to", "be", "carbon", "neutral", "by", "2030"]
+    far_from_it = ["in", "octob", "2025", "the", "chair", "name", "carbon", "neutral", "goal"]
+    close = closeness(weights, near_it, [7])
+    far = closeness(weights, far_from_it, [1, 2])
+    # "carbon" three words from 2030, "neutral" two, "espoo" seven
+    assert close == pytest.approx((2 / 4 + 2 / 3 + 0.5 / 8) / 4.5)
+    assert 0 < far < close
+    assert closeness(weights, near_it, []) == 0.0  # no answer held: nothing to be close to
+    assert closeness({}, near_it, [7]) == 0.0
+    # a near word counts by its similarity, a synonym in full
+    half = {"neutral": {"climat": 0.5}}
+    assert closeness({"neutral": 1.0}, ["climat", "2030"], [1], near=half) == pytest.approx(0.25)
+    synonym = {"neutral": (frozenset({"climat"}),)}
+    assert closeness({"neutral": 1.0}, ["climat", "2030"], [1], synonym) == pytest.approx(0.5)

@@ -7,8 +7,9 @@ text).
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
-from ..text import YEAR, either_spelling, tokenize, years
+from ..text import WORD, YEAR, either_spelling, tokenize, years
 from .places import HOME
 
 _LATEST = re.compile(
@@ -158,6 +159,14 @@ _ASKED = tuple((either_spelling(asks), shape) for asks, shape in _ASKS)
 def asked_kinds(question: str) -> list[re.Pattern[str]]:
     """The shapes of what ``question`` asks for (a date, a quantity, a name...)."""
     return [shape for asks, shape in _ASKED if asks.search(question)]
+
+
+def answer_positions(text: str, kinds: tuple[re.Pattern[str], ...]) -> list[int]:
+    """The positions (in ``WORD`` tokens) where ``text`` holds one of the ``kinds`` of answer."""
+    starts = [m.start() for m in WORD.finditer(text)]
+    return sorted(
+        {max(bisect_right(starts, m.start()) - 1, 0) for k in kinds for m in k.finditer(text)}
+    )
 
 
 def quantities(text: str) -> set[tuple[float, bool]]:

@@ -23,8 +23,8 @@ from ..index.scale import REFERENCE_SENTENCES, REFERENCE_WORDS, Scale, backgroun
 from ..index.store import IndexVersion
 from ..index.words import Encode, spellings, wordlike
 from ..ingest.chunking import Span
-from ..text import DIGITS, content_terms, tokenize, years
-from .cues import latest_year, marked_superseded, quantities, words_of
+from ..text import DIGITS, WORD, content_terms, stems, tokenize, years
+from .cues import answer_positions, latest_year, marked_superseded, quantities, words_of
 from .features import question_part, sentence_features
 from .question import Question
 from .ranking import SentenceRanker
@@ -35,6 +35,7 @@ from .wording import (
     Near,
     QuestionWords,
     alternatives_of,
+    closeness,
     coverage,
     focus_term,
     unknown_share,
@@ -162,6 +163,8 @@ class EvidenceScorer:
                 # words rarely match its own: the overlap is read from the meaning instead.
                 overlap = max(overlap, min(max(float(sem), 0.0), 1.0))
             parts = _cues(asked, text, hit, focus=bool(focus))
+            in_order = stems([w.casefold() for w in WORD.findall(text)], hit.chunk.language)
+            anchors = answer_positions(text, asked.kinds)
             stale = bool(parts["stale"])
             features = sentence_features(
                 shared,
@@ -174,6 +177,7 @@ class EvidenceScorer:
                 fused=hit.score,
                 position=position,
                 length=len(text) / 200,
+                near_answer=closeness(q_terms, in_order, anchors, alternatives, near),
                 **parts,
             )
             candidates.append(

@@ -33,6 +33,7 @@ FEATURES = (
     "same_quantity",  # it names a quantity the question names
     "same_year",  # it names a year the question names
     "asks_year",  # the question names a year
+    "near_answer",  # how close the question's words stand to the kind of answer asked for in it
 )
 #: The most topic words ``terms`` counts.
 MAX_TERMS = 12

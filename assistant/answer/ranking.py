@@ -23,8 +23,8 @@ from .features import FEATURES
 from .weights import SCORERS, LinearWeights, weights_path
 
 #: The ranker file's format; a file of another format is not read (2: no hand-weighted score,
-#: no "defines" cue).
-FORMAT = 2
+#: no "defines" cue; 3: ``near_answer``).
+FORMAT = 3
 #: What the ranker reads about a sentence, in order (made from ``FEATURES`` by ``columns``).
 SENTENCE_FEATURES = (
     "semantic",  # similarity to the question, on the encoder's scale
@@ -41,6 +41,7 @@ SENTENCE_FEATURES = (
     "fused",  # its passage's fused retrieval score
     "position",  # its position in its passage (0 = first)
     "length",  # its length in characters / 200
+    "near_answer",  # how close the question's words stand to the kind of answer it holds
 )
 _COLUMN = {name: i for i, name in enumerate(FEATURES)}
 

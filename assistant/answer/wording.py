@@ -93,3 +93,38 @@ def coverage(
         elif t in near:
             found += w * max((sim for s, sim in near[t].items() if s in terms), default=0.0)
     return found / total
+
+
+def closeness(
+    weights: dict[str, float],
+    sentence: list[str],
+    anchors: list[int],
+    alternatives: Alternatives | None = None,
+    near: Near | None = None,
+) -> float:
+    """How close the question's words stand to the answer a sentence holds: each question word
+    at ``d`` words from the nearest anchor (a match of the kind of answer asked for) counts
+    ``1 / (1 + d)`` of its IDF weight (a near word in part, by its similarity); 0 without an
+    anchor. ``sentence`` is the sentence's stems in order, stop words kept.
+
+    "carbon neutral by 2030" answers "when will Espoo be carbon neutral?"; "in October 2025 ...
+    named promoting the carbon neutrality goal" holds a date too, but far from the words asked.
+    """
+    total = sum(weights.values())
+    if not total or not anchors:
+        return 0.0
+    alternatives = alternatives or {}
+    near = near or {}
+    found = 0.0
+    for t, w in weights.items():
+        alike = {t: 1.0} | {s: 1.0 for alt in alternatives.get(t, ()) if len(alt) == 1 for s in alt}
+        for s, sim in near.get(t, {}).items():
+            alike.setdefault(s, sim)
+        best = 0.0
+        for i, stem in enumerate(sentence):
+            similarity = alike.get(stem)
+            if similarity:
+                distance = min(abs(i - a) for a in anchors)
+                best = max(best, similarity / (1 + distance))
+        found += w * best
+    return found / total
