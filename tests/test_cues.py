@@ -10,7 +10,6 @@ from assistant.answer.cues import (
     answer_positions,
     asked_kinds,
     asks_about_past,
-    quantities,
     words_of,
 )
 from assistant.text import tokenize
@@ -125,25 +124,6 @@ def test_a_sum_of_money_is_a_quantity() -> None:
     amounts = ("It costs EUR 275 million.", "Others pay 15 € an hour.")
     assert all(kinds[0].search(s) for s in amounts)
     assert not asked_kinds("what did the tram cost")
-
-
-@pytest.mark.parametrize(
-    ("question", "sentence", "same"),
-    [
-        ("when did espoo pass 300k inhabitants", "It reached 300,000 in 2022.", True),
-        ("when did it hit 300 thousand residents", "It reached 300,000 in 2022.", True),
-        ("what is the 80 percent cut", "An 80% cut from the 1990 level.", True),
-        ("1.1 million tonnes in which year", "Emissions were 1,100,000 tonnes.", True),
-        ("the 3.7m trips", "3.7 million trips were made.", True),
-        ("what is the 80 percent cut", "Eighty stations and 80 bikes.", False),  # not a percentage
-        ("what happened in 2022", "It reached 300,000 in 2022.", False),  # years are not quantities
-        ("my son starts 1st grade", "Grade 1 starts in August.", False),
-    ],
-)
-def test_quantities_match_across_ways_of_writing_them(
-    question: str, sentence: str, same: bool
-) -> None:
-    assert bool(quantities(question) & quantities(sentence)) is same
 
 
 # Finnish and Swedish questions: the same kinds, in their own words.

@@ -198,7 +198,7 @@ _KINDS_HELD = FEATURES.index("kinds_held")
 def _only_what_answers(
     chosen: list[Candidate], wanted: Sequence[re.Pattern[str]]
 ) -> list[Candidate]:
-    """For a question that asks only for exact things (a date, a quantity, an amount of money)
+    """For a question that asks only for exact things (a date, a quantity)
     and is answered: the best sentence and the further ones that state such a thing; the others
     only pad the answer."""
     if not all(shape in EXACT_SHAPES for shape in wanted):

@@ -1,7 +1,6 @@
 """Cues in the wording: what kind of answer a question asks for, whether it asks about now or
-the past, which year a sentence reports on and which quantities it names, whether it marks
-itself as superseded, and what an email or web address in a text stands for (pure functions on
-text).
+the past, which year a sentence reports on, whether it marks itself as superseded, and what
+an email or web address in a text stands for (pure functions on text).
 """
 
 from __future__ import annotations
@@ -143,15 +142,6 @@ def words_of(text: str, language: str = "en") -> list[str]:
     return found
 
 
-#: A number ("300,000", "9.02") and its scale or unit: a word ("300 thousand", "80 percent")
-#: or a letter or sign stuck to it ("300k", "3.7m", "80%").
-_QUANTITY = re.compile(
-    r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
-    r"(?:\s?(thousand|million|billion|percent|per cent)\b|(k|m|bn|%)|\b)",
-    re.I,
-)
-_SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9}
-
 #: The question patterns also match without the Nordic letters' dots ("när" typed "nar").
 _ASKED = tuple((either_spelling(asks), shape) for asks, shape in _ASKS)
 
@@ -167,20 +157,6 @@ def answer_positions(text: str, kinds: tuple[re.Pattern[str], ...]) -> list[int]
     return sorted(
         {max(bisect_right(starts, m.start()) - 1, 0) for k in kinds for m in k.finditer(text)}
     )
-
-
-def quantities(text: str) -> set[tuple[float, bool]]:
-    """The quantities ``text`` names, as (value, is a percentage): "300k" and "300,000" are the
-    same, "80 percent" and "80%" too. Bare years and numbers below 2 do not count."""
-    found = set()
-    for m in _QUANTITY.finditer(text):
-        digits, unit = m.group(1), (m.group(2) or m.group(3) or "").lower()
-        if not unit and digits.isdigit() and 1900 <= int(digits) <= 2099:
-            continue  # a year
-        value = float(digits.replace(",", "")) * _SCALE.get(unit, 1.0)
-        if unit or value >= 2:
-            found.add((round(value, 3), unit in ("%", "percent", "per cent")))
-    return found
 
 
 _LATEST, _ASKS_PAST = either_spelling(_LATEST), either_spelling(_ASKS_PAST)

@@ -24,7 +24,7 @@ from ..index.store import IndexVersion
 from ..index.words import Encode, spellings, wordlike
 from ..ingest.chunking import Span
 from ..text import DIGITS, WORD, content_terms, stems, tokenize, years
-from .cues import answer_positions, latest_year, marked_superseded, quantities, words_of
+from .cues import answer_positions, latest_year, marked_superseded, words_of
 from .features import question_part, sentence_features
 from .question import Question
 from .ranking import SentenceRanker
@@ -329,15 +329,12 @@ def _question_part(
 
 def _cues(asked: Question, text: str, hit: Hit, *, focus: bool) -> dict[str, float]:
     """A sentence's features read from cues (``cues.py``): the kinds of answer asked for that it
-    holds, the same quantity or year, superseded."""
-    # once per kind held: "how much did it cost" wants a number, and money most
+    holds, the same year, superseded."""
     held = sum(1 for shape in asked.kinds if shape.search(text))
-    same_quantity = bool(asked.quantities and asked.quantities & quantities(text))
     same_year = bool(asked.years and asked.years.intersection(years(text)))
     stale = marked_superseded(text) or marked_superseded(hit.chunk.section)
     return {
         "kinds_held": float(held),
-        "same_quantity": float(same_quantity),
         "same_year": float(same_year),
         "focus_missing": float(focus),
         "stale": float(stale),

@@ -30,7 +30,6 @@ FEATURES = (
     "top_lexical",  # log(1 + the best passage's BM25 score): the question's words in the corpus
     "unknown_terms",  # how many of the question's topic words the corpus never uses
     "asks_latest",  # the question asks for the current state ("now", "latest")
-    "same_quantity",  # it names a quantity the question names
     "same_year",  # it names a year the question names
     "asks_year",  # the question names a year
     "near_answer",  # how close the question's words stand to the kind of answer asked for in it

@@ -1,8 +1,8 @@
 """The question, read once: what every later step needs to know about it, in one frozen record.
 
 ``read_question`` cleans the text, joins a follow-up with the previous exchange for retrieval,
-and reads the cues (what kind of answer is asked for, now or the past, quantities, years and
-places named, the language). Retrieval, evidence scoring,
+and reads the cues (what kind of answer is asked for, now or the past, years and places named,
+the language). Retrieval, evidence scoring,
 composition and refusals all read this record; none parses the question again.
 """
 
@@ -20,7 +20,7 @@ from .conversation import (
     clean_question,
     retrieval_query,
 )
-from .cues import asked_kinds, asks_about_past, asks_for_latest, quantities
+from .cues import asked_kinds, asks_about_past, asks_for_latest
 from .language import question_language
 from .places import other_places
 
@@ -41,8 +41,6 @@ class Question:
     latest: bool = False
     #: It asks about the past ("originally", "used to").
     past: bool = False
-    #: The quantities it names ("300k" = 300,000; "80 percent").
-    quantities: frozenset[tuple[float, bool]] = frozenset()
     #: The years it names ("emissions in 2010").
     years: frozenset[int] = frozenset()
     #: Towns and countries other than Espoo that it names.
@@ -82,7 +80,6 @@ def read_question(
         kinds=tuple(asked_kinds(text)),
         latest=asks_for_latest(text),
         past=asks_about_past(text),
-        quantities=frozenset(quantities(text)),
         years=frozenset(years(text)),
         places=tuple(other_places(text, written_in)),
         language=written_in,

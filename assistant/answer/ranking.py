@@ -23,7 +23,7 @@ from .features import FEATURES
 from .weights import SCORERS, LinearWeights, weights_path
 
 #: The ranker file's format; a file of another format is not read (2: no hand-weighted score,
-#: no "defines" cue; 3: ``near_answer``).
+#: no "defines" cue; 3: ``near_answer``, no ``same_quantity``).
 FORMAT = 3
 #: What the ranker reads about a sentence, in order (made from ``FEATURES`` by ``columns``).
 SENTENCE_FEATURES = (
@@ -33,7 +33,6 @@ SENTENCE_FEATURES = (
     "recency",  # how recent its latest year is among the candidates' (0-1)
     "recency_now",  # the same, when the question asks for the current state
     "kinds_held",  # how many kinds of answer asked for (a date, a number...) it holds
-    "same_quantity",  # it names a quantity the question names
     "same_year",  # it names a year the question names
     "superseded",  # its document marks it as replaced: +1, or -1 when the question asks the past
     "dense",  # its passage's dense similarity
