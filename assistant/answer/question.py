@@ -23,6 +23,7 @@ from .conversation import (
 from .cues import asked_kinds, asks_about_past, asks_for_latest
 from .language import question_language
 from .places import other_places
+from .tuning import DEFAULT, Tuning
 
 
 @dataclass(frozen=True)
@@ -66,22 +67,24 @@ def read_question(
     language: str = "",
     only_in: Mapping[str, str] = {},
     spellings: Mapping[str, str] = {},
+    tuning: Tuning = DEFAULT,
 ) -> Question:
     """Read ``raw`` (with the recent ``history``) once. ``language`` is the interface's (it
     decides for a question too short to tell); ``only_in`` maps the words that documents of one
     language alone use to that language (``LexicalIndex.only_in``); ``spellings`` the words
-    typed without ä, ö and å to the documents' spelling (``LexicalIndex.respellings``)."""
+    typed without ä, ö and å to the documents' spelling (``LexicalIndex.respellings``);
+    ``tuning`` the numbers of the language, follow-up and place cues."""
     text = respell(clean_question(raw, max_chars), spellings)
-    written_in = question_language(text, language, only_in)
+    written_in = question_language(text, language, only_in, tuning=tuning)
     return Question(
         text=text,
-        query=retrieval_query(text, history) if text else text,
+        query=retrieval_query(text, history, tuning=tuning) if text else text,
         terms=tuple(content_terms(text, written_in)),
         kinds=tuple(asked_kinds(text)),
         latest=asks_for_latest(text),
         past=asks_about_past(text),
         years=frozenset(years(text)),
-        places=tuple(other_places(text, written_in)),
+        places=tuple(other_places(text, written_in, tuning=tuning)),
         language=written_in,
         live=asks_for_live_information(text),
         override=asks_to_override(text),

@@ -1,12 +1,15 @@
 """Tuning: every hand-set number of the answer path, named and documented in one record.
 
-Retrieval and the composition read their numbers from a ``Tuning``; the assistant passes one
-record down (``DEFAULT`` unless a caller, a test or a benchmark, gives another:
-``dataclasses.replace(DEFAULT, max_sentences=1)``). Where each value comes from is recorded in
-``docs/evaluation.md`` (the row that chose it). How a sentence scores and whether a question is
-answered are not here: the trained scorer decides (``ranking.py``, ``answerability.py``). Its
-scores are on a scale whose unit is the training questions' average gap between the best and the
-fourth best sentence (``evaluation/sentences.SPREAD_RANK``); the gaps below are in that unit.
+Retrieval, the composition and the reading of the question read their numbers from a
+``Tuning``; the assistant passes one record down (``DEFAULT`` unless a caller, a test or a
+benchmark, gives another: ``dataclasses.replace(DEFAULT, max_sentences=1)``). Where each value
+comes from is recorded in ``docs/evaluation.md`` (the row that chose it). How a sentence scores
+and whether a question is answered are not here: the trained scorer decides (``ranking.py``,
+``answerability.py``), and the few numbers that define its features (``features.MAX_TERMS``,
+``answerability.TOP``, the training's ``SPREAD_RANK``) belong to the trained weights: changing
+one means retraining. Its scores are on a scale whose unit is the training questions' average
+gap between the best and the fourth best sentence (``evaluation/sentences.SPREAD_RANK``); the
+gaps below are in that unit.
 """
 
 from __future__ import annotations
@@ -48,6 +51,33 @@ class Tuning:
     #: A passage in the question's language is preferred when its best sentence scores this
     #: close to the best of all (in units of the score scale).
     own_language_margin: float = 0.3
+
+    # --- reading the question (``language.py``, ``conversation.py``, ``places.py``, ``wording.py``)
+    #: A question of fewer words than this is taken to be in the interface's language.
+    language_min_words: int = 3
+    #: The language detector's confidence needed to call a question Finnish or Swedish.
+    language_confidence: float = 0.9
+    #: A language whose own words in the question outnumber the next one's this many times
+    #: decides without the detector.
+    language_majority: float = 2.0
+    #: A question of more words than this, without a follow-up word ("it", "and what about"),
+    #: is read on its own, not joined with the previous exchange.
+    follow_up_words: int = 6
+    #: A sentence restates the previous reply when this share of its own words are the reply's
+    #: (a follow-up's answer puts it last).
+    restated: float = 0.6
+    #: The question's rarest word the corpus knows is its focus when its IDF is at least this
+    #: share of an unseen word's (rarer words may be typos).
+    focus_share: float = 0.5
+    #: GeoNames places this close to Espoo's centre are its own districts (Helsinki's is 16 km).
+    local_radius_km: float = 10.0
+    #: Finnish towns of this many people or more are other places a question may ask about.
+    town_population: int = 15_000
+    #: Finnish cities this large are also found by their other names ("Vanda", "Åbo") and, in a
+    #: Finnish question, inflected ("Vantaalla").
+    major_city_population: int = 50_000
+    #: Cities abroad need this many people to count: smaller ones are often English words.
+    abroad_population: int = 500_000
 
 
 #: The numbers the assistant answers with.

@@ -68,6 +68,7 @@ def collect(assistant: Assistant, files: Sequence[Path], *, progress: bool = Tru
             max_chars=settings.max_question_chars,
             only_in=version.lexical.only_in,
             spellings=version.lexical.respellings,
+            tuning=assistant.tuning,
         )
         if not asked.text or asked.live or asked.override:
             continue  # the hard rules refuse these
