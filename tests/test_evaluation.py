@@ -83,6 +83,10 @@ def test_eval_file_errors_name_the_line(tmp_path: Path) -> None:
         ("Espoo sai 65,5 pistettä.", "65.5"),
         ("Espoon asukasluku ylitti 300 000 kesällä 2022.", "300 000"),
         ("Espoossa olisi noin 472 000 asukasta vuonna 2060.", "472"),
+        # a percentage in any language and case
+        ("Osuus nousee 35 prosenttiin.", "35 prosenttia"),
+        ("Andelen ska stiga till 35 procent.", "35%"),
+        ("Emissions fell by 80 per cent.", "80%"),
     ],
 )
 def test_an_answer_in_finnish_or_swedish_notation_states_the_expected_value(
@@ -99,6 +103,7 @@ def test_an_answer_in_finnish_or_swedish_notation_states_the_expected_value(
         ("Päästöt olivat 1 100 tonnia vuonna 2019, 2020 ja 2021.", "2019 2020"),
         ("Espoossa on 4 000 asukasta.", "400"),  # not the thousands' first digits alone
         ("Päästöt laskevat vuoteen 2030 mennessä.", "20"),  # not inside a year
+        ("Osuus nousee 35 prosenttiin.", "3.5%"),  # another percentage
     ],
 )
 def test_a_different_value_does_not_match(text: str, expected: str) -> None:

@@ -5,8 +5,9 @@ An answer from a Finnish or Swedish passage writes "9,02 tonnia", "400 000 asuka
 elokuuta 2015" where an English one writes "9.02 tonnes", "400,000 residents" or "12 August
 2015". Both the text and the expected strings are brought to one form before the substring
 test: thousands separators dropped, the decimal comma made a point, a day's ordinal point
-dropped, and Finnish and Swedish month names (in any case ending) made English. A number in an
-expected string matches a whole number of the text only.
+dropped, a percentage written "%" in any language and case ("35 prosenttiin", "35 procent",
+"35 per cent"), and Finnish and Swedish month names (in any case ending) made English. A number
+in an expected string matches a whole number of the text only.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ _MONTH_NAME = re.compile(
 _THOUSANDS = re.compile(r"(?<=\d)[ \u00a0\u202f,.](?=\d{3}(?!\d))")
 _DECIMAL_COMMA = re.compile(r"(?<=\d),(?=\d)")
 _DAY_POINT = re.compile(r"\b(\d{1,2})\.(?=\s)")
+#: A percentage in words after its number: "80 percent", "80 per cent", "80 prosenttia" (and
+#: "prosenttiin", "prosentin"...), "80 procent"; not percentage points ("prosenttiyksikköä",
+#: "procentenheter").
+_PERCENT = re.compile(r"(?<=\d)\s?(?:%|per ?cent\b|prosent(?!tiyksik)\w*|procent(?!enhet)\w*)")
 
 
 def _month(match: re.Match[str]) -> str:
@@ -40,7 +45,7 @@ def normalise(text: str, *, numbers: bool = True) -> str:
     form."""
     text = _DAY_POINT.sub(r"\1", text.casefold())
     if numbers:
-        text = _DECIMAL_COMMA.sub(".", _THOUSANDS.sub("", text))
+        text = _PERCENT.sub("%", _DECIMAL_COMMA.sub(".", _THOUSANDS.sub("", text)))
     return _MONTH_NAME.sub(_month, text)
 
 
