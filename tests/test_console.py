@@ -14,7 +14,7 @@ import httpx
 import pytest
 import web_fixtures as web
 from conftest import copy_default_documents
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from assistant.config import Settings
 from assistant.embed.base import Embedder
@@ -155,6 +155,31 @@ def test_a_wrong_token_is_refused_and_a_bad_upload_explained(
     page.locator("#files").set_input_files(str(broken))
     expect(page.locator("#error")).to_contain_text("broken.pdf: The file cannot be used:")
     assert not (console.documents / "broken.pdf").exists()
+
+
+def test_a_late_answer_about_the_session_does_not_undo_a_sign_in(
+    page: Page, console: Console, tmp_path: Path
+) -> None:
+    """The page asks on load whether it is signed in; an editor who signs in
+    before that answer arrives stays signed in, and their next upload carries the CSRF token."""
+    held: list[Route] = []
+
+    def hold_the_check(route: Route) -> None:
+        if route.request.method == "GET":
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/admin/session", hold_the_check)
+    sign_in(page, console)
+    expect(page.get_by_role("table", name="Documents")).to_be_visible()
+    assert len(held) == 1
+    held[0].fulfill(json={"signed_in": False, "csrf": ""})  # as it was before the sign-in
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"this is not a PDF")
+    page.locator("#files").set_input_files(str(broken))
+    expect(page.locator("#error")).to_contain_text("broken.pdf: The file cannot be used:")
+    expect(page.get_by_role("table", name="Documents")).to_be_visible()
 
 
 def test_the_console_works_with_the_keyboard_alone(page: Page, console: Console) -> None:

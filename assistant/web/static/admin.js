@@ -312,7 +312,10 @@
     if (link.getAttribute("hreflang") === document.documentElement.lang) link.setAttribute("aria-current", "true");
   });
 
+  // Whether this browser is signed in already. A sign-in that finishes before this answer comes
+  // back wins: the answer describes the moment before it.
   fetch("/admin/session", { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (data) {
+    if (csrf) return;
     if (data.signed_in) { csrf = data.csrf; showConsole(); } else { showSignIn(); }
-  }).catch(function () { showSignIn(); });
+  }).catch(function () { if (!csrf) showSignIn(); });
 })();
