@@ -164,6 +164,12 @@ def test_training_files_leave_out_the_blind_sets(tmp_path: Path) -> None:
     assert [p.stem for p in training_files(tmp_path)] == ["questions"]
 
 
+def test_every_blind_set_in_eval_is_left_out_of_training() -> None:
+    """A blind set added to eval/ judges the model only if training never reads it."""
+    blind = {p.stem for p in (Path(__file__).resolve().parents[1] / "eval").glob("blind*.jsonl")}
+    assert blind and blind <= set(NEVER_TRAINED)
+
+
 def test_sentence_features_follow_the_named_order() -> None:
     shared = question_part(
         unknown_share=0.25,

@@ -66,6 +66,8 @@ NEVER_TRAINED = (
     "blind16-fisv",
     "blind17-en",
     "blind17-fisv",
+    "blind18-en",
+    "blind18-fisv",
 )
 #: The false-refusal rate the threshold is picked for, by default.
 DEFAULT_FALSE_REFUSAL = 0.05
