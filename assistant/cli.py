@@ -330,12 +330,6 @@ def bench() -> None:
     show_default=True,
     help="Where corpus embeddings are cached between runs.",
 )
-@click.option(
-    "--fusion",
-    type=click.Choice(["rrf", "blend"]),
-    default=None,
-    help="Fusion method for the hybrid mode [default: the fusion setting].",
-)
 @click.pass_context
 def bench_beir(
     ctx: click.Context,
@@ -343,7 +337,6 @@ def bench_beir(
     as_json: bool,
     limit: int | None,
     cache: Path,
-    fusion: str | None,
 ) -> None:
     """nDCG@10 and recall@100 of dense, BM25 and hybrid retrieval on a BEIR dataset."""
     from .embed.factory import embedder_for
@@ -354,7 +347,6 @@ def bench_beir(
     result = run_beir(
         folder,
         embedder_for(s),
-        fusion=fusion or s.fusion,
         batch_size=s.batch_size,
         limit=limit,
         progress=terminal_progress,

@@ -24,7 +24,6 @@ DEFAULT_CHUNK_SIZE = 600
 DEFAULT_CHUNK_OVERLAP = 1
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_TOP_K = 5
-DEFAULT_FUSION = "blend"
 DEFAULT_MAX_UPLOAD = 10 * 1024 * 1024
 DEFAULT_LOG_DAYS = 30
 DEFAULT_LLM_TIMEOUT = 30.0
@@ -58,7 +57,6 @@ class Settings:
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
     batch_size: int = DEFAULT_BATCH_SIZE
     top_k: int = DEFAULT_TOP_K
-    fusion: str = DEFAULT_FUSION
     #: The folder of the trained scorer's weights files (``train-scorer --out``); empty: the
     #: package's ``answer/scorers/``. For an encoder of one's own, or weights trained on one's own
     #: question files.
@@ -108,8 +106,6 @@ class Settings:
                 f"scorer_weights {self.scorer_weights!r} is not a folder: give the folder that "
                 "'espoo-assistant train-scorer --out FOLDER' wrote, or leave it empty."
             )
-        if self.fusion not in ("rrf", "blend"):
-            raise ConfigError(f"fusion must be 'rrf' or 'blend', got {self.fusion!r}.")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -102,7 +102,7 @@ def quality(backend: str, embedder: Embedder, work: Path, scifact: bool) -> dict
         seed = ROOT / ".cache"  # the CLI's cache holds torch vectors (its key ignores the backend)
         if backend == "torch" and seed.is_dir() and not cache.exists():
             shutil.copytree(seed, cache)
-        beir = run_beir(SCIFACT, embedder, fusion=settings.fusion, cache_dir=cache)
+        beir = run_beir(SCIFACT, embedder, cache_dir=cache)
         out["scifact_dense"] = beir["modes"]["dense"]["ndcg@10"]
         out["scifact_hybrid"] = beir["modes"]["hybrid"]["ndcg@10"]
     return out

@@ -176,7 +176,6 @@ def test_sentence_features_follow_the_named_order() -> None:
         unknown_terms=1,
         terms=20,
         kinds_asked=1,
-        asks_past=False,
         asks_latest=True,
         asks_year=False,
         top_lexical=8.0,

@@ -61,13 +61,12 @@ def test_columns_combine_the_question_and_the_sentence() -> None:
     table[:, COL["recency"]] = [1.0, 1.0, 0.5, 0.0]
     table[:, COL["asks_latest"]] = [1.0, 0.0, 1.0, 1.0]
     table[:, COL["stale"]] = [1.0, 1.0, 0.0, 1.0]
-    table[:, COL["asks_past"]] = [0.0, 1.0, 0.0, 0.0]
     table[:, COL["semantic"]] = [0.1, 0.2, 0.3, 0.4]
     x = columns(table)
     assert x.shape == (4, len(SENTENCE_FEATURES))
     col = {name: x[:, i] for i, name in enumerate(SENTENCE_FEATURES)}
     assert col["recency_now"].tolist() == [1.0, 0.0, 0.5, 0.0]
-    assert col["superseded"].tolist() == [1.0, -1.0, 0.0, 1.0]  # asked about the past: a plus
+    assert col["superseded"].tolist() == [1.0, 1.0, 0.0, 1.0]
     assert col["semantic"].tolist() == [0.1, 0.2, 0.3, 0.4]
 
 

@@ -165,17 +165,17 @@ def _hit(document: str, score: float, faiss_id: int) -> Hit:
 
 def test_held_back_passages_join_only_when_they_outscore_the_last_one_taken() -> None:
     # document "a" has five strong passages; the cap lets three into the top five
-    hits = [_hit("a", s, i) for i, s in enumerate([0.9, 0.85, 0.8, 0.7, 0.4])]
+    hits = [_hit("a", s, i) for i, s in enumerate([0.9, 0.85, 0.8, 0.7, 0.4, 0.65])]
     hits += [_hit("b", 0.75, 10), _hit("c", 0.6, 11), _hit("d", 0.5, 12)]
     hits.sort(key=lambda h: -h.score)
 
     plain = diversified(hits, 5)
     assert [h.faiss_id for h in plain] == [0, 1, 2, 10, 11]
 
-    more = diversified(hits, 5, held_back=2)
-    # a's fourth passage (0.7) outscores the last taken (0.6); its fifth (0.4) does not
-    assert [h.faiss_id for h in more] == [0, 1, 2, 10, 11, 3]
-    assert diversified(hits, 5, held_back=1) == more
+    more = diversified(hits, 5, held_back=3)
+    # a's passages of 0.7 and 0.65 outscore the last taken (0.6); its 0.4 does not
+    assert [h.faiss_id for h in more] == [0, 1, 2, 10, 11, 3, 5]
+    assert diversified(hits, 5, held_back=1) == more[:-1]
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..config import Settings
@@ -22,6 +22,7 @@ from .composition import (
     Citation,
     citation_for,
     compose,
+    in_own_language,
     other_years_note,
     quotes_for,
     source_language_note,
@@ -148,6 +149,16 @@ class Assistant:
             return
         ranked, result_hits = self.evidence(version, asked, timings)
         confidence, answerable = self.answerable(asked, ranked)
+        if asked.may_stand_alone:  # a new question, or a follow-up? the better answered
+            alone = replace(asked, query=asked.text, may_stand_alone=False)
+            second: dict[str, float] = {}
+            ranked_alone, hits_alone = self.evidence(version, alone, second)
+            for step, ms in second.items():
+                timings[step] = timings.get(step, 0.0) + ms
+            p_alone, answerable_alone = self.answerable(alone, ranked_alone)
+            if p_alone > confidence:
+                asked, ranked, result_hits = alone, ranked_alone, hits_alone
+                confidence, answerable = p_alone, answerable_alone
         passages = tuple(h.chunk.id for h in result_hits)
         elsewhere = elsewhere_places(asked, ranked)
         if not answerable or elsewhere:
@@ -163,7 +174,7 @@ class Assistant:
             return
         if asked.follow_up:  # lead with what the previous reply did not say
             ranked = not_repeating(ranked, recent, tuning=self.tuning)
-        ranked = in_own_language(ranked, asked.language, self.tuning.own_language_margin)
+        ranked = in_own_language(ranked, asked.language)
         extractive = compose(
             ranked,
             result_hits,
@@ -349,17 +360,6 @@ def refusal_text(asked: Question, topics: Sequence[str], *, elsewhere: Sequence[
     if not topics:
         return text + "."
     return text + translate(lang, " such as {topics}.", topics=", ".join(topics))
-
-
-def in_own_language(ranked: list[Candidate], language: str, margin: float) -> list[Candidate]:
-    """``ranked`` with the sentences in the question's language first, when the best of them
-    scores within ``margin`` of the best of all; else unchanged."""
-    own = [c for c in ranked if c.hit.chunk.language == language]
-    if not own or not ranked or own[0] is ranked[0]:
-        return ranked
-    if own[0].score < ranked[0].score - margin:
-        return ranked
-    return own + [c for c in ranked if c.hit.chunk.language != language]
 
 
 def elsewhere_places(asked: Question, ranked: list[Candidate]) -> list[str]:

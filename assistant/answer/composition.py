@@ -1,14 +1,15 @@
 """Composition: the extractive answer built from scored sentences, and its numbered citations.
 
-``compose`` picks 1-3 complementary sentences (the best one; others within ``Tuning.join_gap``
-of it, in the asker's language, the best one's or English, that neither only repeat an answer
-already given nor say what a chosen one says; within ``Tuning.adjacent_gap``, the sentence right
-after the best, and one of its section holding the kind of answer asked for when none does; for a
-question that asks only for a date or a quantity, only the sentences that state one after the
-best), leads with the best one (unless it is marked as replaced or, for a
-question about the present, older than another), orders their sources and marks every sentence
-with its source's ``[n]``. Another document's near-duplicate of a chosen sentence is not
-repeated: that document is cited beside it ("... by 2030 [1][3]").
+``compose`` picks 1-3 complementary sentences (the best one, and those that score within
+``Tuning.join_gap`` of it, in the asker's language, the best one's or English, when they neither
+only repeat an answer already given nor say what a chosen one says). Within one unit of the
+learned score (the training questions' average gap between the best and the fourth best
+sentence), the sentence right after the best joins too, and one of its section holding the kind
+of answer asked for when none does; for a question that asks only for a date or a quantity, only the
+sentences that state one follow the best. The answer leads with the best one (unless it is
+marked as replaced or, for a question about the present, older than another), orders its
+sources and marks every sentence with its source's ``[n]``. Another document's near-duplicate of
+a chosen sentence is not repeated: that document is cited beside it ("... by 2030 [1][3]").
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from ..i18n import translate
-from ..text import DIGITS, words, years
+from ..text import DIGITS, tokenize, years
 from .cues import EXACT_SHAPES, statement_year
 from .evidence import Candidate
 from .features import FEATURES
@@ -70,13 +71,13 @@ def compose(
     """
     best = ranked[0]
     chosen = [best]
-    most, floor = tuning.max_sentences, best.score - tuning.join_gap
+    most = tuning.max_sentences
     also: dict[tuple[int, int], list[Candidate]] = {}
     # Further sentences are in the asker's language, the best one's or English (which the answer's
     # note names when it quotes it): an answer to an English question does not go on in Finnish.
     spoken = {best.hit.chunk.language, language or best.hit.chunk.language, "en"}
     for cand in ranked[1:]:
-        if len(chosen) == most or cand.score < floor:
+        if len(chosen) == most or cand.score < best.score - tuning.join_gap:
             break
         if cand.hit.chunk.language not in spoken:
             continue
@@ -213,6 +214,24 @@ def _only_what_answers(
     return [chosen[0], *stating]
 
 
+def close_to(cand: Candidate, best: Candidate) -> bool:
+    """Whether ``cand`` scores within one unit of ``best``: the learned score's unit is the
+    training questions' average gap between the best and the fourth best sentence
+    (``evaluation/sentences.SPREAD_RANK``), so a sentence within it is a near rival."""
+    return cand.score >= best.score - 1.0
+
+
+def in_own_language(ranked: list[Candidate], language: str) -> list[Candidate]:
+    """``ranked`` with the sentences in the question's language first, when the best of them
+    scores within one unit of the best of all (``close_to``); else unchanged."""
+    own = [c for c in ranked if c.hit.chunk.language == language]
+    if not own or not ranked or own[0] is ranked[0]:
+        return ranked
+    if not close_to(own[0], ranked[0]):
+        return ranked
+    return own + [c for c in ranked if c.hit.chunk.language != language]
+
+
 def _holding_kind(
     chosen: list[Candidate],
     ranked: list[Candidate],
@@ -228,7 +247,7 @@ def _holding_kind(
         return chosen
     best = chosen[0]
     for cand in ranked:
-        if cand.score < best.score - tuning.adjacent_gap:
+        if not close_to(cand, best):
             continue  # (a follow-up's ranking puts restatements last, whatever their score)
         same_section = (cand.hit.chunk.document, cand.hit.chunk.section) == (
             best.hit.chunk.document,
@@ -275,7 +294,7 @@ def _with_following(
         following is not None
         and following not in chosen
         and len(chosen) < tuning.max_sentences
-        and following.score >= best.score - tuning.adjacent_gap
+        and close_to(following, best)
         and not any(following.text == c.text for c in chosen)
     ):
         return [*chosen, following]
@@ -342,12 +361,13 @@ def quotes_for(answer: str, passage: str) -> tuple[str, ...]:
     """The passage sentence that shares most words with a generated answer."""
     from ..ingest.chunking import split_sentences
 
-    said = _long_words(answer)
+    said = _content_words(answer)
     sentences = [passage[s.start : s.end] for s in split_sentences(passage)]
     if not sentences:
         return ()
-    return (max(sentences, key=lambda s: len(said & _long_words(s))),)
+    return (max(sentences, key=lambda s: len(said & _content_words(s))),)
 
 
-def _long_words(text: str) -> set[str]:
-    return {w for w in words(text) if len(w) >= 3}
+def _content_words(text: str) -> set[str]:
+    """The stemmed content words of ``text`` (stop words left out)."""
+    return set(tokenize(text))

@@ -1,8 +1,9 @@
 """The conversation: a follow-up's retrieval query, and answers that do not repeat the last reply.
 
-A question that reads as a follow-up ("what about transport?", "what's replacing it?") is retrieved
-together with the previous question and the first sentence of the reply to it; its answer then
-leads with what that reply did not already say.
+A question asked after another is retrieved together with the previous question and the first
+sentence of the reply to it; one that points back ("what about transport?", "what's replacing
+it?") is read only so, any other both so and alone, and the assistant keeps the reading the
+documents answer better. A follow-up's answer then leads with what that reply did not already say.
 """
 
 from __future__ import annotations
@@ -119,26 +120,29 @@ def clean_question(question: str, max_chars: int) -> str:
     return " ".join(text.split())[:max_chars]
 
 
-def retrieval_query(
-    question: str, history: Sequence[Turn | dict[str, str]], *, tuning: Tuning = DEFAULT
-) -> str:
-    """The question, joined with the previous exchange when it reads as a follow-up.
+def retrieval_query(question: str, history: Sequence[Turn | dict[str, str]]) -> str:
+    """The question joined with the previous exchange, as a follow-up is read (the question
+    alone when there is none).
 
     The previous question gives the topic; the first sentence of the reply to it names what
     "it" or "the most recent one" refers to ("what's replacing it?" after "when did the coal
-    plant close?" is about the coal unit the reply named).
+    plant close?" is about the coal unit the reply named). Whether a question is a follow-up
+    at all is decided by the assistant (``Question.may_stand_alone``).
     """
     turns = [t for t in (_turn(h) for h in history) if t.content.strip()]
     previous = [t for t in turns if t.role == "user"]
     if not previous:
-        return question
-    if len(words(question)) > tuning.follow_up_words and not _FOLLOW_UP.search(question):
         return question
     parts = [previous[-1].content.strip()]
     if turns[-1].role == "assistant" and not _is_refusal(turns[-1].content):
         reply = strip_markers(turns[-1].content).strip()
         parts.append(re.split(r"(?<=[.!?])\s+", reply, maxsplit=1)[0])
     return " ".join([*parts, question])
+
+
+def points_back(question: str) -> bool:
+    """Whether ``question`` points back at the conversation ("it", "and what about")."""
+    return bool(_FOLLOW_UP.search(question))
 
 
 def _is_refusal(reply: str) -> bool:

@@ -1,6 +1,6 @@
-"""Cues in the wording: what kind of answer a question asks for, whether it asks about now or
-the past, which year a sentence reports on, whether it marks itself as superseded, and what
-an email or web address in a text stands for (pure functions on text).
+"""Cues in the wording: what kind of answer a question asks for, whether it asks about now,
+which year a sentence reports on, whether it marks itself as superseded, and what an email or
+web address in a text stands for (pure functions on text).
 """
 
 from __future__ import annotations
@@ -27,15 +27,6 @@ _STALE = re.compile(
     r"alun perin|oli tarkoitus|silloi\w+|ursprungligen|var tänkt|skulle ha|dåvarande|"
     r"aiemp(i|a\w*)|aiemm(?!in\b)\w+|aikaisemp(i|a\w*)|aikaisemm(?!in\b)\w+|"
     r"(en|ett|den|det|de|samma|\w+s)\s+(äldre|tidigare)(?!\s+än))\b",
-    re.I,
-)
-_ASKS_PAST = re.compile(
-    r"\b(used to|originally|original|previous|previously|earlier|older|old|former|before|"
-    r"history|first|in the past|back then|back in|at first|initially|"
-    # Finnish and Swedish
-    r"alun perin|alkuperäi\w+|aiemmin|aikaisemmin|aiempi|aiemp\w+|ennen|entinen|entis\w+|"
-    r"historia\w*|ensimmäi\w+|alussa|silloin|ursprungligen|ursprunglig\w*|tidigare|förr|"
-    r"förut|före|historia|historik|först|första|i början|på den tiden)\b",
     re.I,
 )
 _MONTHS = (
@@ -84,14 +75,6 @@ _ASKS = (
             re.I,
         ),
         QUANTITY_SHAPE,
-    ),
-    (
-        re.compile(
-            r"^\s*(who|kuka|ketkä|keitä|vem)\b|\bwho (is|was|are|were|chairs|leads|led|runs)\b"
-            r"|\b(kuka|ketkä|keitä|vem)\b",
-            re.I,
-        ),
-        re.compile(r"\S\s+[A-ZÅÄÖ][\w-]+(\s+[A-ZÅÄÖ][\w-]+)+"),
     ),
     (
         # A place: a capitalised name after "in", "at", "near"... other than the city itself
@@ -159,7 +142,7 @@ def answer_positions(text: str, kinds: tuple[re.Pattern[str], ...]) -> list[int]
     )
 
 
-_LATEST, _ASKS_PAST = either_spelling(_LATEST), either_spelling(_ASKS_PAST)
+_LATEST = either_spelling(_LATEST)
 
 
 def asks_for_latest(question: str) -> bool:
@@ -172,11 +155,6 @@ def statement_year(text: str, date: str) -> int:
     ("by 2030" in a 2024 document is a target, not news); 0 when it names none."""
     limit = int(date[:4]) if date[:4].isdigit() else 9999
     return max((y for y in years(text) if y <= limit), default=0)
-
-
-def asks_about_past(question: str) -> bool:
-    """Whether a question asks about the past ("originally", "previous", "used to"...)."""
-    return bool(_ASKS_PAST.search(question))
 
 
 def marked_superseded(text: str) -> bool:

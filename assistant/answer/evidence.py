@@ -80,7 +80,7 @@ class Candidate:
     overlap: float
     terms: frozenset[str] = field(repr=False, compare=False)
     vector: np.ndarray = field(repr=False, compare=False)
-    #: Its document marks it as replaced ("was to be ...") and the question is not about the past.
+    #: Its document marks it as replaced ("was to be ...").
     superseded: bool = False
     #: The cosine of two sentence vectors that counts as ``Tuning.redundant`` with this encoder.
     redundant_cosine: float = DEFAULT.redundant
@@ -176,7 +176,7 @@ class EvidenceScorer:
                 lexical=hit.lexical,
                 fused=hit.score,
                 position=position,
-                length=len(text) / 200,
+                length=len(text),
                 near_answer=closeness(q_terms, in_order, anchors, alternatives, near),
                 **parts,
             )
@@ -191,7 +191,7 @@ class EvidenceScorer:
                     overlap,
                     terms,
                     vec,
-                    superseded=stale and not asked.past,
+                    superseded=stale,
                     redundant_cosine=redundant_cosine,
                     translated_cosine=translated_cosine,
                     features=features,
@@ -222,7 +222,7 @@ class EvidenceScorer:
         near = self._near_words(
             version, query, q_terms | ctx_terms, set().union(*passages, *headings.values())
         )
-        focus = focus_term(q_terms, idf, self.tuning.focus_share)
+        focus = focus_term(q_terms, idf)
         if focus and any(coverage({focus: 1.0}, p, alternatives, near) for p in passages):
             focus = ""  # the retrieved evidence does speak of it somewhere
         return QuestionWords(q_terms, ctx_terms, alternatives, near, headings, focus)
@@ -320,7 +320,6 @@ def _question_part(
         unknown_terms=unknown_terms(q_terms, idf),
         terms=len(q_terms),
         kinds_asked=len(asked.kinds),
-        asks_past=asked.past,
         asks_latest=asked.latest,
         asks_year=bool(asked.years),
         top_lexical=max((h.lexical for h in hits), default=0.0),

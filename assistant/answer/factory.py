@@ -35,5 +35,5 @@ def create_assistant(
             api_key=settings.llm_api_key,
             timeout=settings.llm_timeout,
         )
-    retriever = Retriever(embedder, fusion=settings.fusion, tuning=tuning)
+    retriever = Retriever(embedder, tuning=tuning)
     return Assistant(settings, version, retriever, generator=generator, scorer=scorer)

@@ -19,14 +19,13 @@ FEATURES = (
     "kinds_asked",  # how many kinds the question asks for
     "focus_missing",  # the question's rarest known word is in none of the passages
     "stale",  # its document marks it as replaced
-    "asks_past",  # the question asks about the past
     "dense",  # its passage's dense similarity (the encoder's cosine)
     "lexical",  # its passage's BM25 score, relative to the best passage's
     "fused",  # its passage's fused retrieval score
     "unknown_share",  # the IDF share of the question's words that the corpus never uses
     "terms",  # how many topic words the question has (capped at 12)
     "position",  # the sentence's position in its passage (0 = first)
-    "length",  # its length in characters / 200
+    "length",  # its length in characters
     "top_lexical",  # log(1 + the best passage's BM25 score): the question's words in the corpus
     "unknown_terms",  # how many of the question's topic words the corpus never uses
     "asks_latest",  # the question asks for the current state ("now", "latest")
@@ -44,7 +43,6 @@ def question_part(
     unknown_terms: int,
     terms: int,
     kinds_asked: int,
-    asks_past: bool,
     asks_latest: bool,
     asks_year: bool,
     top_lexical: float,
@@ -55,7 +53,6 @@ def question_part(
         "unknown_terms": float(unknown_terms),
         "terms": float(min(terms, MAX_TERMS)),
         "kinds_asked": float(kinds_asked),
-        "asks_past": float(asks_past),
         "asks_latest": float(asks_latest),
         "asks_year": float(asks_year),
         "top_lexical": math.log1p(max(top_lexical, 0.0)),

@@ -117,10 +117,11 @@ def other_places(question: str, language: str = "en", *, tuning: Tuning = DEFAUL
         return []
     said = [w for w in words(question) if not w.isdecimal()]
     places = gazetteer(tuning)
+    longest = max((name.count(" ") + 1 for name in places), default=1)
     found: list[str] = []
     i = 0
     while i < len(said):
-        for n in (3, 2, 1):  # the longest name first: "Palo Alto", not "Alto"
+        for n in range(longest, 0, -1):  # the longest name first: "Palo Alto", not "Alto"
             name = " ".join(said[i : i + n])
             if language == "sv" and name not in places and name.endswith("s"):
                 name = name[:-1]  # the Swedish genitive: "Stockholms utsläpp"
@@ -142,9 +143,8 @@ def mentions(text: str, place: str) -> bool:
     """Whether ``text`` names ``place`` (case-insensitive, whole words), not as a region that
     may include Espoo: "the Helsinki Metropolitan Area climate strategy" is not about Helsinki.
     """
-    length = len(words(place))
     for match in re.finditer(rf"(?<!\w){re.escape(place)}(?!\w)", text, re.I):
-        after = words(text[match.start() : match.end() + 40])[length : length + 1]
+        after = words(text[match.end() :])[:1]
         if not (after and after[0] in _REGION):
             return True
     return False

@@ -1,9 +1,9 @@
 """The question, read once: what every later step needs to know about it, in one frozen record.
 
-``read_question`` cleans the text, joins a follow-up with the previous exchange for retrieval,
-and reads the cues (what kind of answer is asked for, now or the past, years and places named,
-the language). Retrieval, evidence scoring,
-composition and refusals all read this record; none parses the question again.
+``read_question`` cleans the text, joins it with the previous exchange for retrieval (noting
+whether it may also stand alone), and reads the cues (what kind of answer is asked for, now or
+the past, years and places named, the language). Retrieval, evidence scoring, composition and
+refusals all read this record; none parses the question again.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from .conversation import (
     asks_for_live_information,
     asks_to_override,
     clean_question,
+    points_back,
     retrieval_query,
 )
-from .cues import asked_kinds, asks_about_past, asks_for_latest
+from .cues import asked_kinds, asks_for_latest
 from .language import question_language
 from .places import other_places
 from .tuning import DEFAULT, Tuning
@@ -40,8 +41,6 @@ class Question:
     kinds: tuple[re.Pattern[str], ...] = ()
     #: It asks for the current state ("now", "latest").
     latest: bool = False
-    #: It asks about the past ("originally", "used to").
-    past: bool = False
     #: The years it names ("emissions in 2010").
     years: frozenset[int] = frozenset()
     #: Towns and countries other than Espoo that it names.
@@ -52,6 +51,9 @@ class Question:
     live: bool = False
     #: It tries to change the assistant's instructions ("ignore your previous instructions").
     override: bool = False
+    #: A follow-up that names no pronoun or "what about" may also be a new question: the
+    #: assistant reads it both ways and keeps the reading the documents answer better.
+    may_stand_alone: bool = False
 
     @property
     def follow_up(self) -> bool:
@@ -73,16 +75,16 @@ def read_question(
     decides for a question too short to tell); ``only_in`` maps the words that documents of one
     language alone use to that language (``LexicalIndex.only_in``); ``spellings`` the words
     typed without ä, ö and å to the documents' spelling (``LexicalIndex.respellings``);
-    ``tuning`` the numbers of the language, follow-up and place cues."""
+    ``tuning`` the numbers of the language and place cues."""
     text = respell(clean_question(raw, max_chars), spellings)
-    written_in = question_language(text, language, only_in, tuning=tuning)
+    written_in = question_language(text, language, only_in)
     return Question(
         text=text,
-        query=retrieval_query(text, history, tuning=tuning) if text else text,
+        query=(query := retrieval_query(text, history) if text else text),
+        may_stand_alone=query != text and not points_back(text),
         terms=tuple(content_terms(text, written_in)),
         kinds=tuple(asked_kinds(text)),
         latest=asks_for_latest(text),
-        past=asks_about_past(text),
         years=frozenset(years(text)),
         places=tuple(other_places(text, written_in, tuning=tuning)),
         language=written_in,

@@ -23,8 +23,8 @@ from .features import FEATURES
 from .weights import SCORERS, LinearWeights, weights_path
 
 #: The ranker file's format; a file of another format is not read (2: no hand-weighted score,
-#: no "defines" cue; 3: ``near_answer``, no ``same_quantity``).
-FORMAT = 3
+#: no "defines" cue; 3: ``near_answer``, no ``same_quantity``; 4: no ``asks_past``).
+FORMAT = 4
 #: What the ranker reads about a sentence, in order (made from ``FEATURES`` by ``columns``).
 SENTENCE_FEATURES = (
     "semantic",  # similarity to the question, on the encoder's scale
@@ -34,12 +34,12 @@ SENTENCE_FEATURES = (
     "recency_now",  # the same, when the question asks for the current state
     "kinds_held",  # how many kinds of answer asked for (a date, a number...) it holds
     "same_year",  # it names a year the question names
-    "superseded",  # its document marks it as replaced: +1, or -1 when the question asks the past
+    "superseded",  # its document marks it as replaced
     "dense",  # its passage's dense similarity
     "lexical",  # its passage's BM25 score, relative to the best passage's
     "fused",  # its passage's fused retrieval score
     "position",  # its position in its passage (0 = first)
-    "length",  # its length in characters / 200
+    "length",  # its length in characters
     "near_answer",  # how close the question's words stand to the kind of answer it holds
 )
 _COLUMN = {name: i for i, name in enumerate(FEATURES)}
@@ -54,7 +54,7 @@ def columns(table: np.ndarray) -> np.ndarray:
 
     direct = {name: col(name) for name in SENTENCE_FEATURES if name in _COLUMN}
     direct["recency_now"] = col("recency") * col("asks_latest")
-    direct["superseded"] = col("stale") * (1.0 - 2.0 * col("asks_past"))
+    direct["superseded"] = col("stale")
     return np.column_stack([direct[name] for name in SENTENCE_FEATURES])
 
 

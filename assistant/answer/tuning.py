@@ -8,8 +8,10 @@ and whether a question is answered are not here: the trained scorer decides (``r
 ``answerability.py``), and the few numbers that define its features (``features.MAX_TERMS``,
 ``answerability.TOP``, the training's ``SPREAD_RANK``) belong to the trained weights: changing
 one means retraining. Its scores are on a scale whose unit is the training questions' average
-gap between the best and the fourth best sentence (``evaluation/sentences.SPREAD_RANK``); the
-gaps below are in that unit.
+gap between the best and the fourth best sentence (``evaluation/sentences.SPREAD_RANK``): a
+sentence within one unit of the best is a near rival (``composition.close_to``): the sentence
+right after the best joins the answer that close, and a passage in the question's language that
+close is preferred.
 """
 
 from __future__ import annotations
@@ -22,17 +24,16 @@ class Tuning:
     """The answer path's hand-set numbers."""
 
     # --- retrieval (``retrieval.py``)
-    #: Reciprocal rank fusion's k (``Settings.fusion = "rrf"``).
-    rrf_k: int = 60
-    #: The dense side's share of the min-max normalised score blend (``fusion = "blend"``).
+    #: The dense side's share of the min-max normalised score blend that fuses the two rankings.
     blend_dense_weight: float = 0.5
-    #: Candidates each side (dense, BM25) returns before fusion (at least 4 x k).
+    #: Candidates each side (dense, BM25) returns before fusion (at least k).
     candidates: int = 100
     #: At most this many passages of one document in the top k (row 5).
     max_per_document: int = 3
     #: Passages read for answer sentences beyond the top k (a document's third passage, say).
     extra_evidence: int = 3
-    #: And this many passages the per-document cap held back although they score as well (row 48).
+    #: And this many passages the per-document cap held back although they score as well (row
+    #: 48; all of them, measured in row 139, put more rivals before the answer).
     held_back_evidence: int = 1
 
     # --- the answer (``composition.py``, ``assistant.py``)
@@ -43,32 +44,15 @@ class Tuning:
     translated: float = 0.75
     #: The most sentences of an extractive answer.
     max_sentences: int = 3
-    #: A further sentence joins the best one when it scores within this of it (row 128).
+    #: A further sentence joins the best one when it scores within this of it (row 128); the
+    #: sentence right after the best, or one of its section holding the kind of answer asked
+    #: for, joins within one unit (``composition.close_to``).
     join_gap: float = 0.75
-    #: The sentence right after the best one in its passage, or one of its section that holds
-    #: the kind of answer asked for when none chosen does, joins within this (row 128).
-    adjacent_gap: float = 1.0
-    #: A passage in the question's language is preferred when its best sentence scores this
-    #: close to the best of all (in units of the score scale).
-    own_language_margin: float = 0.3
-
-    # --- reading the question (``language.py``, ``conversation.py``, ``places.py``, ``wording.py``)
-    #: A question of fewer words than this is taken to be in the interface's language.
-    language_min_words: int = 3
-    #: The language detector's confidence needed to call a question Finnish or Swedish.
-    language_confidence: float = 0.9
-    #: A language whose own words in the question outnumber the next one's this many times
-    #: decides without the detector.
-    language_majority: float = 2.0
-    #: A question of more words than this, without a follow-up word ("it", "and what about"),
-    #: is read on its own, not joined with the previous exchange.
-    follow_up_words: int = 6
     #: A sentence restates the previous reply when this share of its own words are the reply's
     #: (a follow-up's answer puts it last).
     restated: float = 0.6
-    #: The question's rarest word the corpus knows is its focus when its IDF is at least this
-    #: share of an unseen word's (rarer words may be typos).
-    focus_share: float = 0.5
+
+    # --- reading the question (``language.py``, ``conversation.py``, ``places.py``, ``wording.py``)
     #: GeoNames places this close to Espoo's centre are its own districts (Helsinki's is 16 km).
     local_radius_km: float = 10.0
     #: Finnish towns of this many people or more are other places a question may ask about.

@@ -25,15 +25,10 @@ class QuestionWords:
     focus: str  # the rarest known question word that no passage holds ("" if none)
 
 
-def focus_term(weights: dict[str, float], idf: tuple[dict[str, float], float], share: float) -> str:
-    """The rarest question word that the corpus knows (unknown words may be typos), if its IDF
-    is at least ``share`` of an unseen word's."""
-    table, unseen = idf
-    known = [(w, t) for t, w in weights.items() if t in table]
-    if not known:
-        return ""
-    weight, term = max(known)
-    return term if weight >= share * unseen else ""
+def focus_term(weights: dict[str, float], idf: tuple[dict[str, float], float]) -> str:
+    """The rarest question word that the corpus knows (unknown words may be typos)."""
+    known = [(w, t) for t, w in weights.items() if t in idf[0]]
+    return max(known)[1] if known else ""
 
 
 def unknown_share(weights: dict[str, float], idf: tuple[dict[str, float], float]) -> float:

@@ -79,7 +79,6 @@ def run_beir(
     folder: Path,
     embedder: Embedder,
     *,
-    fusion: str = "rrf",
     batch_size: int = 32,
     limit: int | None = None,
     progress: Callable[[int], Any] | None = None,
@@ -114,7 +113,7 @@ def run_beir(
     )
     no_sentences = SentenceVectors.collect({}, vectors.shape[1])  # retrieval only
     version = IndexVersion(folder, manifest, index, chunks, {}, lexical, no_sentences)
-    retriever = Retriever(embedder, fusion=fusion)
+    retriever = Retriever(embedder)
     qvecs = embedder.encode([queries[q] for q in test_ids], batch_size=batch_size, role="query")
     scores: dict[str, dict[str, list[float]]] = {m: {"ndcg": [], "recall": []} for m in MODES}
     for qid, qvec in zip(test_ids, qvecs, strict=True):
@@ -135,7 +134,6 @@ def run_beir(
         "queries": len(test_ids),
         "documents": len(chunks),
         "model": embedder.model_id,
-        "fusion": fusion,
         "modes": {
             m: {
                 "ndcg@10": round(float(np.mean(s["ndcg"])), 4),

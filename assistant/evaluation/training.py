@@ -68,6 +68,8 @@ NEVER_TRAINED = (
     "blind17-fisv",
     "blind18-en",
     "blind18-fisv",
+    "blind19-en",
+    "blind19-fisv",
 )
 #: The false-refusal rate the threshold is picked for, by default.
 DEFAULT_FALSE_REFUSAL = 0.05
