@@ -70,6 +70,27 @@ def test_sentences_past_the_length_limit_are_encoded_on_their_own(embedder: Embe
     assert pooled[0][0].any()
 
 
+def test_a_sentence_two_passages_share_is_encoded_once(embedder: Embedder) -> None:
+    # the chunk overlap repeats a passage's last sentence at the start of the next one
+    shared = "Espoo aims to be carbon neutral by 2030."
+    texts = [f"Goals: The city has a roadmap. {shared}", f"Roadmap: {shared} It lists actions."]
+    spans = [[(t.index(shared), t.index(shared) + len(shared))] for t in texts]
+    seen: list[str] = []
+
+    class Recording:  # the real model, recording what it is given; it encodes sentences alone
+        model_id, dimension = embedder.model_id, embedder.dimension
+        prompts = {"query": "query: ", "passage": "passage: "}
+
+        def encode(self, batch: list[str], **options: object) -> np.ndarray:
+            seen.extend(batch)
+            return embedder.encode(batch, **options)  # type: ignore[arg-type]
+
+    _, pooled = embed_with_spans(Recording(), texts, spans)  # type: ignore[arg-type]
+    assert seen.count(shared) == 1
+    np.testing.assert_array_equal(pooled[0][0], pooled[1][0])
+    np.testing.assert_allclose(pooled[0][0], embedder.encode([shared])[0], atol=1e-5)
+
+
 @pytest.mark.slow
 def test_every_answer_unit_of_every_chunk_has_a_stored_vector(
     default_index: DefaultIndex,

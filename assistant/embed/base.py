@@ -169,16 +169,15 @@ def embed_with_spans(
         (i, j) for i, rows in enumerate(pooled) for j, row in enumerate(rows) if not row.any()
     ]
     if missing:
-        bar = alone_progress(len(missing)) if alone_progress else nullcontext(None)
+        # a sentence that two passages share (the overlap repeats one) is encoded once
+        said = [texts[i][spans[i][j][0] : spans[i][j][1]] for i, j in missing]
+        unique = list(dict.fromkeys(said))
+        bar = alone_progress(len(unique)) if alone_progress else nullcontext(None)
         with bar as update:
-            alone = embedder.encode(
-                [texts[i][spans[i][j][0] : spans[i][j][1]] for i, j in missing],
-                batch_size=batch_size,
-                progress=update,
-                role=role,
-            )
-        for (i, j), vec in zip(missing, alone, strict=True):
-            pooled[i][j] = vec
+            alone = embedder.encode(unique, batch_size=batch_size, progress=update, role=role)
+        row = {text: k for k, text in enumerate(unique)}
+        for (i, j), text in zip(missing, said, strict=True):
+            pooled[i][j] = alone[row[text]]
     return vectors, pooled
 
 
