@@ -604,6 +604,39 @@ def test_the_best_sentence_leads_the_answer_unless_it_is_replaced(
     assert "Six protected" in text and "They are" in text and len(citations) == 1
 
 
+@pytest.mark.parametrize("marked", [True, False])
+def test_a_replaced_date_is_led_by_the_nearest_one_that_replaced_it(marked: bool) -> None:
+    import dataclasses
+
+    from assistant.answer.composition import compose
+
+    said = [
+        "The completion date of the rail link has shifted.",
+        "An earlier page expected the rail link to be completed in 2028.",
+        "The later FAQ says that completion is expected in 2029.",
+        "Planning for the rail link began in 2014.",
+    ]
+    # The replaced statement scores best by far; the one after it is beyond the joining unit.
+    ranked, hits = _candidates([FAR, 0.0, FAR - 0.1, FAR - 0.2], said)
+    ranked[0] = dataclasses.replace(ranked[0], superseded=marked)
+    text, _ = compose(ranked, hits)
+    assert ("2029" in text) is marked, text
+    if marked:  # the statement that replaced it leads, the replaced one follows; not 2014
+        assert text.startswith("The later FAQ") and "2028" in text and "2014" not in text
+
+
+@pytest.mark.slow
+def test_a_question_about_a_moved_date_gets_the_new_one_first(assistant) -> None:
+    """The rail link's document says an earlier page expected 2028 and the later FAQ 2029; the
+    earlier sentence names the rail link and scores best, but it does not answer alone."""
+    for question in (
+        "When is the city rail link to Kauklahti going to be finished?",
+        "Is the Espoo city rail link still due in 2028?",
+    ):
+        first = _claims(assistant.ask(question))[0][0]
+        assert "2029" in first, first
+
+
 @pytest.mark.parametrize(("asked_in", "joins"), [("en", False), ("fi", True), ("sv", False)])
 def test_a_further_sentence_in_finnish_joins_only_an_answer_to_a_finnish_question(
     asked_in: str, joins: bool

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..i18n import translate
 from ..text import DIGITS, tokenize, years
-from .cues import EXACT_SHAPES, statement_year
+from .cues import EXACT_SHAPES, latest_year, statement_year
 from .evidence import Candidate
 from .features import FEATURES
 from .retrieval import Hit
@@ -88,7 +88,7 @@ def compose(
         if repeats_answer(cand, chosen, wanted):
             continue
         chosen.append(cand)
-    chosen = _with_following(chosen, ranked, tuning)
+    chosen = _with_current(_with_following(chosen, ranked, tuning), ranked, wanted)[:most]
     if wanted:
         chosen = _only_what_answers(_holding_kind(chosen, ranked, wanted, tuning), wanted)
     if language:
@@ -299,6 +299,34 @@ def _with_following(
     ):
         return [*chosen, following]
     return chosen
+
+
+def _with_current(
+    chosen: list[Candidate], ranked: list[Candidate], wanted: Sequence[re.Pattern[str]]
+) -> list[Candidate]:
+    """``chosen``, led by what replaced the best sentence when its document marks it as replaced
+    and no chosen sentence names a later year: the nearest sentence of its passage that is not
+    marked, names a later year and holds the kind of answer asked for (or the kind the replaced
+    one holds), with the best one's score. "An earlier page expected 2028" is followed by
+    "completion is expected in 2029": alone, it would mislead."""
+    best = chosen[0]
+    year = latest_year(best.text)
+    kinds = list(wanted) or [shape for shape in EXACT_SHAPES if shape.search(best.text)]
+
+    def later(c: Candidate) -> bool:
+        return (
+            not c.superseded
+            and latest_year(c.text) > year
+            and any(shape.search(c.text) for shape in kinds)
+        )
+
+    if not best.superseded or not year or any(later(c) for c in chosen):
+        return chosen
+    current = [c for c in ranked if c.hit_index == best.hit_index and later(c)]
+    if not current:
+        return chosen
+    newer = min(current, key=lambda c: (abs(c.start - best.start), -c.start))
+    return [replace(newer, score=best.score), *chosen]
 
 
 def _next_in_passage(sentence: Candidate, ranked: list[Candidate]) -> Candidate | None:

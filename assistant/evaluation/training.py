@@ -70,6 +70,8 @@ NEVER_TRAINED = (
     "blind18-fisv",
     "blind19-en",
     "blind19-fisv",
+    "blind20-en",
+    "blind20-fisv",
 )
 #: The false-refusal rate the threshold is picked for, by default.
 DEFAULT_FALSE_REFUSAL = 0.05
