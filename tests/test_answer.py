@@ -637,6 +637,14 @@ def test_a_question_about_a_moved_date_gets_the_new_one_first(assistant) -> None
         assert "2029" in first, first
 
 
+@pytest.mark.slow
+def test_a_replaced_statement_about_the_year_asked_leads(assistant) -> None:
+    """The 1990 figure sits in the older programme's section (marked as replaced), but the
+    question asks about 1990: it leads, before the 2020 figures."""
+    first = _claims(assistant.ask("What were Espoo's per-capita emissions in 1990?"))[0][0]
+    assert "6.1" in first, first
+
+
 @pytest.mark.parametrize(("asked_in", "joins"), [("en", False), ("fi", True), ("sv", False)])
 def test_a_further_sentence_in_finnish_joins_only_an_answer_to_a_finnish_question(
     asked_in: str, joins: bool

@@ -9,9 +9,10 @@ import pytest
 from conftest import assistant_with
 
 from assistant.answer.assistant import refusal_text
-from assistant.answer.composition import Citation, source_language_note
+from assistant.answer.composition import Citation
 from assistant.answer.conversation import REFUSAL_START, retrieval_query
 from assistant.answer.language import question_language
+from assistant.answer.notes import source_language_note
 from assistant.answer.question import read_question
 from assistant.i18n import translate
 from assistant.ingest.chunking import split_sentences
@@ -207,7 +208,7 @@ def test_an_english_question_is_still_answered_in_english(assistant) -> None:  #
 
 
 def test_quotes_about_other_years_than_the_one_asked_get_a_note_in_the_askers_language() -> None:
-    from assistant.answer.composition import other_years_note
+    from assistant.answer.notes import other_years_note
 
     quoted = [replace(_citation("en"), quotes=("Emissions were 1.1 million tonnes in 2018.",))]
     note = other_years_note("en", frozenset({2021}), quoted)

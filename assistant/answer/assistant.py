@@ -18,18 +18,11 @@ from ..errors import ConfigError, GenerationError
 from ..i18n import translate
 from ..index.store import IndexVersion
 from .answerability import candidate_features
-from .composition import (
-    Citation,
-    citation_for,
-    compose,
-    in_own_language,
-    other_years_note,
-    quotes_for,
-    source_language_note,
-)
+from .composition import Citation, citation_for, compose, in_own_language, quotes_for
 from .conversation import OVERRIDE_REPLY, OVERRIDE_START, REFUSAL_START, Turn, not_repeating
 from .evidence import Candidate, EvidenceScorer
 from .language import warm_up as load_language_models
+from .notes import other_years_note, source_language_note
 from .places import gazetteer, mentions
 from .question import Question, read_question
 from .retrieval import Hit, Retriever
@@ -182,6 +175,7 @@ class Assistant:
             wanted=asked.kinds,
             tuning=self.tuning,
             language=asked.language,
+            asked_years=asked.years,
         )
         if self.generator is not None:
             yield from self._generate(

@@ -6,8 +6,10 @@ only repeat an answer already given nor say what a chosen one says). Within one 
 learned score (the training questions' average gap between the best and the fourth best
 sentence), the sentence right after the best joins too, and one of its section holding the kind
 of answer asked for when none does; for a question that asks only for a date or a quantity, only the
-sentences that state one follow the best. The answer leads with the best one (unless it is
-marked as replaced or, for a question about the present, older than another), orders its
+sentences that state one follow the best. A best sentence marked as replaced never answers
+alone: the nearest sentence of its passage that names a later year joins and leads. The answer
+leads with the best one (unless it is marked as replaced, and reports on no year the question
+names, or, for a question about the present, is older than another), orders its
 sources and marks every sentence with its source's ``[n]``. Another document's near-duplicate of
 a chosen sentence is not repeated: that document is cited beside it ("... by 2030 [1][3]").
 """
@@ -19,8 +21,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from ..i18n import translate
-from ..text import DIGITS, tokenize, years
+from ..text import DIGITS, tokenize
 from .cues import EXACT_SHAPES, latest_year, statement_year
 from .evidence import Candidate
 from .features import FEATURES
@@ -59,6 +60,7 @@ def compose(
     wanted: Sequence[re.Pattern[str]] = (),
     tuning: Tuning = DEFAULT,
     language: str = "",
+    asked_years: frozenset[int] = frozenset(),
 ) -> tuple[str, tuple[Citation, ...]]:
     """Pick 1-3 complementary sentences and number their sources; text carries ``[n]`` markers
     (a sentence that another document states too carries that document's as well).
@@ -67,7 +69,9 @@ def compose(
     the latest year their quoted sentences report on, newest first. ``wanted`` holds the shapes
     of what the question asks for (``cues.asked_kinds``): an answer holds one when it can. A
     chosen sentence that a passage in ``language`` (the asker's) also states, with all its
-    numbers, is quoted in that language, its own source cited beside it.
+    numbers, is quoted in that language, its own source cited beside it. A statement marked as
+    replaced that reports on a year in ``asked_years`` (the question's) is not ranked as replaced:
+    "per-capita emissions in 1990?" is answered by the older programme's 1990 figure.
     """
     best = ranked[0]
     chosen = [best]
@@ -98,13 +102,14 @@ def compose(
     # replaced after the ones that are not.
     order: list[int] = []
 
-    def year(c: Candidate) -> int:
-        return statement_year(c.text, c.hit.chunk.date) if latest_first else 0
+    def rank(c: Candidate) -> tuple[bool, int, float]:
+        reported = statement_year(c.text, c.hit.chunk.date)
+        return c.superseded and reported not in asked_years, -reported * latest_first, -c.score
 
-    ranking = sorted(chosen, key=lambda c: (c.superseded, -year(c), -c.score))
+    ranking = sorted(chosen, key=rank)
     # The best sentence leads the answer (a statement marked as replaced, or for a question
     # about the present an older one, only when there is no other), and its source is the first.
-    lead = min(chosen, key=lambda c: (c.superseded, -year(c), -c.score))
+    lead = min(chosen, key=rank)
     for cand in [lead, *ranking]:
         if cand.hit_index not in order:
             order.append(cand.hit_index)
@@ -333,39 +338,6 @@ def _next_in_passage(sentence: Candidate, ranked: list[Candidate]) -> Candidate 
     """The candidate that follows ``sentence`` in its passage, if any."""
     later = [c for c in ranked if c.hit_index == sentence.hit_index and c.start > sentence.start]
     return min(later, key=lambda c: c.start, default=None)
-
-
-#: The source-language note of an answer quoted from a passage in another language.
-_SOURCE_IN = {
-    "en": "The source of this answer is in English.",
-    "fi": "The source of this answer is in Finnish.",
-    "sv": "The source of this answer is in Swedish.",
-}
-
-
-def source_language_note(language: str, citations: Sequence[Citation]) -> str:
-    """One line in the asker's language when the answer's first source is in another language."""
-    if (
-        not citations
-        or citations[0].language == language
-        or citations[0].language not in _SOURCE_IN
-    ):
-        return ""
-    return translate(language, _SOURCE_IN[citations[0].language])
-
-
-def other_years_note(language: str, asked: frozenset[int], citations: Sequence[Citation]) -> str:
-    """One line in the asker's language when the question names years and the quoted sentences
-    name others only: "emissions in 2021?" answered with the 2018 figure says so. (A sentence
-    that names no year says nothing either way: "Natura 2000" asked, six areas answered.)"""
-    quoted = {y for c in citations for quote in c.quotes for y in years(quote)}
-    if not asked or not quoted or asked & quoted:
-        return ""
-    return translate(
-        language,
-        "The quoted sentences are about other years than {years}.",
-        years=", ".join(str(y) for y in sorted(asked)),
-    )
 
 
 def citation_for(n: int, hit: Hit, quotes: tuple[str, ...]) -> Citation:
