@@ -30,8 +30,8 @@ from .features import FEATURES
 from .weights import SCORERS, LinearWeights, weights_path
 
 #: The weights file's format; a file of another format is not read (2: a threshold per language;
-#: 3: the best score itself, no hand-set bar).
-FORMAT = 3
+#: 3: the best score itself, no hand-set bar; 4: ``top_near_answer``).
+FORMAT = 4
 #: How many of the best sentences the answerability model looks into for the kind of answer and
 #: the year asked for (part of the model: changing it means retraining).
 TOP = 3
@@ -53,6 +53,7 @@ QUESTION_FEATURES = (
     "english",  # the question is in English
     "kinds_unheld",  # it asks for kinds of answer and none of the three best sentences holds one
     "year_unheld",  # it names a year and none of the three best sentences names it
+    "top_near_answer",  # how close the question's words stand to the answer in the three best
 )
 _COLUMN = {name: i for i, name in enumerate(FEATURES)}
 
@@ -85,6 +86,7 @@ def question_features(table: np.ndarray, best_score: float, language: str) -> np
             float(language == "en"),
             float(best[col("kinds_asked")] > 0 and top[:, col("kinds_held")].max() == 0),
             float(best[col("asks_year")] > 0 and top[:, col("same_year")].max() == 0),
+            top[:, col("near_answer")].max(),
         ]
     )
 
