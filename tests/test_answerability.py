@@ -335,15 +335,17 @@ def test_question_features_see_what_the_three_best_sentences_leave_unanswered() 
     table[:, col["kinds_asked"]] = 1.0
     table[:, col["asks_year"]] = 1.0
     table[3, col["kinds_held"]] = table[3, col["same_year"]] = 1.0  # only the fourth best
-    named = dict(zip(QUESTION_FEATURES, question_features(table, 0.6, "fi"), strict=True))
+    scores = np.array([0.6, 0.2, 0.1, 0.0, -0.5])
+    named = dict(zip(QUESTION_FEATURES, question_features(table, scores, "fi"), strict=True))
     assert named["kinds_unheld"] == named["year_unheld"] == 1.0
     assert named["best_score"] == pytest.approx(0.6) and named["english"] == 0.0
+    assert named["margin"] == pytest.approx(0.4)  # over the second best
     table[1, col["kinds_held"]] = table[2, col["same_year"]] = 1.0
-    named = dict(zip(QUESTION_FEATURES, question_features(table, 0.6, "en"), strict=True))
+    named = dict(zip(QUESTION_FEATURES, question_features(table, scores, "en"), strict=True))
     assert named["kinds_unheld"] == named["year_unheld"] == 0.0
     table[:, col["asks_year"]] = table[:, col["kinds_asked"]] = 0.0  # nothing asked: nothing unheld
     table[:, col["same_year"]] = table[:, col["kinds_held"]] = 0.0
-    named = dict(zip(QUESTION_FEATURES, question_features(table, 0.6, "en"), strict=True))
+    named = dict(zip(QUESTION_FEATURES, question_features(table, scores, "en"), strict=True))
     assert named["kinds_unheld"] == named["year_unheld"] == 0.0
 
 

@@ -30,8 +30,8 @@ from .features import FEATURES
 from .weights import SCORERS, LinearWeights, weights_path
 
 #: The weights file's format; a file of another format is not read (2: a threshold per language;
-#: 3: the best score itself, no hand-set bar; 4: ``top_near_answer``).
-FORMAT = 4
+#: 3: the best score itself, no hand-set bar; 4: ``top_near_answer``; 5: ``margin``).
+FORMAT = 5
 #: How many of the best sentences the answerability model looks into for the kind of answer and
 #: the year asked for (part of the model: changing it means retraining).
 TOP = 3
@@ -54,14 +54,17 @@ QUESTION_FEATURES = (
     "kinds_unheld",  # it asks for kinds of answer and none of the three best sentences holds one
     "year_unheld",  # it names a year and none of the three best sentences names it
     "top_near_answer",  # how close the question's words stand to the answer in the three best
+    "margin",  # how far the best sentence's score stands above the second best's
 )
 _COLUMN = {name: i for i, name in enumerate(FEATURES)}
 
 
-def question_features(table: np.ndarray, best_score: float, language: str) -> np.ndarray:
+def question_features(table: np.ndarray, scores: np.ndarray, language: str) -> np.ndarray:
     """The ``QUESTION_FEATURES`` of a question whose sentences' ``FEATURES`` are the rows of
-    ``table`` (best first) and whose best sentence scores ``best_score``."""
+    ``table`` and whose sentences score ``scores`` (both best first)."""
     table = np.asarray(table, dtype=np.float64)
+    scores = np.asarray(scores, dtype=np.float64)
+    best_score = float(scores[0])
     best = table[0]
     top = table[:TOP]
 
@@ -87,6 +90,7 @@ def question_features(table: np.ndarray, best_score: float, language: str) -> np
             float(best[col("kinds_asked")] > 0 and top[:, col("kinds_held")].max() == 0),
             float(best[col("asks_year")] > 0 and top[:, col("same_year")].max() == 0),
             top[:, col("near_answer")].max(),
+            float(scores[0] - scores[1]) if len(scores) > 1 else 0.0,
         ]
     )
 
@@ -94,7 +98,7 @@ def question_features(table: np.ndarray, best_score: float, language: str) -> np
 def candidate_features(ranked: Sequence[Candidate], language: str) -> np.ndarray:
     """``question_features`` of sentences ``ranked`` best first."""
     table = np.array([c.features for c in ranked], dtype=np.float64)
-    return question_features(table, ranked[0].score, language)
+    return question_features(table, np.array([c.score for c in ranked]), language)
 
 
 @dataclass(frozen=True, kw_only=True)

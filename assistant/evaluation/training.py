@@ -107,7 +107,7 @@ def examples_of(questions: Sequence[Scored], ranker: SentenceRanker) -> list[Exa
             Example(
                 file=q.file,
                 answerable=q.answerable,
-                features=question_features(q.table[order], float(scores[order[0]]), q.language),
+                features=question_features(q.table[order], scores[order], q.language),
                 elsewhere=q.elsewhere,
                 language=q.language,
             )
