@@ -30,6 +30,7 @@ def test_names_other_places(question: str, places: list[str]) -> None:
         "when is the rail link between leppävaara and kauklahti ready",  # Espoo's own districts
         "is matinkylä getting a new library",
         "are people in the helsinki area recycling enough",  # a region that includes Espoo
+        "do homes in the helsinki capital region sort their biowaste",
         "which companies in finland are in the innovation garden",  # Finland contains Espoo
         "when does the metro extension open",  # words that are also small towns abroad
         "how much of the city is forest",
@@ -58,6 +59,7 @@ def test_a_region_named_after_a_city_is_not_that_city() -> None:
     strategy = "Espoo committed to the Helsinki Metropolitan Area climate strategy 2030"
     assert not mentions(strategy, "Helsinki")
     assert not mentions("in the Helsinki region", "Helsinki")
+    assert not mentions("households in the Helsinki capital region", "Helsinki")
     assert mentions("the Helsinki region, and Helsinki itself, aim for 2030", "Helsinki")
 
 

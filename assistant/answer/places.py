@@ -24,8 +24,9 @@ _LISTS = (500, 1000, 5000, 15000)
 _NORDIC_LETTER = re.compile(r"[åäöÅÄÖ]")
 _OTHER_NAME = re.compile(r"[A-ZÅÄÖ][a-zåäö]{3,}|[A-ZÅÄÖ]*[åäöÅÄÖ][a-zåäö]*")
 _HOME_WORD = re.compile(r"\bespoo", re.I)
-#: "The Helsinki area" or "the Helsinki region" may well include Espoo.
-_REGION = {"area", "region", "regions", "metropolitan", "metro", "seutu"}
+#: "The Helsinki area", "the Helsinki region" or "the Helsinki capital region" may well include
+#: Espoo.
+_REGION = {"area", "region", "regions", "metropolitan", "metro", "seutu", "capital"}
 
 
 def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
