@@ -72,6 +72,8 @@ NEVER_TRAINED = (
     "blind19-fisv",
     "blind20-en",
     "blind20-fisv",
+    "blind21-en",
+    "blind21-fisv",
 )
 #: The false-refusal rate the threshold is picked for, by default.
 DEFAULT_FALSE_REFUSAL = 0.05
