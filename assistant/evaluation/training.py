@@ -74,6 +74,8 @@ NEVER_TRAINED = (
     "blind20-fisv",
     "blind21-en",
     "blind21-fisv",
+    "blind22-en",
+    "blind22-fisv",
 )
 #: The false-refusal rate the threshold is picked for, by default.
 DEFAULT_FALSE_REFUSAL = 0.05
