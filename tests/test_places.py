@@ -43,6 +43,22 @@ def test_espoo_its_districts_regions_and_common_words_are_not_elsewhere(question
     assert other_places(question) == []
 
 
+@pytest.mark.parametrize(
+    ("question", "language", "elsewhere"),
+    [
+        ("paljonko kotitaloudet kierrättävät helsingin seudulla", "fi", []),  # the region
+        ("helsingin seudun liikenteen sähköbussit", "fi", []),  # Helsinki Region Transport
+        ("mikä on helsingin ilmastotavoite", "fi", ["Helsinki"]),  # the city itself
+        ("hur mycket återvinner hushållen i helsingfors huvudstadsregion", "sv", []),
+        ("när blir helsingfors kolneutralt", "sv", ["Helsingfors"]),
+    ],
+)
+def test_a_region_named_after_a_city_in_finnish_or_swedish_is_not_that_city(
+    question: str, language: str, elsewhere: list[str]
+) -> None:
+    assert other_places(question, language) == elsewhere
+
+
 def test_gazetteer_holds_neighbours_and_cities_abroad_but_not_espoo() -> None:
     places = gazetteer()
     assert {"helsinki", "vantaa", "tampere", "stockholm", "tallinn"} <= places.keys()

@@ -24,9 +24,15 @@ _LISTS = (500, 1000, 5000, 15000)
 _NORDIC_LETTER = re.compile(r"[åäöÅÄÖ]")
 _OTHER_NAME = re.compile(r"[A-ZÅÄÖ][a-zåäö]{3,}|[A-ZÅÄÖ]*[åäöÅÄÖ][a-zåäö]*")
 _HOME_WORD = re.compile(r"\bespoo", re.I)
-#: "The Helsinki area", "the Helsinki region" or "the Helsinki capital region" may well include
-#: Espoo.
-_REGION = {"area", "region", "regions", "metropolitan", "metro", "seutu", "capital"}
+#: "The Helsinki area", "the Helsinki capital region", "Helsingin seudulla", "Helsingfors
+#: huvudstadsregion" may well include Espoo: a word after a place that holds one of these is a
+#: region's.
+_REGION = ("area", "region", "metro", "capital", "seutu", "seudu", "huvudstad", "område")
+
+
+def _region(word: str) -> bool:
+    """Whether ``word``, after a place's name, makes it a region that may include Espoo."""
+    return any(part in word for part in _REGION)
 
 
 def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -127,14 +133,15 @@ def other_places(question: str, language: str = "en", *, tuning: Tuning = DEFAUL
             if language == "sv" and name not in places and name.endswith("s"):
                 name = name[:-1]  # the Swedish genitive: "Stockholms utsläpp"
             if len(said[i : i + n]) == n and name in places:
-                region = i + n < len(said) and said[i + n] in _REGION
+                region = i + n < len(said) and _region(said[i + n])
                 if not region and places[name] not in found:
                     found.append(places[name])
                 i += n
                 break
         else:
             inflected = _inflected(said[i], tuning) if language == "fi" else ""
-            if inflected and inflected not in found:
+            region = i + 1 < len(said) and _region(said[i + 1])
+            if inflected and not region and inflected not in found:
                 found.append(inflected)
             i += 1
     return found
@@ -146,6 +153,6 @@ def mentions(text: str, place: str) -> bool:
     """
     for match in re.finditer(rf"(?<!\w){re.escape(place)}(?!\w)", text, re.I):
         after = words(text[match.end() :])[:1]
-        if not (after and after[0] in _REGION):
+        if not (after and _region(after[0])):
             return True
     return False
