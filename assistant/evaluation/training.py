@@ -76,6 +76,8 @@ NEVER_TRAINED = (
     "blind21-fisv",
     "blind22-en",
     "blind22-fisv",
+    "blind23-en",
+    "blind23-fisv",
 )
 #: The false-refusal rate the threshold is picked for, by default.
 DEFAULT_FALSE_REFUSAL = 0.05
