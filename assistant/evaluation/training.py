@@ -78,6 +78,10 @@ NEVER_TRAINED = (
     "blind22-fisv",
     "blind23-en",
     "blind23-fisv",
+    "blind24-en",
+    "blind24-fisv",
+    "blind25-en",
+    "blind25-fisv",
 )
 #: The false-refusal rate the threshold is picked for, by default.
 DEFAULT_FALSE_REFUSAL = 0.05
