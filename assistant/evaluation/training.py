@@ -58,6 +58,10 @@ NEVER_TRAINED = (
     "blind24-fisv",
     "blind25-en",
     "blind25-fisv",
+    "blind26-en",
+    "blind26-fisv",
+    "blind27-en",
+    "blind27-fisv",
 )
 #: Blind question files the answerability model is also fitted on: their out-of-scope questions
 #: are the near misses the project's own files lack ("the West Metro extension's total cost").
