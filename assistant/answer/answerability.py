@@ -30,8 +30,9 @@ from .features import FEATURES
 from .weights import SCORERS, LinearWeights, weights_path
 
 #: The weights file's format; a file of another format is not read (2: a threshold per language;
-#: 3: the best score itself, no hand-set bar; 4: ``top_near_answer``; 5: ``margin``).
-FORMAT = 5
+#: 3: the best score itself, no hand-set bar; 4: ``top_near_answer``; 5: ``margin``;
+#: 6: ``best_known_held``).
+FORMAT = 6
 #: How many of the best sentences the answerability model looks into for the kind of answer and
 #: the year asked for (part of the model: changing it means retraining).
 TOP = 3
@@ -55,6 +56,7 @@ QUESTION_FEATURES = (
     "year_unheld",  # it names a year and none of the three best sentences names it
     "top_near_answer",  # how close the question's words stand to the answer in the three best
     "margin",  # how far the best sentence's score stands above the second best's
+    "best_known_held",  # the share of the question's known words the best one's passage holds
 )
 _COLUMN = {name: i for i, name in enumerate(FEATURES)}
 
@@ -91,6 +93,7 @@ def question_features(table: np.ndarray, scores: np.ndarray, language: str) -> n
             float(best[col("asks_year")] > 0 and top[:, col("same_year")].max() == 0),
             top[:, col("near_answer")].max(),
             float(scores[0] - scores[1]) if len(scores) > 1 else 0.0,
+            best[col("known_held")],
         ]
     )
 

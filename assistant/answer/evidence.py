@@ -158,10 +158,12 @@ class EvidenceScorer:
             terms = frozenset(words_of(text, hit.chunk.language))
             context = terms | headings[i]
             overlap = coverage(q_terms, context, alternatives, near)
+            known_held = words.known_held[i]
             if hit.chunk.language != lang != "en":
                 # A Finnish or Swedish question is often answered from an English passage, whose
                 # words rarely match its own: the overlap is read from the meaning instead.
                 overlap = max(overlap, min(max(float(sem), 0.0), 1.0))
+                known_held = max(known_held, min(max(float(sem), 0.0), 1.0))
             parts = _cues(asked, text, hit, focus=bool(focus))
             in_order = stems([w.casefold() for w in WORD.findall(text)], hit.chunk.language)
             anchors = answer_positions(text, asked.kinds)
@@ -178,6 +180,7 @@ class EvidenceScorer:
                 position=position,
                 length=len(text),
                 near_answer=closeness(q_terms, in_order, anchors, alternatives, near),
+                known_held=known_held,
                 **parts,
             )
             candidates.append(
@@ -225,7 +228,12 @@ class EvidenceScorer:
         focus = focus_term(q_terms, idf)
         if focus and any(coverage({focus: 1.0}, p, alternatives, near) for p in passages):
             focus = ""  # the retrieved evidence does speak of it somewhere
-        return QuestionWords(q_terms, ctx_terms, alternatives, near, headings, focus)
+        known = {t: w for t, w in q_terms.items() if t in idf[0]}
+        known_held = {
+            i: coverage(known, passage | headings[i], alternatives, near) if known else 1.0
+            for i, passage in enumerate(passages)
+        }
+        return QuestionWords(q_terms, ctx_terms, alternatives, near, headings, focus, known_held)
 
     def _near_words(
         self, version: IndexVersion, text: str, weights: dict[str, float], candidates: set[str]
@@ -284,7 +292,9 @@ class EvidenceScorer:
             model = version.manifest.model
             cached = (
                 background_scale(version.sentences.vectors, REFERENCE_SENTENCES, model=model),
-                background_scale(version.words.vectors, REFERENCE_WORDS, model=model),
+                background_scale(
+                    version.words.vectors, REFERENCE_WORDS, model=model, table="words"
+                ),
             )
             with self._lock:
                 self._scales[version.name] = cached

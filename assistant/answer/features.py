@@ -32,6 +32,7 @@ FEATURES = (
     "same_year",  # it names a year the question names
     "asks_year",  # the question names a year
     "near_answer",  # how close the question's words stand to the kind of answer asked for in it
+    "known_held",  # the IDF share of the question's corpus-known words its passage holds
 )
 #: The most topic words ``terms`` counts.
 MAX_TERMS = 12

@@ -23,6 +23,8 @@ class QuestionWords:
     near: Near
     headings: dict[int, set[str]]  # the stems of each passage's title and section
     focus: str  # the rarest known question word that no passage holds ("" if none)
+    #: Per passage, the IDF share of the question's known words that it and its headings hold.
+    known_held: dict[int, float]
 
 
 def focus_term(weights: dict[str, float], idf: tuple[dict[str, float], float]) -> str:

@@ -22,7 +22,7 @@ from ..config import Settings
 from ..embed.base import Embedder
 from ..errors import ConfigError
 from ..index.store import IndexVersion
-from .training import train, training_files
+from .training import answerability_files, train, training_files
 
 log = logging.getLogger(__name__)
 #: Where the project's question files are, relative to the working folder (``make run``'s).
@@ -62,7 +62,7 @@ def train_scorer(collecting: Assistant, folder: Path) -> Scorer:
         len(files),
         folder,
     )
-    train(collecting, files, out=folder)
+    train(collecting, files, out=folder, extra=answerability_files(QUESTION_FILES))
     load_ranker.cache_clear()  # "none there" was remembered before training
     load_answerability.cache_clear()
     found = find_scorer(model, [folder])
