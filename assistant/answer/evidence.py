@@ -38,6 +38,7 @@ from .wording import (
     closeness,
     coverage,
     focus_term,
+    mended,
     unknown_share,
     unknown_terms,
     weighted_terms,
@@ -214,7 +215,10 @@ class EvidenceScorer:
     ) -> QuestionWords:
         """The question's weighted words, what stands for them in the passages, and its focus."""
         question, query, lang = asked.text, asked.query, asked.language
-        alternatives = alternatives_of(self.thesaurus.matches(query))
+        alternatives = {
+            **mended(query, idf, lang),
+            **alternatives_of(self.thesaurus.matches(query)),
+        }
         q_terms = weighted_terms(question, idf, alternatives, lang)
         ctx_terms = weighted_terms(query, idf, alternatives, lang) if query != question else q_terms
         passages = [set(words_of(h.chunk.text, h.chunk.language)) for h in hits]
