@@ -62,6 +62,10 @@ NEVER_TRAINED = (
     "blind26-fisv",
     "blind27-en",
     "blind27-fisv",
+    "blind28-en",
+    "blind28-fisv",
+    "blind29-en",
+    "blind29-fisv",
 )
 #: Blind question files the answerability model is also fitted on: their out-of-scope questions
 #: are the near misses the project's own files lack ("the West Metro extension's total cost").
