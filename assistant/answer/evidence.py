@@ -38,7 +38,6 @@ from .wording import (
     closeness,
     coverage,
     focus_term,
-    mended,
     unknown_share,
     unknown_terms,
     weighted_terms,
@@ -215,10 +214,7 @@ class EvidenceScorer:
     ) -> QuestionWords:
         """The question's weighted words, what stands for them in the passages, and its focus."""
         question, query, lang = asked.text, asked.query, asked.language
-        alternatives = {
-            **mended(query, idf, lang),
-            **alternatives_of(self.thesaurus.matches(query)),
-        }
+        alternatives = alternatives_of(self.thesaurus.matches(query))
         q_terms = weighted_terms(question, idf, alternatives, lang)
         ctx_terms = weighted_terms(query, idf, alternatives, lang) if query != question else q_terms
         passages = [set(words_of(h.chunk.text, h.chunk.language)) for h in hits]

@@ -44,35 +44,6 @@ def unknown_terms(weights: dict[str, float], idf: tuple[dict[str, float], float]
     return sum(1 for t in weights if t not in idf[0])
 
 
-_LETTERS = "abcdefghijklmnopqrstuvwxyzåäö"
-
-
-def _one_slip(word: str) -> set[str]:
-    """The words one typing slip from ``word``: a letter left out, added or changed, or two
-    neighbours swapped."""
-    cuts = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-    return {
-        *(a + b[1:] for a, b in cuts if b),
-        *(a + b[1] + b[0] + b[2:] for a, b in cuts if len(b) > 1),
-        *(a + c + b[1:] for a, b in cuts if b for c in _LETTERS),
-        *(a + c + b for a, b in cuts for c in _LETTERS),
-    } - {word}
-
-
-def mended(text: str, idf: tuple[dict[str, float], float], language: str = "en") -> Alternatives:
-    """For each stem of ``text`` that the corpus never uses, the corpus stem one typing slip
-    away ("nuetral" stands for "neutral"), the most common when there are several."""
-    table = idf[0]
-    out: Alternatives = {}
-    for term in set(content_terms(text, language)):
-        if term in table or not term.isalpha():
-            continue
-        near = [c for c in _one_slip(term) if c in table]
-        if near:
-            out[term] = (frozenset({min(near, key=lambda c: (table[c], c))}),)
-    return out
-
-
 def alternatives_of(matches: list[Match]) -> Alternatives:
     """For each question stem a synonym rule matched, the documents' wordings that stand for it."""
     found: dict[str, list[frozenset[str]]] = {}
