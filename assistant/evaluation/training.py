@@ -66,6 +66,10 @@ NEVER_TRAINED = (
     "blind28-fisv",
     "blind29-en",
     "blind29-fisv",
+    "blind30-en",
+    "blind30-fisv",
+    "blind31-en",
+    "blind31-fisv",
 )
 #: Blind question files the answerability model is also fitted on: their out-of-scope questions
 #: are the near misses the project's own files lack ("the West Metro extension's total cost").
