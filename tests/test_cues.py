@@ -36,6 +36,11 @@ def test_live_information_requests(question: str, live: bool) -> None:
 KINDS = {
     "when did the metro open": (["The metro opened in November 2017."], ["It has 8 stations."]),
     "how many stations are there": (["The metro has 8 stations."], ["It opened in 2022."]),
+    # the day of a date is no quantity: "opened on 12 August 2015" does not say what it cost
+    "how much did the learning centre cost": (
+        ["It cost about EUR 54 million.", "It opened on 12 August 2015 and cost 54 million."],
+        ["It opened on 12 August 2015.", "Se avattiin 12. elokuuta 2015.", "Den 3 december."],
+    ),
     "what is the new strategy called": (
         ['It is titled "Espoo – The Capital".', "The strategy is called the Espoo Story."],
         ["The strategy was approved in 2025."],

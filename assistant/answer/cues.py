@@ -37,12 +37,14 @@ _MONTHS = (
     r"januari|februari|mars|maj|juni|juli|augusti|oktober|"
     r"våren|sommaren|sommar|hösten|höst|vintern|vinter)"
 )
-#: What a date and a quantity (a number that is not a bare year, an amount of money too) look like.
+#: What a date and a quantity (a number that is neither a bare year nor a date's day, an amount of
+#: money too) look like.
 #: They are exact: a sentence without one does not state one (names and places are recognised
 #: by their capitals only, which misses "west of Espoo Centre").
 DATE_SHAPE = re.compile(rf"{YEAR.pattern}|\b{_MONTHS}\b", re.I)
 QUANTITY_SHAPE = re.compile(
-    r"(?<![\d,.])(?!(?:19|20)\d\d(?![\d,.]\d))\d[\d,.]*"
+    # not a bare year, nor the day of a date ("12 August", "12. elokuuta", "12 augusti")
+    rf"(?<![\d,.])(?!(?:19|20)\d\d(?![\d,.]\d))(?!\d[\d,.]*\s+{_MONTHS}\b)\d[\d,.]*"
     # or a number written as a word, from two up ("six Natura 2000 sites", "kuusi", "sex")
     r"|\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
     r"hundreds?|thousands?|dozens?|kaksi|kahde\w*|kolme|kolmen|kolmella|neljä|neljän|viisi|"
