@@ -208,6 +208,7 @@ def test_sentence_features_follow_the_named_order() -> None:
         asks_latest=True,
         asks_year=False,
         top_lexical=8.0,
+        asks_cost=True,
     )
     own = {name: float(i) for i, name in enumerate(FEATURES) if name not in shared}
     own["lexical"] = 4.0
@@ -216,7 +217,7 @@ def test_sentence_features_follow_the_named_order() -> None:
     assert values["lexical"] == 0.5  # relative to the best passage's BM25 score
     assert values["top_lexical"] == pytest.approx(np.log1p(8.0))
     assert values["dense"] == own["dense"]
-    assert values["asks_latest"] == 1.0
+    assert values["asks_latest"] == values["asks_cost"] == 1.0
     with pytest.raises(ValueError, match="semantic"):
         sentence_features(shared, **{k: v for k, v in own.items() if k != "semantic"})
 
@@ -387,23 +388,25 @@ def test_question_features_see_what_the_three_best_sentences_leave_unanswered() 
     col = {name: i for i, name in enumerate(FEATURES)}
     table = np.zeros((5, len(FEATURES)))
     table[:, col["kinds_asked"]] = 1.0
-    table[:, col["asks_year"]] = 1.0
+    table[:, col["asks_year"]] = table[:, col["asks_cost"]] = 1.0
     table[3, col["kinds_held"]] = table[3, col["same_year"]] = 1.0  # only the fourth best
+    table[3, col["money_held"]] = 1.0
     scores = np.array([0.6, 0.2, 0.1, 0.0, -0.5])
     named = dict(zip(QUESTION_FEATURES, question_features(table, scores, "fi"), strict=True))
-    assert named["kinds_unheld"] == named["year_unheld"] == 1.0
+    assert named["kinds_unheld"] == named["year_unheld"] == named["cost_unheld"] == 1.0
     assert named["best_score"] == pytest.approx(0.6) and named["english"] == 0.0
     assert named["margin"] == pytest.approx(0.4)  # over the second best
     table[:, col["known_held"]] = [0.25, 1.0, 1.0, 1.0, 1.0]
     named = dict(zip(QUESTION_FEATURES, question_features(table, scores, "fi"), strict=True))
     assert named["best_known_held"] == 0.25  # the best one's passage, not the others
-    table[1, col["kinds_held"]] = table[2, col["same_year"]] = 1.0
+    table[1, col["kinds_held"]] = table[2, col["same_year"]] = table[2, col["money_held"]] = 1.0
     named = dict(zip(QUESTION_FEATURES, question_features(table, scores, "en"), strict=True))
-    assert named["kinds_unheld"] == named["year_unheld"] == 0.0
+    assert named["kinds_unheld"] == named["year_unheld"] == named["cost_unheld"] == 0.0
     table[:, col["asks_year"]] = table[:, col["kinds_asked"]] = 0.0  # nothing asked: nothing unheld
     table[:, col["same_year"]] = table[:, col["kinds_held"]] = 0.0
+    table[:, col["asks_cost"]] = table[:, col["money_held"]] = 0.0
     named = dict(zip(QUESTION_FEATURES, question_features(table, scores, "en"), strict=True))
-    assert named["kinds_unheld"] == named["year_unheld"] == 0.0
+    assert named["kinds_unheld"] == named["year_unheld"] == named["cost_unheld"] == 0.0
 
 
 def test_a_question_names_its_years() -> None:

@@ -7,8 +7,10 @@ import pytest
 
 from assistant.answer.conversation import asks_for_live_information, asks_to_override
 from assistant.answer.cues import (
+    MONEY_SHAPE,
     answer_positions,
     asked_kinds,
+    asks_cost,
     words_of,
 )
 from assistant.text import tokenize
@@ -113,6 +115,41 @@ def test_a_sum_of_money_is_a_quantity() -> None:
     amounts = ("It costs EUR 275 million.", "Others pay 15 € an hour.")
     assert all(kinds[0].search(s) for s in amounts)
     assert not asked_kinds("what did the tram cost")
+
+
+@pytest.mark.parametrize(
+    ("question", "cost"),
+    [
+        ("How much did the West Metro extension cost in total?", True),
+        ("what's the price of a city bike season pass", True),
+        ("What is the gate fee at Ämmässuo?", True),
+        ("Mitä Espoon kaupunkirata maksaa?", True),
+        ("paljonko raide-jokeri maksoi kaikkiaan", True),
+        ("vad kostar esbo stadsbana", True),
+        ("Hur fördelas kostnaderna för Esbo stadsbana?", True),
+        ("How many city bikes does Espoo have?", False),
+        ("vilket pris fick esbo 2016", False),  # a prize, not a price
+        ("When did the metro open?", False),
+    ],
+)
+def test_a_question_that_asks_what_something_costs(question: str, cost: bool) -> None:
+    assert asks_cost(question) is cost
+
+
+@pytest.mark.parametrize(
+    ("sentence", "money"),
+    [
+        ("The Espoo City Rail Link costs EUR 275 million at 2019 prices.", True),
+        ("Other users pay 15 € per hour.", True),
+        ("Rakennuksen hinta oli noin 54 miljoonaa euroa.", True),
+        ("Andra användare betalar 15 euro i timmen.", True),
+        ("The extension is 7 km long and has five new stations.", False),
+        ("The state paid 30% and Espoo 35% of the rest.", False),
+        ("Espoo joined the European Green Capital network.", False),  # "Europe" is no euro
+    ],
+)
+def test_an_amount_of_money(sentence: str, money: bool) -> None:
+    assert bool(MONEY_SHAPE.search(sentence)) is money
 
 
 # Finnish and Swedish questions: the same kinds, in their own words.

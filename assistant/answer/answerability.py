@@ -27,15 +27,17 @@ import numpy as np
 
 from .evidence import Candidate
 from .features import FEATURES
+from .tuning import DEFAULT
 from .weights import SCORERS, LinearWeights, weights_path
 
 #: The weights file's format; a file of another format is not read (2: a threshold per language;
 #: 3: the best score itself, no hand-set bar; 4: ``top_near_answer``; 5: ``margin``;
-#: 6: ``best_known_held``).
-FORMAT = 6
-#: How many of the best sentences the answerability model looks into for the kind of answer and
-#: the year asked for (part of the model: changing it means retraining).
-TOP = 3
+#: 6: ``best_known_held``; 7: ``cost_unheld``).
+FORMAT = 7
+#: How many of the best sentences the answerability model looks into for the kind of answer, the
+#: year and the amount of money asked for: as many as an answer shows (part of the model:
+#: changing the default means retraining).
+TOP = DEFAULT.max_sentences
 #: What the answerability model reads about a question and its evidence, in order.
 QUESTION_FEATURES = (
     "best_score",  # the best sentence's score (the ranker's)
@@ -57,6 +59,7 @@ QUESTION_FEATURES = (
     "top_near_answer",  # how close the question's words stand to the answer in the three best
     "margin",  # how far the best sentence's score stands above the second best's
     "best_known_held",  # the share of the question's known words the best one's passage holds
+    "cost_unheld",  # it asks what something costs and none of the three best states an amount
 )
 _COLUMN = {name: i for i, name in enumerate(FEATURES)}
 
@@ -94,6 +97,7 @@ def question_features(table: np.ndarray, scores: np.ndarray, language: str) -> n
             top[:, col("near_answer")].max(),
             float(scores[0] - scores[1]) if len(scores) > 1 else 0.0,
             best[col("known_held")],
+            float(best[col("asks_cost")] > 0 and top[:, col("money_held")].max() == 0),
         ]
     )
 

@@ -166,7 +166,7 @@ class Assistant:
             )
             return
         if asked.follow_up:  # lead with what the previous reply did not say
-            ranked = not_repeating(ranked, recent, tuning=self.tuning)
+            ranked = not_repeating(ranked, recent)
         ranked = in_own_language(ranked, asked.language)
         extractive = compose(
             ranked,

@@ -15,7 +15,6 @@ from typing import Protocol, TypeVar
 
 from ..i18n import translate
 from ..text import LANGUAGES, either_spelling, stems, strip_markers, words
-from .tuning import DEFAULT, Tuning
 
 #: How a refusal begins (its reply is left out of a follow-up's query).
 REFUSAL_START = "I could not find this in Espoo's sustainability documents"
@@ -168,16 +167,14 @@ class _Sentence(Protocol):
 S = TypeVar("S", bound=_Sentence)
 
 
-def not_repeating(
-    ranked: list[S], history: Sequence[Turn | dict[str, str]], *, tuning: Tuning = DEFAULT
-) -> list[S]:
+def not_repeating(ranked: list[S], history: Sequence[Turn | dict[str, str]]) -> list[S]:
     """``ranked`` with the sentences that restate the previous reply moved last.
 
     A follow-up's query carries the previous reply, so the sentence the reply quoted scores
     high again; the reader wants what is new. The words of the question that reply answered
-    are its topic, which a new answer shares; a sentence restates the reply when most of its
-    other words are the reply's ("the third footprint came out in May 2025" is new after "the
-    first footprint came out in January 2022").
+    are its topic, which a new answer shares; a sentence restates the reply when all its other
+    words are the reply's ("the third footprint came out in May 2025" is new after "the first
+    footprint came out in January 2022").
     """
     turns = [t for t in (_turn(h) for h in history) if t.content.strip()]
     if not turns or turns[-1].role != "assistant":
@@ -188,7 +185,7 @@ def not_repeating(
 
     def restates(c: S) -> bool:
         own = _words(c.text) - topic
-        return bool(own) and len(own & said) / len(own) >= tuning.restated
+        return bool(own) and own <= said
 
     fresh = [c for c in ranked if not restates(c)]
     return fresh + [c for c in ranked if restates(c)] if fresh else ranked

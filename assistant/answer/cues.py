@@ -54,6 +54,17 @@ QUANTITY_SHAPE = re.compile(
     re.I,
 )
 EXACT_SHAPES = (DATE_SHAPE, QUANTITY_SHAPE)
+#: A question that asks what something costs ("what does it cost", "vad kostar", "paljonko se
+#: maksoi", "the fee"), and an amount of money ("EUR 275 million", "15 €", "54 miljoonaa euroa").
+#: Read by the answerability model only: "how much did the metro extension cost?" is not answered
+#: by its 7 km and five stations (a sentence ranker that preferred amounts cited other things'
+#: costs, row 129 of docs/evaluation.md).
+_COST = re.compile(
+    r"\b(cost\w*|price\w*|fee|fees|kosta\w*|kostnad\w*|avgift\w*|hinta\w*|hinnan|maksa\w*|"
+    r"maksoi\w*|maksu\w*|kustannu\w*)\b",
+    re.I,
+)
+MONEY_SHAPE = re.compile(r"€|\b(EUR|euros?|euro(a|n|ja|ina|issa|lla)|kronor)\b", re.I)
 _ASKS = (
     (
         re.compile(
@@ -145,6 +156,11 @@ def answer_positions(text: str, kinds: tuple[re.Pattern[str], ...]) -> list[int]
 
 
 _LATEST = either_spelling(_LATEST)
+
+
+def asks_cost(question: str) -> bool:
+    """Whether a question asks what something costs (a price, a fee, a total cost)."""
+    return bool(_COST.search(question))
 
 
 def asks_for_latest(question: str) -> bool:

@@ -24,7 +24,7 @@ from ..index.store import IndexVersion
 from ..index.words import Encode, spellings, wordlike
 from ..ingest.chunking import Span
 from ..text import DIGITS, WORD, content_terms, stems, tokenize, years
-from .cues import answer_positions, latest_year, marked_superseded, words_of
+from .cues import MONEY_SHAPE, answer_positions, asks_cost, latest_year, marked_superseded, words_of
 from .features import question_part, sentence_features
 from .question import Question
 from .ranking import SentenceRanker
@@ -333,12 +333,13 @@ def _question_part(
         asks_latest=asked.latest,
         asks_year=bool(asked.years),
         top_lexical=max((h.lexical for h in hits), default=0.0),
+        asks_cost=asks_cost(asked.text),
     )
 
 
 def _cues(asked: Question, text: str, hit: Hit, *, focus: bool) -> dict[str, float]:
     """A sentence's features read from cues (``cues.py``): the kinds of answer asked for that it
-    holds, the same year, superseded."""
+    holds, the same year, superseded, an amount of money."""
     held = sum(1 for shape in asked.kinds if shape.search(text))
     same_year = bool(asked.years and asked.years.intersection(years(text)))
     stale = marked_superseded(text) or marked_superseded(hit.chunk.section)
@@ -347,4 +348,5 @@ def _cues(asked: Question, text: str, hit: Hit, *, focus: bool) -> dict[str, flo
         "same_year": float(same_year),
         "focus_missing": float(focus),
         "stale": float(stale),
+        "money_held": float(bool(MONEY_SHAPE.search(text))),
     }

@@ -33,6 +33,8 @@ FEATURES = (
     "asks_year",  # the question names a year
     "near_answer",  # how close the question's words stand to the kind of answer asked for in it
     "known_held",  # the IDF share of the question's corpus-known words its passage holds
+    "asks_cost",  # the question asks what something costs
+    "money_held",  # it states an amount of money
 )
 #: The most topic words ``terms`` counts.
 MAX_TERMS = 12
@@ -47,6 +49,7 @@ def question_part(
     asks_latest: bool,
     asks_year: bool,
     top_lexical: float,
+    asks_cost: bool,
 ) -> dict[str, float]:
     """The features every sentence of one question shares."""
     return {
@@ -56,6 +59,7 @@ def question_part(
         "kinds_asked": float(kinds_asked),
         "asks_latest": float(asks_latest),
         "asks_year": float(asks_year),
+        "asks_cost": float(asks_cost),
         "top_lexical": math.log1p(max(top_lexical, 0.0)),
         "top_lexical_raw": max(top_lexical, 0.0),
     }

@@ -48,9 +48,6 @@ class Tuning:
     #: sentence right after the best, or one of its section holding the kind of answer asked
     #: for, joins within one unit (``composition.close_to``).
     join_gap: float = 0.75
-    #: A sentence restates the previous reply when this share of its own words are the reply's
-    #: (a follow-up's answer puts it last).
-    restated: float = 0.6
 
     # --- reading the question (``language.py``, ``conversation.py``, ``places.py``, ``wording.py``)
     #: GeoNames places this close to Espoo's centre are its own districts (Helsinki's is 16 km).
