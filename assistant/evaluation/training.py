@@ -70,6 +70,10 @@ NEVER_TRAINED = (
     "blind30-fisv",
     "blind31-en",
     "blind31-fisv",
+    "blind32-en",
+    "blind32-fisv",
+    "blind33-en",
+    "blind33-fisv",
 )
 #: Blind question files the answerability model is also fitted on: their out-of-scope questions
 #: are the near misses the project's own files lack ("the West Metro extension's total cost").
