@@ -39,9 +39,11 @@ def test_the_tuned_modules_keep_no_numeric_module_constants() -> None:
     # that defines a trained model's feature (changing it means retraining)
     assert sorted(set(found)) == ["FORMAT", "MAX_TERMS", "MAX_UNKNOWN_WORDS"], found
     # the answerability model looks into as many sentences as an answer shows, no number of its own
+    # (nor does the score unit: the gap to the first sentence an answer cannot show)
     from assistant.answer.answerability import TOP
+    from assistant.evaluation.sentences import SPREAD_RANK
 
-    assert TOP == DEFAULT.max_sentences
+    assert TOP == SPREAD_RANK == DEFAULT.max_sentences
     assert {"language", "places", "conversation", "wording", "features"} <= set(TUNED)
 
 

@@ -28,15 +28,17 @@ from ..answer.assistant import Assistant, elsewhere_places
 from ..answer.features import FEATURES
 from ..answer.question import read_question
 from ..answer.ranking import SentenceRanker
+from ..answer.tuning import DEFAULT
 from .matching import states_any
 from .questions import load_questions
 
 #: Inverse regularisation strength of the pairwise logistic regression.
 RANKER_REGULARISATION = 1.0
 _SEMANTIC = FEATURES.index("semantic")
-#: The score scale's unit is the average gap between the best and this next-best sentence (0 is
-#: the best): a further sentence within one unit of the best joins the answer (row 128).
-SPREAD_RANK = 3
+#: The score scale's unit is the average gap between the best sentence and the first one an answer
+#: cannot show (0 is the best; the default ``max_sentences`` sentences can be shown): a further
+#: sentence within one unit of the best joins the answer (row 128).
+SPREAD_RANK = DEFAULT.max_sentences
 
 
 @dataclass(frozen=True)
