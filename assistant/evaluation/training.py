@@ -74,6 +74,10 @@ NEVER_TRAINED = (
     "blind32-fisv",
     "blind33-en",
     "blind33-fisv",
+    "blind34-en",
+    "blind34-fisv",
+    "blind35-en",
+    "blind35-fisv",
 )
 #: Blind question files the answerability model is also fitted on: their out-of-scope questions
 #: are the near misses the project's own files lack ("the West Metro extension's total cost").
