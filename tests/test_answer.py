@@ -578,6 +578,32 @@ def test_a_sentence_holding_what_is_asked_joins_an_answer_without_one(
     assert "Nuuksio" not in compose(ranked, hits)[0], "it takes no place when nothing is asked"
 
 
+#: A cost question's best sentences state shares; the fourth states the amount.
+RAIL = [
+    "The rail link's cost is shared: the agency pays 50%, Espoo 40% and Kauniainen 10%.",
+    "The link adds two tracks between Leppävaara and Kauklahti.",
+    "It also receives EU funding.",
+    "The rail link costs EUR 275 million at the 2019 price level.",
+]
+
+
+@pytest.mark.parametrize(
+    ("cost", "score", "joins"),
+    [(True, WITHIN, True), (True, BEYOND, False), (False, WITHIN, False)],
+)
+def test_an_amount_of_money_joins_the_answer_to_what_something_costs(
+    cost: bool, score: float, joins: bool
+) -> None:
+    from assistant.answer.composition import compose
+    from assistant.answer.cues import QUANTITY_SHAPE
+
+    # "how much does it cost?" asks for a quantity, which the shares already are
+    ranked, hits = _candidates([0.0, -0.1, -0.2, score], RAIL)
+    text, _ = compose(ranked, hits, wanted=[QUANTITY_SHAPE], cost=cost)
+    assert text.startswith("The rail link's cost is shared")
+    assert ("EUR 275 million" in text) is joins
+
+
 def test_no_sentence_joins_when_the_answer_already_holds_what_is_asked() -> None:
     import re
 

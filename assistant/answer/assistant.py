@@ -176,6 +176,7 @@ class Assistant:
             tuning=self.tuning,
             language=asked.language,
             asked_years=asked.years,
+            cost=asked.cost,
         )
         if self.generator is not None:
             yield from self._generate(

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from ..text import DIGITS, tokenize
-from .cues import EXACT_SHAPES, latest_year, statement_year
+from .cues import EXACT_SHAPES, MONEY_SHAPE, latest_year, statement_year
 from .evidence import Candidate
 from .features import FEATURES
 from .retrieval import Hit
@@ -61,6 +61,7 @@ def compose(
     tuning: Tuning = DEFAULT,
     language: str = "",
     asked_years: frozenset[int] = frozenset(),
+    cost: bool = False,
 ) -> tuple[str, tuple[Citation, ...]]:
     """Pick 1-3 complementary sentences and number their sources; text carries ``[n]`` markers
     (a sentence that another document states too carries that document's as well).
@@ -71,7 +72,8 @@ def compose(
     chosen sentence that a passage in ``language`` (the asker's) also states, with all its
     numbers, is quoted in that language, its own source cited beside it. A statement marked as
     replaced that reports on a year in ``asked_years`` (the question's) is not ranked as replaced:
-    "per-capita emissions in 1990?" is answered by the older programme's 1990 figure.
+    "per-capita emissions in 1990?" is answered by the older programme's 1990 figure. An answer
+    to a question that asks what something ``cost``\ s states an amount of money when it can.
     """
     best = ranked[0]
     chosen = [best]
@@ -92,9 +94,7 @@ def compose(
         if repeats_answer(cand, chosen, wanted):
             continue
         chosen.append(cand)
-    chosen = _with_current(_with_following(chosen, ranked, tuning), ranked, wanted)[:most]
-    if wanted:
-        chosen = _only_what_answers(_holding_kind(chosen, ranked, wanted, tuning), wanted)
+    chosen = _completed(chosen, ranked, wanted, cost=cost, tuning=tuning)
     if language:
         chosen = [_in_language(c, ranked, chosen, language, also) for c in chosen]
     _cite_translations(chosen, ranked, also)
@@ -132,6 +132,26 @@ def compose(
         for i in order
     )
     return text, citations
+
+
+def _completed(
+    chosen: list[Candidate],
+    ranked: list[Candidate],
+    wanted: Sequence[re.Pattern[str]],
+    *,
+    cost: bool,
+    tuning: Tuning,
+) -> list[Candidate]:
+    """``chosen`` with what completes it: the sentence after the best, what replaced a replaced
+    statement, a sentence holding the kind of answer asked for (an amount of money for a
+    ``cost``), and without further sentences that state no such thing."""
+    chosen = _with_current(_with_following(chosen, ranked, tuning), ranked, wanted)
+    chosen = chosen[: tuning.max_sentences]
+    if wanted:
+        chosen = _only_what_answers(_holding_kind(chosen, ranked, wanted, tuning), wanted)
+    if cost:
+        chosen = _holding_kind(chosen, ranked, (MONEY_SHAPE,), tuning)
+    return chosen
 
 
 def _cite_translations(

@@ -24,7 +24,7 @@ from ..index.store import IndexVersion
 from ..index.words import Encode, spellings, wordlike
 from ..ingest.chunking import Span
 from ..text import DIGITS, WORD, content_terms, stems, tokenize, years
-from .cues import MONEY_SHAPE, answer_positions, asks_cost, latest_year, marked_superseded, words_of
+from .cues import MONEY_SHAPE, answer_positions, latest_year, marked_superseded, words_of
 from .features import question_part, sentence_features
 from .question import Question
 from .ranking import SentenceRanker
@@ -333,7 +333,7 @@ def _question_part(
         asks_latest=asked.latest,
         asks_year=bool(asked.years),
         top_lexical=max((h.lexical for h in hits), default=0.0),
-        asks_cost=asks_cost(asked.text),
+        asks_cost=asked.cost,
     )
 
 

@@ -21,7 +21,7 @@ from .conversation import (
     points_back,
     retrieval_query,
 )
-from .cues import asked_kinds, asks_for_latest
+from .cues import asked_kinds, asks_cost, asks_for_latest
 from .language import question_language
 from .places import other_places
 from .tuning import DEFAULT, Tuning
@@ -39,6 +39,8 @@ class Question:
     terms: tuple[str, ...] = ()
     #: The shapes of what it asks for: a date, a number, a name, a place, an amount (``cues``).
     kinds: tuple[re.Pattern[str], ...] = ()
+    #: It asks what something costs (``cues.asks_cost``): an amount of money answers it.
+    cost: bool = False
     #: It asks for the current state ("now", "latest").
     latest: bool = False
     #: The years it names ("emissions in 2010").
@@ -84,6 +86,7 @@ def read_question(
         may_stand_alone=query != text and not points_back(text),
         terms=tuple(content_terms(text, written_in)),
         kinds=tuple(asked_kinds(text)),
+        cost=asks_cost(text),
         latest=asks_for_latest(text),
         years=frozenset(years(text)),
         places=tuple(other_places(text, written_in, tuning=tuning)),
