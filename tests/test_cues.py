@@ -65,6 +65,11 @@ KINDS = {
         ["Six of them belong to Natura 2000.", "Espoo has twelve stops."],
         ["One of them is Nuuksio.", "Natura 2000 is an EU network."],
     ),
+    # a Finnish number word counts in any case (row 155), a word that starts like one does not
+    "montako periaatetta sitoumuksessa on": (
+        ["Se perustuu neljään periaatteeseen.", "Siinä on kolmea teemaa.", "Kuudessa kunnassa."],
+        ["Se viittaa sitoumukseen.", "Kolmas periaate koskee asukkaita."],
+    ),
     # "where" that does not ask for a place
     "is there a website where i can follow the actions": (
         [],

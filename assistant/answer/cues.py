@@ -47,8 +47,11 @@ QUANTITY_SHAPE = re.compile(
     rf"(?<![\d,.])(?!(?:19|20)\d\d(?![\d,.]\d))(?!\d[\d,.]*\s+{_MONTHS}\b)\d[\d,.]*"
     # or a number written as a word, from two up ("six Natura 2000 sites", "kuusi", "sex")
     r"|\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
-    r"hundreds?|thousands?|dozens?|kaksi|kahde\w*|kolme|kolmen|kolmella|neljä|neljän|viisi|"
-    r"viiden|kuusi|kuuden|seitsemän|kahdeksan|yhdeksän|kymmenen|kymmeniä|sata|sataa|satoja|"
+    r"hundreds?|thousands?|dozens?|"
+    # Finnish, inflected ("neljään periaatteeseen", "kolmea teemaa", "viidellä alueella")
+    r"kaksi|kahde\w*|kahta|kahteen|kolme\w*|kolmea|neljä\w*|viisi|viide\w*|viittä|viiteen|"
+    r"kuusi|kuude\w*|kuutta|kuuteen|seitsemä\w*|kahdeksa\w*|yhdeksä\w*|kymmene\w*|kymmentä|"
+    r"kymmeniä|sata|sataa|satoja|"
     r"tuhat|tuhatta|tuhansia|två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv|tjugo|hundra|"
     r"tusen|tusentals)\b",
     re.I,
