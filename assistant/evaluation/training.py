@@ -78,6 +78,10 @@ NEVER_TRAINED = (
     "blind34-fisv",
     "blind35-en",
     "blind35-fisv",
+    "blind36-en",
+    "blind36-fisv",
+    "blind37-en",
+    "blind37-fisv",
 )
 #: Blind question files the answerability model is also fitted on: their out-of-scope questions
 #: are the near misses the project's own files lack ("the West Metro extension's total cost").
