@@ -578,6 +578,68 @@ def test_a_sentence_holding_what_is_asked_joins_an_answer_without_one(
     assert "Nuuksio" not in compose(ranked, hits)[0], "it takes no place when nothing is asked"
 
 
+VLR = [
+    "Esbos VLR-rapport har tre teman.",
+    'Temat "Leave no one behind" handlar om att stärka invånarna.',
+    "Rapporten publicerades i juni 2020.",
+]
+
+
+def _in_swedish(ranked: list, hits: list) -> tuple[list, list]:  # type: ignore[type-arg]
+    import dataclasses
+
+    hits = [dataclasses.replace(h, chunk=dataclasses.replace(h.chunk, language="sv")) for h in hits]
+    return [dataclasses.replace(c, hit=hits[c.hit_index]) for c in ranked], hits
+
+
+@pytest.mark.parametrize(
+    ("question", "joins"),
+    [
+        ("Vilka tre teman har Esbos VLR-rapport?", True),  # the best one only restates it
+        ("Vad handlar Esbos rapport om?", False),  # it says more than was asked ("VLR", "tema")
+    ],
+)
+def test_the_sentence_after_one_that_only_restates_the_question_joins_it(
+    question: str, joins: bool
+) -> None:
+    from assistant.answer.composition import compose
+
+    ranked, hits = _in_swedish(*_candidates([0.0, BEYOND, FAR], VLR))
+    asked = read_question(question, max_chars=500, language="sv")
+    text, _ = compose(ranked, hits, asked_words=asked.words)
+    assert text.startswith(VLR[0])
+    assert ("Leave no one behind" in text) is joins
+
+
+def test_a_restatement_that_ends_its_passage_is_followed_where_the_next_passage_repeats_it() -> (
+    None
+):
+    import dataclasses
+
+    from assistant.answer.composition import compose
+
+    # Passage 1 ends with the restatement; passage 2 (the chunks' overlap) opens with it.
+    first, first_hits = _in_swedish(*_candidates([0.0], VLR[:1]))
+    second, second_hits = _in_swedish(*_candidates([-0.2, FAR], VLR[:2]))
+    nxt = dataclasses.replace(
+        second_hits[0], chunk=dataclasses.replace(second_hits[0].chunk, id="c2")
+    )
+    second = [dataclasses.replace(c, hit=nxt, hit_index=1) for c in second]
+    asked = read_question("Vilka tre teman har Esbos VLR-rapport?", max_chars=500, language="sv")
+    text, _ = compose([*first, *second], [*first_hits, nxt], asked_words=asked.words)
+    assert text.startswith(VLR[0])
+    assert "Leave no one behind" in text
+
+
+def test_a_sentence_with_a_number_not_asked_is_no_restatement() -> None:
+    from assistant.answer.composition import compose
+
+    ranked, hits = _candidates([0.0, BEYOND], BIKES)
+    asked = read_question("How many city bike stations did Espoo have?", max_chars=500)
+    text, _ = compose(ranked, hits, asked_words=asked.words)
+    assert text == f"{BIKES[0]} [1]"
+
+
 #: A cost question's best sentences state shares; the fourth states the amount.
 RAIL = [
     "The rail link's cost is shared: the agency pays 50%, Espoo 40% and Kauniainen 10%.",
@@ -881,8 +943,8 @@ def test_a_where_question_is_answered_with_a_place(assistant, question: str, pla
 def test_a_sentence_that_only_repeats_the_answer_is_left_out() -> None:
     import numpy as np
 
-    from assistant.answer.composition import answer_values, repeats_answer
-    from assistant.answer.cues import asked_kinds
+    from assistant.answer.composition import repeats_answer
+    from assistant.answer.cues import answer_values, asked_kinds
     from assistant.answer.evidence import Candidate
     from assistant.answer.retrieval import Hit
     from assistant.ingest.chunking import Chunk
@@ -929,8 +991,8 @@ def test_the_same_answer_in_another_language_is_not_given_again(
 
     import numpy as np
 
-    from assistant.answer.composition import answer_values, repeats_answer
-    from assistant.answer.cues import asked_kinds
+    from assistant.answer.composition import repeats_answer
+    from assistant.answer.cues import answer_values, asked_kinds
 
     wanted = asked_kinds(question)
     assert answer_values(english, wanted) == answer_values(finnish, wanted) != set()

@@ -177,6 +177,7 @@ class Assistant:
             language=asked.language,
             asked_years=asked.years,
             cost=asked.cost,
+            asked_words=asked.words,
         )
         if self.generator is not None:
             yield from self._generate(

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from ..text import DIGITS, tokenize
-from .cues import EXACT_SHAPES, MONEY_SHAPE, latest_year, statement_year
+from ..text import DIGITS, content_terms, tokenize
+from .cues import EXACT_SHAPES, MONEY_SHAPE, answer_values, latest_year, statement_year
 from .evidence import Candidate
 from .features import FEATURES
 from .retrieval import Hit
@@ -62,6 +62,7 @@ def compose(
     language: str = "",
     asked_years: frozenset[int] = frozenset(),
     cost: bool = False,
+    asked_words: frozenset[str] = frozenset(),
 ) -> tuple[str, tuple[Citation, ...]]:
     """Pick 1-3 complementary sentences and number their sources; text carries ``[n]`` markers
     (a sentence that another document states too carries that document's as well).
@@ -77,13 +78,12 @@ def compose(
     """
     best = ranked[0]
     chosen = [best]
-    most = tuning.max_sentences
     also: dict[tuple[int, int], list[Candidate]] = {}
     # Further sentences are in the asker's language, the best one's or English (which the answer's
     # note names when it quotes it): an answer to an English question does not go on in Finnish.
     spoken = {best.hit.chunk.language, language or best.hit.chunk.language, "en"}
     for cand in ranked[1:]:
-        if len(chosen) == most or cand.score < best.score - tuning.join_gap:
+        if len(chosen) == tuning.max_sentences or cand.score < best.score - tuning.join_gap:
             break
         if cand.hit.chunk.language not in spoken:
             continue
@@ -94,7 +94,7 @@ def compose(
         if repeats_answer(cand, chosen, wanted):
             continue
         chosen.append(cand)
-    chosen = _completed(chosen, ranked, wanted, cost=cost, tuning=tuning)
+    chosen = _completed(chosen, ranked, wanted, cost=cost, asked_words=asked_words, tuning=tuning)
     if language:
         chosen = [_in_language(c, ranked, chosen, language, also) for c in chosen]
     _cite_translations(chosen, ranked, also)
@@ -140,12 +140,13 @@ def _completed(
     wanted: Sequence[re.Pattern[str]],
     *,
     cost: bool,
+    asked_words: frozenset[str],
     tuning: Tuning,
 ) -> list[Candidate]:
     """``chosen`` with what completes it: the sentence after the best, what replaced a replaced
     statement, a sentence holding the kind of answer asked for (an amount of money for a
     ``cost``), and without further sentences that state no such thing."""
-    chosen = _with_current(_with_following(chosen, ranked, tuning), ranked, wanted)
+    chosen = _with_current(_with_following(chosen, ranked, asked_words, tuning), ranked, wanted)
     chosen = chosen[: tuning.max_sentences]
     if wanted:
         chosen = _only_what_answers(_holding_kind(chosen, ranked, wanted, tuning), wanted)
@@ -283,19 +284,6 @@ def _holding_kind(
     return chosen
 
 
-def answer_values(text: str, wanted: Sequence[re.Pattern[str]]) -> set[str]:
-    """The pieces of ``text`` that have a shape the question asks for (its years for "when",
-    its numbers for "how many"), normalised; a piece with digits by its runs of digits, so
-    that "EUR 400 million" and "400 miljoonaa euroa", or "311,900" and "311 900", give the
-    same answer in any language."""
-    found = [m.group() for shape in wanted for m in shape.finditer(text)]
-    return {
-        value
-        for piece in found
-        for value in (DIGITS.findall(piece) or [" ".join(piece.casefold().split())])
-    }
-
-
 def repeats_answer(
     cand: Candidate, chosen: Sequence[Candidate], wanted: Sequence[re.Pattern[str]]
 ) -> bool:
@@ -309,17 +297,21 @@ def repeats_answer(
 
 
 def _with_following(
-    chosen: list[Candidate], ranked: list[Candidate], tuning: Tuning
+    chosen: list[Candidate], ranked: list[Candidate], asked_words: frozenset[str], tuning: Tuning
 ) -> list[Candidate]:
     """``chosen`` with the sentence after the best one (``chosen[0]``) in its passage, when it
-    scores close to it and there is room."""
+    scores close to it, or when the best one only restates the question (its topic words and
+    numbers are all ``asked_words``: "Esbos VLR-rapport har tre teman." for "Vilka tre teman
+    har Esbos VLR-rapport?"), and there is room."""
     best = chosen[0]
     following = _next_in_passage(best, ranked)
+    said = {*content_terms(best.text, best.hit.chunk.language), *DIGITS.findall(best.text)}
+    echo = bool(said) and said <= asked_words
     if (
         following is not None
         and following not in chosen
         and len(chosen) < tuning.max_sentences
-        and close_to(following, best)
+        and (close_to(following, best) or echo)
         and not any(following.text == c.text for c in chosen)
     ):
         return [*chosen, following]
@@ -355,9 +347,13 @@ def _with_current(
 
 
 def _next_in_passage(sentence: Candidate, ranked: list[Candidate]) -> Candidate | None:
-    """The candidate that follows ``sentence`` in its passage, if any."""
-    later = [c for c in ranked if c.hit_index == sentence.hit_index and c.start > sentence.start]
-    return min(later, key=lambda c: c.start, default=None)
+    """The candidate that follows ``sentence`` in its passage; for a passage's last sentence,
+    the one that follows it where the next passage repeats it (the chunks' overlap)."""
+    for copy in (sentence, *(c for c in ranked if c.text == sentence.text and c is not sentence)):
+        later = [c for c in ranked if c.hit_index == copy.hit_index and c.start > copy.start]
+        if later:
+            return min(later, key=lambda c: c.start)
+    return None
 
 
 def citation_for(n: int, hit: Hit, quotes: tuple[str, ...]) -> Citation:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Sequence
 
-from ..text import WORD, YEAR, either_spelling, tokenize, years
+from ..text import DIGITS, WORD, YEAR, either_spelling, tokenize, years
 from .places import HOME
 
 _LATEST = re.compile(
@@ -188,3 +189,16 @@ def marked_superseded(text: str) -> bool:
 def latest_year(text: str) -> int:
     """The latest year ``text`` names (0 when none)."""
     return max(years(text), default=0)
+
+
+def answer_values(text: str, wanted: Sequence[re.Pattern[str]]) -> set[str]:
+    """The pieces of ``text`` that have a shape the question asks for (its years for "when",
+    its numbers for "how many"), normalised; a piece with digits by its runs of digits, so
+    that "EUR 400 million" and "400 miljoonaa euroa", or "311,900" and "311 900", give the
+    same answer in any language."""
+    found = [m.group() for shape in wanted for m in shape.finditer(text)]
+    return {
+        value
+        for piece in found
+        for value in (DIGITS.findall(piece) or [" ".join(piece.casefold().split())])
+    }

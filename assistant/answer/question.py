@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ..text import content_terms, respell, years
+from ..text import DIGITS, content_terms, respell, years
 from .conversation import (
     Turn,
     asks_for_live_information,
@@ -56,6 +56,11 @@ class Question:
     #: A follow-up that names no pronoun or "what about" may also be a new question: the
     #: assistant reads it both ways and keeps the reading the documents answer better.
     may_stand_alone: bool = False
+
+    @property
+    def words(self) -> frozenset[str]:
+        """Its topic stems and the numbers it names: a sentence with no other only restates it."""
+        return frozenset({*self.terms, *DIGITS.findall(self.text)})
 
     @property
     def follow_up(self) -> bool:
