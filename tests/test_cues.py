@@ -295,3 +295,29 @@ def test_answer_positions_are_word_positions_of_the_kinds_asked_for() -> None:
     assert answer_positions("In October 2025 the Espoo Story was adopted.", when) == [1, 2]
     assert answer_positions(text, ()) == []
     assert answer_positions("Espoo aims to be carbon neutral soon.", when) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "states"),
+    [
+        # a figure asked in a unit is stated by a number in that unit (row 157)
+        ("Total emissions in 2018, in tonnes?", "They were 1.1 million tonnes CO2e.", True),
+        ("Päästöt tonneina vuonna 2018?", "Päästöt olivat 1,1 miljoonaa tonnia.", True),
+        ("Hur många hektar är reservatet?", "Reservatet omfattar 108 ha.", True),
+        ("Total emissions in 2022, in tonnes?", "In 2022 emissions were 15% lower.", False),
+        ("How long is the route in km?", "The route was planned in 2019.", False),
+    ],
+)
+def test_a_number_in_the_unit_asked(question: str, sentence: str, states: bool) -> None:
+    from assistant.answer.cues import asked_units, states_in
+
+    units = asked_units(question)
+    assert units
+    assert states_in(sentence, units) is states
+
+
+def test_a_swedish_ha_is_no_hectare_asked() -> None:
+    from assistant.answer.cues import asked_units
+
+    assert asked_units("Hur många stationer ska Esbo ha?") == ()
+    assert asked_units("What is the name of the park?") == ()

@@ -69,6 +69,17 @@ _COST = re.compile(
     re.I,
 )
 MONEY_SHAPE = re.compile(r"€|\b(EUR|euros?|euro(a|n|ja|ina|issa|lla)|kronor)\b", re.I)
+#: Units of measure a question may ask a figure in ("in tonnes", "tonneina", "i ton"), and a
+#: sentence may state one in ("1.1 million tonnes", "6,1 tonnia"): one pattern per unit.
+_UNITS = tuple(
+    re.compile(rf"\b({u})\b", re.I)
+    for u in (
+        r"tonn\w*|tons?|ton",
+        r"km|kilomet\w*",
+        r"ha|hectares?|hehtaari\w*|hektar\w*",
+        r"MW|GW|MWh|GWh|megawat\w*|gigawat\w*",
+    )
+)
 _ASKS = (
     (
         re.compile(
@@ -165,6 +176,24 @@ _LATEST = either_spelling(_LATEST)
 def asks_cost(question: str) -> bool:
     """Whether a question asks what something costs (a price, a fee, a total cost)."""
     return bool(_COST.search(question))
+
+
+def asked_units(question: str) -> tuple[re.Pattern[str], ...]:
+    """The units of measure ``question`` names (by a word: a question's "ha" is Swedish "have")."""
+    return tuple(
+        unit
+        for unit in _UNITS
+        if any(m.group().casefold() != "ha" for m in unit.finditer(question))
+    )
+
+
+def states_in(text: str, units: tuple[re.Pattern[str], ...]) -> bool:
+    """Whether ``text`` states a number in one of ``units`` (the unit within three words)."""
+    for m in QUANTITY_SHAPE.finditer(text):
+        after = " ".join(WORD.findall(text[m.end() :])[:3])
+        if any(unit.search(after) for unit in units):
+            return True
+    return False
 
 
 def asks_for_latest(question: str) -> bool:

@@ -24,7 +24,15 @@ from ..index.store import IndexVersion
 from ..index.words import Encode, spellings, wordlike
 from ..ingest.chunking import Span
 from ..text import DIGITS, WORD, content_terms, stems, tokenize, years
-from .cues import MONEY_SHAPE, answer_positions, latest_year, marked_superseded, words_of
+from .cues import (
+    MONEY_SHAPE,
+    answer_positions,
+    asked_units,
+    latest_year,
+    marked_superseded,
+    states_in,
+    words_of,
+)
 from .features import question_part, sentence_features
 from .question import Question
 from .ranking import SentenceRanker
@@ -334,6 +342,7 @@ def _question_part(
         asks_year=bool(asked.years),
         top_lexical=max((h.lexical for h in hits), default=0.0),
         asks_cost=asked.cost,
+        asks_unit=bool(asked_units(asked.text)),
     )
 
 
@@ -349,4 +358,7 @@ def _cues(asked: Question, text: str, hit: Hit, *, focus: bool) -> dict[str, flo
         "focus_missing": float(focus),
         "stale": float(stale),
         "money_held": float(bool(MONEY_SHAPE.search(text))),
+        "unit_held": float(
+            states_in(text, asked_units(asked.text)) and (same_year or not asked.years)
+        ),
     }

@@ -35,6 +35,8 @@ FEATURES = (
     "known_held",  # the IDF share of the question's corpus-known words its passage holds
     "asks_cost",  # the question asks what something costs
     "money_held",  # it states an amount of money
+    "asks_unit",  # the question names a unit of measure ("in tonnes")
+    "unit_held",  # it states a number in that unit (and the year asked, if any)
 )
 #: The most topic words ``terms`` counts.
 MAX_TERMS = 12
@@ -50,6 +52,7 @@ def question_part(
     asks_year: bool,
     top_lexical: float,
     asks_cost: bool,
+    asks_unit: bool,
 ) -> dict[str, float]:
     """The features every sentence of one question shares."""
     return {
@@ -60,6 +63,7 @@ def question_part(
         "asks_latest": float(asks_latest),
         "asks_year": float(asks_year),
         "asks_cost": float(asks_cost),
+        "asks_unit": float(asks_unit),
         "top_lexical": math.log1p(max(top_lexical, 0.0)),
         "top_lexical_raw": max(top_lexical, 0.0),
     }
