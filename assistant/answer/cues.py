@@ -69,17 +69,16 @@ _COST = re.compile(
     re.I,
 )
 MONEY_SHAPE = re.compile(r"€|\b(EUR|euros?|euro(a|n|ja|ina|issa|lla)|kronor)\b", re.I)
-#: Units of measure a question may ask a figure in ("in tonnes", "tonneina", "i ton"), and a
-#: sentence may state one in ("1.1 million tonnes", "6,1 tonnia"): one pattern per unit.
-_UNITS = tuple(
-    re.compile(rf"\b({u})\b", re.I)
-    for u in (
-        r"tonn\w*|tons?|ton",
-        r"km|kilomet\w*",
-        r"ha|hectares?|hehtaari\w*|hektar\w*",
-        r"MW|GW|MWh|GWh|megawat\w*|gigawat\w*",
-    )
+#: Units of measure a question may ask a figure in ("in tonnes", "tonneina", "i ton") and a
+#: sentence may state one in, after its number and a scale word ("1.1 million tonnes", "6,1
+#: tonnia", "108 ha"); one alternation per unit.
+_UNITS = (
+    r"tonn\w*|tons?|ton",
+    r"km|kilomet\w*",
+    r"ha|hectares?|hehtaari\w*|hektar\w*",
+    r"MW|GW|MWh|GWh|megawat\w*|gigawat\w*",
 )
+_SCALE = r"(million|miljoon\w*|miljon\w*|thousand|tuhat\w*|tusen)\s+"
 _ASKS = (
     (
         re.compile(
@@ -178,22 +177,18 @@ def asks_cost(question: str) -> bool:
     return bool(_COST.search(question))
 
 
-def asked_units(question: str) -> tuple[re.Pattern[str], ...]:
+def asked_units(question: str) -> tuple[str, ...]:
     """The units of measure ``question`` names (by a word: a question's "ha" is Swedish "have")."""
     return tuple(
         unit
         for unit in _UNITS
-        if any(m.group().casefold() != "ha" for m in unit.finditer(question))
+        if any(m.group().casefold() != "ha" for m in re.finditer(rf"\b({unit})\b", question, re.I))
     )
 
 
-def states_in(text: str, units: tuple[re.Pattern[str], ...]) -> bool:
-    """Whether ``text`` states a number in one of ``units`` (the unit within three words)."""
-    for m in QUANTITY_SHAPE.finditer(text):
-        after = " ".join(WORD.findall(text[m.end() :])[:3])
-        if any(unit.search(after) for unit in units):
-            return True
-    return False
+def states_in(text: str, units: tuple[str, ...]) -> bool:
+    """Whether ``text`` states a number in one of ``units`` (``asked_units``)."""
+    return any(re.search(rf"\d[\d,.]*\s*({_SCALE})?({unit})\b", text, re.I) for unit in units)
 
 
 def asks_for_latest(question: str) -> bool:
