@@ -70,7 +70,7 @@ _COST = re.compile(
 )
 MONEY_SHAPE = re.compile(r"€|\b(EUR|euros?|euro(a|n|ja|ina|issa|lla)|kronor)\b", re.I)
 #: Units of measure a question may ask a figure in ("in tonnes", "tonneina", "i ton") and a
-#: sentence may state one in, after its number and a scale word ("1.1 million tonnes", "6,1
+#: sentence may state one in, after its number and at most one word ("1.1 million tonnes", "6,1
 #: tonnia", "108 ha"); one alternation per unit.
 _UNITS = (
     r"tonn\w*|tons?|ton",
@@ -78,7 +78,6 @@ _UNITS = (
     r"ha|hectares?|hehtaari\w*|hektar\w*",
     r"MW|GW|MWh|GWh|megawat\w*|gigawat\w*",
 )
-_SCALE = r"(million|miljoon\w*|miljon\w*|thousand|tuhat\w*|tusen)\s+"
 _ASKS = (
     (
         re.compile(
@@ -188,7 +187,7 @@ def asked_units(question: str) -> tuple[str, ...]:
 
 def states_in(text: str, units: tuple[str, ...]) -> bool:
     """Whether ``text`` states a number in one of ``units`` (``asked_units``)."""
-    return any(re.search(rf"\d[\d,.]*\s*({_SCALE})?({unit})\b", text, re.I) for unit in units)
+    return any(re.search(rf"\d[\d,.]*\s*(\w+\s+)?({unit})\b", text, re.I) for unit in units)
 
 
 def asks_for_latest(question: str) -> bool:
