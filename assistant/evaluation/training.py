@@ -82,6 +82,10 @@ NEVER_TRAINED = (
     "blind36-fisv",
     "blind37-en",
     "blind37-fisv",
+    "blind38-en",
+    "blind38-fisv",
+    "blind39-en",
+    "blind39-fisv",
 )
 #: Blind question files the answerability model is also fitted on: their out-of-scope questions
 #: are the near misses the project's own files lack ("the West Metro extension's total cost").
