@@ -86,6 +86,10 @@ NEVER_TRAINED = (
     "blind38-fisv",
     "blind39-en",
     "blind39-fisv",
+    "blind40-en",
+    "blind40-fisv",
+    "blind41-en",
+    "blind41-fisv",
 )
 #: Blind question files the answerability model is also fitted on: their out-of-scope questions
 #: are the near misses the project's own files lack ("the West Metro extension's total cost").
