@@ -95,6 +95,10 @@ NEVER_TRAINED = (
     "blind43-fisv",
     "blind44-en",
     "blind44-fisv",
+    "blind45-en",
+    "blind45-fisv",
+    "blind46-en",
+    "blind46-fisv",
     "procedure",
 )
 #: Blind question files the answerability model is also fitted on: their out-of-scope questions
