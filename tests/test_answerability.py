@@ -210,6 +210,7 @@ def test_sentence_features_follow_the_named_order() -> None:
         top_lexical=8.0,
         asks_cost=True,
         asks_unit=False,
+        asks_count=True,
     )
     own = {name: float(i) for i, name in enumerate(FEATURES) if name not in shared}
     own["lexical"] = 4.0
@@ -220,6 +221,7 @@ def test_sentence_features_follow_the_named_order() -> None:
     assert values["dense"] == own["dense"]
     assert values["asks_latest"] == values["asks_cost"] == 1.0
     assert values["asks_unit"] == 0.0
+    assert values["asks_count"] == 1.0
     with pytest.raises(ValueError, match="semantic"):
         sentence_features(shared, **{k: v for k, v in own.items() if k != "semantic"})
 
@@ -423,6 +425,22 @@ def test_a_unit_is_unheld_only_when_no_sentence_states_a_number_in_it() -> None:
     table[5, col["unit_held"]] = 1.0  # the last candidate states it: held (all are read)
     named = dict(zip(QUESTION_FEATURES, question_features(table, scores, "sv"), strict=True))
     assert named["unit_unheld"] == 0.0
+
+
+def test_a_count_is_unheld_only_when_no_sentence_states_a_number_of_the_thing() -> None:
+    from assistant.answer.answerability import question_features
+
+    col = {name: i for i, name in enumerate(FEATURES)}
+    table = np.zeros((6, len(FEATURES)))
+    scores = np.array([0.6, 0.2, 0.1, 0.0, -0.5, -0.9])
+    named = dict(zip(QUESTION_FEATURES, question_features(table, scores, "en"), strict=True))
+    assert named["count_unheld"] == 0.0  # it counts nothing
+    table[:, col["asks_count"]] = 1.0
+    named = dict(zip(QUESTION_FEATURES, question_features(table, scores, "en"), strict=True))
+    assert named["count_unheld"] == 1.0
+    table[4, col["count_held"]] = 1.0  # any candidate that states it will do
+    named = dict(zip(QUESTION_FEATURES, question_features(table, scores, "en"), strict=True))
+    assert named["count_unheld"] == 0.0
 
 
 @pytest.mark.slow

@@ -112,6 +112,43 @@ def test_an_address_stands_for_the_word_residents_ask_with(
         assert words == tokenize(sentence)
 
 
+@pytest.mark.parametrize(
+    ("question", "language", "thing"),
+    [
+        ("How many visitors does Nuuksio National Park get each year?", "en", "visitor"),
+        ("how many city bike stations does espoo have", "en", "citi"),
+        ("Montako kaupunkipyöräasemaa Espoossa on?", "fi", "kaupunkipyöräasem"),
+        ("Hur många elbussar kör i Esbo i dag?", "sv", "elbuss"),
+        ("When did the Jokeri light rail open?", "en", ""),
+        ("How many?", "en", ""),
+    ],
+)
+def test_what_a_question_counts(question: str, language: str, thing: str) -> None:
+    from assistant.answer.cues import counted
+
+    assert counted(question, language) == thing
+
+
+@pytest.mark.parametrize(
+    ("sentence", "thing", "held"),
+    [
+        ("Visitors to Nuuksio can use eight marked hiking trails.", "visitor", False),
+        ("Nuuksio has about 400,000 visitors a year.", "visitor", True),
+        ("The park had 400,000 yearly visitors.", "visitor", True),  # one word between
+        ("Espoo had 107 city bike stations.", "station", False),  # two words between
+        ("Keväällä 2019 Espoossa oli 107 kaupunkipyöräasemaa.", "kaupunkipyöräasem", True),
+        ("Esbo hade fem elbussar.", "elbuss", True),  # a number written as a word
+        ("The first electric bus started in 2012.", "bus", False),  # a year counts nothing
+    ],
+)
+def test_a_sentence_states_a_number_of_the_thing_counted(
+    sentence: str, thing: str, held: bool
+) -> None:
+    from assistant.answer.cues import counts
+
+    assert counts(sentence, frozenset({thing})) is held
+
+
 def test_a_sum_of_money_is_a_quantity() -> None:
     # "How much did it cost?" asks for one kind of answer, a quantity; an amount in euros is
     # one (a separate "money" kind was measured and removed, row 129).

@@ -9,7 +9,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Sequence
 
-from ..text import DIGITS, WORD, YEAR, either_spelling, tokenize, years
+from ..text import DIGITS, WORD, YEAR, content_terms, either_spelling, tokenize, years
 from .places import HOME
 
 _LATEST = re.compile(
@@ -78,7 +78,7 @@ _UNITS = (
     r"ha|hectares?|hehtaari\w*|hektar\w*",
     r"MW|GW|MWh|GWh|megawat\w*|gigawat\w*",
 )
-_ASKS = (
+_ASKS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     (
         re.compile(
             r"\b(when|what year|which year|since when|by when|how soon|what date|"
@@ -171,6 +171,13 @@ def answer_positions(text: str, kinds: tuple[re.Pattern[str], ...]) -> list[int]
 _LATEST = either_spelling(_LATEST)
 
 
+#: The words that ask for a quantity ("how many", "montako", "hur många"...).
+_QUANTITY_ASKS = _ASKED[1][0]
+#: After a number, at most one word before the unit or the thing counted ("1.1 million tonnes",
+#: "eight marked hiking trails", "107 city bike stations").
+_THEN = r"\s*(\w+\s+)?"
+
+
 def asks_cost(question: str) -> bool:
     """Whether a question asks what something costs (a price, a fee, a total cost)."""
     return bool(_COST.search(question))
@@ -187,7 +194,29 @@ def asked_units(question: str) -> tuple[str, ...]:
 
 def states_in(text: str, units: tuple[str, ...]) -> bool:
     """Whether ``text`` states a number in one of ``units`` (``asked_units``)."""
-    return any(re.search(rf"\d[\d,.]*\s*(\w+\s+)?({unit})\b", text, re.I) for unit in units)
+    return any(re.search(rf"\d[\d,.]*{_THEN}({unit})\b", text, re.I) for unit in units)
+
+
+def counted(question: str, language: str) -> str:
+    """What a question asking for a quantity counts: the stem of the first topic word after the
+    words that ask ("how many *visitors*", "montako *asemaa*", "hur många *elbussar*"); "" when
+    it asks for none."""
+    asks = _QUANTITY_ASKS.search(question)
+    terms = content_terms(question[asks.end() :], language) if asks else []
+    return terms[0] if terms else ""
+
+
+def counts(text: str, stems_: frozenset[str]) -> bool:
+    """Whether ``text`` states a quantity of the thing counted: a number followed, at most one
+    word later, by a word with one of ``stems_`` (in any of the three languages)."""
+    for number in QUANTITY_SHAPE.finditer(text):
+        follow = re.match(rf"{_THEN}(\w+)", text[number.end() :])
+        if follow is None:
+            continue
+        said = " ".join(g for g in follow.groups() if g)
+        if any(stems_.intersection(tokenize(said, language)) for language in ("en", "fi", "sv")):
+            return True
+    return False
 
 
 def asks_for_latest(question: str) -> bool:

@@ -28,6 +28,7 @@ from .cues import (
     MONEY_SHAPE,
     answer_positions,
     asked_units,
+    counts,
     latest_year,
     marked_superseded,
     states_in,
@@ -40,6 +41,7 @@ from .retrieval import Hit
 from .synonyms import Thesaurus
 from .tuning import DEFAULT, Tuning
 from .wording import (
+    Alternatives,
     Near,
     QuestionWords,
     alternatives_of,
@@ -159,6 +161,7 @@ class EvidenceScorer:
         recency = _recency(texts)
         candidates = []
         shared = _question_part(asked, q_terms, idf, hits)
+        counted = _counted(asked, alternatives)
         positions = _positions([i for i, _, _ in spans])
         for (i, hit, span), text, vec, sem, rec, position in zip(
             spans, texts, vectors, semantic, recency, positions, strict=True
@@ -172,7 +175,7 @@ class EvidenceScorer:
                 # words rarely match its own: the overlap is read from the meaning instead.
                 overlap = max(overlap, min(max(float(sem), 0.0), 1.0))
                 known_held = max(known_held, min(max(float(sem), 0.0), 1.0))
-            parts = _cues(asked, text, hit, focus=bool(focus))
+            parts = _cues(asked, text, hit, focus=bool(focus), counted=counted)
             in_order = stems([w.casefold() for w in WORD.findall(text)], hit.chunk.language)
             anchors = answer_positions(text, asked.kinds)
             stale = bool(parts["stale"])
@@ -343,12 +346,22 @@ def _question_part(
         top_lexical=max((h.lexical for h in hits), default=0.0),
         asks_cost=asked.cost,
         asks_unit=bool(asked_units(asked.text)),
+        asks_count=bool(asked.counted),
     )
 
 
-def _cues(asked: Question, text: str, hit: Hit, *, focus: bool) -> dict[str, float]:
+def _counted(asked: Question, alternatives: Alternatives) -> frozenset[str]:
+    """The stems that name what ``asked`` counts: its own word and the documents' synonyms."""
+    if not asked.counted:
+        return frozenset()
+    return frozenset({asked.counted}).union(*alternatives.get(asked.counted, ()))
+
+
+def _cues(
+    asked: Question, text: str, hit: Hit, *, focus: bool, counted: frozenset[str]
+) -> dict[str, float]:
     """A sentence's features read from cues (``cues.py``): the kinds of answer asked for that it
-    holds, the same year, superseded, an amount of money."""
+    holds, the same year, superseded, an amount of money, a number of the thing counted."""
     held = sum(1 for shape in asked.kinds if shape.search(text))
     same_year = bool(asked.years and asked.years.intersection(years(text)))
     stale = marked_superseded(text) or marked_superseded(hit.chunk.section)
@@ -361,4 +374,5 @@ def _cues(asked: Question, text: str, hit: Hit, *, focus: bool) -> dict[str, flo
         "unit_held": float(
             states_in(text, asked_units(asked.text)) and (same_year or not asked.years)
         ),
+        "count_held": float(bool(counted) and counts(text, counted)),
     }

@@ -37,6 +37,8 @@ FEATURES = (
     "money_held",  # it states an amount of money
     "asks_unit",  # the question names a unit of measure ("in tonnes")
     "unit_held",  # it states a number in that unit (and the year asked, if any)
+    "asks_count",  # the question asks how many of something ("how many visitors")
+    "count_held",  # it states a number of that thing (its word or a synonym, one word apart)
 )
 #: The most topic words ``terms`` counts.
 MAX_TERMS = 12
@@ -53,6 +55,7 @@ def question_part(
     top_lexical: float,
     asks_cost: bool,
     asks_unit: bool,
+    asks_count: bool,
 ) -> dict[str, float]:
     """The features every sentence of one question shares."""
     return {
@@ -64,6 +67,7 @@ def question_part(
         "asks_year": float(asks_year),
         "asks_cost": float(asks_cost),
         "asks_unit": float(asks_unit),
+        "asks_count": float(asks_count),
         "top_lexical": math.log1p(max(top_lexical, 0.0)),
         "top_lexical_raw": max(top_lexical, 0.0),
     }

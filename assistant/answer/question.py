@@ -21,7 +21,7 @@ from .conversation import (
     points_back,
     retrieval_query,
 )
-from .cues import asked_kinds, asks_cost, asks_for_latest
+from .cues import asked_kinds, asks_cost, asks_for_latest, counted
 from .language import question_language
 from .places import other_places
 from .tuning import DEFAULT, Tuning
@@ -41,6 +41,8 @@ class Question:
     kinds: tuple[re.Pattern[str], ...] = ()
     #: It asks what something costs (``cues.asks_cost``): an amount of money answers it.
     cost: bool = False
+    #: The stem of what it counts, if it asks for a quantity (``cues.counted``): "visitor".
+    counted: str = ""
     #: It asks for the current state ("now", "latest").
     latest: bool = False
     #: The years it names ("emissions in 2010").
@@ -92,6 +94,7 @@ def read_question(
         terms=tuple(content_terms(text, written_in)),
         kinds=tuple(asked_kinds(text)),
         cost=asks_cost(text),
+        counted=counted(text, written_in),
         latest=asks_for_latest(text),
         years=frozenset(years(text)),
         places=tuple(other_places(text, written_in, tuning=tuning)),
