@@ -99,6 +99,10 @@ NEVER_TRAINED = (
     "blind45-fisv",
     "blind46-en",
     "blind46-fisv",
+    "blind47-en",
+    "blind47-fisv",
+    "blind48-en",
+    "blind48-fisv",
     "procedure",
 )
 #: Blind question files the answerability model is also fitted on: their out-of-scope questions
