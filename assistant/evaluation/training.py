@@ -103,6 +103,10 @@ NEVER_TRAINED = (
     "blind47-fisv",
     "blind48-en",
     "blind48-fisv",
+    "blind49-en",
+    "blind49-fisv",
+    "blind50-en",
+    "blind50-fisv",
     "procedure",
 )
 #: Blind question files the answerability model is also fitted on: their out-of-scope questions
