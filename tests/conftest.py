@@ -111,6 +111,10 @@ class CountingEmbedder:
     def dimension(self) -> int:
         return self.inner.dimension
 
+    @property
+    def prompts(self) -> dict[str, str]:
+        return dict(getattr(self.inner, "prompts", {}))
+
     def encode(
         self,
         texts: Sequence[str],

@@ -401,8 +401,10 @@ def test_question_features_see_what_the_three_best_sentences_leave_unanswered() 
     assert named["best_score"] == pytest.approx(0.6) and named["english"] == 0.0
     assert named["margin"] == pytest.approx(0.4)  # over the second best
     table[:, col["known_held"]] = [0.25, 1.0, 1.0, 1.0, 1.0]
+    table[:, col["twin"]] = [0.5, 0.9, 0.9, 0.9, 0.9]
     named = dict(zip(QUESTION_FEATURES, question_features(table, scores, "fi"), strict=True))
     assert named["best_known_held"] == 0.25  # the best one's passage, not the others
+    assert named["best_twin"] == 0.5  # the best one's cosine with the question as a passage
     table[1, col["kinds_held"]] = table[2, col["same_year"]] = table[2, col["money_held"]] = 1.0
     named = dict(zip(QUESTION_FEATURES, question_features(table, scores, "en"), strict=True))
     assert named["kinds_unheld"] == named["year_unheld"] == named["cost_unheld"] == 0.0

@@ -134,6 +134,17 @@ def test_a_query_and_a_passage_are_read_differently(
     )
 
 
+def test_the_question_has_a_twin_only_where_the_roles_differ(
+    e5: OnnxEmbedder, minilm_embedder: Embedder
+) -> None:
+    question = "How long is the Jokeri light rail?"
+    twin = Retriever(e5).embed_twin(question)
+    assert twin is not None  # e5 reads it once more, as its sentences were read
+    np.testing.assert_allclose(twin, e5.encode([question], role="passage"), atol=1e-6)
+    assert float(twin.reshape(-1) @ Retriever(e5).embed_query(question).reshape(-1)) < 0.99
+    assert Retriever(minilm_embedder).embed_twin(question) is None  # one role: no second call
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in re.finditer(r"[^.!?\s][^.!?]*[.!?]?", text)]
 

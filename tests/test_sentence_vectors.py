@@ -155,17 +155,20 @@ def test_an_answer_embeds_only_the_question(
     counting = CountingEmbedder(embedder)
     settings, version = default_index
     assistant = Assistant(settings, version, Retriever(counting))
+    # e5 (the default) reads the question twice: as a query, and as a passage (its twin).
+    assert counting.prompts["query"] != counting.prompts["passage"]
     for question in ("when will espoo be carbon neutral", "how long is the jokeri light rail"):
         counting.reset()
         answer = assistant.ask(question)
         assert not answer.refused
-        assert counting.calls == [1], "one model call per answer: the question"
+        assert counting.calls == [1, 1], "one model call per reading of the question"
+        assert counting.roles == ["query", "passage"]
     # A word the corpus lacks is encoded once, to find the corpus words near it; then remembered.
-    for calls in ([1, 1], [1]):
+    for calls in ([1, 1, 1], [1, 1]):
         counting.reset()
         assistant.ask("how long is the jokeri tramline")
         assert counting.calls == calls
-    assert counting.words == ["how long is the jokeri tramline"]
+    assert counting.words == ["how long is the jokeri tramline"] * 2
 
 
 @pytest.mark.parametrize("backend", ["onnx"])

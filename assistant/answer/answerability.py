@@ -32,8 +32,9 @@ from .weights import SCORERS, LinearWeights, weights_path
 
 #: The weights file's format; a file of another format is not read (2: a threshold per language;
 #: 3: the best score itself, no hand-set bar; 4: ``top_near_answer``; 5: ``margin``;
-#: 6: ``best_known_held``; 7: ``cost_unheld``; 8: ``unit_unheld``).
-FORMAT = 9
+#: 6: ``best_known_held``; 7: ``cost_unheld``; 8: ``unit_unheld``; 9: ``count_unheld``;
+#: 10: ``best_twin``).
+FORMAT = 10
 #: How many of the best sentences the answerability model looks into for the kind of answer, the
 #: year and the amount of money asked for: as many as an answer shows (part of the model:
 #: changing the default means retraining).
@@ -62,6 +63,7 @@ QUESTION_FEATURES = (
     "cost_unheld",  # it asks what something costs and none of the three best states an amount
     "unit_unheld",  # it names a unit and no sentence states a number in it (for the year asked)
     "count_unheld",  # it asks how many of something and no sentence states a number of it
+    "best_twin",  # the best sentence's cosine with the question read as a passage
 )
 _COLUMN = {name: i for i, name in enumerate(FEATURES)}
 
@@ -102,6 +104,7 @@ def question_features(table: np.ndarray, scores: np.ndarray, language: str) -> n
             float(best[col("asks_cost")] > 0 and top[:, col("money_held")].max() == 0),
             float(best[col("asks_unit")] > 0 and table[:, col("unit_held")].max() == 0),
             float(best[col("asks_count")] > 0 and table[:, col("count_held")].max() == 0),
+            best[col("twin")],
         ]
     )
 

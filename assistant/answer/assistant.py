@@ -215,6 +215,7 @@ class Assistant:
         timings = {} if timings is None else timings
         t = time.perf_counter()
         qvec = self.retriever.embed_query(asked.query)
+        twin = self.retriever.embed_twin(asked.query)
         timings["embed_ms"] = (time.perf_counter() - t) * 1000
         expansion = self._scorer.thesaurus.expansion(asked.query)  # BM25 reads documents' words
         result = self.retriever.search(
@@ -228,7 +229,7 @@ class Assistant:
         )
         timings["retrieve_ms"] = result.seconds * 1000
         t = time.perf_counter()
-        ranked = self._scorer.rank(version, asked, qvec, result.hits)
+        ranked = self._scorer.rank(version, asked, qvec, result.hits, twin_vector=twin)
         timings["select_ms"] = (time.perf_counter() - t) * 1000
         return ranked, result.hits
 

@@ -143,17 +143,17 @@ class EvidenceScorer:
         asked: Question,
         query_vector: np.ndarray,
         hits: list[Hit],
+        *,
+        twin_vector: np.ndarray | None = None,
     ) -> list[Candidate]:
-        """All usable sentences of ``hits``, best first."""
+        """All usable sentences of ``hits``, best first (``twin_vector``: ``embed_twin``'s)."""
         spans, vectors = self._units(version, hits)
         if not spans:
             return []
         texts = [hit.chunk.text[s.start : s.end] for _, hit, s in spans]
-        sentence_scale = self._scales_for(version)[0]
-        semantic = sentence_scale(vectors @ query_vector.reshape(-1))
-        tuning = self.tuning
-        redundant_cosine = sentence_scale.raw(tuning.redundant)
-        translated_cosine = sentence_scale.raw(tuning.translated)
+        semantic, twin, redundant_cosine, translated_cosine = self._similarities(
+            version, vectors, query_vector, twin_vector
+        )
         idf = self._idf_for(version)
         words = self._read_words(version, asked, hits, idf)
         q_terms, alternatives = words.question, words.alternatives
@@ -163,8 +163,8 @@ class EvidenceScorer:
         shared = _question_part(asked, q_terms, idf, hits)
         counted = _counted(asked, alternatives)
         positions = _positions([i for i, _, _ in spans])
-        for (i, hit, span), text, vec, sem, rec, position in zip(
-            spans, texts, vectors, semantic, recency, positions, strict=True
+        for (i, hit, span), text, vec, sem, twin_sem, rec, position in zip(
+            spans, texts, vectors, semantic, twin, recency, positions, strict=True
         ):
             terms = frozenset(words_of(text, hit.chunk.language))
             context = terms | headings[i]
@@ -192,6 +192,7 @@ class EvidenceScorer:
                 length=len(text),
                 near_answer=closeness(q_terms, in_order, anchors, alternatives, near),
                 known_held=known_held,
+                twin=float(twin_sem),
                 **parts,
             )
             candidates.append(
@@ -215,6 +216,24 @@ class EvidenceScorer:
         ranked = [replace(c, score=float(v)) for c, v in zip(candidates, scores, strict=True)]
         ranked.sort(key=lambda c: -c.score)
         return ranked
+
+    def _similarities(
+        self,
+        version: IndexVersion,
+        vectors: np.ndarray,
+        query_vector: np.ndarray,
+        twin_vector: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray, float, float]:
+        """The sentences' similarities to the question (on the encoder's scale) and to its twin
+        (cosines), and the cosines that count as ``Tuning.redundant`` and ``translated``."""
+        scale = self._scales_for(version)[0]
+        twin = query_vector if twin_vector is None else twin_vector
+        return (
+            scale(vectors @ query_vector.reshape(-1)),
+            vectors @ twin.reshape(-1),
+            scale.raw(self.tuning.redundant),
+            scale.raw(self.tuning.translated),
+        )
 
     def _read_words(
         self,

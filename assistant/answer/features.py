@@ -39,6 +39,7 @@ FEATURES = (
     "unit_held",  # it states a number in that unit (and the year asked, if any)
     "asks_count",  # the question asks how many of something ("how many visitors")
     "count_held",  # it states a number of that thing (its word or a synonym, one word apart)
+    "twin",  # its cosine with the question read as a passage (e5's other prompt; else the query)
 )
 #: The most topic words ``terms`` counts.
 MAX_TERMS = 12

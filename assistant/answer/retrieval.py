@@ -47,6 +47,14 @@ class Retriever:
         """The question's vector (read in the "query" role, which e5 models prefix)."""
         return self.embedder.encode([query], batch_size=1, role="query")
 
+    def embed_twin(self, query: str) -> np.ndarray | None:
+        """The question read in the "passage" role, as its sentences were: a second view of it
+        for a model trained with two prompts (e5); None for a model that reads both alike."""
+        prompts = getattr(self.embedder, "prompts", None) or {}
+        if prompts.get("passage", "") == prompts.get("query", ""):
+            return None
+        return self.embedder.encode([query], batch_size=1, role="passage")
+
     def embed_words(self, words: list[str]) -> np.ndarray:
         """One vector per word (words a question has and the corpus lacks), in calls as small as
         a question's, so they run on the serving session, not the bulk one (which would first
