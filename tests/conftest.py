@@ -99,9 +99,12 @@ class CountingEmbedder:
     corpus's words for the word table, through ``encode`` (``words``).
     """
 
-    def __init__(self, inner: Embedder) -> None:
+    def __init__(self, inner: Embedder, *, prompts: dict[str, str] | None = None) -> None:
         self.inner = inner
         self.model_id = inner.model_id
+        #: The roles' prefixes the answer path sees (none by default: a build through the wrapper
+        #: then counts each pass once, as ``encode_spans`` hands the passes to ``inner``).
+        self.prompts = dict(prompts or {})
         self.texts: list[str] = []
         self.calls: list[int] = []  # number of texts per model call
         self.words: list[str] = []
@@ -110,10 +113,6 @@ class CountingEmbedder:
     @property
     def dimension(self) -> int:
         return self.inner.dimension
-
-    @property
-    def prompts(self) -> dict[str, str]:
-        return dict(getattr(self.inner, "prompts", {}))
 
     def encode(
         self,

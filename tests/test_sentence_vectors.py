@@ -152,7 +152,7 @@ def test_an_incremental_build_carries_sentence_vectors_over(
 def test_an_answer_embeds_only_the_question(
     default_index: DefaultIndex, embedder: Embedder
 ) -> None:
-    counting = CountingEmbedder(embedder)
+    counting = CountingEmbedder(embedder, prompts=getattr(embedder, "prompts", {}))
     settings, version = default_index
     assistant = Assistant(settings, version, Retriever(counting))
     # e5 (the default) reads the question twice: as a query, and as a passage (its twin).
