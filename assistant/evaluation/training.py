@@ -107,6 +107,10 @@ NEVER_TRAINED = (
     "blind49-fisv",
     "blind50-en",
     "blind50-fisv",
+    "blind51-en",
+    "blind51-fisv",
+    "blind52-en",
+    "blind52-fisv",
     "procedure",
 )
 #: Blind question files the answerability model is also fitted on: their out-of-scope questions
