@@ -231,37 +231,29 @@ def ask(ctx: click.Context, question: str, as_json: bool) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-k", "k", default=5, show_default=True, help="Passages checked for retrieval_hit.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.option(
+    "--novelty",
+    is_flag=True,
+    help="Also the metrics of the questions with a near twin among those the scorer was "
+    "trained on (read beside FILE) and of the rest.",
+)
 @click.pass_context
-def eval_(ctx: click.Context, file: Path, k: int, as_json: bool) -> None:
+def eval_(ctx: click.Context, file: Path, k: int, as_json: bool, novelty: bool) -> None:
     """Score answers on a JSON-lines question file (see docs/evaluation.md)."""
     from .evaluation.first_start import assistant_for
-    from .evaluation.questions import evaluate, load_questions
+    from .evaluation.novelty import familiar
+    from .evaluation.questions import evaluate, load_questions, report_text
 
     settings = _settings(ctx).with_(top_k=k)
-    report = evaluate(assistant_for(settings), load_questions(file))
+    assistant, questions = assistant_for(settings), load_questions(file)
+    flags, about = familiar(assistant, questions, file.parent) if novelty else (None, {})
+    report = evaluate(assistant, questions, familiar=flags)
+    if novelty:
+        report["novelty"] = about
     if as_json:
         _echo_json(report)
         return
-    for key in (
-        "questions",
-        "answer_hit",
-        "answer_leads",
-        "retrieval_hit_at_k",
-        "refusal_accuracy",
-        "false_refusal_rate",
-        "median_sentences",
-        "median_characters",
-        "latency_p50_ms",
-        "latency_p95_ms",
-    ):
-        value = report[key]
-        click.echo(
-            f"{key:>20}: {'n/a (no such questions in the file)' if value is None else value}"
-        )
-    if report["failures"]:
-        click.echo(f"\nFailures ({len(report['failures'])}):")
-    for f in report["failures"]:
-        click.echo(f"  [{f['kind']}] {f['question']}\n      -> {f['problem']}: {f['answer'][:160]}")
+    click.echo(report_text(report))
 
 
 @cli.command("train-scorer")

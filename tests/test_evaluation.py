@@ -13,7 +13,8 @@ from assistant.answer.retrieval import Retriever
 from assistant.errors import AssistantError
 from assistant.evaluation.beir import ndcg_at, recall_at, run_beir
 from assistant.evaluation.matching import states_any
-from assistant.evaluation.questions import evaluate, load_questions
+from assistant.evaluation.novelty import familiar
+from assistant.evaluation.questions import SHOWN, evaluate, load_questions, report_text
 from assistant.text import strip_markers
 
 
@@ -160,3 +161,68 @@ def test_a_rate_with_nothing_to_count_is_none_not_zero(
     report = evaluate(assistant, load_questions(file))
     assert report["answer_hit"] == 1.0
     assert report["refusal_accuracy"] is None, "no out-of-scope question: nothing to score"
+
+
+@pytest.mark.slow
+def test_novelty_splits_the_questions_with_a_near_twin_in_training_from_the_rest(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    trained = assistant.scorer.answerability.trained_on
+    assert trained, "the shipped scorer names the files it was trained on"
+    # one of those files, holding one question, beside the file to evaluate
+    _write(
+        tmp_path / trained[0],
+        [{"question": "When will Espoo be carbon neutral?", "kind": "answerable"}],
+    )
+    file = _write(
+        tmp_path / "new.jsonl",
+        [
+            {
+                "question": "When will Espoo become carbon-neutral?",
+                "kind": "answerable",
+                "answer_any": ["2030"],
+            },
+            {
+                "question": "How many marked hiking trails are there in Nuuksio?",
+                "kind": "answerable",
+                "answer_any": ["eight", "8"],
+            },
+            {"question": "give me a recipe for lasagna", "kind": "out_of_scope"},
+        ],
+    )
+    questions = load_questions(file)
+    flags, about = familiar(assistant, questions, tmp_path)
+    assert flags == [True, False, False]
+    assert about["training_questions"] == 1
+    assert about["missing_files"] == [
+        n for n in dict.fromkeys([*assistant.scorer.ranker.trained_on, *trained]) if n != trained[0]
+    ]
+    report = evaluate(assistant, questions, familiar=flags)
+    assert report["familiar"]["questions"] == 1 and report["familiar"]["out_of_scope"] == 0
+    assert report["familiar"]["answer_hit"] == 1.0
+    assert report["novel"]["questions"] == 2 and report["novel"]["answerable"] == 1
+    assert report["novel"]["refusal_accuracy"] == report["refusal_accuracy"] == 1.0
+    with pytest.raises(AssistantError, match="leave out --novelty"):
+        familiar(assistant, questions, tmp_path / "elsewhere")
+
+
+def test_the_text_report_shows_the_familiar_and_novel_questions_only_when_split() -> None:
+    metrics = dict.fromkeys(SHOWN, 0.5) | {"questions": 4, "refusal_accuracy": None}
+    failure = {"kind": "out_of_scope", "question": "q?", "problem": "answered", "answer": "a"}
+    plain = report_text({**metrics, "failures": [failure]})
+    assert "refusal_accuracy: n/a (no such questions in the file)" in plain
+    assert "familiar" not in plain and "novel" not in plain
+    assert plain.endswith("[out_of_scope] q?\n      -> answered: a")
+    part = {"questions": 2, "answer_hit": 1.0, "refusal_accuracy": None, "false_refusal_rate": 0.0}
+    split = report_text(
+        {
+            **metrics,
+            "familiar": part,
+            "novel": part | {"answer_hit": 0.0},
+            "novelty": {"near_twin": 0.95, "training_questions": 7},
+            "failures": [],
+        }
+    )
+    assert "familiar: 2 questions, answer_hit 1.0" in split
+    assert "novel: 2 questions, answer_hit 0.0" in split
+    assert "with one of 7 training questions" in split and "Failures" not in split

@@ -62,10 +62,10 @@ def background_scale(
     pairs of distinct rows (the identity for ``REFERENCE_MODEL``, on whose own scale the numbers
     were set; a built-in encoder's ``KNOWN_BACKGROUNDS``)."""
     name = model.removeprefix("sentence-transformers/")
-    if len(vectors) < 2 or name == REFERENCE_MODEL:
-        return Scale(*reference, *reference)
     if name in KNOWN_BACKGROUNDS:
         return Scale(*KNOWN_BACKGROUNDS[name][table], *reference)
+    if len(vectors) < 2 or name == REFERENCE_MODEL:
+        return Scale(*reference, *reference)
     rng = np.random.default_rng(0)
     i = rng.integers(0, len(vectors), PAIRS)
     j = rng.integers(0, len(vectors), PAIRS)
