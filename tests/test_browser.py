@@ -438,6 +438,44 @@ def test_embed_shows_a_friendly_message_when_rate_limited(page: Page) -> None:
 
 @pytest.mark.browser
 @pytest.mark.server
+def test_embed_asks_once_more_when_the_answer_is_cut_off(page: Page, servers: Servers) -> None:
+    tries: list[str] = []
+
+    def cut_off_once(route: Route) -> None:
+        tries.append(route.request.post_data or "")
+        if len(tries) == 1:  # a server that went away mid-answer: a delta, then the end
+            route.fulfill(
+                status=200,
+                headers={"Content-Type": "text/event-stream"},
+                body='event: delta\ndata: {"text": "Half an ans"}\n\n',
+            )
+        else:
+            route.continue_()
+
+    page.route("**/api/ask/stream", cut_off_once)
+    page.goto(f"{servers.app}/embed")
+    page.get_by_label("Your question").fill("When will Espoo be carbon neutral?")
+    page.get_by_label("Your question").press("Enter")
+    expect(page.locator(".answer")).to_have_count(1)
+    expect(page.locator(".answer")).to_contain_text("2030")
+    expect(page.locator(".answer")).not_to_contain_text("Half an ans")
+    assert page.locator(".msg.error").count() == 0
+    assert len(tries) == 2 and tries[0] == tries[1], "the same question, asked once more"
+
+    # a connection that breaks twice: one polite message, no third try
+    page.unroute("**/api/ask/stream")
+    broken: list[str] = []
+    page.route("**/api/ask/stream", lambda route: (broken.append("x"), route.abort("failed")))
+    page.get_by_label("Your question").fill("How long have city bikes been available in Espoo?")
+    page.get_by_label("Your question").press("Enter")
+    expect(page.locator(".msg.error")).to_contain_text("cannot be reached")
+    page.wait_for_timeout(300)
+    assert len(broken) == 2
+    assert page.locator(".answer").count() == 1
+
+
+@pytest.mark.browser
+@pytest.mark.server
 def test_embed_may_be_framed_only_by_allowed_origins(page: Page, servers: Servers) -> None:
     page.goto(f"{servers.site}/frame.html")
     expect(page.frame_locator("#f").get_by_label("Your question")).to_be_visible()

@@ -201,21 +201,21 @@
     try { return { event: event, data: JSON.parse(data.join("\n")) }; } catch (e) { return null; }
   }
 
-  async function ask(question) {
-    busy = true;
-    send.disabled = true;
-    addMessage("user", question);
-    var node = addMessage("bot", "…");
-    node.setAttribute("aria-busy", "true");
-    announce.textContent = t("Looking for an answer…");
-    var streamed = "", done = null;
+  // One try at an answer: {state: "done", data}, "error" (the server said why: shown), "cut" (the
+  // stream ended before its last event) or "unreachable" (no response at all).
+  async function stream(question, node) {
+    var res, streamed = "", done = null;
     try {
-      var res = await fetch("/api/ask/stream", {
+      res = await fetch("/api/ask/stream", {
         method: "POST",
         headers: { "Content-Type": "application/json", "Accept": "text/event-stream" },
         body: JSON.stringify({ question: question, history: history.slice(-MAX_HISTORY), language: LANG }),
       });
-      if (!res.ok || !res.body) { showError(node, await errorMessage(res)); return; }
+    } catch (e) {
+      return { state: "unreachable" };
+    }
+    if (!res.ok || !res.body) { showError(node, await errorMessage(res)); return { state: "error" }; }
+    try {
       var reader = res.body.getReader(), decoder = new TextDecoder(), buffer = "";
       for (;;) {
         var chunk = await reader.read();
@@ -230,16 +230,38 @@
           else if (ev.event === "done") { done = ev.data; renderAnswer(node, done); }
           else if (ev.event === "error") {
             showError(node, ev.data.message || t("The assistant could not answer right now. Please try again."));
-            return;
+            return { state: "error" };
           }
         }
       }
-      if (!done) { showError(node, t("The answer was cut off. Please try again.")); return; }
-      history.push({ role: "user", content: question.slice(0, MAX_HISTORY_MESSAGE) });
-      history.push({ role: "assistant", content: String(done.answer).slice(0, MAX_HISTORY_MESSAGE) });
-      history = history.slice(-MAX_HISTORY);
     } catch (e) {
-      showError(node, t("The assistant cannot be reached right now. Please check your connection and try again."));
+      // the connection broke mid-answer; what arrived before it still counts
+    }
+    return done ? { state: "done", data: done } : { state: "cut" };
+  }
+
+  async function ask(question) {
+    busy = true;
+    send.disabled = true;
+    addMessage("user", question);
+    var node = addMessage("bot", "…");
+    node.setAttribute("aria-busy", "true");
+    announce.textContent = t("Looking for an answer…");
+    try {
+      var result = await stream(question, node);
+      if (result.state === "cut" || result.state === "unreachable") {
+        // a server that went away mid-answer (a replica restarting behind the proxy): once more
+        node.textContent = "…";
+        result = await stream(question, node);
+      }
+      if (result.state === "cut") showError(node, t("The answer was cut off. Please try again."));
+      if (result.state === "unreachable") {
+        showError(node, t("The assistant cannot be reached right now. Please check your connection and try again."));
+      }
+      if (result.state !== "done") return;
+      history.push({ role: "user", content: question.slice(0, MAX_HISTORY_MESSAGE) });
+      history.push({ role: "assistant", content: String(result.data.answer).slice(0, MAX_HISTORY_MESSAGE) });
+      history = history.slice(-MAX_HISTORY);
     } finally {
       busy = false;
       send.disabled = false;
