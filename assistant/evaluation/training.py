@@ -111,6 +111,10 @@ NEVER_TRAINED = (
     "blind51-fisv",
     "blind52-en",
     "blind52-fisv",
+    "blind53-en",
+    "blind53-fisv",
+    "blind54-en",
+    "blind54-fisv",
     "procedure",
 )
 #: Blind question files the answerability model is also fitted on: their out-of-scope questions
