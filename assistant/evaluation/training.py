@@ -115,6 +115,10 @@ NEVER_TRAINED = (
     "blind53-fisv",
     "blind54-en",
     "blind54-fisv",
+    "blind55-en",
+    "blind55-fisv",
+    "blind56-en",
+    "blind56-fisv",
     "procedure",
 )
 #: Blind question files the answerability model is also fitted on: their out-of-scope questions
