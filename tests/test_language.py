@@ -8,12 +8,12 @@ from dataclasses import replace
 import pytest
 from conftest import assistant_with
 
-from assistant.answer.assistant import refusal_text
 from assistant.answer.composition import Citation
 from assistant.answer.conversation import REFUSAL_START, retrieval_query
 from assistant.answer.language import question_language
 from assistant.answer.notes import source_language_note
 from assistant.answer.question import read_question
+from assistant.answer.refusals import refusal_text
 from assistant.i18n import translate
 from assistant.ingest.chunking import split_sentences
 from assistant.text import content_terms, detect_language, tokenize
@@ -224,15 +224,40 @@ def test_quotes_about_other_years_than_the_one_asked_get_a_note_in_the_askers_la
 
 
 @pytest.mark.slow
-def test_an_answer_for_another_year_says_so(default_index, embedder) -> None:  # type: ignore[no-untyped-def]
+def test_a_past_year_the_documents_do_not_report_on_is_refused_naming_those_they_do(
+    default_index, embedder
+) -> None:  # type: ignore[no-untyped-def]
     # the documents give the footprint for 2020 (and the study's other years), not for 2021
     assistant = assistant_with(default_index, embedder)
     answer = assistant.ask("How big was Espoo's consumption-based carbon footprint in 2021?")
-    if answer.refused:
-        pytest.fail(f"expected the nearest figures with a note, got a refusal: {answer.text}")
-    assert "2021" in answer.note and "2021" not in answer.text
+    assert answer.refused and not answer.citations, answer.text
+    assert "for 2021" in answer.text and "(2020)" in answer.text, answer.text
+    finnish = assistant.ask(
+        "Mikä oli Espoon kulutusperäinen hiilijalanjälki asukasta kohden vuonna 2021?"
+    )
+    assert finnish.refused and finnish.language == "fi", finnish.text
+    assert "vuodelta 2021" in finnish.text and "(2020)" in finnish.text, finnish.text
     same = assistant.ask("What were Espoo's greenhouse gas emissions in 2018?")
-    assert "2018" in same.text and "other years" not in same.note
+    assert not same.refused and "2018" in same.text and "other years" not in same.note
+
+
+def test_only_an_answer_that_leads_with_other_past_years_is_refused_for_them() -> None:
+    from assistant.answer.question import Question
+    from assistant.answer.refusals import elsewhen_years
+
+    def asked(*years: int) -> Question:
+        return Question(text="q", query="q", years=frozenset(years))
+
+    other = "In 2019 households recycled 46% of their waste. [1] Collection grew in 2024. [1]"
+    assert elsewhen_years(asked(2024), other, 2026) == (2019,)  # the lead is about 2019 only
+    assert elsewhen_years(asked(2022, 2024), other, 2026) == (2019,)
+    assert elsewhen_years(asked(2019), other, 2026) == ()  # the asked year leads
+    assert elsewhen_years(asked(2035), other, 2026) == ()  # a year to come: a target's note
+    assert elsewhen_years(asked(2024, 2035), other, 2026) == ()
+    assert elsewhen_years(asked(2024), other, 2023) == ()  # 2024 had not come yet
+    assert elsewhen_years(asked(), other, 2026) == ()  # no year asked
+    undated = "Six areas belong to the network. [1]"
+    assert elsewhen_years(asked(2000), undated, 2026) == ()  # "Natura 2000": no year to compare
 
 
 def test_words_typed_without_nordic_letters_are_respelled() -> None:

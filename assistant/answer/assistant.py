@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 from ..config import Settings
@@ -19,12 +20,13 @@ from ..i18n import translate
 from ..index.store import IndexVersion
 from .answerability import candidate_features
 from .composition import Citation, citation_for, compose, in_own_language, quotes_for
-from .conversation import OVERRIDE_REPLY, OVERRIDE_START, REFUSAL_START, Turn, not_repeating
+from .conversation import Turn, not_repeating
 from .evidence import Candidate, EvidenceScorer
 from .language import warm_up as load_language_models
 from .notes import other_years_note, source_language_note
-from .places import gazetteer, mentions
+from .places import gazetteer
 from .question import Question, read_question
+from .refusals import elsewhen_years, elsewhere_places, refusal_text
 from .retrieval import Hit, Retriever
 from .scorer import Scorer, find_scorer, scorer_folders
 from .synonyms import load_thesaurus
@@ -140,18 +142,7 @@ class Assistant:
         if not asked.text or asked.live or asked.override:
             yield self._refusal(version, asked, timings, started)
             return
-        ranked, result_hits = self.evidence(version, asked, timings)
-        confidence, answerable = self.answerable(asked, ranked)
-        if asked.may_stand_alone:  # a new question, or a follow-up? the better answered
-            alone = replace(asked, query=asked.text, may_stand_alone=False)
-            second: dict[str, float] = {}
-            ranked_alone, hits_alone = self.evidence(version, alone, second)
-            for step, ms in second.items():
-                timings[step] = timings.get(step, 0.0) + ms
-            p_alone, answerable_alone = self.answerable(alone, ranked_alone)
-            if p_alone > confidence:
-                asked, ranked, result_hits = alone, ranked_alone, hits_alone
-                confidence, answerable = p_alone, answerable_alone
+        asked, ranked, result_hits, confidence, answerable = self._read(version, asked, timings)
         passages = tuple(h.chunk.id for h in result_hits)
         elsewhere = elsewhere_places(asked, ranked)
         if not answerable or elsewhere:
@@ -179,12 +170,17 @@ class Assistant:
             cost=asked.cost,
             asked_words=asked.words,
         )
+        text, citations = extractive
+        if elsewhen := elsewhen_years(asked, text, date.today().year):
+            yield self._refusal(
+                version, asked, timings, started, confidence, elsewhen=elsewhen, passages=passages
+            )
+            return
         if self.generator is not None:
             yield from self._generate(
                 version, asked, result_hits, extractive, timings, started, confidence
             )
             return
-        text, citations = extractive
         yield from _pieces(text)
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         yield _answered(
@@ -197,6 +193,25 @@ class Assistant:
             confidence,
             note=other_years_note(asked.language, asked.years, citations),
         )
+
+    def _read(
+        self, version: IndexVersion, asked: Question, timings: dict[str, float]
+    ) -> tuple[Question, list[Candidate], list[Hit], float, bool]:
+        """The question's scored sentences, passages, answerability and whether it is answerable;
+        a follow-up that may be a new question is also read alone, and the better answered
+        reading wins (its timings are added)."""
+        ranked, hits = self.evidence(version, asked, timings)
+        confidence, answerable = self.answerable(asked, ranked)
+        if asked.may_stand_alone:
+            alone = replace(asked, query=asked.text, may_stand_alone=False)
+            second: dict[str, float] = {}
+            ranked_alone, hits_alone = self.evidence(version, alone, second)
+            for step, ms in second.items():
+                timings[step] = timings.get(step, 0.0) + ms
+            p_alone, answerable_alone = self.answerable(alone, ranked_alone)
+            if p_alone > confidence:
+                return alone, ranked_alone, hits_alone, p_alone, answerable_alone
+        return asked, ranked, hits, confidence, answerable
 
     def answerable(self, asked: Question, ranked: Sequence[Candidate]) -> tuple[float, bool]:
         """The probability that the documents answer ``asked`` (``answerability.py``) and whether
@@ -280,10 +295,11 @@ class Assistant:
         confidence: float = 0.0,
         *,
         elsewhere: Sequence[str] = (),
+        elsewhen: Sequence[int] = (),
         passages: tuple[str, ...] = (),
     ) -> Answer:
         topics = covered_topics(version, language=asked.language)
-        text = refusal_text(asked, topics, elsewhere=elsewhere)
+        text = refusal_text(asked, topics, elsewhere=elsewhere, elsewhen=elsewhen)
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         return Answer(
             text=text,
@@ -322,53 +338,6 @@ def _answered(
         confidence=confidence,
         language=asked.language,
     )
-
-
-def refusal_text(asked: Question, topics: Sequence[str], *, elsewhere: Sequence[str] = ()) -> str:
-    """Why the documents cannot answer ``asked``, and the topics they do cover, in its language."""
-    lang = asked.language
-    if not asked.text:
-        return translate(lang, "Please type a question about Espoo's sustainability work.")
-    start = translate(lang, OVERRIDE_START if asked.override else REFUSAL_START)
-    if asked.override:
-        text = translate(lang, OVERRIDE_REPLY, start=start)
-    elif asked.live:
-        text = translate(
-            lang,
-            "{start}: they hold no live information such as weather, timetables, opening hours "
-            "or results. Ask me about a covered topic",
-            start=start,
-        )
-    elif elsewhere:
-        places = f" {translate(lang, 'or')} ".join(elsewhere)
-        text = translate(
-            lang,
-            "{start}: they are about the City of Espoo, not {places}, so I won't answer with "
-            "Espoo's figures. Ask me about Espoo's work on a topic",
-            start=start,
-            places=places,
-        )
-    else:
-        text = translate(
-            lang,
-            "{start}, so I won't guess. Try rephrasing, or ask about a covered topic",
-            start=start,
-        )
-    if not topics:
-        return text + "."
-    return text + translate(lang, " such as {topics}.", topics=", ".join(topics))
-
-
-def elsewhere_places(asked: Question, ranked: list[Candidate]) -> list[str]:
-    """The other places a question asks about when its best evidence names none of them.
-
-    "What year is Vantaa aiming to be carbon neutral?" finds Espoo's own year: refuse, rather
-    than answer with Espoo's figures.
-    """
-    places = list(asked.places)
-    if places and ranked and any(mentions(ranked[0].text, p) for p in places):
-        return []
-    return places
 
 
 def _pieces(text: str) -> Iterator[str]:

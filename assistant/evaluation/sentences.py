@@ -24,10 +24,11 @@ from typing import Any
 import numpy as np
 
 from ..answer import ranking
-from ..answer.assistant import Assistant, elsewhere_places
+from ..answer.assistant import Assistant
 from ..answer.features import FEATURES
 from ..answer.question import read_question
 from ..answer.ranking import SentenceRanker
+from ..answer.refusals import elsewhere_places
 from ..answer.tuning import DEFAULT
 from .matching import states_any
 from .questions import load_questions

@@ -1,0 +1,95 @@
+"""Refusals: why the documents cannot answer a question, in its language, and the two checks
+that refuse a question the evidence would answer for something else: another place
+(``elsewhere_places``) or another year (``elsewhen_years``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..i18n import translate
+from ..text import SENTENCE_MARKERS, years
+from .conversation import OVERRIDE_REPLY, OVERRIDE_START, REFUSAL_START
+from .evidence import Candidate
+from .places import mentions
+from .question import Question
+
+
+def refusal_text(
+    asked: Question,
+    topics: Sequence[str],
+    *,
+    elsewhere: Sequence[str] = (),
+    elsewhen: Sequence[int] = (),
+) -> str:
+    """Why the documents cannot answer ``asked``, and the topics they do cover, in its language
+    (``elsewhere``: the other places it asks about; ``elsewhen``: the other years the documents
+    report on instead of those it asks about)."""
+    lang = asked.language
+    if not asked.text:
+        return translate(lang, "Please type a question about Espoo's sustainability work.")
+    start = translate(lang, OVERRIDE_START if asked.override else REFUSAL_START)
+    if asked.override:
+        text = translate(lang, OVERRIDE_REPLY, start=start)
+    elif asked.live:
+        text = translate(
+            lang,
+            "{start}: they hold no live information such as weather, timetables, opening hours "
+            "or results. Ask me about a covered topic",
+            start=start,
+        )
+    elif elsewhere:
+        places = f" {translate(lang, 'or')} ".join(elsewhere)
+        text = translate(
+            lang,
+            "{start}: they are about the City of Espoo, not {places}, so I won't answer with "
+            "Espoo's figures. Ask me about Espoo's work on a topic",
+            start=start,
+            places=places,
+        )
+    elif elsewhen:
+        text = translate(
+            lang,
+            "{start} for {asked}: what they say on it is about other years ({years}). Ask me "
+            "about one of those, or about a covered topic",
+            start=start,
+            asked=f" {translate(lang, 'or')} ".join(str(y) for y in sorted(asked.years)),
+            years=", ".join(str(y) for y in elsewhen),
+        )
+    else:
+        text = translate(
+            lang,
+            "{start}, so I won't guess. Try rephrasing, or ask about a covered topic",
+            start=start,
+        )
+    if not topics:
+        return text + "."
+    return text + translate(lang, " such as {topics}.", topics=", ".join(topics))
+
+
+def elsewhere_places(asked: Question, ranked: list[Candidate]) -> list[str]:
+    """The other places a question asks about when its best evidence names none of them.
+
+    "What year is Vantaa aiming to be carbon neutral?" finds Espoo's own year: refuse, rather
+    than answer with Espoo's figures.
+    """
+    places = list(asked.places)
+    if places and ranked and any(mentions(ranked[0].text, p) for p in places):
+        return []
+    return places
+
+
+def elsewhen_years(asked: Question, text: str, this_year: int) -> tuple[int, ...]:
+    """The other years an answer ``text`` leads with when every year the question names has
+    passed (up to ``this_year``) and its first sentence names none of them.
+
+    "What was the recycling rate in 2024?" finds 2019's and 2022's figures: refuse (saying which
+    years the documents report on) rather than answer another year's question, as
+    ``elsewhere_places`` does for another place. A year still to come ("emissions by 2035?") is
+    one a target may be set for: that answer stands, with its note (``other_years_note``).
+    """
+    if not asked.years or max(asked.years) > this_year:
+        return ()
+    named = set(years(SENTENCE_MARKERS.split(text, maxsplit=1)[0]))
+    if not named or named & asked.years:
+        return ()
+    return tuple(sorted(named))
