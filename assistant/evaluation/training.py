@@ -119,6 +119,10 @@ NEVER_TRAINED = (
     "blind55-fisv",
     "blind56-en",
     "blind56-fisv",
+    "blind57-en",
+    "blind57-fisv",
+    "blind58-en",
+    "blind58-fisv",
     "procedure",
 )
 #: Blind question files the answerability model is also fitted on: their out-of-scope questions
