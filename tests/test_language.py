@@ -260,6 +260,60 @@ def test_only_an_answer_that_leads_with_other_past_years_is_refused_for_them() -
     assert elsewhen_years(asked(2000), undated, 2026) == ()  # "Natura 2000": no year to compare
 
 
+@pytest.mark.slow
+def test_a_question_about_now_answered_only_by_a_forecast_is_refused_naming_its_year(
+    default_index, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    # the documents give the Jokeri light rail's forecast ridership for 2030, not today's
+    assistant = assistant_with(default_index, embedder)
+    now = assistant.ask("How many passengers ride the Jokeri light rail per day these days?")
+    assert now.refused and "2030" in now.text and not now.citations, now.text
+    swedish = assistant.ask("Hur många passagerare åker Spårjokern per dag just nu?")
+    assert swedish.refused and swedish.language == "sv" and "2030" in swedish.text, swedish.text
+    forecast = assistant.ask(
+        "How many passengers a day was the Jokeri light rail forecast to carry?"
+    )
+    assert not forecast.refused and "91,000" in forecast.text, forecast.text
+
+
+def test_a_target_or_forecast_is_no_answer_where_the_present_is_asked() -> None:
+    from assistant.answer.composition import Citation
+    from assistant.answer.question import read_question
+    from assistant.answer.refusals import ahead_years
+
+    forecast = "Ridership was forecast to reach 91,000 passengers a day by 2030. [1]"
+    page = Citation(
+        n=1,
+        title="t",
+        source="s",
+        date="2023-10-21",
+        section="",
+        page=None,
+        document="d",
+        text=forecast,
+    )
+
+    def asked(question: str):  # type: ignore[no-untyped-def]
+        return read_question(question, max_chars=200)
+
+    now = asked("How many passengers ride the light rail per day these days?")
+    assert ahead_years(now, forecast, [page]) == (2030,)
+    nyt = asked("Kuinka monta matkustajaa pikaraitiotiellä on nykyään päivässä?")
+    assert ahead_years(nyt, forecast, [page]) == (2030,)
+    assert (
+        ahead_years(asked("How many passengers ride the light rail per day?"), forecast, [page])
+        == ()
+    )
+    # when something will happen is answered by a forecast
+    assert ahead_years(asked("When is the line now expected to be ready?"), forecast, [page]) == ()
+    # a page written after the year it names reports on it
+    later = replace(page, date="2031-01-02")
+    assert ahead_years(now, forecast, [later]) == ()
+    undated = replace(page, date="")
+    assert ahead_years(now, forecast, [undated]) == ()
+    assert ahead_years(now, "Ridership grew. [1]", [page]) == ()  # no year: nothing to say
+
+
 def test_words_typed_without_nordic_letters_are_respelled() -> None:
     from assistant.text import respell, respellings
 

@@ -1,6 +1,7 @@
-"""Refusals: why the documents cannot answer a question, in its language, and the two checks
-that refuse a question the evidence would answer for something else: another place
-(``elsewhere_places``) or another year (``elsewhen_years``)."""
+"""Refusals: why the documents cannot answer a question, in its language, and the checks that
+refuse a question the evidence would answer for something else: another place
+(``elsewhere_places``), another year (``elsewhen_years``), or a target or forecast where the
+present is asked (``ahead_years``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from collections.abc import Sequence
 
 from ..i18n import translate
 from ..text import SENTENCE_MARKERS, years
+from .composition import Citation
 from .conversation import OVERRIDE_REPLY, OVERRIDE_START, REFUSAL_START
+from .cues import DATE_SHAPE
 from .evidence import Candidate
 from .places import mentions
 from .question import Question
@@ -20,10 +23,12 @@ def refusal_text(
     *,
     elsewhere: Sequence[str] = (),
     elsewhen: Sequence[int] = (),
+    ahead: Sequence[int] = (),
 ) -> str:
     """Why the documents cannot answer ``asked``, and the topics they do cover, in its language
     (``elsewhere``: the other places it asks about; ``elsewhen``: the other years the documents
-    report on instead of those it asks about)."""
+    report on instead of those it asks about; ``ahead``: the years of the only target or forecast
+    they give where the present is asked)."""
     lang = asked.language
     if not asked.text:
         return translate(lang, "Please type a question about Espoo's sustainability work.")
@@ -54,6 +59,14 @@ def refusal_text(
             start=start,
             asked=f" {translate(lang, 'or')} ".join(str(y) for y in sorted(asked.years)),
             years=", ".join(str(y) for y in elsewhen),
+        )
+    elif ahead:
+        text = translate(
+            lang,
+            "{start}: they say nothing of now, only a target or forecast for {years}. Ask me "
+            "about that, or about a covered topic",
+            start=start,
+            years=", ".join(str(y) for y in ahead),
         )
     else:
         text = translate(
@@ -91,5 +104,19 @@ def elsewhen_years(asked: Question, text: str, this_year: int) -> tuple[int, ...
         return ()
     named = set(years(SENTENCE_MARKERS.split(text, maxsplit=1)[0]))
     if not named or named & asked.years:
+        return ()
+    return tuple(sorted(named))
+
+
+def ahead_years(asked: Question, text: str, citations: Sequence[Citation]) -> tuple[int, ...]:
+    """The years an answer ``text`` leads with when the question asks for the present state (not
+    when something will happen) and its first sentence names only years after its source's
+    date: a target or a forecast, not the present. "How many ride the Jokeri light rail these
+    days?" finds "…forecast to reach 91,000 passengers a day by 2030" (a page of 2023)."""
+    if not asked.latest or DATE_SHAPE in asked.kinds or not citations:
+        return ()
+    written = citations[0].date[:4]  # the first source is the first sentence's
+    named = set(years(SENTENCE_MARKERS.split(text, maxsplit=1)[0]))
+    if not named or not written.isdigit() or min(named) <= int(written):
         return ()
     return tuple(sorted(named))
