@@ -283,21 +283,11 @@ def test_only_an_answer_that_leads_with_other_past_years_is_refused_for_them() -
 
 
 def test_a_target_or_forecast_is_no_answer_where_the_present_is_asked() -> None:
-    from assistant.answer.composition import Citation
     from assistant.answer.question import read_question
     from assistant.answer.refusals import ahead_years
 
     forecast = "Ridership was forecast to reach 91,000 passengers a day by 2030. [1]"
-    page = Citation(
-        n=1,
-        title="t",
-        source="s",
-        date="2023-10-21",
-        section="",
-        page=None,
-        document="d",
-        text=forecast,
-    )
+    page = replace(_citation("en"), date="2023-10-21", text=forecast)
 
     def asked(question: str):  # type: ignore[no-untyped-def]
         return read_question(question, max_chars=200)
