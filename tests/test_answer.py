@@ -130,6 +130,22 @@ def test_suggested_topics_are_spelled_as_the_titles_spell_them(assistant) -> Non
     assert "Espoo Story" in topics and "espoo story" not in topics, topics
 
 
+def test_a_one_word_topic_is_capitalised_only_where_the_titles_do_it_on_its_own() -> None:
+    from assistant.answer.topics import capitalised
+
+    titles = [
+        "Espoo Innovation Garden",
+        "Co-creation in Espoo Innovation Garden",
+        "Espoo's sustainability and innovation awards",
+        "Waste and the Käringmossen centre",
+        "Espoo and YK:n Agenda 2030",
+    ]
+    assert capitalised(titles)["innovation"] == "Innovation"  # as a word of a name
+    alone = capitalised(titles, alone=True)
+    assert "innovation" not in alone, "the capital belongs to Espoo Innovation Garden"
+    assert alone["käringmossen"] == "Käringmossen" and alone["yk"] == "YK"
+
+
 @pytest.mark.slow
 def test_live_information_is_refused_with_what_the_documents_hold(assistant) -> None:
     answer = assistant.ask("whats the weather going to be like in espoo tomorrow")
