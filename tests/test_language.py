@@ -263,7 +263,7 @@ def test_an_answer_about_another_time_is_refused_naming_the_years_the_documents_
     assert not forecast.refused and "91,000" in forecast.text, forecast.text
 
 
-def test_only_an_answer_that_leads_with_other_past_years_is_refused_for_them() -> None:
+def test_only_an_answer_about_other_past_years_only_is_refused_for_them() -> None:
     from assistant.answer.question import Question
     from assistant.answer.refusals import elsewhen_years
 
@@ -280,6 +280,9 @@ def test_only_an_answer_that_leads_with_other_past_years_is_refused_for_them() -
     assert elsewhen_years(asked(), other, 2026) == ()  # no year asked
     undated = "Six areas belong to the network. [1]"
     assert elsewhen_years(asked(2000), undated, 2026) == ()  # "Natura 2000": no year to compare
+    # a later sentence states the asked year's figure: the answer holds it
+    then = "In 2020 emissions were below 3.5 t per resident. [1] They were 6.1 t in 1990. [2]"
+    assert elsewhen_years(asked(1990), then, 2026) == ()
 
 
 def test_a_target_or_forecast_is_no_answer_where_the_present_is_asked() -> None:

@@ -11,7 +11,7 @@ from ..i18n import translate
 from ..text import SENTENCE_MARKERS, years
 from .composition import Citation
 from .conversation import OVERRIDE_REPLY, OVERRIDE_START, REFUSAL_START
-from .cues import DATE_SHAPE
+from .cues import DATE_SHAPE, QUANTITY_SHAPE
 from .evidence import Candidate
 from .places import mentions
 from .question import Question
@@ -93,18 +93,26 @@ def elsewhere_places(asked: Question, ranked: list[Candidate]) -> list[str]:
 
 def elsewhen_years(asked: Question, text: str, this_year: int) -> tuple[int, ...]:
     """The other years an answer ``text`` leads with when every year the question names has
-    passed (up to ``this_year``) and its first sentence names none of them.
+    passed (up to ``this_year``), its first sentence names none of them, and no sentence of it
+    states what was asked for one of them.
 
-    "What was the recycling rate in 2024?" finds 2019's and 2022's figures: refuse (saying which
-    years the documents report on) rather than answer another year's question, as
-    ``elsewhere_places`` does for another place. A year still to come ("emissions by 2035?") is
-    one a target may be set for: that answer stands, with its note (``other_years_note``).
+    "What was the recycling rate in 2024?" finds 2019's and 2022's figures (and 2024 only in a
+    sentence on biowaste collection, with no figure): refuse, saying which years the documents
+    report on, rather than answer another year's question, as ``elsewhere_places`` does for
+    another place. "Per resident in 1990?" answered with 2020's figure and then 1990's stands.
+    A year still to come ("emissions by 2035?") is one a target may be set for: that answer
+    stands, with its note (``other_years_note``).
     """
     if not asked.years or max(asked.years) > this_year:
         return ()
-    named = set(years(SENTENCE_MARKERS.split(text, maxsplit=1)[0]))
+    sentences = [s for s in SENTENCE_MARKERS.split(text) if s.strip()]
+    named = set(years(sentences[0])) if sentences else set()
     if not named or named & asked.years:
         return ()
+    shapes = asked.kinds or (QUANTITY_SHAPE,)
+    for sentence in sentences[1:]:
+        if asked.years & set(years(sentence)) and any(s.search(sentence) for s in shapes):
+            return ()
     return tuple(sorted(named))
 
 
