@@ -123,6 +123,14 @@ NEVER_TRAINED = (
     "blind57-fisv",
     "blind58-en",
     "blind58-fisv",
+    "blind59-en",
+    "blind59-fisv",
+    "blind60-en",
+    "blind60-fisv",
+    "blind61-en",
+    "blind61-fisv",
+    "blind62-en",
+    "blind62-fisv",
     "procedure",
 )
 #: Blind question files the answerability model is also fitted on: their out-of-scope questions
