@@ -17,6 +17,8 @@ import atexit
 import hashlib
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -242,6 +244,24 @@ def web_corpus(embedder: Embedder, default_index: DefaultIndex) -> Settings:
 
     web.use_shared(embedder, default_index)
     return web.built_settings()
+
+
+@pytest.fixture(scope="session")
+def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A local OpenAI-compatible server (``fake_llm_server.py``): its URL and the file it records
+    every request in."""
+    record = tmp_path_factory.mktemp("llm") / "requests.jsonl"
+    record.touch()
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("fake_llm_server.py")), str(record)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    port = int(proc.stdout.readline())
+    yield f"http://127.0.0.1:{port}/v1", record
+    proc.terminate()
+    proc.wait(timeout=10)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
+from assistant.answer.factory import create_assistant
 from assistant.web.api import create_api
 from assistant.web.database import Database
 from assistant.web.server import create_app
@@ -162,6 +163,61 @@ def test_the_chat_built_after_start_up_answers(page: Page) -> None:
         assert app.state.chat == "ready"
         ask_in_chat(page, "What is Espoo's carbon neutrality goal?")
         expect(page.locator(".esa-answer > p").first).to_contain_text("2030")
+
+
+@pytest.fixture(scope="module")
+def slow_app(llm_server: tuple[str, Path]) -> Iterator[str]:
+    """The app answering through the language model's "slow" reply, which takes 5 s: time to type
+    the next question while an answer is coming."""
+    settings = web.built_settings().with_(llm_url=llm_server[0], llm_model="slow")
+    slow = create_assistant(settings, embedder=web.embedder())
+    with web.live_server(create_app(settings, slow)) as url:
+        yield url
+
+
+@pytest.mark.browser
+@pytest.mark.server
+def test_a_question_typed_while_an_answer_is_coming_is_kept_and_asked_next(
+    page: Page, slow_app: str
+) -> None:
+    page.goto(slow_app)
+    ask_in_chat(page, "When will Espoo be carbon neutral?")
+    expect(page.locator(".esa-partial")).to_have_count(1)  # the first answer is coming
+    ask_in_chat(page, "What is the Espoo Story?")
+    page.wait_for_timeout(500)
+    expect(page.locator(".esa-partial")).to_have_count(1)  # the first answer still is
+    expect(page.get_by_label("Your question")).to_have_value("What is the Espoo Story?")
+    # the next question was neither lost nor answered over the first: it is asked after it
+    answered = page.locator(".esa-answer:not(.esa-partial)")
+    expect(answered).to_have_count(2, timeout=2 * TIMEOUT)
+    expect(page.locator(".esa-question")).to_have_text(
+        ["When will Espoo be carbon neutral?", "What is the Espoo Story?"]
+    )
+    expect(answered.nth(1)).to_contain_text("2030")  # the scripted model's answer
+    expect(page.get_by_label("Your question")).to_have_value("")
+
+
+@pytest.mark.browser
+@pytest.mark.server
+def test_the_widget_asks_a_question_sent_while_an_answer_is_coming_next(
+    page: Page, slow_app: str
+) -> None:
+    page.goto(f"{slow_app}/embed")
+    question = page.get_by_label("Your question")
+    question.fill("When will Espoo be carbon neutral?")
+    question.press("Enter")
+    expect(page.locator(".msg.bot[aria-busy=true]")).to_have_count(1)
+    question.fill("What is the Espoo Story?")
+    question.press("Enter")
+    expect(page.locator("#esa-announce")).to_have_text(
+        "Your question will be asked when this answer is complete."
+    )
+    expect(question).to_have_value("What is the Espoo Story?")  # kept, and still editable
+    expect(page.locator(".answer")).to_have_count(2, timeout=2 * TIMEOUT)
+    expect(page.locator(".msg.user")).to_have_text(
+        ["When will Espoo be carbon neutral?", "What is the Espoo Story?"]
+    )
+    expect(question).to_have_value("")
 
 
 @pytest.mark.browser

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,22 +18,6 @@ from assistant.answer.retrieval import Retriever
 from assistant.ingest.chunking import Chunk
 
 QUESTION = "When will Espoo be carbon neutral?"
-
-
-@pytest.fixture(scope="module")
-def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    record = tmp_path_factory.mktemp("llm") / "requests.jsonl"
-    record.touch()
-    proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("fake_llm_server.py")), str(record)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    port = int(proc.stdout.readline())
-    yield f"http://127.0.0.1:{port}/v1", record
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 def _assistant(default_index, embedder, url: str, model: str, timeout: float = 3.0) -> Assistant:  # type: ignore[no-untyped-def]

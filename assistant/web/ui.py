@@ -81,8 +81,16 @@ def create_ui(
         chat = _layout(max_question_chars=assistant.settings.max_question_chars)
         state = [chat.messages, chat.turns, chat.records, chat.lang]
         outputs = [chat.chatbot, chat.messages, chat.box, chat.turns, chat.records]
-        for trigger in (chat.box.submit, chat.ask.click):
-            trigger(respond, [chat.box, *state], outputs, concurrency_limit=concurrency)
+        # one event for Enter and the button: a question asked while an answer is still coming
+        # waits in the box and is asked when that answer is complete ("always_last")
+        gr.on(
+            [chat.box.submit, chat.ask.click],
+            respond,
+            [chat.box, *state],
+            outputs,
+            concurrency_limit=concurrency,
+            trigger_mode="always_last",
+        )
         for button in chat.examples:
             button.click(respond, [button, *state], outputs, concurrency_limit=concurrency)
         chat.clear.click(lambda: ([], [], "", [], []), None, outputs, queue=False)
@@ -177,7 +185,7 @@ def _responder(
                 if isinstance(item, str):
                     text += item
                     messages[-1]["content"] = render_partial(text)
-                    yield messages, messages, "", turns, records
+                    yield messages, messages, gr.skip(), turns, records
                     continue
                 data = item.to_dict()
                 messages[-1]["content"] = render_answer(data, lang)
@@ -195,7 +203,8 @@ def _responder(
         except Exception:
             log.exception("chat answer failed")
             messages[-1]["content"] = render_partial(translate(lang, _FAILED))
-        yield messages, messages, "", turns, records
+        # the box was emptied when the question was taken: what is typed in it since stays
+        yield messages, messages, gr.skip(), turns, records
 
     return respond
 

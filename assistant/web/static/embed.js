@@ -15,7 +15,7 @@
   var $ = function (id) { return document.getElementById(id); };
   var log = $("esa-log"), form = $("esa-form"), input = $("esa-q"), send = $("esa-send");
   var announce = $("esa-announce"), greeting = $("esa-greeting");
-  var history = [], busy = false, answers = 0;
+  var history = [], busy = false, queued = false, answers = 0;
   var parentOrigin = "*";
   try { if (document.referrer) parentOrigin = new URL(document.referrer).origin; } catch (e) { /* keep */ }
 
@@ -265,13 +265,18 @@
     } finally {
       busy = false;
       send.disabled = false;
+      // a question sent while this answer was coming is asked now, as it stands in the box
+      if (queued) { queued = false; form.requestSubmit(); }
     }
   }
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var question = input.value.trim();
-    if (busy) return;
+    if (busy) {
+      if (question) { queued = true; announce.textContent = t("Your question will be asked when this answer is complete."); }
+      return;
+    }
     if (!question) { announce.textContent = t("Please type a question."); input.focus(); return; }
     if (question.length > MAX_CHARS) {
       announce.textContent = t("Please keep the question to at most {limit} characters.", { limit: MAX_CHARS });
