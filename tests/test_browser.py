@@ -195,6 +195,13 @@ def test_a_question_typed_while_an_answer_is_coming_is_kept_and_asked_next(
     )
     expect(answered.nth(1)).to_contain_text("2030")  # the scripted model's answer
     expect(page.get_by_label("Your question")).to_have_value("")
+    # an example question clicked while an answer is coming is answered too, after it
+    ask_in_chat(page, "Is the coal plant closed?")
+    expect(page.locator(".esa-partial")).to_have_count(1)
+    example = page.locator("#esa-examples button").first
+    example.click()
+    expect(answered).to_have_count(4, timeout=2 * TIMEOUT)
+    expect(page.locator(".esa-question").nth(3)).to_have_text(example.inner_text())
 
 
 @pytest.mark.browser
