@@ -263,6 +263,53 @@ def test_an_answer_about_another_time_is_refused_naming_the_years_the_documents_
     assert not forecast.refused and "91,000" in forecast.text, forecast.text
 
 
+@pytest.mark.slow
+def test_a_figure_asked_for_is_refused_where_the_answer_would_give_none(
+    default_index, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    assistant = assistant_with(default_index, embedder)
+    # the documents say a third footprint was published in May 2025, not what it came to
+    cases = [
+        (
+            "What per-resident figure did Espoo's third consumption-based carbon footprint, "
+            "published in May 2025, come out at?",
+            "en",
+            "gives no figure",
+        ),
+        (
+            "Vilken siffra per invånare gav Esbos tredje konsumtionsbaserade koldioxidavtryck, "
+            "som publicerades i maj 2025?",
+            "sv",
+            "ingen siffra",
+        ),
+    ]
+    for question, language, reason in cases:
+        answer = assistant.ask(question)
+        assert answer.refused and answer.language == language, answer.text
+        assert reason in answer.text and not answer.citations, answer.text
+    first = assistant.ask("Hur stort var koldioxidavtrycket per invånare i Esbos första beräkning?")
+    assert not first.refused and "9,02" in first.text, first.text
+
+
+def test_an_answer_with_no_number_is_no_answer_where_a_figure_is_asked() -> None:
+    from assistant.answer.question import read_question
+    from assistant.answer.refusals import no_figure
+
+    def asked(question: str):  # type: ignore[no-untyped-def]
+        return read_question(question, max_chars=200)
+
+    published = "In May 2025 Espoo published its third footprint. [1] It covered food. [2]"
+    stated = "The first study found 9.02 tonnes CO2e per resident. [1]"
+    assert no_figure(asked("What was the footprint per resident?"), published)  # [1] is no number
+    assert no_figure(asked("Mikä oli hiilijalanjälki asukasta kohden?"), published)
+    assert no_figure(asked("How many tonnes was the footprint?"), published)
+    assert not no_figure(asked("What was the footprint per resident?"), stated)
+    assert not no_figure(asked("What was the third footprint about?"), published)  # no figure asked
+    # a year answers "when", and a question asking when is not a figure's
+    assert not no_figure(asked("When was the footprint per resident published?"), published)
+    assert not no_figure(asked("Vilket år kom siffran?"), published)
+
+
 def test_only_an_answer_about_other_past_years_only_is_refused_for_them() -> None:
     from assistant.answer.question import Question
     from assistant.answer.refusals import elsewhen_years

@@ -26,7 +26,7 @@ from .language import warm_up as load_language_models
 from .notes import other_years_note, source_language_note
 from .places import gazetteer
 from .question import Question, read_question
-from .refusals import ahead_years, elsewhen_years, elsewhere_places, refusal_text
+from .refusals import NO_MISMATCH, Mismatch, elsewhere_places, mismatch, refusal_text
 from .retrieval import Hit, Retriever
 from .scorer import Scorer, find_scorer, scorer_folders
 from .synonyms import load_thesaurus
@@ -171,9 +171,9 @@ class Assistant:
             asked_words=asked.words,
         )
         text, citations = extractive
-        when = elsewhen_years(asked, text, date.today().year), ahead_years(asked, text, citations)
-        if any(when):  # the answer would be about another year, or a target for one
-            yield self._refusal(version, asked, timings, started, confidence, passages, when=when)
+        missed = mismatch(asked, text, citations, date.today().year)
+        if missed:  # another year, a target where now is asked, or no figure where one is
+            yield self._refusal(version, asked, timings, started, confidence, passages, missed)
             return
         if self.generator is not None:
             yield from self._generate(
@@ -293,13 +293,12 @@ class Assistant:
         started: float,
         confidence: float = 0.0,
         passages: tuple[str, ...] = (),
+        missed: Mismatch = NO_MISMATCH,
         *,
         elsewhere: Sequence[str] = (),
-        when: tuple[Sequence[int], Sequence[int]] = ((), ()),  # elsewhen, ahead years
     ) -> Answer:
         topics = covered_topics(version, language=asked.language)
-        elsewhen, ahead = when
-        text = refusal_text(asked, topics, elsewhere=elsewhere, elsewhen=elsewhen, ahead=ahead)
+        text = refusal_text(asked, topics, elsewhere=elsewhere, mismatch=missed)
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         return Answer(
             text=text,

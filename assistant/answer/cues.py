@@ -219,6 +219,21 @@ def counts(text: str, stems_: frozenset[str]) -> bool:
     return False
 
 
+#: Words that ask for a figure without a quantity question's words: "what was the per-resident
+#: figure", "hiilijalanjälki asukasta kohden", "siffran för".
+_FIGURE = re.compile(
+    r"\b(figures?|per[- ](resident|capita|person|head|inhabitant)|asukasta (kohden|kohti)|"
+    r"asukaskohtai\w*|per (invånare|capita)|siffr\w*)\b",
+    re.I,
+)
+
+
+def asks_figure(question: str) -> bool:
+    """Whether a question asks for a figure: a quantity ("how many", "paljonko") or a rate or
+    figure by name ("per resident", "the figure")."""
+    return bool(_QUANTITY_ASKS.search(question) or _FIGURE.search(question))
+
+
 def asks_for_latest(question: str) -> bool:
     """Whether a question asks for the current state ("now", "these days", "latest"...)."""
     return bool(_LATEST.search(question))

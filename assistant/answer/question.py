@@ -21,7 +21,7 @@ from .conversation import (
     points_back,
     retrieval_query,
 )
-from .cues import asked_kinds, asks_cost, asks_for_latest, counted
+from .cues import asked_kinds, asks_cost, asks_figure, asks_for_latest, counted
 from .language import question_language
 from .places import other_places
 from .tuning import DEFAULT, Tuning
@@ -43,6 +43,8 @@ class Question:
     cost: bool = False
     #: The stem of what it counts, if it asks for a quantity (``cues.counted``): "visitor".
     counted: str = ""
+    #: It asks for a figure: a quantity, or a rate or figure by name (``cues.asks_figure``).
+    figure: bool = False
     #: It asks for the current state ("now", "latest").
     latest: bool = False
     #: The years it names ("emissions in 2010").
@@ -95,6 +97,7 @@ def read_question(
         kinds=tuple(asked_kinds(text)),
         cost=asks_cost(text),
         counted=counted(text, written_in),
+        figure=asks_figure(text),
         latest=asks_for_latest(text),
         years=frozenset(years(text)),
         places=tuple(other_places(text, written_in, tuning=tuning)),

@@ -1,14 +1,16 @@
 """Refusals: why the documents cannot answer a question, in its language, and the checks that
 refuse a question the evidence would answer for something else: another place
-(``elsewhere_places``), another year (``elsewhen_years``), or a target or forecast where the
-present is asked (``ahead_years``)."""
+(``elsewhere_places``), another year (``elsewhen_years``), a target or forecast where the
+present is asked (``ahead_years``), or no figure where one is asked (``no_figure``); the last
+three read the composed answer (``mismatch``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from ..i18n import translate
-from ..text import SENTENCE_MARKERS, years
+from ..text import SENTENCE_MARKERS, strip_markers, years
 from .composition import Citation
 from .conversation import OVERRIDE_REPLY, OVERRIDE_START, REFUSAL_START
 from .cues import DATE_SHAPE, QUANTITY_SHAPE
@@ -17,19 +19,38 @@ from .places import mentions
 from .question import Question
 
 
+@dataclass(frozen=True)
+class Mismatch:
+    """How a composed answer misses what its question asks; empty (false) when it does not."""
+
+    #: The other years it reports on, where the question asks about past ones (``elsewhen_years``).
+    elsewhen: tuple[int, ...] = ()
+    #: The years of the only target or forecast it gives, where the present is asked
+    #: (``ahead_years``).
+    ahead: tuple[int, ...] = ()
+    #: It states no figure, where the question asks for one (``no_figure``).
+    no_figure: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.elsewhen or self.ahead or self.no_figure)
+
+
+#: An answer that misses nothing.
+NO_MISMATCH = Mismatch()
+
+
 def refusal_text(
     asked: Question,
     topics: Sequence[str],
     *,
     elsewhere: Sequence[str] = (),
-    elsewhen: Sequence[int] = (),
-    ahead: Sequence[int] = (),
+    mismatch: Mismatch = NO_MISMATCH,
 ) -> str:
     """Why the documents cannot answer ``asked``, and the topics they do cover, in its language
-    (``elsewhere``: the other places it asks about; ``elsewhen``: the other years the documents
-    report on instead of those it asks about; ``ahead``: the years of the only target or forecast
-    they give where the present is asked)."""
+    (``elsewhere``: the other places it asks about; ``mismatch``: how the answer the documents
+    would give misses the question)."""
     lang = asked.language
+    elsewhen, ahead = mismatch.elsewhen, mismatch.ahead
     if not asked.text:
         return translate(lang, "Please type a question about Espoo's sustainability work.")
     start = translate(lang, OVERRIDE_START if asked.override else REFUSAL_START)
@@ -67,6 +88,12 @@ def refusal_text(
             "about that, or about a covered topic",
             start=start,
             years=", ".join(str(y) for y in ahead),
+        )
+    elif mismatch.no_figure:
+        text = translate(
+            lang,
+            "{start}: what they say on it gives no figure for it. Ask me about a covered topic",
+            start=start,
         )
     else:
         text = translate(
@@ -128,3 +155,24 @@ def ahead_years(asked: Question, text: str, citations: Sequence[Citation]) -> tu
     if not named or not written.isdigit() or min(named) <= int(written):
         return ()
     return tuple(sorted(named))
+
+
+def no_figure(asked: Question, text: str) -> bool:
+    """Whether an answer ``text`` states no number at all (a year and a date's day are none) where
+    the question asks for a figure and not when. "What per-resident figure did the third
+    footprint come out at?" finds "In May 2025 Espoo published its third consumption-based
+    carbon footprint": refuse, rather than answer a figure with none."""
+    return (
+        asked.figure
+        and DATE_SHAPE not in asked.kinds
+        and not QUANTITY_SHAPE.search(strip_markers(text))
+    )
+
+
+def mismatch(asked: Question, text: str, citations: Sequence[Citation], this_year: int) -> Mismatch:
+    """How the composed answer ``text`` (cited by ``citations``) misses what ``asked`` asks."""
+    return Mismatch(
+        elsewhen=elsewhen_years(asked, text, this_year),
+        ahead=ahead_years(asked, text, citations),
+        no_figure=no_figure(asked, text),
+    )
