@@ -131,6 +131,10 @@ NEVER_TRAINED = (
     "blind61-fisv",
     "blind62-en",
     "blind62-fisv",
+    "blind63-en",
+    "blind63-fisv",
+    "blind64-en",
+    "blind64-fisv",
     "procedure",
 )
 #: Blind question files the answerability model is also fitted on: their out-of-scope questions
