@@ -33,8 +33,8 @@ from .weights import SCORERS, LinearWeights, weights_path
 #: The weights file's format; a file of another format is not read (2: a threshold per language;
 #: 3: the best score itself, no hand-set bar; 4: ``top_near_answer``; 5: ``margin``;
 #: 6: ``best_known_held``; 7: ``cost_unheld``; 8: ``unit_unheld``; 9: ``count_unheld``;
-#: 10: ``best_twin``).
-FORMAT = 10
+#: 10: ``best_twin``; 11: ``terms`` uncapped).
+FORMAT = 11
 #: How many of the best sentences the answerability model looks into for the kind of answer, the
 #: year and the amount of money asked for: as many as an answer shows (part of the model:
 #: changing the default means retraining).

@@ -23,7 +23,7 @@ FEATURES = (
     "lexical",  # its passage's BM25 score, relative to the best passage's
     "fused",  # its passage's fused retrieval score
     "unknown_share",  # the IDF share of the question's words that the corpus never uses
-    "terms",  # how many topic words the question has (capped at 12)
+    "terms",  # how many topic words the question has
     "position",  # the sentence's position in its passage (0 = first)
     "length",  # its length in characters
     "top_lexical",  # log(1 + the best passage's BM25 score): the question's words in the corpus
@@ -41,8 +41,6 @@ FEATURES = (
     "count_held",  # it states a number of that thing (its word or a synonym, one word apart)
     "twin",  # its cosine with the question read as a passage (e5's other prompt; else the query)
 )
-#: The most topic words ``terms`` counts.
-MAX_TERMS = 12
 
 
 def question_part(
@@ -62,7 +60,7 @@ def question_part(
     return {
         "unknown_share": unknown_share,
         "unknown_terms": float(unknown_terms),
-        "terms": float(min(terms, MAX_TERMS)),
+        "terms": float(terms),
         "kinds_asked": float(kinds_asked),
         "asks_latest": float(asks_latest),
         "asks_year": float(asks_year),

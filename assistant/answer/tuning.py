@@ -5,8 +5,8 @@ Retrieval, the composition and the reading of the question read their numbers fr
 benchmark, gives another: ``dataclasses.replace(DEFAULT, max_sentences=1)``). Where each value
 comes from is recorded in ``docs/evaluation.md`` (the row that chose it). How a sentence scores
 and whether a question is answered are not here: the trained scorer decides (``ranking.py``,
-``answerability.py``), and the numbers that define its features (``features.MAX_TERMS``;
-``answerability.TOP`` and the training's ``SPREAD_RANK``, both the default ``max_sentences``)
+``answerability.py``), and the numbers that define its features (``answerability.TOP`` and the
+training's ``SPREAD_RANK``, both the default ``max_sentences``)
 belong to the trained weights: changing one means retraining. Its scores are on a scale whose
 unit is the training questions' average gap between the best sentence and the first one an
 answer cannot show, the fourth best (``evaluation/sentences.SPREAD_RANK``): a
