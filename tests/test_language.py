@@ -223,6 +223,13 @@ def test_quotes_about_other_years_than_the_one_asked_get_a_note_in_the_askers_la
     assert other_years_note("en", frozenset({2000}), undated) == ""  # "Natura 2000" asked
 
 
+def assert_refused_saying(assistant, question: str, language: str, *said: str) -> None:  # type: ignore[no-untyped-def]
+    """``question`` is refused in ``language``, with no sources, in words that hold ``said``."""
+    answer = assistant.ask(question)
+    assert answer.refused and answer.language == language, answer.text
+    assert all(s in answer.text for s in said) and not answer.citations, answer.text
+
+
 @pytest.mark.slow
 def test_an_answer_about_another_time_is_refused_naming_the_years_the_documents_give(
     default_index, embedder
@@ -252,9 +259,7 @@ def test_an_answer_about_another_time_is_refused_naming_the_years_the_documents_
         ("Hur många passagerare åker Spårjokern per dag just nu?", "sv", "nu", "2030"),
     ]
     for question, language, asked, given in cases:
-        answer = assistant.ask(question)
-        assert answer.refused and answer.language == language, answer.text
-        assert asked in answer.text and given in answer.text and not answer.citations, answer.text
+        assert_refused_saying(assistant, question, language, asked, given)
     same = assistant.ask("What were Espoo's greenhouse gas emissions in 2018?")
     assert not same.refused and "2018" in same.text and "other years" not in same.note
     forecast = assistant.ask(
@@ -284,9 +289,7 @@ def test_a_figure_asked_for_is_refused_where_the_answer_would_give_none(
         ),
     ]
     for question, language, reason in cases:
-        answer = assistant.ask(question)
-        assert answer.refused and answer.language == language, answer.text
-        assert reason in answer.text and not answer.citations, answer.text
+        assert_refused_saying(assistant, question, language, reason)
     first = assistant.ask("Hur stort var koldioxidavtrycket per invånare i Esbos första beräkning?")
     assert not first.refused and "9,02" in first.text, first.text
 
