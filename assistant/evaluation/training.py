@@ -135,6 +135,10 @@ NEVER_TRAINED = (
     "blind63-fisv",
     "blind64-en",
     "blind64-fisv",
+    "blind65-en",
+    "blind65-fisv",
+    "blind66-en",
+    "blind66-fisv",
     "procedure",
 )
 #: Blind question files the answerability model is also fitted on: their out-of-scope questions
