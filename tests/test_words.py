@@ -84,6 +84,7 @@ def test_a_rebuild_encodes_only_new_words_and_the_table_round_trips(
     second = load_index(tmp_path / "index", model=counting.model_id, chunking=_chunking())
     assert counting.words, "the new document's own words are encoded"
     assert not set(spellings(counting.words)) & set(first.words.stems), "known words are reused"
+    assert second.words.spelled == [spellings([corpus_of(second)])[s] for s in second.words.stems]
     assert set(second.words.stems) > set(first.words.stems)
     stem = first.words.stems[0]
     assert np.array_equal(
@@ -92,6 +93,41 @@ def test_a_rebuild_encodes_only_new_words_and_the_table_round_trips(
     (second.path / "words.json").write_text('["only-one"]', encoding="utf-8")
     with pytest.raises(IndexError_, match="build --full"):
         load_version(second.path)
+
+
+def test_a_word_table_grown_in_steps_is_the_one_built_at_once(minilm_embedder) -> None:  # type: ignore[no-untyped-def]
+    """A new text that makes another spelling of a known stem the most frequent one has that stem
+    encoded anew: reused vectors would make an incremental build's table depend on the order the
+    documents came in (and the scorer trained on one index disagree with a fresh clone's)."""
+    encoded: list[str] = []
+
+    def encode(words: list[str]) -> np.ndarray:
+        encoded.extend(words)
+        return minilm_embedder.encode(words, batch_size=len(words))
+
+    first_text = "The trial will start in May. Buses start early; the start was slow."
+    second_text = "Work started in 2019 and started again in 2021; it started and started anew."
+    dimension = minilm_embedder.dimension
+    first = WordVectors.build([first_text], encode, dimension)
+    assert first.spelled[first.row["start"]] == "start"
+    encoded.clear()
+    grown = WordVectors.build([first_text, second_text], encode, dimension, first)
+    assert "started" in encoded, "the stem's new most frequent spelling is encoded"
+    assert "buses" not in encoded and "trial" not in encoded, "unchanged words are reused"
+    at_once = WordVectors.build([first_text, second_text], encode, dimension)
+    assert grown.stems == at_once.stems
+    assert grown.spelled == at_once.spelled
+    assert np.array_equal(grown.vectors, at_once.vectors)
+    assert not np.array_equal(grown.vectors[grown.row["start"]], first.vectors[first.row["start"]])
+    # a table saved before spellings were kept is encoded anew, once
+    old_format = WordVectors(first.stems, first.vectors)
+    encoded.clear()
+    WordVectors.build([first_text], encode, dimension, old_format)
+    assert sorted(encoded) == sorted(first.spelled)
+
+
+def corpus_of(version) -> str:  # type: ignore[no-untyped-def]
+    return " ".join(f"{c.title} {c.section} {c.text}" for c in version.chunks.values())
 
 
 def _chunking() -> dict[str, int]:

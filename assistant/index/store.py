@@ -10,7 +10,8 @@ Layout of the index folder::
         vectors.faiss      IndexIDMap2(IndexFlatIP): normalised vectors, so inner product = cosine
         units.npy          the answer units (sentences) of every chunk: faiss id, start, end
         sentences.npy      their vectors (float16, pooled from the chunk's own model pass)
-        words.json         every stem of the corpus, and words.npy their vectors (float16)
+        words.json         every stem of the corpus, words.npy their vectors (float16) and
+        spellings.json     the spelling each was encoded through
         ann.faiss          HNSW over the same vectors, only at ANN_THRESHOLD vectors and more
         lexical/           the BM25 index
       .build-*/            a build in progress (removed if a build dies)

@@ -5,14 +5,16 @@ the stemmer keeps apart or that mean the same ("lower" and "low", "bus" and "bus
 and "construct"); two words whose vectors are at least ``SIMILAR_WORD`` alike count as the same
 word, weighted by their similarity. Words with digits never match others ("2035" is not "2030").
 The build encodes each stem once, through its most frequent spelling, and reuses the vectors of
-the previous version for the stems it already had.
+the previous version for the stems it already had through the same spelling: a document that
+makes another spelling the most frequent one has that stem encoded anew, so that an incremental
+build's table is the one a full build of the same documents writes.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,8 @@ from .scale import Scale
 
 WORDS = "words.npy"
 WORD_LIST = "words.json"
+#: The spelling each stem was encoded through (a table saved without it is re-encoded once).
+WORD_SPELLINGS = "spellings.json"
 #: Two words this alike (cosine of their vectors) count as one word, weighted by the cosine.
 #: Morphological variants and close synonyms pass ("bus"/"buses" 0.88, "build"/"construct"
 #: 0.86); related words of another meaning mostly do not ("helsinki"/"finland" 0.79).
@@ -47,12 +51,18 @@ def wordlike(token: str) -> bool:
 
 
 class WordVectors:
-    """Unit vectors of stems (rows in ``stems`` order), float16."""
+    """Unit vectors of stems (rows in ``stems`` order), float16, and the spelling each was
+    encoded through (empty when not known)."""
 
-    def __init__(self, stems_: list[str], vectors: np.ndarray) -> None:
+    def __init__(self, stems_: list[str], vectors: np.ndarray, spelled: Sequence[str] = ()) -> None:
         self.stems = stems_
         self.vectors = vectors
         self.row = {s: i for i, s in enumerate(stems_)}
+        self.spelled = list(spelled)
+
+    def encoded_as(self, stem: str, spelling: str) -> bool:
+        """Whether the table holds ``stem``'s vector as encoded through ``spelling``."""
+        return bool(self.spelled) and stem in self.row and self.spelled[self.row[stem]] == spelling
 
     def __len__(self) -> int:
         return len(self.stems)
@@ -69,7 +79,8 @@ class WordVectors:
         dimension: int,
         previous: WordVectors | None = None,
     ) -> WordVectors:
-        """The vectors of every stem in ``texts``; stems ``previous`` has keep their vectors."""
+        """The vectors of every stem in ``texts``; stems ``previous`` encoded through the same
+        spelling keep their vectors."""
         spelling = spellings(texts)
         ordered = sorted(spelling)
         old = (
@@ -77,14 +88,14 @@ class WordVectors:
             if previous is not None and previous.vectors.shape[1:] == (dimension,)
             else None
         )
-        todo = [s for s in ordered if old is None or s not in old.row]
+        todo = [s for s in ordered if old is None or not old.encoded_as(s, spelling[s])]
         fresh = encode([spelling[s] for s in todo]) if todo else np.zeros((0, dimension))
         new_row = {s: i for i, s in enumerate(todo)}
         vectors = np.zeros((len(ordered), dimension), np.float16)
         for i, stem in enumerate(ordered):
             source = fresh[new_row[stem]] if stem in new_row else old.vectors[old.row[stem]]  # type: ignore[union-attr]
             vectors[i] = source
-        return cls(ordered, vectors)
+        return cls(ordered, vectors, [spelling[s] for s in ordered])
 
     def near(
         self,
@@ -113,7 +124,9 @@ class WordVectors:
     def save(self, folder: Path) -> list[str]:
         np.save(folder / WORDS, np.asarray(self.vectors, dtype=np.float16))
         (folder / WORD_LIST).write_text(json.dumps(self.stems, ensure_ascii=False), "utf-8")
-        return [WORDS, WORD_LIST]
+        spelled = json.dumps(self.spelled, ensure_ascii=False)
+        (folder / WORD_SPELLINGS).write_text(spelled, "utf-8")
+        return [WORDS, WORD_LIST, WORD_SPELLINGS]
 
     @classmethod
     def load(cls, folder: Path) -> WordVectors:
@@ -122,4 +135,8 @@ class WordVectors:
         vectors = np.load(folder / WORDS, mmap_mode="r")
         if len(stems_) != len(vectors):
             raise ValueError(f"{len(stems_)} words but {len(vectors)} word vectors")
-        return cls(stems_, vectors)
+        spelled_at = folder / WORD_SPELLINGS
+        spelled = json.loads(spelled_at.read_text("utf-8")) if spelled_at.exists() else []
+        if spelled and len(spelled) != len(stems_):
+            raise ValueError(f"{len(stems_)} words but {len(spelled)} spellings")
+        return cls(stems_, vectors, spelled)
