@@ -139,6 +139,10 @@ NEVER_TRAINED = (
     "blind65-fisv",
     "blind66-en",
     "blind66-fisv",
+    "blind67-en",
+    "blind67-fisv",
+    "blind68-en",
+    "blind68-fisv",
     "procedure",
 )
 #: Blind question files the answerability model is also fitted on: their out-of-scope questions
