@@ -143,6 +143,10 @@ NEVER_TRAINED = (
     "blind67-fisv",
     "blind68-en",
     "blind68-fisv",
+    "blind69-en",
+    "blind69-fisv",
+    "blind70-en",
+    "blind70-fisv",
     "procedure",
 )
 #: Blind question files the answerability model is also fitted on: their out-of-scope questions
