@@ -511,3 +511,48 @@ def test_train_scorer_on_a_fresh_build_writes_the_shipped_weights(default_index,
     assert trained.thresholds.keys() == shipped.thresholds.keys()
     for language, threshold in shipped.thresholds.items():
         assert trained.thresholds[language] == pytest.approx(threshold, abs=0.005), language
+
+
+def test_a_year_the_heading_names_is_held_by_its_sentences() -> None:
+    """ "The 2017 AI trial: how many factors did it find?" is answered by a sentence under the
+    heading "The 2017 AI experiment…" that does not repeat the year: the year is not unheld."""
+    from assistant.answer.answerability import question_features
+
+    col = {name: i for i, name in enumerate(FEATURES)}
+    table = np.zeros((4, len(FEATURES)))
+    table[:, col["asks_year"]] = 1.0
+    scores = np.array([0.6, 0.2, 0.1, 0.0])
+
+    def year_unheld() -> float:
+        named = dict(zip(QUESTION_FEATURES, question_features(table, scores, "en"), strict=True))
+        return named["year_unheld"]
+
+    assert year_unheld() == 1.0
+    table[3, col["heading_year"]] = 1.0  # the fourth best is not among the three an answer shows
+    assert year_unheld() == 1.0
+    table[1, col["heading_year"]] = 1.0
+    assert year_unheld() == 0.0
+
+
+@pytest.mark.slow
+def test_a_sentence_under_a_heading_that_names_the_asked_year_holds_it(
+    default_index, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    from assistant.answer.question import read_question
+
+    learned = assistant_with(default_index, embedder)
+    version = default_index.version
+    asked = read_question(
+        "In the 2017 AI experiment, how many factors were found?",
+        [],
+        max_chars=1000,
+        only_in=version.lexical.only_in,
+        spellings=version.lexical.respellings,
+    )
+    ranked, _ = learned.evidence(version, asked)
+    heading, same = FEATURES.index("heading_year"), FEATURES.index("same_year")
+    under = [c for c in ranked if "2017" in c.hit.chunk.section]
+    assert under and all(c.features[heading] == 1.0 for c in under)
+    assert any(c.features[same] == 0.0 for c in under), "some sentence there omits the year"
+    elsewhere = [c for c in ranked if "2017" not in c.hit.chunk.section]
+    assert elsewhere and all(c.features[heading] == 0.0 for c in elsewhere)

@@ -33,8 +33,8 @@ from .weights import SCORERS, LinearWeights, weights_path
 #: The weights file's format; a file of another format is not read (2: a threshold per language;
 #: 3: the best score itself, no hand-set bar; 4: ``top_near_answer``; 5: ``margin``;
 #: 6: ``best_known_held``; 7: ``cost_unheld``; 8: ``unit_unheld``; 9: ``count_unheld``;
-#: 10: ``best_twin``; 11: ``terms`` uncapped).
-FORMAT = 11
+#: 10: ``best_twin``; 11: ``terms`` uncapped; 12: a year in a sentence's heading is held).
+FORMAT = 12
 #: How many of the best sentences the answerability model looks into for the kind of answer, the
 #: year and the amount of money asked for: as many as an answer shows (part of the model:
 #: changing the default means retraining).
@@ -56,7 +56,7 @@ QUESTION_FEATURES = (
     "top_lexical",  # log(1 + the best passage's BM25 score)
     "english",  # the question is in English
     "kinds_unheld",  # it asks for kinds of answer and none of the three best sentences holds one
-    "year_unheld",  # it names a year and none of the three best sentences names it
+    "year_unheld",  # it names a year and none of the three best (nor their headings) names it
     "top_near_answer",  # how close the question's words stand to the answer in the three best
     "margin",  # how far the best sentence's score stands above the second best's
     "best_known_held",  # the share of the question's known words the best one's passage holds
@@ -97,7 +97,10 @@ def question_features(table: np.ndarray, scores: np.ndarray, language: str) -> n
             best[col("top_lexical")],
             float(language == "en"),
             float(best[col("kinds_asked")] > 0 and top[:, col("kinds_held")].max() == 0),
-            float(best[col("asks_year")] > 0 and top[:, col("same_year")].max() == 0),
+            float(
+                best[col("asks_year")] > 0
+                and top[:, [col("same_year"), col("heading_year")]].max() == 0
+            ),
             top[:, col("near_answer")].max(),
             float(scores[0] - scores[1]) if len(scores) > 1 else 0.0,
             best[col("known_held")],

@@ -387,6 +387,7 @@ def _cues(
     return {
         "kinds_held": float(held),
         "same_year": float(same_year),
+        "heading_year": float(bool(asked.years & set(years(hit.chunk.section)))),
         "focus_missing": float(focus),
         "stale": float(stale),
         "money_held": float(bool(MONEY_SHAPE.search(text))),

@@ -30,6 +30,7 @@ FEATURES = (
     "unknown_terms",  # how many of the question's topic words the corpus never uses
     "asks_latest",  # the question asks for the current state ("now", "latest")
     "same_year",  # it names a year the question names
+    "heading_year",  # its section heading names a year the question names ("The 2017 ... trial")
     "asks_year",  # the question names a year
     "near_answer",  # how close the question's words stand to the kind of answer asked for in it
     "known_held",  # the IDF share of the question's corpus-known words its passage holds
