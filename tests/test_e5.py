@@ -145,6 +145,21 @@ def test_the_question_has_a_twin_only_where_the_roles_differ(
     assert Retriever(minilm_embedder).embed_twin(question) is None  # one role: no second call
 
 
+def test_the_twin_read_beside_the_first_question_is_the_twin(e5_cache: Path) -> None:
+    """The twin is read in a worker thread while the question's own vector is: in a process
+    whose model is not loaded yet, it must still see the model's prompts (it once read "no
+    prompts" there and gave the first question no twin)."""
+    question = "How long is the Jokeri light rail?"
+    cold = create_embedder("multilingual-e5-small", "onnx", cache_dir=e5_cache)
+    retriever = Retriever(cold)
+    job = retriever.start_twin(question)
+    own = retriever.embed_query(question)
+    twin = job.result()
+    assert twin is not None
+    np.testing.assert_allclose(twin, cold.encode([question], role="passage"), atol=1e-6)
+    assert float(twin.reshape(-1) @ own.reshape(-1)) < 0.99
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in re.finditer(r"[^.!?\s][^.!?]*[.!?]?", text)]
 

@@ -225,11 +225,12 @@ class Assistant:
         self, version: IndexVersion, asked: Question, timings: dict[str, float] | None = None
     ) -> tuple[list[Candidate], list[Hit]]:
         """The scored sentences of the passages retrieved for ``asked`` (best first), and those
-        passages; ``timings`` gets the embedding, retrieval and selection times."""
+        passages; ``timings`` gets the embedding, retrieval and selection times (the question's
+        second reading, ``start_twin``, overlaps the first two; selection waits for it)."""
         timings = {} if timings is None else timings
         t = time.perf_counter()
+        twin_job = self.retriever.start_twin(asked.query)  # needed only to rank the sentences
         qvec = self.retriever.embed_query(asked.query)
-        twin = self.retriever.embed_twin(asked.query)
         timings["embed_ms"] = (time.perf_counter() - t) * 1000
         expansion = self._scorer.thesaurus.expansion(asked.query)  # BM25 reads documents' words
         result = self.retriever.search(
@@ -243,6 +244,7 @@ class Assistant:
         )
         timings["retrieve_ms"] = result.seconds * 1000
         t = time.perf_counter()
+        twin = twin_job.result()
         ranked = self._scorer.rank(version, asked, qvec, result.hits, twin_vector=twin)
         timings["select_ms"] = (time.perf_counter() - t) * 1000
         return ranked, result.hits

@@ -162,6 +162,7 @@ class EvidenceScorer:
         candidates = []
         shared = _question_part(asked, q_terms, idf, hits)
         counted = _counted(asked, alternatives)
+        framed = [bool(asked.years & set(years(h.chunk.section))) for h in hits]
         positions = _positions([i for i, _, _ in spans])
         for (i, hit, span), text, vec, sem, twin_sem, rec, position in zip(
             spans, texts, vectors, semantic, twin, recency, positions, strict=True
@@ -175,7 +176,7 @@ class EvidenceScorer:
                 # words rarely match its own: the overlap is read from the meaning instead.
                 overlap = max(overlap, min(max(float(sem), 0.0), 1.0))
                 known_held = max(known_held, min(max(float(sem), 0.0), 1.0))
-            parts = _cues(asked, text, hit, focus=bool(focus), counted=counted)
+            parts = _cues(asked, text, hit, focus=bool(focus), counted=counted, framed=framed[i])
             in_order = stems([w.casefold() for w in WORD.findall(text)], hit.chunk.language)
             anchors = answer_positions(text, asked.kinds)
             stale = bool(parts["stale"])
@@ -377,17 +378,18 @@ def _counted(asked: Question, alternatives: Alternatives) -> frozenset[str]:
 
 
 def _cues(
-    asked: Question, text: str, hit: Hit, *, focus: bool, counted: frozenset[str]
+    asked: Question, text: str, hit: Hit, *, focus: bool, counted: frozenset[str], framed: bool
 ) -> dict[str, float]:
     """A sentence's features read from cues (``cues.py``): the kinds of answer asked for that it
-    holds, the same year, superseded, an amount of money, a number of the thing counted."""
+    holds, the same year (``framed``: its section heading names one), superseded, an amount of
+    money, a number of the thing counted."""
     held = sum(1 for shape in asked.kinds if shape.search(text))
     same_year = bool(asked.years and asked.years.intersection(years(text)))
     stale = marked_superseded(text) or marked_superseded(hit.chunk.section)
     return {
         "kinds_held": float(held),
         "same_year": float(same_year),
-        "heading_year": float(bool(asked.years & set(years(hit.chunk.section)))),
+        "heading_year": float(framed),
         "focus_missing": float(focus),
         "stale": float(stale),
         "money_held": float(bool(MONEY_SHAPE.search(text))),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +43,9 @@ class Retriever:
         self.embedder = embedder
         self.tuning = tuning
         serve_single_threaded()
+        #: Reads the question's twin while the caller embeds and searches with its vector: a
+        #: question's model calls run on one thread each, so the two overlap on a second core.
+        self._twins = ThreadPoolExecutor(max_workers=2, thread_name_prefix="twin")
 
     def embed_query(self, query: str) -> np.ndarray:
         """The question's vector (read in the "query" role, which e5 models prefix)."""
@@ -50,10 +54,16 @@ class Retriever:
     def embed_twin(self, query: str) -> np.ndarray | None:
         """The question read in the "passage" role, as its sentences were: a second view of it
         for a model trained with two prompts (e5); None for a model that reads both alike."""
+        if not self.embedder.dimension:  # loads the model, which sets its prompts
+            return None
         prompts = getattr(self.embedder, "prompts", None) or {}
         if prompts.get("passage", "") == prompts.get("query", ""):
             return None
         return self.embedder.encode([query], batch_size=1, role="passage")
+
+    def start_twin(self, query: str) -> Future[np.ndarray | None]:
+        """``embed_twin`` of ``query``, started in a worker thread (``result()`` waits for it)."""
+        return self._twins.submit(self.embed_twin, query)
 
     def embed_words(self, words: list[str]) -> np.ndarray:
         """One vector per word (words a question has and the corpus lacks), in calls as small as
