@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from conftest import assistant_with
 
 from assistant.answer.composition import Citation
 from assistant.answer.conversation import REFUSAL_START, retrieval_query
@@ -232,9 +231,8 @@ def assert_refused_saying(assistant, question: str, language: str, *said: str) -
 
 @pytest.mark.slow
 def test_an_answer_about_another_time_is_refused_naming_the_years_the_documents_give(
-    default_index, embedder
+    assistant,
 ) -> None:  # type: ignore[no-untyped-def]
-    assistant = assistant_with(default_index, embedder)
     # the documents give the footprint for 2020 (and the study's other years), not for 2021
     cases = [
         (
@@ -269,10 +267,7 @@ def test_an_answer_about_another_time_is_refused_naming_the_years_the_documents_
 
 
 @pytest.mark.slow
-def test_a_figure_asked_for_is_refused_where_the_answer_would_give_none(
-    default_index, embedder
-) -> None:  # type: ignore[no-untyped-def]
-    assistant = assistant_with(default_index, embedder)
+def test_a_figure_asked_for_is_refused_where_the_answer_would_give_none(assistant) -> None:  # type: ignore[no-untyped-def]
     # the documents say a third footprint was published in May 2025, not what it came to
     cases = [
         (
