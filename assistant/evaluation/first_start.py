@@ -57,7 +57,7 @@ def train_scorer(collecting: Assistant, folder: Path) -> Scorer:
         )
     log.warning(
         "No trained scorer for %s: training one on %d question files into %s (first start "
-        "with this encoder only; about a minute).",
+        "with this encoder only; a few minutes).",
         model,
         len(files),
         folder,
