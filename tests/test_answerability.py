@@ -26,10 +26,8 @@ from assistant.errors import ConfigError
 from assistant.evaluation.training import (
     ANSWERABILITY_ONLY,
     NEVER_TRAINED,
-    TREES,
     Example,
     answerability_files,
-    classifier,
     cross_validate,
     fit,
     reliability_plot,
@@ -39,15 +37,14 @@ from assistant.evaluation.training import (
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def examples(n: int = 120, seed: int = 0, files: int = 4, gap: float = 1.0) -> list[Example]:
-    """Questions whose first feature (the best score, ``gap`` from 0 either way) tells
-    answerable ones apart, with noise."""
+def examples(n: int = 120, seed: int = 0, files: int = 4) -> list[Example]:
+    """Questions whose first feature (the best score) tells answerable ones apart, with noise."""
     rng = np.random.default_rng(seed)
     out = []
     for i in range(n):
         answerable = i % 3 != 0
         x = rng.normal(0, 1, len(QUESTION_FEATURES))
-        x[0] = rng.normal(gap if answerable else -gap, 0.6)
+        x[0] = rng.normal(1.0 if answerable else -1.0, 0.6)
         out.append(Example(f"f{i % files}", answerable, x, elsewhere=False))
     return out
 
@@ -58,10 +55,7 @@ def test_the_package_ships_current_weights_for_both_built_in_encoders(model: str
     assert_current_weights(trained, model, QUESTION_FEATURES, FORMAT)
     assert trained is not None
     assert 0.0 < trained.threshold < 1.0 and trained.false_refusal_target == 0.05
-    # English has enough answerable training questions for a threshold of its own (Finnish and
-    # Swedish, 73 each, not: LANGUAGE_MIN_BELOW); every language is refused below one.
-    assert "en" in trained.thresholds and set(trained.thresholds) <= {"en", "fi", "sv"}
-    assert trained.trees
+    assert set(trained.thresholds) == {"en", "fi", "sv"}  # each has enough training questions
     assert all(0.0 < t < 1.0 for t in trained.thresholds.values())
     # More evidence, more likely answerable: one standard deviation more of every measure of
     # evidence raises the odds. (One coefficient alone may take either sign: the best score is
@@ -86,73 +80,45 @@ def test_weights_are_named_after_the_encoder() -> None:
     assert weights_path("/srv/models/e5 small/").name == "e5_small.json"
 
 
-def rate_refused(trained: Answerability, questions: list[Example], language: str = "") -> float:
-    """The share of the answerable ``questions`` (in ``language``, if given) refused."""
-    found = [e for e in questions if e.answerable and e.language == (language or e.language)]
-    return float(
-        np.mean(
-            [trained.probability(e.features) < trained.threshold_for(e.language) for e in found]
-        )
-    )
-
-
 def test_fit_is_deterministic_and_its_threshold_keeps_the_false_refusal_rate() -> None:
-    """The rate holds for questions the model has not seen (within what 600 noisy synthetic
-    questions allow), and the score separates the two kinds."""
-    data = examples(n=600, files=5, gap=0.5)
+    data = examples()
     first, second = fit(data, "enc", false_refusal=0.1), fit(data, "enc", false_refusal=0.1)
     assert first == second
-    new = examples(n=600, files=5, gap=0.5, seed=11)
-    assert rate_refused(first, new) <= 0.2
-    out_of_scope = [first.probability(e.features) for e in new if not e.answerable]
-    assert np.mean([p < first.threshold for p in out_of_scope]) > 0.4
+    answerable = [first.probability(e.features) for e in data if e.answerable]
+    refused = sum(p < first.threshold for p in answerable) / len(answerable)
+    assert refused <= 0.1 + 1 / len(answerable)
+    out_of_scope = [first.probability(e.features) for e in data if not e.answerable]
+    assert np.mean([p < first.threshold for p in out_of_scope]) > 0.8  # the score separates
 
 
 def test_each_language_gets_its_own_threshold_for_the_same_false_refusal_rate() -> None:
+    import dataclasses
+
+    data = examples(n=300)
     # Finnish questions (every other one) show less evidence, answerable or not; and five
     # Swedish ones are too few for a threshold of their own (1 / 0.1 = 10 are needed).
-    def shifted(data: list[Example]) -> list[Example]:
-        out = []
-        for i, e in enumerate(data):
-            if i % 2:
-                x = e.features.copy()
-                x[0] -= 0.8
-                out.append(dataclasses.replace(e, features=x, language="fi"))
-            else:
-                out.append(e)
-        return out
-
-    data = shifted(examples(n=600, files=5, gap=0.5))
-    data += [dataclasses.replace(e, language="sv") for e in data[:8] if e.answerable][:5]
-    trained = fit(data, "enc", false_refusal=0.1)
+    shifted = []
+    for i, e in enumerate(data):
+        if i % 2:
+            x = e.features.copy()
+            x[0] -= 0.8
+            shifted.append(dataclasses.replace(e, features=x, language="fi"))
+        else:
+            shifted.append(e)
+    shifted += [dataclasses.replace(e, language="sv") for e in data[:8] if e.answerable][:5]
+    trained = fit(shifted, "enc", false_refusal=0.1)
     assert set(trained.thresholds) == {"en", "fi"}
     assert trained.thresholds["fi"] < trained.thresholds["en"]
     assert trained.threshold_for("sv") == trained.threshold_for("de") == trained.threshold
-    new = shifted(examples(n=600, files=5, gap=0.5, seed=11))
     for language in ("en", "fi"):
-        assert rate_refused(trained, new, language) <= 0.2, language
-
-
-def test_the_trees_read_back_give_scikit_learns_probabilities() -> None:
-    """The weights file holds the logistic part and the boosted trees; numpy alone reads them
-    and gets the probabilities of the scikit-learn model they were written from."""
-    data = examples(n=300)
-    trained = fit(data, "enc")
-    x = np.array([e.features for e in data])
-    fitted = classifier().fit(x, np.array([e.answerable for e in data]))
-    expected = fitted.predict_proba(x)[:, 1]
-    read = Answerability.from_json(trained.to_json())
-    assert len(read.trees) == TREES
-    np.testing.assert_allclose([read.probability(v) for v in x], expected, atol=1e-9)
-
-
-def test_thresholds_are_picked_on_probabilities_of_questions_held_out() -> None:
-    """Boosted trees fit their training questions closely: picked on the probabilities there,
-    the threshold would be higher than the one picked on questions each fold held out."""
-    data = examples(n=600, files=5, gap=0.5)
-    trained = fit(data, "enc", false_refusal=0.1)
-    seen = [trained.probability(e.features) for e in data if e.answerable]
-    assert trained.threshold < np.quantile(seen, 0.1)
+        answerable = [
+            trained.probability(e.features)
+            for e in shifted
+            if e.answerable and e.language == language
+        ]
+        refused = sum(p < trained.threshold_for(language) for p in answerable)
+        assert refused / len(answerable) <= 0.1 + 1 / len(answerable), language
+    assert Answerability.from_json(trained.to_json()) == trained
 
 
 def test_fit_needs_both_kinds_of_question() -> None:
@@ -211,6 +177,8 @@ def test_every_blind_set_in_eval_is_left_out_of_training() -> None:
 
 
 def test_extra_questions_teach_the_model_but_not_the_thresholds() -> None:
+    import dataclasses
+
     data = examples(n=200)
     # Extra questions whose answerable ones show far more evidence: fitted on, they move the
     # weights; the threshold still keeps the rate on the project's own answerable questions.
@@ -228,8 +196,7 @@ def test_extra_questions_teach_the_model_but_not_the_thresholds() -> None:
         answerable
     )
     pooled = fit([*data, *extra], "enc", false_refusal=0.1)
-    assert pooled.coef == taught.coef and pooled.trees == taught.trees
-    assert pooled.threshold > taught.threshold
+    assert pooled.coef == taught.coef and pooled.threshold > taught.threshold
 
 
 def test_sentence_features_follow_the_named_order() -> None:
@@ -530,25 +497,20 @@ def test_train_scorer_on_a_fresh_build_writes_the_shipped_weights(default_index,
     files, extra = training_files(ROOT / "eval"), answerability_files(ROOT / "eval")
     questions = collect(collecting, files, progress=False)
     ranker = fit_ranker(questions, model, trained_on=[p.name for p in files])
-    examples, near_misses = (
+    trained = fit(
         examples_of(questions, ranker),
-        examples_of(collect(collecting, extra, progress=False), ranker),
+        model,
+        trained_on=[p.name for p in [*files, *extra]],
+        extra=examples_of(collect(collecting, extra, progress=False), ranker),
     )
-    trained = fit(examples, model, trained_on=[p.name for p in [*files, *extra]], extra=near_misses)
     shipped_ranker, shipped = load_ranker(model), load_answerability(model)
     assert shipped_ranker is not None and shipped is not None
     assert shipped.trained_on == trained.trained_on, "run train-scorer: the files changed"
     np.testing.assert_allclose(ranker.coef, shipped_ranker.coef, atol=0.02)
     np.testing.assert_allclose(trained.coef, shipped.coef, atol=0.02)
-    # The trees split on exact values, so a feature a CPU rounds otherwise may send a question
-    # down another branch: the two models must agree, not match digit for digit.
-    ours = np.array([trained.probability(e.features) for e in [*examples, *near_misses]])
-    theirs = np.array([shipped.probability(e.features) for e in [*examples, *near_misses]])
-    assert np.median(np.abs(ours - theirs)) < 0.005
-    assert np.mean((ours < 0.5) == (theirs < 0.5)) > 0.99
     assert trained.thresholds.keys() == shipped.thresholds.keys()
     for language, threshold in shipped.thresholds.items():
-        assert trained.thresholds[language] == pytest.approx(threshold, abs=0.02), language
+        assert trained.thresholds[language] == pytest.approx(threshold, abs=0.005), language
 
 
 def test_a_year_the_heading_names_is_held_by_its_sentences() -> None:

@@ -36,9 +36,8 @@ def test_the_tuned_modules_keep_no_numeric_module_constants() -> None:
                 ):
                     found.extend(t.id for t in node.targets if isinstance(t, ast.Name))
     # a weights file's format and a cache size, not knobs that steer answers; and the number
-    # that defines a trained model's feature (changing it means retraining), and the precision
-    # the answerability model reads its features at (part of the model too)
-    assert sorted(set(found)) == ["DECIMALS", "FORMAT", "MAX_UNKNOWN_WORDS"], found
+    # that defines a trained model's feature (changing it means retraining)
+    assert sorted(set(found)) == ["FORMAT", "MAX_UNKNOWN_WORDS"], found
     # the answerability model looks into as many sentences as an answer shows, no number of its own
     # (nor does the score unit: the gap to the first sentence an answer cannot show)
     from assistant.answer.answerability import TOP

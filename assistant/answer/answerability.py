@@ -18,12 +18,10 @@ the file).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Self
 
 import numpy as np
 
@@ -36,7 +34,7 @@ from .weights import SCORERS, LinearWeights, weights_path
 #: 3: the best score itself, no hand-set bar; 4: ``top_near_answer``; 5: ``margin``;
 #: 6: ``best_known_held``; 7: ``cost_unheld``; 8: ``unit_unheld``; 9: ``count_unheld``;
 #: 10: ``best_twin``; 11: ``terms`` uncapped; 12: a year in a sentence's heading is held;
-#: 13: ``latest_old``, boosted trees).
+#: 13: ``latest_old``).
 FORMAT = 13
 #: How many of the best sentences the answerability model looks into for the kind of answer, the
 #: year and the amount of money asked for: as many as an answer shows (part of the model:
@@ -70,8 +68,6 @@ QUESTION_FEATURES = (
     "latest_old",  # it asks for the current state and the three best are older than the newest
 )
 _COLUMN = {name: i for i, name in enumerate(FEATURES)}
-#: The decimals a question's features are rounded to.
-DECIMALS = 6
 
 
 def question_features(table: np.ndarray, scores: np.ndarray, language: str) -> np.ndarray:
@@ -86,8 +82,7 @@ def question_features(table: np.ndarray, scores: np.ndarray, language: str) -> n
     def col(name: str) -> int:
         return _COLUMN[name]
 
-    # Rounded: the trees split on exact values, and a similarity's last bits vary from run to run.
-    return np.round(
+    return np.array(
         [
             best_score,
             table[:, col("semantic")].max(),
@@ -116,8 +111,7 @@ def question_features(table: np.ndarray, scores: np.ndarray, language: str) -> n
             float(best[col("asks_count")] > 0 and table[:, col("count_held")].max() == 0),
             best[col("twin")],
             best[col("asks_latest")] * (1.0 - top[:, col("recency")].max()),
-        ],
-        DECIMALS,
+        ]
     )
 
 
@@ -127,31 +121,10 @@ def candidate_features(ranked: Sequence[Candidate], language: str) -> np.ndarray
     return question_features(table, np.array([c.score for c in ranked]), language)
 
 
-#: One regression tree of the boosted part, as parallel lists over its nodes (node 0 the root):
-#: a node goes ``left`` when the question's feature ``feature`` is at most ``threshold``, else
-#: ``right``; a leaf (``feature`` -1) adds its ``value`` (learning rate included) to the log-odds.
-Tree = dict[str, list[Any]]
-
-
-def _leaf(tree: Tree, x: np.ndarray) -> float:
-    """The value of the leaf that features ``x`` reach in ``tree``."""
-    feature, threshold, left, right = (
-        tree["feature"],
-        tree["threshold"],
-        tree["left"],
-        tree["right"],
-    )
-    node = 0
-    while feature[node] >= 0:
-        node = left[node] if x[feature[node]] <= threshold[node] else right[node]
-    return float(tree["value"][node])
-
-
 @dataclass(frozen=True, kw_only=True)
 class Answerability(LinearWeights):
     """A trained answerability model: logistic weights over standardised ``QUESTION_FEATURES``,
-    regression trees boosted on what they get wrong (the features' interactions: a count asked
-    and none held means more in a short question than in a long one), and a threshold."""
+    and a threshold."""
 
     intercept: float
     #: Refuse below this probability (a question in a language without its own threshold).
@@ -160,8 +133,6 @@ class Answerability(LinearWeights):
     false_refusal_target: float
     #: Each language's own threshold, picked on its own training questions for the same rate.
     thresholds: dict[str, float] = field(default_factory=dict)
-    #: The boosted trees over the raw features; none: a plain logistic regression.
-    trees: tuple[Tree, ...] = ()
     format: int = FORMAT
 
     def threshold_for(self, language: str) -> float:
@@ -170,23 +141,8 @@ class Answerability(LinearWeights):
 
     def probability(self, x: np.ndarray) -> float:
         """The probability that a question with features ``x`` is answerable."""
-        x = np.asarray(x, dtype=np.float64)
-        logit = float(self.linear(x)) + self.intercept + sum(_leaf(t, x) for t in self.trees)
+        logit = float(self.linear(x)) + self.intercept
         return float(1.0 / (1.0 + np.exp(-logit)))
-
-    def to_json(self) -> str:
-        """The weights file: one line per tree, the rest one value per line."""
-        data = asdict(self)
-        trees = data.pop("trees")
-        head = json.dumps(data, indent=1, ensure_ascii=False).removesuffix("\n}")
-        lines = ",\n".join("  " + json.dumps(t, separators=(",", ":")) for t in trees)
-        body = f"[\n{lines}\n ]" if trees else "[]"
-        return f'{head},\n "trees": {body}\n}}\n'
-
-    @classmethod
-    def from_json(cls, text: str) -> Self:
-        trained = super().from_json(text)
-        return replace(trained, trees=tuple(trained.trees))
 
 
 @lru_cache(maxsize=4)

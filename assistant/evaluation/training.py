@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..answer.answerability import QUESTION_FEATURES, Answerability, Tree, question_features
+from ..answer.answerability import QUESTION_FEATURES, Answerability, question_features
 from ..answer.assistant import Assistant
 from ..answer.ranking import SentenceRanker
 from ..answer.weights import weights_path
@@ -47,20 +47,6 @@ ANSWERABILITY_ONLY = tuple(
 DEFAULT_FALSE_REFUSAL = 0.05
 #: Inverse regularisation strength of the logistic regression.
 REGULARISATION = 1.0
-#: The boosted trees on top of it (scikit-learn's ``GradientBoostingClassifier``): how many, how
-#: deep, how much each one counts, and the fewest questions a leaf stands for. Chosen by
-#: cross-validation grouped by file on the training files alone (docs/evaluation.md, session 39).
-TREES = 400
-TREE_DEPTH = 3
-LEARNING_RATE = 0.1
-MIN_LEAF = 20
-#: The thresholds are picked on held-out probabilities: the project's files in this many folds.
-#: A language gets a threshold of its own when at least this many of its answerable questions
-#: would fall below it (else the one for all languages): below that, the quantile rests on the
-#: two or three lowest probabilities, which a retrained tree moves a long way (evaluation.md,
-#: session 39).
-LANGUAGE_MIN_BELOW = 10
-THRESHOLD_FOLDS = 4
 
 
 @dataclass(frozen=True)
@@ -113,101 +99,39 @@ def fit(
     trained_on: Sequence[str] = (),
     extra: Sequence[Example] = (),
 ) -> Answerability:
-    """The answerability model of ``examples`` and ``extra`` with its thresholds for
-    ``false_refusal``, picked on the answerable questions of ``examples`` only, as models fitted
-    without their file score them (the trees fit their own training questions too well for
-    their probabilities there to say where new ones fall)."""
-    trained = _boost([*examples, *extra], model, false_refusal, trained_on)
-    files = sorted({e.file for e in examples})
-    held_out = np.zeros(len(examples))
-    for fold in range(min(THRESHOLD_FOLDS, len(files))):
-        left_out = set(files[fold::THRESHOLD_FOLDS])
-        other = _boost([e for e in examples if e.file not in left_out] + [*extra], model)
-        for i, e in enumerate(examples):
-            if e.file in left_out:
-                held_out[i] = other.probability(e.features)
-    return _with_thresholds(trained, examples, held_out, false_refusal)
+    """The answerability model of ``examples`` and ``extra`` with its threshold for
+    ``false_refusal``, picked on the answerable questions of ``examples`` only."""
+    from sklearn.linear_model import LogisticRegression
 
-
-def _boost(
-    examples: Sequence[Example],
-    model: str,
-    false_refusal: float = DEFAULT_FALSE_REFUSAL,
-    trained_on: Sequence[str] = (),
-) -> Answerability:
-    """The model fitted on ``examples``, without thresholds: a logistic regression on the
-    standardised features, and boosted trees on what it gets wrong."""
-    x = np.array([e.features for e in examples])
-    y = np.array([e.answerable for e in examples])
+    x = np.array([e.features for e in [*examples, *extra]])
+    y = np.array([e.answerable for e in [*examples, *extra]])
     if y.all() or not y.any():
         raise ValueError("training needs both answerable and out-of-scope questions")
-    boosted = classifier()
-    boosted.fit(x, y)
-    scaler, regression = boosted.init_[0], boosted.init_[1]
-    return Answerability(
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    regression = LogisticRegression(C=REGULARISATION, max_iter=5000)
+    regression.fit((x - mean) / scale, y)
+    trained = Answerability(
         model=model,
         features=QUESTION_FEATURES,
-        mean=tuple(round(float(v), 10) for v in scaler.mean_),
-        scale=tuple(round(float(v), 10) for v in scaler.scale_),
-        coef=tuple(float(v) for v in regression.coef_[0]),
-        intercept=float(regression.intercept_[0]),
+        mean=tuple(round(float(v), 10) for v in mean),
+        scale=tuple(round(float(v), 10) for v in scale),
+        coef=tuple(round(float(v), 10) for v in regression.coef_[0]),
+        intercept=round(float(regression.intercept_[0]), 10),
         threshold=0.0,
         false_refusal_target=false_refusal,
         trained_on=tuple(trained_on),
-        trees=tuple(_tree(t.tree_, boosted.learning_rate) for t in boosted.estimators_[:, 0]),
     )
-
-
-def classifier() -> Any:
-    """The unfitted answerability classifier: a logistic regression on standardised features
-    (the boosting's starting point), then ``TREES`` regression trees (scikit-learn)."""
-    from sklearn.ensemble import GradientBoostingClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    linear = make_pipeline(StandardScaler(), LogisticRegression(C=REGULARISATION, max_iter=5000))
-    return GradientBoostingClassifier(
-        init=linear,
-        n_estimators=TREES,
-        max_depth=TREE_DEPTH,
-        learning_rate=LEARNING_RATE,
-        min_samples_leaf=MIN_LEAF,
-        random_state=0,
-    )
-
-
-def _tree(tree: Any, learning_rate: float) -> Tree:
-    """A fitted scikit-learn regression tree as ``answerability.Tree``."""
-    leaf = tree.children_left == -1
-    return {
-        "feature": np.where(leaf, -1, tree.feature).tolist(),
-        "threshold": np.where(leaf, 0.0, tree.threshold).tolist(),
-        "left": tree.children_left.tolist(),
-        "right": tree.children_right.tolist(),
-        "value": np.where(leaf, tree.value[:, 0, 0] * learning_rate, 0.0).tolist(),
-    }
-
-
-def _with_thresholds(
-    trained: Answerability,
-    examples: Sequence[Example],
-    probabilities: np.ndarray,
-    false_refusal: float,
-) -> Answerability:
-    """``trained`` with the probability below which ``false_refusal`` of the answerable
-    ``examples`` fall (their ``probabilities``), for each language with enough of them."""
     answerable: dict[str, list[float]] = {}
-    for e, p in zip(examples, probabilities, strict=True):
+    for e in examples:
         if e.answerable:
-            answerable.setdefault(e.language, []).append(float(p))
+            answerable.setdefault(e.language, []).append(trained.probability(e.features))
     thresholds = {
-        language: round(float(np.quantile(found, false_refusal)), 6)
-        for language, found in sorted(answerable.items())
-        if len(found) * false_refusal
-        >= LANGUAGE_MIN_BELOW  # the quantile is not a few questions' luck
+        language: round(float(np.quantile(probabilities, false_refusal)), 6)
+        for language, probabilities in sorted(answerable.items())
+        if len(probabilities) * false_refusal >= 1  # enough for the quantile to mean the rate
     }
-    everyone = [p for found in answerable.values() for p in found]
+    everyone = [p for probabilities in answerable.values() for p in probabilities]
     threshold = round(float(np.quantile(everyone, false_refusal)), 6)
     return replace(trained, threshold=threshold, thresholds=thresholds)
 
@@ -223,28 +147,21 @@ def cross_validate(
     """Per held-out file, the refusals; and every example's held-out probability (for the
     reliability plot). ``without(file)`` gives the examples and the ``extra`` ones as a sentence
     ranker trained without that file orders them (those in the order of ``examples``), so the
-    held-out file is unseen by both models. A file's thresholds are picked on the other files'
-    held-out probabilities."""
+    held-out file is unseen by both models."""
     files = sorted({e.file for e in examples})
+    rows: list[dict[str, Any]] = []
     held_out = np.zeros(len(examples))
     for name in files:
         if without is not None:
             examples, extra = without(name)
-        trained = _boost([e for e in examples if e.file != name] + [*extra], model)
-        for i, e in enumerate(examples):
-            if e.file == name:
-                held_out[i] = trained.probability(e.features)
-    rows: list[dict[str, Any]] = []
-    for name in files:
-        others = [i for i, e in enumerate(examples) if e.file != name]
-        picked = _with_thresholds(
-            trained, [examples[i] for i in others], held_out[others], false_refusal
-        )
+        train = [e for e in examples if e.file != name]
+        trained = fit(train, model, false_refusal=false_refusal, extra=extra)
         c = [0, 0, 0, 0]  # answerable, wrongly refused, out of scope, rightly refused
         for i, e in enumerate(examples):
             if e.file != name:
                 continue
-            refused = held_out[i] < picked.threshold_for(e.language) or e.elsewhere
+            held_out[i] = p = trained.probability(e.features)
+            refused = p < trained.threshold_for(e.language) or e.elsewhere
             if e.answerable:
                 c[0], c[1] = c[0] + 1, c[1] + refused
             else:
