@@ -145,31 +145,29 @@ class Assistant:
         asked, ranked, result_hits, confidence, answerable = self._read(version, asked, timings)
         passages = tuple(h.chunk.id for h in result_hits)
         elsewhere = elsewhere_places(asked, ranked)
+        if asked.follow_up:  # lead with what the previous reply did not say
+            ranked = not_repeating(ranked, recent)
+        ranked = in_own_language(ranked, asked.language)
         if not answerable or elsewhere:
+            missed = NO_MISMATCH
+            if ranked and not elsewhere and (asked.years or asked.latest):
+                # the refusal still says which years the documents give instead
+                found = mismatch(
+                    asked, *self._compose(asked, ranked, result_hits), date.today().year
+                )
+                missed = Mismatch(elsewhen=found.elsewhen, ahead=found.ahead)
             yield self._refusal(
                 version,
                 asked,
                 timings,
                 started,
                 confidence,
+                passages,
+                missed,
                 elsewhere=elsewhere,
-                passages=passages,
             )
             return
-        if asked.follow_up:  # lead with what the previous reply did not say
-            ranked = not_repeating(ranked, recent)
-        ranked = in_own_language(ranked, asked.language)
-        extractive = compose(
-            ranked,
-            result_hits,
-            latest_first=asked.latest,
-            wanted=asked.kinds,
-            tuning=self.tuning,
-            language=asked.language,
-            asked_years=asked.years,
-            cost=asked.cost,
-            asked_words=asked.words,
-        )
+        extractive = self._compose(asked, ranked, result_hits)
         text, citations = extractive
         missed = mismatch(asked, text, citations, date.today().year)
         if missed:  # another year, a target where now is asked, or no figure where one is
@@ -286,6 +284,22 @@ class Assistant:
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         ids = tuple(h.chunk.id for h in hits)
         yield _answered(version, asked, text, citations, timings, ids, confidence, note=note)
+
+    def _compose(
+        self, asked: Question, ranked: list[Candidate], hits: list[Hit]
+    ) -> tuple[str, tuple[Citation, ...]]:
+        """The extractive answer to ``asked`` from its ranked sentences."""
+        return compose(
+            ranked,
+            hits,
+            latest_first=asked.latest,
+            wanted=asked.kinds,
+            tuning=self.tuning,
+            language=asked.language,
+            asked_years=asked.years,
+            cost=asked.cost,
+            asked_words=asked.words,
+        )
 
     def _refusal(
         self,
