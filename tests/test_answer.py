@@ -494,7 +494,7 @@ def test_a_statement_marked_as_replaced_follows_the_newer_one(assistant) -> None
 def test_superseded_statements_are_marked_for_the_ranker(assistant, question: str) -> None:  # type: ignore[no-untyped-def]
     from assistant.answer.ranking import SENTENCE_FEATURES, columns
 
-    ranked, _, _ = assistant.evidence(assistant.version, read(question))
+    ranked, _ = assistant.evidence(assistant.version, read(question))
     column = SENTENCE_FEATURES.index("superseded")
     marks = [(c, columns(np.array([c.features]))[0, column]) for c in ranked]
     marked = [c for c, mark in marks if mark]

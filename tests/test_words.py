@@ -153,7 +153,7 @@ def test_a_word_the_stemmer_keeps_apart_still_finds_its_sentence(default_index, 
     asked = read_question(question, max_chars=settings.max_question_chars)
 
     def grown(v: object) -> tuple[int, float]:
-        ranked, _, _ = assistant.evidence(v, asked, {})  # type: ignore[arg-type]
+        ranked, _ = assistant.evidence(v, asked, {})  # type: ignore[arg-type]
         rank = next(i for i, c in enumerate(ranked) if "has grown very quickly" in c.text)
         return rank, ranked[rank].overlap
 

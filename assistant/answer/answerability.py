@@ -5,8 +5,7 @@ The best sentence's score alone cannot tell a question whose words the corpus ne
 logistic regression over what the evidence step already measured (the best sentence's score, the
 best similarity and word overlap, the share of the question's words that the corpus never uses,
 whether the best sentences hold the kind of answer asked for, the passages' dense and BM25
-scores, the question's language, and how answerable the training questions worded like it were)
-gives the probability that the question is answerable; the
+scores, the question's language) gives the probability that the question is answerable; the
 assistant refuses below a threshold that was picked for a stated false-refusal rate on the
 training questions in the question's language (so that the rate holds for Finnish and Swedish
 questions too). It was trained on the order of the sentence ranker (``ranking.py``) it is
@@ -35,8 +34,8 @@ from .weights import SCORERS, LinearWeights, weights_path
 #: 3: the best score itself, no hand-set bar; 4: ``top_near_answer``; 5: ``margin``;
 #: 6: ``best_known_held``; 7: ``cost_unheld``; 8: ``unit_unheld``; 9: ``count_unheld``;
 #: 10: ``best_twin``; 11: ``terms`` uncapped; 12: a year in a sentence's heading is held;
-#: 13: ``latest_old``; 14: ``question_prior``).
-FORMAT = 14
+#: 13: ``latest_old``).
+FORMAT = 13
 #: How many of the best sentences the answerability model looks into for the kind of answer, the
 #: year and the amount of money asked for: as many as an answer shows (part of the model:
 #: changing the default means retraining).
@@ -67,17 +66,13 @@ QUESTION_FEATURES = (
     "count_unheld",  # it asks how many of something and no sentence states a number of it
     "best_twin",  # the best sentence's cosine with the question read as a passage
     "latest_old",  # it asks for the current state and the three best are older than the newest
-    "question_prior",  # the question prior's log-odds: how answerable questions worded so were
 )
 _COLUMN = {name: i for i, name in enumerate(FEATURES)}
 
 
-def question_features(
-    table: np.ndarray, scores: np.ndarray, language: str, prior: float = 0.0
-) -> np.ndarray:
+def question_features(table: np.ndarray, scores: np.ndarray, language: str) -> np.ndarray:
     """The ``QUESTION_FEATURES`` of a question whose sentences' ``FEATURES`` are the rows of
-    ``table`` and whose sentences score ``scores`` (both best first); ``prior`` is the question
-    prior's log-odds for it (``Answerability.prior``)."""
+    ``table`` and whose sentences score ``scores`` (both best first)."""
     table = np.asarray(table, dtype=np.float64)
     scores = np.asarray(scores, dtype=np.float64)
     best_score = float(scores[0])
@@ -116,23 +111,20 @@ def question_features(
             float(best[col("asks_count")] > 0 and table[:, col("count_held")].max() == 0),
             best[col("twin")],
             best[col("asks_latest")] * (1.0 - top[:, col("recency")].max()),
-            prior,
         ]
     )
 
 
-def candidate_features(
-    ranked: Sequence[Candidate], language: str, prior: float = 0.0
-) -> np.ndarray:
+def candidate_features(ranked: Sequence[Candidate], language: str) -> np.ndarray:
     """``question_features`` of sentences ``ranked`` best first."""
     table = np.array([c.features for c in ranked], dtype=np.float64)
-    return question_features(table, np.array([c.score for c in ranked]), language, prior)
+    return question_features(table, np.array([c.score for c in ranked]), language)
 
 
 @dataclass(frozen=True, kw_only=True)
 class Answerability(LinearWeights):
     """A trained answerability model: logistic weights over standardised ``QUESTION_FEATURES``,
-    and a threshold; and the question prior whose log-odds is one of those features."""
+    and a threshold."""
 
     intercept: float
     #: Refuse below this probability (a question in a language without its own threshold).
@@ -141,20 +133,7 @@ class Answerability(LinearWeights):
     false_refusal_target: float
     #: Each language's own threshold, picked on its own training questions for the same rate.
     thresholds: dict[str, float] = field(default_factory=dict)
-    #: The question prior: logistic weights over the question's vector (the encoder's, read as
-    #: a query) learned from the training questions' labels alone, before any evidence; "what
-    #: is the municipal income tax rate" and "who is the project manager of …" are worded as the
-    #: out-of-scope questions were. Empty: no prior (its feature is 0).
-    prior_coef: tuple[float, ...] = ()
-    prior_intercept: float = 0.0
     format: int = FORMAT
-
-    def prior(self, query_vector: np.ndarray | None) -> float:
-        """The question prior's log-odds that a question with ``query_vector`` is answerable."""
-        if not self.prior_coef or query_vector is None:
-            return 0.0
-        vector = np.asarray(query_vector, dtype=np.float64).ravel()
-        return float(vector @ np.array(self.prior_coef)) + self.prior_intercept
 
     def threshold_for(self, language: str) -> float:
         """The probability below which a question in ``language`` is refused."""

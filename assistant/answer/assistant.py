@@ -14,8 +14,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-import numpy as np
-
 from ..config import Settings
 from ..errors import ConfigError, GenerationError
 from ..i18n import translate
@@ -199,39 +197,34 @@ class Assistant:
         """The question's scored sentences, passages, answerability and whether it is answerable;
         a follow-up that may be a new question is also read alone, and the better answered
         reading wins (its timings are added)."""
-        ranked, hits, qvec = self.evidence(version, asked, timings)
-        confidence, answerable = self.answerable(asked, ranked, qvec)
+        ranked, hits = self.evidence(version, asked, timings)
+        confidence, answerable = self.answerable(asked, ranked)
         if asked.may_stand_alone:
             alone = replace(asked, query=asked.text, may_stand_alone=False)
             second: dict[str, float] = {}
-            ranked_alone, hits_alone, qvec_alone = self.evidence(version, alone, second)
+            ranked_alone, hits_alone = self.evidence(version, alone, second)
             for step, ms in second.items():
                 timings[step] = timings.get(step, 0.0) + ms
-            p_alone, answerable_alone = self.answerable(alone, ranked_alone, qvec_alone)
+            p_alone, answerable_alone = self.answerable(alone, ranked_alone)
             if p_alone > confidence:
                 return alone, ranked_alone, hits_alone, p_alone, answerable_alone
         return asked, ranked, hits, confidence, answerable
 
-    def answerable(
-        self, asked: Question, ranked: Sequence[Candidate], query_vector: np.ndarray | None = None
-    ) -> tuple[float, bool]:
-        """The probability that the documents answer ``asked`` (``answerability.py``; its
-        question prior reads ``query_vector``) and whether it reaches the threshold for the
-        question's language."""
+    def answerable(self, asked: Question, ranked: Sequence[Candidate]) -> tuple[float, bool]:
+        """The probability that the documents answer ``asked`` (``answerability.py``) and whether
+        it reaches the threshold for the question's language."""
         if not ranked:
             return 0.0, False
         model = self.scorer.answerability
-        features = candidate_features(ranked, asked.language, model.prior(query_vector))
-        probability = model.probability(features)
+        probability = model.probability(candidate_features(ranked, asked.language))
         return probability, probability >= model.threshold_for(asked.language)
 
     def evidence(
         self, version: IndexVersion, asked: Question, timings: dict[str, float] | None = None
-    ) -> tuple[list[Candidate], list[Hit], np.ndarray]:
-        """The scored sentences of the passages retrieved for ``asked`` (best first), those
-        passages and the question's vector; ``timings`` gets the embedding, retrieval and
-        selection times (the question's second reading, ``start_twin``, overlaps the first two;
-        selection waits for it)."""
+    ) -> tuple[list[Candidate], list[Hit]]:
+        """The scored sentences of the passages retrieved for ``asked`` (best first), and those
+        passages; ``timings`` gets the embedding, retrieval and selection times (the question's
+        second reading, ``start_twin``, overlaps the first two; selection waits for it)."""
         timings = {} if timings is None else timings
         t = time.perf_counter()
         twin_job = self.retriever.start_twin(asked.query)  # needed only to rank the sentences
@@ -252,7 +245,7 @@ class Assistant:
         twin = twin_job.result()
         ranked = self._scorer.rank(version, asked, qvec, result.hits, twin_vector=twin)
         timings["select_ms"] = (time.perf_counter() - t) * 1000
-        return ranked, result.hits, qvec
+        return ranked, result.hits
 
     def _generate(
         self,

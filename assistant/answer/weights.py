@@ -20,7 +20,7 @@ import numpy as np
 #: The package's weights files, named after their encoder (``weights_path``).
 SCORERS = Path(__file__).parent / "scorers"
 #: The fields written as JSON lists and read back as tuples.
-_TUPLES = ("features", "mean", "scale", "coef", "trained_on", "prior_coef")
+_TUPLES = ("features", "mean", "scale", "coef", "trained_on")
 
 
 def weights_path(model: str, folder: Path = SCORERS, kind: str = "") -> Path:
@@ -56,8 +56,7 @@ class LinearWeights:
     def from_json(cls, text: str) -> Self:
         data: dict[str, Any] = json.loads(text)
         for key in _TUPLES:
-            if key in data:
-                data[key] = tuple(data[key])
+            data[key] = tuple(data.get(key, ()))
         return cls(**data)
 
     @classmethod

@@ -55,8 +55,6 @@ class Scored:
     language: str
     #: Refused by the place rule (another city), whatever the scores.
     elsewhere: bool
-    #: The question's vector (the encoder's, read as a query): what the question prior reads.
-    query_vector: np.ndarray | None = None
 
 
 def collect(assistant: Assistant, files: Sequence[Path], *, progress: bool = True) -> list[Scored]:
@@ -77,7 +75,7 @@ def collect(assistant: Assistant, files: Sequence[Path], *, progress: bool = Tru
         )
         if not asked.text or asked.live or asked.override:
             continue  # the hard rules refuse these
-        ranked, _, query_vector = assistant.evidence(version, asked)
+        ranked, _ = assistant.evidence(version, asked)
         if not ranked:
             continue
         out.append(
@@ -88,7 +86,6 @@ def collect(assistant: Assistant, files: Sequence[Path], *, progress: bool = Tru
                 labels=np.array([states_any(c.text, q.answer_any) for c in ranked]),
                 language=asked.language,
                 elsewhere=bool(elsewhere_places(asked, ranked)),
-                query_vector=np.asarray(query_vector, dtype=np.float64).ravel(),
             )
         )
     return out

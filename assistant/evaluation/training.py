@@ -4,10 +4,7 @@ Every question of the project's question files is run through retrieval and evid
 once (``sentences.collect``); its sentences are ordered by the trained ranker, and its
 ``answerability.QUESTION_FEATURES`` and its label (answerable or out of scope) make one
 example. Questions the hard rules settle (empty, live information, attempts to change the
-instructions) are left out. One of the features is the question prior: a logistic regression over
-the question's vector alone (the encoder's, read as a query), fitted on the same labels; each
-file's questions get the prior of a model fitted without that file, as a question never seen
-in training does. A logistic regression (scikit-learn, deterministic) is fitted on
+instructions) are left out. A logistic regression (scikit-learn, deterministic) is fitted on
 standardised features; the threshold is the
 probability below which the stated share of the training set's answerable questions falls (the
 false-refusal rate it is picked for), one for each language's questions (and one for all, for a
@@ -50,10 +47,6 @@ ANSWERABILITY_ONLY = tuple(
 DEFAULT_FALSE_REFUSAL = 0.05
 #: Inverse regularisation strength of the logistic regression.
 REGULARISATION = 1.0
-#: Inverse regularisation strength of the question prior, picked from 1, 3, 10, 30 and 100 by the
-#: held-out log-loss of the training files, each file held out in turn (row 169 of
-#: docs/evaluation.md).
-PRIOR_REGULARISATION = 100.0
 
 
 @dataclass(frozen=True)
@@ -80,49 +73,17 @@ def answerability_files(folder: Path) -> list[Path]:
     return [p for p in sorted(folder.glob("*.jsonl")) if p.stem in ANSWERABILITY_ONLY]
 
 
-def fit_prior(questions: Sequence[Scored]) -> tuple[np.ndarray, float]:
-    """The question prior of ``questions``: logistic weights over their vectors, and the
-    intercept (deterministic); all zero (no prior) when they are all of one kind."""
-    from sklearn.linear_model import LogisticRegression
-
-    x = np.array([q.query_vector for q in questions], dtype=np.float64)
-    y = np.array([q.answerable for q in questions])
-    if y.all() or not y.any():
-        return np.zeros(x.shape[1]), 0.0
-    regression = LogisticRegression(C=PRIOR_REGULARISATION, max_iter=5000)
-    regression.fit(x, y)
-    return regression.coef_[0], float(regression.intercept_[0])
-
-
-def held_out_priors(questions: Sequence[Scored], *, progress: bool = True) -> np.ndarray:
-    """Each question's prior log-odds from a prior fitted on the other files' questions."""
-    from tqdm import tqdm
-
-    files = np.array([q.file for q in questions])
-    x = np.array([q.query_vector for q in questions], dtype=np.float64)
-    out = np.zeros(len(questions))
-    for name in tqdm(sorted(set(files)), desc="Question prior", unit="file", disable=not progress):
-        inside = files == name
-        coef, intercept = fit_prior([q for q, i in zip(questions, inside, strict=True) if not i])
-        out[inside] = x[inside] @ coef + intercept
-    return out
-
-
-def examples_of(
-    questions: Sequence[Scored], ranker: SentenceRanker, priors: np.ndarray | None = None
-) -> list[Example]:
-    """An answerability example per question, its sentences ordered by ``ranker``; ``priors``
-    are the questions' prior log-odds (0 without)."""
+def examples_of(questions: Sequence[Scored], ranker: SentenceRanker) -> list[Example]:
+    """An answerability example per question, its sentences ordered by ``ranker``."""
     out = []
-    for i, q in enumerate(questions):
+    for q in questions:
         scores = ranker.scores(q.table)
         order = np.argsort(-scores, kind="stable")
-        prior = float(priors[i]) if priors is not None else 0.0
         out.append(
             Example(
                 file=q.file,
                 answerable=q.answerable,
-                features=question_features(q.table[order], scores[order], q.language, prior),
+                features=question_features(q.table[order], scores[order], q.language),
                 elsewhere=q.elsewhere,
                 language=q.language,
             )
@@ -137,11 +98,9 @@ def fit(
     false_refusal: float = DEFAULT_FALSE_REFUSAL,
     trained_on: Sequence[str] = (),
     extra: Sequence[Example] = (),
-    prior: tuple[np.ndarray, float] | None = None,
 ) -> Answerability:
     """The answerability model of ``examples`` and ``extra`` with its threshold for
-    ``false_refusal``, picked on the answerable questions of ``examples`` only; ``prior`` is the
-    question prior it ships with."""
+    ``false_refusal``, picked on the answerable questions of ``examples`` only."""
     from sklearn.linear_model import LogisticRegression
 
     x = np.array([e.features for e in [*examples, *extra]])
@@ -162,8 +121,6 @@ def fit(
         threshold=0.0,
         false_refusal_target=false_refusal,
         trained_on=tuple(trained_on),
-        prior_coef=tuple(round(float(v), 10) for v in prior[0]) if prior is not None else (),
-        prior_intercept=round(prior[1], 10) if prior is not None else 0.0,
     )
     answerable: dict[str, list[float]] = {}
     for e in examples:
@@ -275,15 +232,12 @@ def train(
     near_misses = collect(assistant, extra) if extra else []
     ranking_rows = cross_validate_ranker(questions, model)
     ranker = fit_ranker(questions, model, trained_on=names)
-    everyone = [*questions, *near_misses]
-    priors = held_out_priors(everyone)
-    own, theirs = priors[: len(questions)], priors[len(questions) :]
-    examples = examples_of(questions, ranker, own)
-    extra_examples = examples_of(near_misses, ranker, theirs)
+    examples = examples_of(questions, ranker)
+    extra_examples = examples_of(near_misses, ranker)
 
     def without(name: str) -> tuple[list[Example], list[Example]]:
         other = fit_ranker([q for q in questions if q.file != name], model)
-        return examples_of(questions, other, own), examples_of(near_misses, other, theirs)
+        return examples_of(questions, other), examples_of(near_misses, other)
 
     rows, held_out = cross_validate(examples, model, false_refusal=false_refusal, without=without)
     trained = fit(
@@ -292,7 +246,6 @@ def train(
         false_refusal=false_refusal,
         trained_on=[*names, *(p.name for p in extra)],
         extra=extra_examples,
-        prior=fit_prior(everyone),
     )
     folder = out or SCORERS
     folder.mkdir(parents=True, exist_ok=True)
