@@ -35,6 +35,8 @@ NEVER_TRAINED = (
     *(f"blind{n}-{part}" for n in range(41, 79) if n != 42 for part in ("en", "fisv")),
     "blind42-how",
     "procedure",
+    "practical-en",
+    "practical-fisv",
 )
 #: Blind question files the answerability model is also fitted on: their out-of-scope questions
 #: are the near misses the project's own files lack ("the West Metro extension's total cost").
