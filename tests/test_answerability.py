@@ -534,6 +534,29 @@ def test_a_year_the_heading_names_is_held_by_its_sentences() -> None:
     assert year_unheld() == 0.0
 
 
+def test_a_gap_is_how_far_the_best_stands_above_the_best_holding_what_is_asked() -> None:
+    """ "How many city bike stations were there in 2023?" answered by a sentence about 2019 while
+    the one naming 2023 ranks far below: the further below, the likelier a near miss."""
+    from assistant.answer.answerability import question_features
+
+    col = {name: i for i, name in enumerate(FEATURES)}
+    table = np.zeros((4, len(FEATURES)))
+    scores = np.array([1.2, 0.7, 0.1, -0.4])
+
+    def gaps() -> dict[str, float]:
+        named = dict(zip(QUESTION_FEATURES, question_features(table, scores, "en"), strict=True))
+        return {name: value for name, value in named.items() if name.endswith("_gap")}
+
+    assert set(gaps().values()) == {0.0}  # it asks for nothing: no gap
+    table[:, col["asks_year"]] = table[:, col["asks_cost"]] = 1.0
+    assert gaps()["year_gap"] == gaps()["cost_gap"] == pytest.approx(1.6)  # none holds: lowest
+    table[2, col["same_year"]] = table[1, col["money_held"]] = 1.0
+    assert gaps()["year_gap"] == pytest.approx(1.1) and gaps()["cost_gap"] == pytest.approx(0.5)
+    table[3, col["same_year"]] = 0.0
+    table[0, col["heading_year"]] = 1.0  # the best one's heading names the year
+    assert gaps()["year_gap"] == 0.0 and gaps()["count_gap"] == gaps()["unit_gap"] == 0.0
+
+
 @pytest.mark.slow
 def test_a_sentence_under_a_heading_that_names_the_asked_year_holds_it(
     default_index, embedder

@@ -34,8 +34,8 @@ from .weights import SCORERS, LinearWeights, weights_path
 #: 3: the best score itself, no hand-set bar; 4: ``top_near_answer``; 5: ``margin``;
 #: 6: ``best_known_held``; 7: ``cost_unheld``; 8: ``unit_unheld``; 9: ``count_unheld``;
 #: 10: ``best_twin``; 11: ``terms`` uncapped; 12: a year in a sentence's heading is held;
-#: 13: ``latest_old``).
-FORMAT = 13
+#: 13: ``latest_old``; 14: the five ``*_gap`` features).
+FORMAT = 14
 #: How many of the best sentences the answerability model looks into for the kind of answer, the
 #: year and the amount of money asked for: as many as an answer shows (part of the model:
 #: changing the default means retraining).
@@ -66,6 +66,21 @@ QUESTION_FEATURES = (
     "count_unheld",  # it asks how many of something and no sentence states a number of it
     "best_twin",  # the best sentence's cosine with the question read as a passage
     "latest_old",  # it asks for the current state and the three best are older than the newest
+    # How far the best sentence scores above the best one that holds what the question asks for
+    # (above the lowest when none does; 0 when the question does not ask for it):
+    "year_gap",  # the year it names (in the sentence or its heading)
+    "cost_gap",  # an amount of money, when it asks what something costs
+    "count_gap",  # a number of the thing it counts ("how many visitors")
+    "unit_gap",  # a number in the unit it names
+    "kinds_gap",  # a kind of answer it asks for (a number, a date...)
+)
+#: Each ``*_gap`` feature: what the question asks for, and what a sentence that holds it has.
+_GAPS = (
+    ("asks_year", ("same_year", "heading_year")),
+    ("asks_cost", ("money_held",)),
+    ("asks_count", ("count_held",)),
+    ("asks_unit", ("unit_held",)),
+    ("kinds_asked", ("kinds_held",)),
 )
 _COLUMN = {name: i for i, name in enumerate(FEATURES)}
 
@@ -111,8 +126,18 @@ def question_features(table: np.ndarray, scores: np.ndarray, language: str) -> n
             float(best[col("asks_count")] > 0 and table[:, col("count_held")].max() == 0),
             best[col("twin")],
             best[col("asks_latest")] * (1.0 - top[:, col("recency")].max()),
+            *(_gap(table, scores, asked, held) for asked, held in _GAPS),
         ]
     )
+
+
+def _gap(table: np.ndarray, scores: np.ndarray, asked: str, held: tuple[str, ...]) -> float:
+    """How far the best score stands above the best of the sentences with any of ``held``
+    (above the lowest when none has it); 0 when the question's ``asked`` is 0."""
+    if not table[0, _COLUMN[asked]]:
+        return 0.0
+    holding = table[:, [_COLUMN[name] for name in held]].max(axis=1) > 0
+    return float(scores[0] - (scores[holding].max() if holding.any() else scores.min()))
 
 
 def candidate_features(ranked: Sequence[Candidate], language: str) -> np.ndarray:
