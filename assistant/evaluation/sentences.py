@@ -55,6 +55,9 @@ class Scored:
     language: str
     #: Refused by the place rule (another city), whatever the scores.
     elsewhere: bool
+    #: The question as read (what the reader reads) and the candidates' sentences.
+    question: str = ""
+    texts: tuple[str, ...] = ()
 
 
 def collect(assistant: Assistant, files: Sequence[Path], *, progress: bool = True) -> list[Scored]:
@@ -86,6 +89,8 @@ def collect(assistant: Assistant, files: Sequence[Path], *, progress: bool = Tru
                 labels=np.array([states_any(c.text, q.answer_any) for c in ranked]),
                 language=asked.language,
                 elsewhere=bool(elsewhere_places(asked, ranked)),
+                question=asked.text,
+                texts=tuple(c.text for c in ranked),
             )
         )
     return out
