@@ -17,7 +17,6 @@ COMMANDS = [
     ["ask"],
     ["eval"],
     ["train-scorer"],
-    ["train-reader"],
     ["bench", "beir"],
     ["serve"],
 ]

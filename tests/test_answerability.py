@@ -490,19 +490,18 @@ def test_train_scorer_on_a_fresh_build_writes_the_shipped_weights(default_index,
     weights fitted on it differed: evaluation.md, session 38). Fitted as ``train`` fits them,
     without its file-by-file validation."""
     from assistant.evaluation.sentences import collect, fit_ranker
-    from assistant.evaluation.training import ReaderMemo, examples_of
+    from assistant.evaluation.training import examples_of
 
     model = default_index.settings.model
     collecting = assistant_with(default_index, embedder)
     files, extra = training_files(ROOT / "eval"), answerability_files(ROOT / "eval")
     questions = collect(collecting, files, progress=False)
     ranker = fit_ranker(questions, model, trained_on=[p.name for p in files])
-    memo = ReaderMemo(collecting.reader)
     trained = fit(
-        examples_of(questions, ranker, memo),
+        examples_of(questions, ranker),
         model,
         trained_on=[p.name for p in [*files, *extra]],
-        extra=examples_of(collect(collecting, extra, progress=False), ranker, memo),
+        extra=examples_of(collect(collecting, extra, progress=False), ranker),
     )
     shipped_ranker, shipped = load_ranker(model), load_answerability(model)
     assert shipped_ranker is not None and shipped is not None

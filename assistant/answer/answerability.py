@@ -34,8 +34,8 @@ from .weights import SCORERS, LinearWeights, weights_path
 #: 3: the best score itself, no hand-set bar; 4: ``top_near_answer``; 5: ``margin``;
 #: 6: ``best_known_held``; 7: ``cost_unheld``; 8: ``unit_unheld``; 9: ``count_unheld``;
 #: 10: ``best_twin``; 11: ``terms`` uncapped; 12: a year in a sentence's heading is held;
-#: 13: ``latest_old``; 14: the five ``*_gap`` features; 15: ``reader``).
-FORMAT = 15
+#: 13: ``latest_old``; 14: the five ``*_gap`` features).
+FORMAT = 14
 #: How many of the best sentences the answerability model looks into for the kind of answer, the
 #: year and the amount of money asked for: as many as an answer shows (part of the model:
 #: changing the default means retraining).
@@ -73,7 +73,6 @@ QUESTION_FEATURES = (
     "count_gap",  # a number of the thing it counts ("how many visitors")
     "unit_gap",  # a number in the unit it names
     "kinds_gap",  # a kind of answer it asks for (a number, a date...)
-    "reader",  # the reader's logit that the best sentence answers it (reader.py)
 )
 #: Each ``*_gap`` feature: what the question asks for, and what a sentence that holds it has.
 _GAPS = (
@@ -86,12 +85,9 @@ _GAPS = (
 _COLUMN = {name: i for i, name in enumerate(FEATURES)}
 
 
-def question_features(
-    table: np.ndarray, scores: np.ndarray, language: str, reader: float = 0.0
-) -> np.ndarray:
+def question_features(table: np.ndarray, scores: np.ndarray, language: str) -> np.ndarray:
     """The ``QUESTION_FEATURES`` of a question whose sentences' ``FEATURES`` are the rows of
-    ``table`` and whose sentences score ``scores`` (both best first); ``reader`` is the reader's
-    logit that the best one answers."""
+    ``table`` and whose sentences score ``scores`` (both best first)."""
     table = np.asarray(table, dtype=np.float64)
     scores = np.asarray(scores, dtype=np.float64)
     best_score = float(scores[0])
@@ -131,7 +127,6 @@ def question_features(
             best[col("twin")],
             best[col("asks_latest")] * (1.0 - top[:, col("recency")].max()),
             *(_gap(table, scores, asked, held) for asked, held in _GAPS),
-            reader,
         ]
     )
 
@@ -145,12 +140,10 @@ def _gap(table: np.ndarray, scores: np.ndarray, asked: str, held: tuple[str, ...
     return float(scores[0] - (scores[holding].max() if holding.any() else scores.min()))
 
 
-def candidate_features(
-    ranked: Sequence[Candidate], language: str, reader: float = 0.0
-) -> np.ndarray:
+def candidate_features(ranked: Sequence[Candidate], language: str) -> np.ndarray:
     """``question_features`` of sentences ``ranked`` best first."""
     table = np.array([c.features for c in ranked], dtype=np.float64)
-    return question_features(table, np.array([c.score for c in ranked]), language, reader)
+    return question_features(table, np.array([c.score for c in ranked]), language)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -170,10 +163,6 @@ class Answerability(LinearWeights):
     def threshold_for(self, language: str) -> float:
         """The probability below which a question in ``language`` is refused."""
         return self.thresholds.get(language, self.threshold)
-
-    def reads(self) -> bool:
-        """Whether the model weighs the reader's logit (``untrained_scorer``'s does not)."""
-        return "reader" in self.features and self.coef[self.features.index("reader")] != 0
 
     def probability(self, x: np.ndarray) -> float:
         """The probability that a question with features ``x`` is answerable."""

@@ -27,7 +27,6 @@ import numpy as np
 from ..answer.answerability import QUESTION_FEATURES, Answerability, question_features
 from ..answer.assistant import Assistant
 from ..answer.ranking import SentenceRanker
-from ..answer.reader import Reader
 from ..answer.weights import weights_path
 from .sentences import Scored, collect, cross_validate_ranker, fit_ranker
 
@@ -76,36 +75,17 @@ def answerability_files(folder: Path) -> list[Path]:
     return [p for p in sorted(folder.glob("*.jsonl")) if p.stem in ANSWERABILITY_ONLY]
 
 
-class ReaderMemo:
-    """The reader's logits of (question, sentence) pairs, each read once: the cross-validated
-    rankers put mostly the same sentences on top."""
-
-    def __init__(self, reader: Reader) -> None:
-        self.reader = reader
-        self._seen: dict[tuple[str, str], float] = {}
-
-    def logit(self, question: str, sentence: str) -> float:
-        """The reader's logit that ``sentence`` answers ``question``."""
-        if (question, sentence) not in self._seen:
-            self._seen[question, sentence] = float(self.reader.logits(question, [sentence])[0])
-        return self._seen[question, sentence]
-
-
-def examples_of(
-    questions: Sequence[Scored], ranker: SentenceRanker, reader: ReaderMemo | None = None
-) -> list[Example]:
-    """An answerability example per question, its sentences ordered by ``ranker`` (the best one
-    read by ``reader``, when given)."""
+def examples_of(questions: Sequence[Scored], ranker: SentenceRanker) -> list[Example]:
+    """An answerability example per question, its sentences ordered by ``ranker``."""
     out = []
     for q in questions:
         scores = ranker.scores(q.table)
         order = np.argsort(-scores, kind="stable")
-        logit = reader.logit(q.question, q.texts[order[0]]) if reader else 0.0
         out.append(
             Example(
                 file=q.file,
                 answerable=q.answerable,
-                features=question_features(q.table[order], scores[order], q.language, logit),
+                features=question_features(q.table[order], scores[order], q.language),
                 elsewhere=q.elsewhere,
                 language=q.language,
             )
@@ -254,13 +234,12 @@ def train(
     near_misses = collect(assistant, extra) if extra else []
     ranking_rows = cross_validate_ranker(questions, model)
     ranker = fit_ranker(questions, model, trained_on=names)
-    memo = ReaderMemo(assistant.reader)
-    examples = examples_of(questions, ranker, memo)
-    extra_examples = examples_of(near_misses, ranker, memo)
+    examples = examples_of(questions, ranker)
+    extra_examples = examples_of(near_misses, ranker)
 
     def without(name: str) -> tuple[list[Example], list[Example]]:
         other = fit_ranker([q for q in questions if q.file != name], model)
-        return examples_of(questions, other, memo), examples_of(near_misses, other, memo)
+        return examples_of(questions, other), examples_of(near_misses, other)
 
     rows, held_out = cross_validate(examples, model, false_refusal=false_refusal, without=without)
     trained = fit(
