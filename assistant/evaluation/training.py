@@ -37,6 +37,7 @@ NEVER_TRAINED = (
     "procedure",
     "practical-en",
     "practical-fisv",
+    *(f"casual{n}-{part}" for n in (1, 2) for part in ("en", "fisv")),
 )
 #: Blind question files the answerability model is also fitted on: their out-of-scope questions
 #: are the near misses the project's own files lack ("the West Metro extension's total cost").
