@@ -150,6 +150,8 @@ def test_a_wrong_token_is_refused_and_a_bad_upload_explained(
     expect(page.get_by_role("alert")).to_have_text("That is not the admin token.")
     expect(page.get_by_role("table", name="Documents")).to_be_hidden()
     sign_in(page, console)
+    # the file input only exists for an editor once the sign-in has answered (and set the token)
+    expect(page.get_by_role("table", name="Documents")).to_be_visible()
     broken = tmp_path / "broken.pdf"
     broken.write_bytes(b"this is not a PDF")
     page.locator("#files").set_input_files(str(broken))
