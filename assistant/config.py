@@ -61,6 +61,10 @@ class Settings:
     #: package's ``answer/scorers/``. For an encoder of one's own, or weights trained on one's own
     #: question files.
     scorer_weights: str = ""
+    #: Weigh the reader (``answer/reader.py``, a cross-encoder that reads the question with the
+    #: best sentence) in deciding whether to answer: refuses more of what the documents do not
+    #: answer, at ~15 ms more per question (docs/evaluation.md, "The reader as a setting").
+    reader: bool = False
     #: Residents' words -> the documents' words: '' is the bundled list, 'none' switches it off.
     synonyms: str = ""
     llm_url: str = ""

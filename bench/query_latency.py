@@ -235,8 +235,18 @@ def _measure_one(
     }
     for name, fn in paths.items():
         row[name] = percentiles(timed_runs(fn, queries))
-    assistant.ask(queries[0])  # per-version caches (IDF) are built once, outside the timing
-    row["answer"] = percentiles(timed_runs(assistant.ask, queries))
+    # The answer without and with the reader (ASSISTANT_READER), timed in turns, question by
+    # question, so that both see the same load.
+    reading = create_assistant(settings.with_(reader=True), embedder=embedder, version=version)
+    for a in (assistant, reading):
+        a.ask(queries[0])  # per-version caches (IDF) and the reader are loaded outside the timing
+    plain, read = [], []
+    for q in queries:
+        for a, samples in ((assistant, plain), (reading, read)):
+            started = time.perf_counter()
+            a.ask(q)
+            samples.append(time.perf_counter() - started)
+    row["answer"], row["answer_reader"] = percentiles(plain), percentiles(read)
     return row
 
 
@@ -343,13 +353,14 @@ def main() -> None:
             "BM25 p50/p95",
             "Search p50/p95",
             "Answer p50/p95",
+            "With reader p50/p95",
             "Load avg",
         ],
         [
             [r["index"], r["chunks"], r["backend"]]
             + [
                 f"{r[k]['p50_ms']:.1f} / {r[k]['p95_ms']:.1f}"
-                for k in ("embed", "faiss", "bm25", "search", "answer")
+                for k in ("embed", "faiss", "bm25", "search", "answer", "answer_reader")
             ]
             + [r["load_avg"]]
             for r in rows

@@ -17,6 +17,7 @@ COMMANDS = [
     ["ask"],
     ["eval"],
     ["train-scorer"],
+    ["train-reader"],
     ["bench", "beir"],
     ["serve"],
 ]

@@ -490,18 +490,19 @@ def test_train_scorer_on_a_fresh_build_writes_the_shipped_weights(default_index,
     weights fitted on it differed: evaluation.md, session 38). Fitted as ``train`` fits them,
     without its file-by-file validation."""
     from assistant.evaluation.sentences import collect, fit_ranker
-    from assistant.evaluation.training import examples_of
+    from assistant.evaluation.training import ReaderMemo, examples_of
 
     model = default_index.settings.model
     collecting = assistant_with(default_index, embedder)
     files, extra = training_files(ROOT / "eval"), answerability_files(ROOT / "eval")
     questions = collect(collecting, files, progress=False)
+    near_misses = collect(collecting, extra, progress=False)
     ranker = fit_ranker(questions, model, trained_on=[p.name for p in files])
     trained = fit(
         examples_of(questions, ranker),
         model,
         trained_on=[p.name for p in [*files, *extra]],
-        extra=examples_of(collect(collecting, extra, progress=False), ranker),
+        extra=examples_of(near_misses, ranker),
     )
     shipped_ranker, shipped = load_ranker(model), load_answerability(model)
     assert shipped_ranker is not None and shipped is not None
@@ -511,6 +512,20 @@ def test_train_scorer_on_a_fresh_build_writes_the_shipped_weights(default_index,
     assert trained.thresholds.keys() == shipped.thresholds.keys()
     for language, threshold in shipped.thresholds.items():
         assert trained.thresholds[language] == pytest.approx(threshold, abs=0.005), language
+    # and the model that also weighs the reader (ASSISTANT_READER), fitted on the same examples
+    memo = ReaderMemo(collecting.reader)
+    reading = fit(
+        examples_of(questions, ranker, memo),
+        model,
+        trained_on=[p.name for p in [*files, *extra]],
+        extra=examples_of(near_misses, ranker, memo),
+    )
+    shipped_reading = load_answerability(model, reader=True)
+    assert shipped_reading is not None and reading.features == shipped_reading.features
+    assert shipped_reading.trained_on == reading.trained_on, "run train-scorer --reader"
+    np.testing.assert_allclose(reading.coef, shipped_reading.coef, atol=0.02)
+    for language, threshold in shipped_reading.thresholds.items():
+        assert reading.thresholds[language] == pytest.approx(threshold, abs=0.005), language
 
 
 def test_a_year_the_heading_names_is_held_by_its_sentences() -> None:

@@ -36,6 +36,8 @@ from .weights import SCORERS, LinearWeights, weights_path
 #: 10: ``best_twin``; 11: ``terms`` uncapped; 12: a year in a sentence's heading is held;
 #: 13: ``latest_old``; 14: the five ``*_gap`` features).
 FORMAT = 14
+#: The kind (``weights.weights_path``) of the weights file of the model that weighs the reader.
+READER_KIND = "reader"
 #: How many of the best sentences the answerability model looks into for the kind of answer, the
 #: year and the amount of money asked for: as many as an answer shows (part of the model:
 #: changing the default means retraining).
@@ -74,6 +76,9 @@ QUESTION_FEATURES = (
     "unit_gap",  # a number in the unit it names
     "kinds_gap",  # a kind of answer it asks for (a number, a date...)
 )
+#: The features of the model that also weighs the reader (``Settings.reader``): its logit that
+#: the best sentence answers the question (``reader.py``), after the others.
+READER_FEATURES = (*QUESTION_FEATURES, "reader")
 #: Each ``*_gap`` feature: what the question asks for, and what a sentence that holds it has.
 _GAPS = (
     ("asks_year", ("same_year", "heading_year")),
@@ -140,10 +145,14 @@ def _gap(table: np.ndarray, scores: np.ndarray, asked: str, held: tuple[str, ...
     return float(scores[0] - (scores[holding].max() if holding.any() else scores.min()))
 
 
-def candidate_features(ranked: Sequence[Candidate], language: str) -> np.ndarray:
-    """``question_features`` of sentences ``ranked`` best first."""
+def candidate_features(
+    ranked: Sequence[Candidate], language: str, reader: float | None = None
+) -> np.ndarray:
+    """``question_features`` of sentences ``ranked`` best first, and the reader's logit after
+    them when one is given (``READER_FEATURES``)."""
     table = np.array([c.features for c in ranked], dtype=np.float64)
-    return question_features(table, np.array([c.score for c in ranked]), language)
+    x = question_features(table, np.array([c.score for c in ranked]), language)
+    return x if reader is None else np.append(x, reader)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -164,6 +173,10 @@ class Answerability(LinearWeights):
         """The probability below which a question in ``language`` is refused."""
         return self.thresholds.get(language, self.threshold)
 
+    def reads(self) -> bool:
+        """Whether the model weighs the reader's logit (``READER_FEATURES``)."""
+        return self.features == READER_FEATURES
+
     def probability(self, x: np.ndarray) -> float:
         """The probability that a question with features ``x`` is answerable."""
         logit = float(self.linear(x)) + self.intercept
@@ -171,6 +184,12 @@ class Answerability(LinearWeights):
 
 
 @lru_cache(maxsize=4)
-def load_answerability(model: str, folder: Path = SCORERS) -> Answerability | None:
-    """The trained model of the encoder ``model`` in ``folder``; None when it has none."""
+def load_answerability(
+    model: str, folder: Path = SCORERS, reader: bool = False
+) -> Answerability | None:
+    """The trained model of the encoder ``model`` in ``folder`` (the one that weighs the reader,
+    ``<model>.reader.json``, when ``reader``); None when it has none."""
+    if reader:
+        path = weights_path(model, folder, READER_KIND)
+        return Answerability.read(path, READER_FEATURES, FORMAT)
     return Answerability.read(weights_path(model, folder), QUESTION_FEATURES, FORMAT)

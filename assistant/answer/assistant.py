@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from ..config import Settings
-from ..errors import ConfigError, GenerationError
+from ..errors import GenerationError
 from ..i18n import translate
 from ..index.store import IndexVersion
 from .answerability import candidate_features
@@ -26,9 +26,10 @@ from .language import warm_up as load_language_models
 from .notes import other_years_note, source_language_note
 from .places import gazetteer
 from .question import Question, read_question
+from .reader import Reader, reader_for
 from .refusals import NO_MISMATCH, Mismatch, elsewhere_places, mismatch, refusal_text
 from .retrieval import Hit, Retriever
-from .scorer import Scorer, find_scorer, scorer_folders
+from .scorer import Scorer, scorer_for
 from .synonyms import load_thesaurus
 from .topics import covered_topics
 
@@ -82,7 +83,7 @@ class Assistant:
         self.generator = generator
         self._version = version
         #: The trained ranker and answerability model (``scorer.py``; by default the encoder's).
-        self.scorer = scorer or _scorer_of(settings)
+        self.scorer = scorer or scorer_for(settings)
         #: The answer path's numbers: the record the retriever was given (``tuning.py``).
         self.tuning = retriever.tuning
         self._scorer = EvidenceScorer(
@@ -92,6 +93,7 @@ class Assistant:
             tuning=self.tuning,
         )
         self._swap_lock = threading.Lock()
+        self._reader: Reader | None = None
 
     @property
     def version(self) -> IndexVersion:
@@ -109,6 +111,8 @@ class Assistant:
         self._scorer.prepare(version or self._version)
         gazetteer()
         load_language_models()
+        if self.scorer.answerability.reads():
+            self.reader.logits("warm up", ["warm up"])
 
     def ask(
         self, question: str, history: Sequence[Turn | dict[str, str]] = (), *, language: str = ""
@@ -198,26 +202,44 @@ class Assistant:
         a follow-up that may be a new question is also read alone, and the better answered
         reading wins (its timings are added)."""
         ranked, hits = self.evidence(version, asked, timings)
-        confidence, answerable = self.answerable(asked, ranked)
+        confidence, answerable = self.answerable(asked, ranked, timings)
         if asked.may_stand_alone:
             alone = replace(asked, query=asked.text, may_stand_alone=False)
             second: dict[str, float] = {}
             ranked_alone, hits_alone = self.evidence(version, alone, second)
             for step, ms in second.items():
                 timings[step] = timings.get(step, 0.0) + ms
-            p_alone, answerable_alone = self.answerable(alone, ranked_alone)
+            p_alone, answerable_alone = self.answerable(alone, ranked_alone, second)
             if p_alone > confidence:
                 return alone, ranked_alone, hits_alone, p_alone, answerable_alone
         return asked, ranked, hits, confidence, answerable
 
-    def answerable(self, asked: Question, ranked: Sequence[Candidate]) -> tuple[float, bool]:
+    def answerable(
+        self,
+        asked: Question,
+        ranked: Sequence[Candidate],
+        timings: dict[str, float] | None = None,
+    ) -> tuple[float, bool]:
         """The probability that the documents answer ``asked`` (``answerability.py``) and whether
         it reaches the threshold for the question's language."""
         if not ranked:
             return 0.0, False
         model = self.scorer.answerability
-        probability = model.probability(candidate_features(ranked, asked.language))
+        logit = None
+        if model.reads():
+            t = time.perf_counter()
+            logit = float(self.reader.logits(asked.text, [ranked[0].text])[0])
+            if timings is not None:
+                timings["read_ms"] = timings.get("read_ms", 0.0) + (time.perf_counter() - t) * 1000
+        probability = model.probability(candidate_features(ranked, asked.language, logit))
         return probability, probability >= model.threshold_for(asked.language)
+
+    @property
+    def reader(self) -> Reader:
+        """The reader (``reader.py``), loaded on first use."""
+        if self._reader is None:
+            self._reader = reader_for(self.settings)
+        return self._reader
 
     def evidence(
         self, version: IndexVersion, asked: Question, timings: dict[str, float] | None = None
@@ -360,16 +382,3 @@ def _pieces(text: str) -> Iterator[str]:
     words = re.findall(r"\S+\s*", text)
     for i in range(0, len(words), 4):
         yield "".join(words[i : i + 4])
-
-
-def _scorer_of(settings: Settings) -> Scorer:
-    """The weights trained for the settings' encoder (``scorer.find_scorer``)."""
-    folders = scorer_folders(settings.scorer_weights, settings.index)
-    found = find_scorer(settings.model, folders)
-    if found is None:
-        raise ConfigError(
-            f"No trained scorer for {settings.model} in {', '.join(map(str, folders))}: "
-            "`make run` or `espoo-assistant serve` trains one on first start, or train it: "
-            "espoo-assistant train-scorer --out FOLDER, then set ASSISTANT_SCORER_WEIGHTS=FOLDER."
-        )
-    return found

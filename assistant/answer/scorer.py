@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import Settings
+from ..errors import ConfigError
 from .answerability import QUESTION_FEATURES, Answerability, load_answerability
 from .ranking import SENTENCE_FEATURES, SentenceRanker, load_ranker
 from .weights import SCORERS
@@ -33,10 +35,12 @@ def scorer_folders(scorer_weights: str, index: Path) -> list[Path]:
     return [*folders, index / "scorers", SCORERS]
 
 
-def find_scorer(model: str, folders: list[Path]) -> Scorer | None:
-    """The first current weights of ``model`` in ``folders``; None when there are none."""
+def find_scorer(model: str, folders: list[Path], reader: bool = False) -> Scorer | None:
+    """The first current weights of ``model`` in ``folders`` (with the answerability model that
+    weighs the reader, when ``reader``); None when there are none."""
     for folder in folders:
-        ranker, answerability = load_ranker(model, folder), load_answerability(model, folder)
+        ranker = load_ranker(model, folder)
+        answerability = load_answerability(model, folder, reader)
         if ranker is not None and answerability is not None:
             return Scorer(ranker, answerability, str(folder))
     return None
@@ -67,3 +71,24 @@ def untrained_scorer(model: str) -> Scorer:
         false_refusal_target=0.0,
     )
     return Scorer(ranker, answerability, "")
+
+
+def scorer_for(settings: Settings) -> Scorer:
+    """The weights trained for the settings' encoder (``find_scorer``, with the reader's
+    answerability model when ``Settings.reader``); a ``ConfigError`` that says how to get them."""
+    folders = scorer_folders(settings.scorer_weights, settings.index)
+    found = find_scorer(settings.model, folders, settings.reader)
+    if found is None and settings.reader:
+        raise ConfigError(
+            f"ASSISTANT_READER is on, but there is no answerability model that weighs the reader "
+            f"for {settings.model} in {', '.join(map(str, folders))}: train one with "
+            "espoo-assistant train-scorer --reader --out FOLDER and set "
+            "ASSISTANT_SCORER_WEIGHTS=FOLDER, or switch ASSISTANT_READER off."
+        )
+    if found is None:
+        raise ConfigError(
+            f"No trained scorer for {settings.model} in {', '.join(map(str, folders))}: "
+            "`make run` or `espoo-assistant serve` trains one on first start, or train it: "
+            "espoo-assistant train-scorer --out FOLDER, then set ASSISTANT_SCORER_WEIGHTS=FOLDER."
+        )
+    return found

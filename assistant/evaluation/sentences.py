@@ -16,7 +16,7 @@ two) hold the answer, beside the order of semantic similarity alone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,12 +25,14 @@ import numpy as np
 
 from ..answer import ranking
 from ..answer.assistant import Assistant
+from ..answer.evidence import Candidate
 from ..answer.features import FEATURES
-from ..answer.question import read_question
+from ..answer.question import Question, read_question
 from ..answer.ranking import SentenceRanker
 from ..answer.refusals import elsewhere_places
 from ..answer.tuning import DEFAULT
 from .matching import states_any
+from .questions import Question as EvalQuestion
 from .questions import load_questions
 
 #: Inverse regularisation strength of the pairwise logistic regression.
@@ -55,15 +57,20 @@ class Scored:
     language: str
     #: Refused by the place rule (another city), whatever the scores.
     elsewhere: bool
+    #: The question as read (what the reader reads) and the candidates' sentences.
+    question: str = ""
+    texts: tuple[str, ...] = ()
 
 
-def collect(assistant: Assistant, files: Sequence[Path], *, progress: bool = True) -> list[Scored]:
-    """A ``Scored`` per question of ``files`` that reaches the evidence step."""
+def evidence_of(
+    assistant: Assistant, files: Sequence[Path], *, progress: bool = True
+) -> Iterator[tuple[Path, EvalQuestion, Question, list[Candidate]]]:
+    """Each question of ``files`` that reaches the evidence step: its file, itself, how it was
+    read, and its sentences best first (in ``assistant``'s ranker's order)."""
     from tqdm import tqdm
 
     settings, version = assistant.settings, assistant.version
     jobs = [(path, q) for path in files for q in load_questions(path)]
-    out = []
     for path, q in tqdm(jobs, desc="Questions", unit="q", disable=not progress):
         asked = read_question(
             q.question,
@@ -76,19 +83,25 @@ def collect(assistant: Assistant, files: Sequence[Path], *, progress: bool = Tru
         if not asked.text or asked.live or asked.override:
             continue  # the hard rules refuse these
         ranked, _ = assistant.evidence(version, asked)
-        if not ranked:
-            continue
-        out.append(
-            Scored(
-                file=path.stem,
-                answerable=q.answerable,
-                table=np.array([c.features for c in ranked], dtype=np.float64),
-                labels=np.array([states_any(c.text, q.answer_any) for c in ranked]),
-                language=asked.language,
-                elsewhere=bool(elsewhere_places(asked, ranked)),
-            )
+        if ranked:
+            yield path, q, asked, ranked
+
+
+def collect(assistant: Assistant, files: Sequence[Path], *, progress: bool = True) -> list[Scored]:
+    """A ``Scored`` per question of ``files`` that reaches the evidence step."""
+    return [
+        Scored(
+            file=path.stem,
+            answerable=q.answerable,
+            table=np.array([c.features for c in ranked], dtype=np.float64),
+            labels=np.array([states_any(c.text, q.answer_any) for c in ranked]),
+            language=asked.language,
+            elsewhere=bool(elsewhere_places(asked, ranked)),
+            question=asked.text,
+            texts=tuple(c.text for c in ranked),
         )
-    return out
+        for path, q, asked, ranked in evidence_of(assistant, files, progress=progress)
+    ]
 
 
 def _ranked(question: Scored) -> bool:

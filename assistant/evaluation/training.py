@@ -24,9 +24,16 @@ from typing import Any
 
 import numpy as np
 
-from ..answer.answerability import QUESTION_FEATURES, Answerability, question_features
+from ..answer.answerability import (
+    QUESTION_FEATURES,
+    READER_FEATURES,
+    READER_KIND,
+    Answerability,
+    question_features,
+)
 from ..answer.assistant import Assistant
 from ..answer.ranking import SentenceRanker
+from ..answer.reader import Reader
 from ..answer.weights import weights_path
 from .sentences import Scored, collect, cross_validate_ranker, fit_ranker
 
@@ -76,17 +83,38 @@ def answerability_files(folder: Path) -> list[Path]:
     return [p for p in sorted(folder.glob("*.jsonl")) if p.stem in ANSWERABILITY_ONLY]
 
 
-def examples_of(questions: Sequence[Scored], ranker: SentenceRanker) -> list[Example]:
-    """An answerability example per question, its sentences ordered by ``ranker``."""
+class ReaderMemo:
+    """The reader's logits of (question, sentence) pairs, each read once: the cross-validated
+    rankers put mostly the same sentences on top."""
+
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
+        self._seen: dict[tuple[str, str], float] = {}
+
+    def logit(self, question: str, sentence: str) -> float:
+        """The reader's logit that ``sentence`` answers ``question``."""
+        if (question, sentence) not in self._seen:
+            self._seen[question, sentence] = float(self.reader.logits(question, [sentence])[0])
+        return self._seen[question, sentence]
+
+
+def examples_of(
+    questions: Sequence[Scored], ranker: SentenceRanker, reader: ReaderMemo | None = None
+) -> list[Example]:
+    """An answerability example per question, its sentences ordered by ``ranker`` (the best one
+    read by ``reader``, when given: ``READER_FEATURES``)."""
     out = []
     for q in questions:
         scores = ranker.scores(q.table)
         order = np.argsort(-scores, kind="stable")
+        x = question_features(q.table[order], scores[order], q.language)
+        if reader is not None:
+            x = np.append(x, reader.logit(q.question, q.texts[order[0]]))
         out.append(
             Example(
                 file=q.file,
                 answerable=q.answerable,
-                features=question_features(q.table[order], scores[order], q.language),
+                features=x,
                 elsewhere=q.elsewhere,
                 language=q.language,
             )
@@ -116,7 +144,7 @@ def fit(
     regression.fit((x - mean) / scale, y)
     trained = Answerability(
         model=model,
-        features=QUESTION_FEATURES,
+        features=READER_FEATURES if x.shape[1] == len(READER_FEATURES) else QUESTION_FEATURES,
         mean=tuple(round(float(v), 10) for v in mean),
         scale=tuple(round(float(v), 10) for v in scale),
         coef=tuple(round(float(v), 10) for v in regression.coef_[0]),
@@ -222,6 +250,7 @@ def train(
     out: Path | None = None,
     plot: Path | None = None,
     extra: Sequence[Path] = (),
+    reader: bool = False,
 ) -> dict[str, Any]:
     """Validate by file, fit the sentence ranker and then the answerability model (on the
     ranker's scores) on every file (the answerability model on the ``extra`` files too), write
@@ -235,12 +264,13 @@ def train(
     near_misses = collect(assistant, extra) if extra else []
     ranking_rows = cross_validate_ranker(questions, model)
     ranker = fit_ranker(questions, model, trained_on=names)
-    examples = examples_of(questions, ranker)
-    extra_examples = examples_of(near_misses, ranker)
+    memo = ReaderMemo(assistant.reader) if reader else None
+    examples = examples_of(questions, ranker, memo)
+    extra_examples = examples_of(near_misses, ranker, memo)
 
     def without(name: str) -> tuple[list[Example], list[Example]]:
         other = fit_ranker([q for q in questions if q.file != name], model)
-        return examples_of(questions, other), examples_of(near_misses, other)
+        return examples_of(questions, other, memo), examples_of(near_misses, other, memo)
 
     rows, held_out = cross_validate(examples, model, false_refusal=false_refusal, without=without)
     trained = fit(
@@ -252,7 +282,7 @@ def train(
     )
     folder = out or SCORERS
     folder.mkdir(parents=True, exist_ok=True)
-    weights = weights_path(model, folder)
+    weights = weights_path(model, folder, READER_KIND if reader else "")
     weights.write_text(trained.to_json(), encoding="utf-8")
     ranker_weights = weights_path(model, folder, "sentences")
     ranker_weights.write_text(ranker.to_json(), encoding="utf-8")

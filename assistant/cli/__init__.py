@@ -1,4 +1,7 @@
-"""The command line (``espoo-assistant``, ``python -m assistant``): assembles pieces, no logic."""
+"""The command line (``espoo-assistant``, ``python -m assistant``): assembles pieces, no logic.
+
+It may import every stage; ``training`` holds the two commands that train the learned models.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,9 @@ from typing import Any
 
 import click
 
-from .config import Settings
-from .errors import AssistantError
+from ..config import Settings
+from ..errors import AssistantError
+from .training import train_reader, train_scorer
 
 
 class _Group(click.Group):
@@ -74,8 +78,8 @@ def _echo_json(data: Any) -> None:
 @click.pass_context
 def build(ctx: click.Context, full: bool, as_json: bool, watch: bool) -> None:
     """Build or update the index (only new and changed documents are embedded)."""
-    from .index.factory import build_from_settings
-    from .index.progress import terminal_progress
+    from ..index.factory import build_from_settings
+    from ..index.progress import terminal_progress
 
     settings = _settings(ctx)
     report = build_from_settings(
@@ -83,7 +87,7 @@ def build(ctx: click.Context, full: bool, as_json: bool, watch: bool) -> None:
     )
     _print_build(report, as_json)
     if watch:
-        from .web.live import build_on_changes
+        from ..web.live import build_on_changes
 
         click.echo(f"Watching {settings.documents} for changes (Ctrl-C stops)...", err=True)
 
@@ -128,7 +132,7 @@ def _print_build(report: Any, as_json: bool) -> None:
 @click.pass_context
 def search(ctx: click.Context, query: str, k: int, mode: str, as_json: bool) -> None:
     """Show the passages that best match QUERY."""
-    from .evaluation.first_start import assistant_for
+    from ..evaluation.first_start import assistant_for
 
     assistant = assistant_for(_settings(ctx))
     result = assistant.retriever.search(assistant.version, query, k=k, mode=mode)
@@ -165,13 +169,17 @@ def search(ctx: click.Context, query: str, k: int, mode: str, as_json: bool) -> 
 def status(ctx: click.Context, as_json: bool) -> None:
     """Show what is indexed, which documents changed since the last build, and which trained
     scorer answers."""
-    from .answer.scorer import find_scorer, scorer_folders
-    from .index.status import index_status
+    from ..answer.reader import reader_path
+    from ..answer.scorer import find_scorer, scorer_folders
+    from ..index.status import index_status
 
     settings = _settings(ctx)
     data = index_status(settings)
-    found = find_scorer(settings.model, scorer_folders(settings.scorer_weights, settings.index))
+    folders = scorer_folders(settings.scorer_weights, settings.index)
+    found = find_scorer(settings.model, folders, settings.reader)
     data["scorer"] = found.folder if found else None  # None: trained on the first start
+    reader = reader_path(folders) if settings.reader else None
+    data["reader"] = str(reader) if reader else None  # None: ASSISTANT_READER is off
     if as_json:
         _echo_json(data)
         return
@@ -182,6 +190,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"  documents: {data['documents']}   chunks: {data['chunks']}")
     click.echo(f"  model: {data['model']}   last build: {data['last_build']}")
     click.echo(f"  scorer: {data['scorer'] or 'none yet (trained on the first start)'}")
+    click.echo(f"  reader: {data['reader'] or 'off (ASSISTANT_READER)'}")
     pending = data["changed_since"]
     click.echo(
         f"  changed since: {len(pending['added'])} added, {len(pending['changed'])} changed, "
@@ -195,7 +204,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def migrate(ctx: click.Context) -> None:
     """Create or upgrade the feedback and question-log tables (servers do it at start)."""
-    from .web.database import Database, shown
+    from ..web.database import Database, shown
 
     database = Database.from_settings(_settings(ctx))
     click.echo(f"{shown(database.url)} is at schema revision {database.revision()}.")
@@ -207,7 +216,7 @@ def migrate(ctx: click.Context) -> None:
 @click.pass_context
 def ask(ctx: click.Context, question: str, as_json: bool) -> None:
     """Answer QUESTION with numbered sources."""
-    from .evaluation.first_start import assistant_for
+    from ..evaluation.first_start import assistant_for
 
     answer = assistant_for(_settings(ctx)).ask(question)
     if as_json:
@@ -240,9 +249,9 @@ def ask(ctx: click.Context, question: str, as_json: bool) -> None:
 @click.pass_context
 def eval_(ctx: click.Context, file: Path, k: int, as_json: bool, novelty: bool) -> None:
     """Score answers on a JSON-lines question file (see docs/evaluation.md)."""
-    from .evaluation.first_start import assistant_for
-    from .evaluation.novelty import familiar
-    from .evaluation.questions import evaluate, load_questions, report_text
+    from ..evaluation.first_start import assistant_for
+    from ..evaluation.novelty import familiar
+    from ..evaluation.questions import evaluate, load_questions, report_text
 
     settings = _settings(ctx).with_(top_k=k)
     assistant, questions = assistant_for(settings), load_questions(file)
@@ -254,57 +263,6 @@ def eval_(ctx: click.Context, file: Path, k: int, as_json: bool, novelty: bool) 
         _echo_json(report)
         return
     click.echo(report_text(report))
-
-
-@cli.command("train-scorer")
-@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--false-refusal",
-    type=float,
-    default=0.05,
-    show_default=True,
-    help="The share of answerable training questions the threshold may refuse.",
-)
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Folder for the two weights files [default: the package's answer/scorers/].",
-)
-@click.option(
-    "--plot",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Save a reliability plot of the held-out probabilities (PNG; needs matplotlib).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.pass_context
-def train_scorer(
-    ctx: click.Context,
-    files: tuple[Path, ...],
-    false_refusal: float,
-    out: Path | None,
-    plot: Path | None,
-    as_json: bool,
-) -> None:
-    """Train the configured encoder's sentence ranker and answerability model on question files
-    (default: every eval/*.jsonl but the blind ones; the answerability model also on the blind
-    files named in ANSWERABILITY_ONLY); validated file by file (see docs/evaluation.md)."""
-    from .answer.factory import create_assistant
-    from .answer.scorer import untrained_scorer
-    from .evaluation.training import answerability_files, report_lines, train, training_files
-
-    settings = _settings(ctx)
-    chosen = list(files) or training_files(Path("eval"))
-    if not chosen:
-        raise click.UsageError("No question files: pass some, or run from the project folder.")
-    extra = [] if files else answerability_files(Path("eval"))
-    assistant = create_assistant(settings, scorer=untrained_scorer(settings.model))
-    report = train(assistant, chosen, false_refusal=false_refusal, out=out, plot=plot, extra=extra)
-    if as_json:
-        _echo_json(report)
-        return
-    click.echo("\n".join(report_lines(report)))
 
 
 @cli.group()
@@ -332,9 +290,9 @@ def bench_beir(
     cache: Path,
 ) -> None:
     """nDCG@10 and recall@100 of dense, BM25 and hybrid retrieval on a BEIR dataset."""
-    from .embed.factory import embedder_for
-    from .evaluation.beir import PUBLISHED, run_beir
-    from .index.progress import terminal_progress
+    from ..embed.factory import embedder_for
+    from ..evaluation.beir import PUBLISHED, run_beir
+    from ..index.progress import terminal_progress
 
     s = _settings(ctx)
     result = run_beir(
@@ -372,10 +330,14 @@ def serve(
     ctx: click.Context, host: str | None, port: int | None, watch: bool | None, follow: bool
 ) -> None:
     """Start the web app (chat, JSON API and widget)."""
-    from .web.server import run_server
+    from ..web.server import run_server
 
     settings = _settings(ctx).with_(**{k: v for k, v in (("host", host), ("port", port)) if v})
     run_server(settings, watch=settings.watch if watch is None else watch, follow=follow)
+
+
+cli.add_command(train_scorer)
+cli.add_command(train_reader)
 
 
 def main() -> None:

