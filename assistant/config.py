@@ -62,8 +62,9 @@ class Settings:
     #: question files.
     scorer_weights: str = ""
     #: Weigh the reader (``answer/reader.py``, a cross-encoder that reads the question with the
-    #: best sentence) in deciding whether to answer: refuses more of what the documents do not
-    #: answer, at ~15 ms more per question (docs/evaluation.md, "The reader as a setting").
+    #: two best sentences) in deciding whether to answer: refuses more of what the documents do
+    #: not answer, at ~10 ms more per question, and some plain answers too (docs/evaluation.md,
+    #: row 182).
     reader: bool = False
     #: Residents' words -> the documents' words: '' is the bundled list, 'none' switches it off.
     synonyms: str = ""

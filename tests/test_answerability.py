@@ -331,8 +331,8 @@ def test_training_on_question_files_writes_weights_the_assistant_then_uses(  # t
     assert trained is not None and trained.trained_on == ("holdout.jsonl", "fresh4.jsonl")
     assert trained == Answerability.from_json(out.read_text())
 
-    # the weights just written, not the package's
-    learned = assistant_with(default_index, embedder, scorer_weights=str(out.parent))
+    # the weights just written, not the package's (the model that does not weigh the reader)
+    learned = assistant_with(default_index, embedder, scorer_weights=str(out.parent), reader=False)
     assert learned.scorer.answerability == trained
     assert learned.scorer.ranker == load_ranker(settings.model, out.parent)
     answer = learned.ask("When will Espoo be carbon neutral?")
@@ -490,7 +490,7 @@ def test_train_scorer_on_a_fresh_build_writes_the_shipped_weights(default_index,
     weights fitted on it differed: evaluation.md, session 38). Fitted as ``train`` fits them,
     without its file-by-file validation."""
     from assistant.evaluation.sentences import collect, fit_ranker
-    from assistant.evaluation.training import ReaderMemo, examples_of
+    from assistant.evaluation.training import READ, ReaderMemo, examples_of
 
     model = default_index.settings.model
     collecting = assistant_with(default_index, embedder)
@@ -522,6 +522,7 @@ def test_train_scorer_on_a_fresh_build_writes_the_shipped_weights(default_index,
     )
     shipped_reading = load_answerability(model, reader=True)
     assert shipped_reading is not None and reading.features == shipped_reading.features
+    assert reading.sentences_read == shipped_reading.sentences_read == READ > 1
     assert shipped_reading.trained_on == reading.trained_on, "run train-scorer --reader"
     np.testing.assert_allclose(reading.coef, shipped_reading.coef, atol=0.02)
     for language, threshold in shipped_reading.thresholds.items():

@@ -343,6 +343,8 @@ def test_status_json_describes_the_index_and_pending_changes(
     assert fresh["model"] == DEFAULT_MODEL
     assert fresh["scorer"] == str(SCORERS)  # the package's weights for the default encoder
     assert fresh["reader"] is None  # ASSISTANT_READER is off by default
+    on = json.loads(run("status", "--json", env={"ASSISTANT_READER": "true"}).stdout)
+    assert on["reader"] == str(SCORERS / "reader.npz")
     assert fresh["index_version"] == (index / POINTER).read_text().strip()
     assert fresh["last_build"]
     assert fresh["changed_since"] == {"added": [], "changed": [], "removed": []}

@@ -167,6 +167,9 @@ class Answerability(LinearWeights):
     false_refusal_target: float
     #: Each language's own threshold, picked on its own training questions for the same rate.
     thresholds: dict[str, float] = field(default_factory=dict)
+    #: How many of the best sentences the reader reads, its feature the highest of their logits
+    #: (a model that ``reads()``; fixed in training).
+    sentences_read: int = 1
     format: int = FORMAT
 
     def threshold_for(self, language: str) -> float:

@@ -228,7 +228,8 @@ class Assistant:
         logit = None
         if model.reads():
             t = time.perf_counter()
-            logit = float(self.reader.logits(asked.text, [ranked[0].text])[0])
+            read = [c.text for c in ranked[: model.sentences_read]]
+            logit = float(self.reader.logits(asked.text, read).max())
             if timings is not None:
                 timings["read_ms"] = timings.get("read_ms", 0.0) + (time.perf_counter() - t) * 1000
         probability = model.probability(candidate_features(ranked, asked.language, logit))

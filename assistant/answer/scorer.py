@@ -36,13 +36,15 @@ def scorer_folders(scorer_weights: str, index: Path) -> list[Path]:
 
 
 def find_scorer(model: str, folders: list[Path], reader: bool = False) -> Scorer | None:
-    """The first current weights of ``model`` in ``folders`` (with the answerability model that
-    weighs the reader, when ``reader``); None when there are none."""
+    """The weights of ``model`` in the first of ``folders`` that holds its current sentence
+    ranker, with its answerability model there (the one that weighs the reader, when
+    ``reader``); None when that folder lacks it or no folder has one: weights of one's own are
+    never paired with the package's."""
     for folder in folders:
         ranker = load_ranker(model, folder)
-        answerability = load_answerability(model, folder, reader)
-        if ranker is not None and answerability is not None:
-            return Scorer(ranker, answerability, str(folder))
+        if ranker is not None:
+            answerability = load_answerability(model, folder, reader)
+            return Scorer(ranker, answerability, str(folder)) if answerability else None
     return None
 
 

@@ -17,7 +17,13 @@ from ..answer.answerability import load_answerability
 from ..answer.assistant import Assistant
 from ..answer.factory import create_assistant
 from ..answer.ranking import load_ranker
-from ..answer.scorer import Scorer, find_scorer, scorer_folders, untrained_scorer
+from ..answer.scorer import (
+    Scorer,
+    find_scorer,
+    scorer_folders,
+    scorer_for,
+    untrained_scorer,
+)
 from ..config import Settings
 from ..embed.base import Embedder
 from ..errors import ConfigError
@@ -35,6 +41,8 @@ def assistant_for(
     """``create_assistant`` with the encoder's scorer, trained first if it has none."""
     folders = scorer_folders(settings.scorer_weights, settings.index)
     scorer = find_scorer(settings.model, folders, settings.reader)
+    if scorer is None and settings.scorer_weights:
+        scorer_for(settings)  # weights of one's own lack a model: says which and how to train it
     if scorer is None:
         collecting = create_assistant(
             settings, embedder=embedder, version=version, scorer=untrained_scorer(settings.model)

@@ -57,6 +57,10 @@ ANSWERABILITY_ONLY = tuple(
 DEFAULT_FALSE_REFUSAL = 0.05
 #: Inverse regularisation strength of the logistic regression.
 REGULARISATION = 1.0
+#: The best sentences the reader reads for the model that weighs it (its feature is the highest
+#: of their logits; written into the model as ``sentences_read``). Two, since a question whose
+#: answer ranks second was refused when only the best one was read (row 182).
+READ = 2
 
 
 @dataclass(frozen=True)
@@ -91,25 +95,27 @@ class ReaderMemo:
         self.reader = reader
         self._seen: dict[tuple[str, str], float] = {}
 
-    def logit(self, question: str, sentence: str) -> float:
-        """The reader's logit that ``sentence`` answers ``question``."""
-        if (question, sentence) not in self._seen:
-            self._seen[question, sentence] = float(self.reader.logits(question, [sentence])[0])
-        return self._seen[question, sentence]
+    def logit(self, question: str, sentences: Sequence[str]) -> float:
+        """The reader's highest logit that one of ``sentences`` answers ``question``."""
+        for sentence in sentences:
+            if (question, sentence) not in self._seen:
+                logit = float(self.reader.logits(question, [sentence])[0])
+                self._seen[question, sentence] = logit
+        return max(self._seen[question, sentence] for sentence in sentences)
 
 
 def examples_of(
     questions: Sequence[Scored], ranker: SentenceRanker, reader: ReaderMemo | None = None
 ) -> list[Example]:
-    """An answerability example per question, its sentences ordered by ``ranker`` (the best one
-    read by ``reader``, when given: ``READER_FEATURES``)."""
+    """An answerability example per question, its sentences ordered by ``ranker`` (the ``READ``
+    best read by ``reader``, when given: ``READER_FEATURES``)."""
     out = []
     for q in questions:
         scores = ranker.scores(q.table)
         order = np.argsort(-scores, kind="stable")
         x = question_features(q.table[order], scores[order], q.language)
         if reader is not None:
-            x = np.append(x, reader.logit(q.question, q.texts[order[0]]))
+            x = np.append(x, reader.logit(q.question, [q.texts[i] for i in order[:READ]]))
         out.append(
             Example(
                 file=q.file,
@@ -152,6 +158,7 @@ def fit(
         threshold=0.0,
         false_refusal_target=false_refusal,
         trained_on=tuple(trained_on),
+        sentences_read=READ if x.shape[1] == len(READER_FEATURES) else 1,
     )
     answerable: dict[str, list[float]] = {}
     for e in examples:
