@@ -242,6 +242,28 @@ def test_train_reader_writes_weights_the_assistant_then_reads_with(  # type: ign
 
 
 @pytest.mark.slow
+def test_a_question_about_another_place_gives_the_reader_no_pairs(  # type: ignore[no-untyped-def]
+    default_index, embedder, tmp_path: Path
+) -> None:
+    """The answer path refuses it by the place rule before the reader reads; as a negative it
+    would teach the reader that Espoo's 2030 goal does not answer when Espoo will be carbon
+    neutral."""
+    import json
+
+    from assistant.evaluation.reader_training import reader_pairs
+
+    questions = tmp_path / "q.jsonl"
+    rows = [
+        {"question": "When will Tampere be carbon neutral?", "kind": "out_of_scope"},
+        {"question": "When will Espoo be carbon neutral?", "answer_any": ["2030"]},
+    ]
+    questions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    pairs = reader_pairs(assistant_with(default_index, embedder), [questions], progress=False)
+    assert pairs and {p.question for p in pairs} == {"When will Espoo be carbon neutral?"}
+    assert any(p.answers for p in pairs)
+
+
+@pytest.mark.slow
 def test_the_answer_path_feeds_the_readers_best_logit_to_the_answerability_model(  # type: ignore[no-untyped-def]
     default_index, embedder
 ) -> None:

@@ -28,6 +28,7 @@ from tqdm import tqdm
 from ..answer.answerability import TOP
 from ..answer.assistant import Assistant
 from ..answer.reader import MAX_TOKENS, ReaderWeights, reader_input
+from ..answer.refusals import elsewhere_places
 from ..embed.q4file import LAYER_NAMES, LINEAR, Q4File
 from .matching import states_any
 from .sentences import evidence_of
@@ -56,10 +57,14 @@ def reader_pairs(
     assistant: Assistant, files: Sequence[Path], *, progress: bool = True
 ) -> list[Pair]:
     """The ``TOP`` best sentences of each question of ``files`` that reaches the evidence step,
-    in the order of ``assistant``'s sentence ranker."""
+    in the order of ``assistant``'s sentence ranker; not those of a question about another place
+    (``refusals.elsewhere_places``), which the answer path refuses before the reader is read: as
+    negatives they taught it that "When will Espoo be carbon neutral?" is not answered by
+    Espoo's 2030 goal, since "When will Vantaa be carbon neutral?" is not (row 183)."""
     return [
         Pair(path.stem, asked.text, c.text, bool(q.answerable and states_any(c.text, q.answer_any)))
         for path, q, asked, ranked in evidence_of(assistant, files, progress=progress)
+        if not elsewhere_places(asked, ranked)
         for c in ranked[:TOP]
     ]
 
