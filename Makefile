@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install system index run test test-fast bench lint docs clean help
+.PHONY: install system index run reader test test-fast bench lint docs clean help
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -21,6 +21,10 @@ index: install  ## Build or update the index of documents/
 
 run: index  ## Set up, update the index, start the app (watching documents/)
 	$(PY) app.py
+
+reader: index  ## Train the reader and its answerability model into index/scorers/ (for ASSISTANT_READER=true; ~15 min)
+	$(PY) -m assistant train-reader
+	$(PY) -m assistant train-scorer --reader
 
 system:  ## Install the system packages the tests need (Chromium, fonts), or say which to install
 	@bash scripts/system-deps.sh

@@ -236,18 +236,36 @@ def _measure_one(
     for name, fn in paths.items():
         row[name] = percentiles(timed_runs(fn, queries))
     # The answer without and with the reader (ASSISTANT_READER), timed in turns, question by
-    # question, so that both see the same load.
-    reading = create_assistant(settings.with_(reader=True), embedder=embedder, version=version)
-    for a in (assistant, reading):
+    # question, so that both see the same load; the reader only where `make reader` trained it.
+    assistants = [assistant]
+    if reader_trained(settings):
+        assistants.append(
+            create_assistant(settings.with_(reader=True), embedder=embedder, version=version)
+        )
+    for a in assistants:
         a.ask(queries[0])  # per-version caches (IDF) and the reader are loaded outside the timing
-    plain, read = [], []
+    samples: list[list[float]] = [[] for _ in assistants]
     for q in queries:
-        for a, samples in ((assistant, plain), (reading, read)):
+        for a, times in zip(assistants, samples, strict=True):
             started = time.perf_counter()
             a.ask(q)
-            samples.append(time.perf_counter() - started)
-    row["answer"], row["answer_reader"] = percentiles(plain), percentiles(read)
+            times.append(time.perf_counter() - started)
+    row["answer"] = percentiles(samples[0])
+    row["answer_reader"] = percentiles(samples[1]) if len(samples) > 1 else None
     return row
+
+
+def reader_trained(settings: Settings) -> bool:
+    """Whether the reader and its model are trained for these settings (``make reader``)."""
+    from assistant.answer.reader import reader_path
+    from assistant.answer.scorer import find_scorer, scorer_folders
+
+    folders = scorer_folders(settings.scorer_weights, settings.index)
+    found = find_scorer(settings.model, folders, reader=True)
+    if reader_path(folders) is None or found is None:
+        print("(no reader trained here: run `make reader` to time the answer with it)")
+        return False
+    return True
 
 
 def hnsw_comparison(
@@ -359,7 +377,7 @@ def main() -> None:
         [
             [r["index"], r["chunks"], r["backend"]]
             + [
-                f"{r[k]['p50_ms']:.1f} / {r[k]['p95_ms']:.1f}"
+                f"{r[k]['p50_ms']:.1f} / {r[k]['p95_ms']:.1f}" if r[k] else "–"
                 for k in ("embed", "faiss", "bm25", "search", "answer", "answer_reader")
             ]
             + [r["load_avg"]]

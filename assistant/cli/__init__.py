@@ -170,16 +170,16 @@ def status(ctx: click.Context, as_json: bool) -> None:
     """Show what is indexed, which documents changed since the last build, and which trained
     scorer answers."""
     from ..answer.reader import reader_path
-    from ..answer.scorer import find_scorer, scorer_folders
+    from ..answer.scorer import find_scorer, own_folder, scorer_folders
     from ..index.status import index_status
 
     settings = _settings(ctx)
     data = index_status(settings)
     folders = scorer_folders(settings.scorer_weights, settings.index)
-    found = find_scorer(settings.model, folders, settings.reader)
+    found = find_scorer(settings.model, folders, settings.reader, own=own_folder(settings))
     data["scorer"] = found.folder if found else None  # None: trained on the first start
     reader = reader_path(folders) if settings.reader else None
-    data["reader"] = str(reader) if reader else None  # None: ASSISTANT_READER is off
+    data["reader"] = str(reader) if reader else None  # None: off, or on and not trained here
     if as_json:
         _echo_json(data)
         return
@@ -189,8 +189,16 @@ def status(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"Index {data['index_version']} in {data['index']}")
     click.echo(f"  documents: {data['documents']}   chunks: {data['chunks']}")
     click.echo(f"  model: {data['model']}   last build: {data['last_build']}")
-    click.echo(f"  scorer: {data['scorer'] or 'none yet (trained on the first start)'}")
-    click.echo(f"  reader: {data['reader'] or 'off (ASSISTANT_READER)'}")
+    untrained = (
+        "none yet (run `make reader`)"
+        if settings.reader
+        else "none yet (trained on the first start)"
+    )
+    click.echo(f"  scorer: {data['scorer'] or untrained}")
+    not_read = (
+        "not trained here (run `make reader`)" if settings.reader else "off (ASSISTANT_READER)"
+    )
+    click.echo(f"  reader: {data['reader'] or not_read}")
     pending = data["changed_since"]
     click.echo(
         f"  changed since: {len(pending['added'])} added, {len(pending['changed'])} changed, "

