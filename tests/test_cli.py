@@ -343,10 +343,10 @@ def test_status_json_describes_the_index_and_pending_changes(
     assert fresh["model"] == DEFAULT_MODEL
     assert fresh["scorer"] == str(SCORERS)  # the package's weights for the default encoder
     assert fresh["reader"] is None  # ASSISTANT_READER is off by default
-    # on, where `make reader` has not run: no reader and no model that weighs it, and says so
+    # on: the package's reader and the model that weighs it
     on = json.loads(run("status", "--json", env={"ASSISTANT_READER": "true"}).stdout)
-    assert on["reader"] is None and on["scorer"] is None
-    assert "make reader" in run("status", env={"ASSISTANT_READER": "true"}).stdout
+    assert on["reader"] == str(SCORERS / "reader.npz") and on["scorer"] == str(SCORERS)
+    assert "reader.npz" in run("status", env={"ASSISTANT_READER": "true"}).stdout
     assert fresh["index_version"] == (index / POINTER).read_text().strip()
     assert fresh["last_build"]
     assert fresh["changed_since"] == {"added": [], "changed": [], "removed": []}

