@@ -236,7 +236,7 @@ def _measure_one(
     for name, fn in paths.items():
         row[name] = percentiles(timed_runs(fn, queries))
     # The answer without and with the reader (ASSISTANT_READER), timed in turns, question by
-    # question, so that both see the same load; the reader only where `make reader` trained it.
+    # question, so that both see the same load; the reader where there is one for the encoder.
     assistants = [assistant]
     if reader_trained(settings):
         assistants.append(
@@ -256,14 +256,15 @@ def _measure_one(
 
 
 def reader_trained(settings: Settings) -> bool:
-    """Whether the reader and its model are trained for these settings (``make reader``)."""
+    """Whether there are a reader and its model for these settings (the package ships them for
+    the built-in encoders; ``make reader`` trains them here)."""
     from assistant.answer.reader import reader_path
     from assistant.answer.scorer import find_scorer, scorer_folders
 
     folders = scorer_folders(settings.scorer_weights, settings.index)
     found = find_scorer(settings.model, folders, reader=True)
     if reader_path(folders) is None or found is None:
-        print("(no reader trained here: run `make reader` to time the answer with it)")
+        print("(no reader for this encoder: run `make reader` to time the answer with it)")
         return False
     return True
 
