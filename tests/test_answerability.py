@@ -280,6 +280,7 @@ def test_an_encoder_of_ones_own_gets_weights_trained_on_first_start(  # type: ig
     assert "training one on 2 question files" in caplog.text
     assert assistant.scorer.folder == str(tmp_path / "index" / "scorers")
     assert assistant.scorer.answerability.trained_on == ("fresh4.jsonl", "holdout.jsonl")
+    assert assistant.scorer.answerability.reads()  # the reader is on: the model that weighs it
     answer = assistant.ask("When did the Jokeri light rail start running?")
     assert not answer.refused and "2023" in answer.text, answer.text
     caplog.clear()

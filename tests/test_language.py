@@ -267,8 +267,15 @@ def test_an_answer_about_another_time_is_refused_naming_the_years_the_documents_
 
 
 @pytest.mark.slow
-def test_a_figure_asked_for_is_refused_where_the_answer_would_give_none(assistant) -> None:  # type: ignore[no-untyped-def]
-    # the documents say a third footprint was published in May 2025, not what it came to
+def test_a_figure_asked_for_is_refused_where_the_answer_would_give_none(  # type: ignore[no-untyped-def]
+    assistant, default_index, embedder
+) -> None:
+    # the documents say a third footprint was published in May 2025, not what it came to; the
+    # reader (on by default) refuses these before an answer is composed, in the plain words, so
+    # the note that the answer gives no figure is checked without it
+    from conftest import assistant_with
+
+    plain = assistant_with(default_index, embedder, reader=False)
     cases = [
         (
             "What per-resident figure did Espoo's third consumption-based carbon footprint, "
@@ -284,7 +291,8 @@ def test_a_figure_asked_for_is_refused_where_the_answer_would_give_none(assistan
         ),
     ]
     for question, language, reason in cases:
-        assert_refused_saying(assistant, question, language, reason)
+        assert_refused_saying(plain, question, language, reason)
+        assert_refused_saying(assistant, question, language)
     first = assistant.ask("Hur stort var koldioxidavtrycket per invånare i Esbos första beräkning?")
     assert not first.refused and "9,02" in first.text, first.text
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import copy_default_documents
+from conftest import ONNX_CACHE, copy_default_documents
 
 from assistant.answer.assistant import Assistant
 from assistant.answer.retrieval import Retriever
@@ -119,7 +119,11 @@ def test_full_disk_fails_the_build_and_keeps_serving(
     )
     try:
         shutil.copytree(staging, disk / "index")
-        settings = default_index.settings.with_(documents=docs, index=disk / "index")
+        # the encoders' and the reader's graphs stay where they were prepared (the Docker image
+        # prepares them): the disk that fills is the index's
+        settings = default_index.settings.with_(
+            documents=docs, index=disk / "index", onnx_cache=str(ONNX_CACHE)
+        )
         version, _ = load_best_version(settings)
         assistant = Assistant(settings, version, Retriever(embedder))
         live = LiveIndex(settings, assistant)

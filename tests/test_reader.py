@@ -287,9 +287,9 @@ def test_the_answer_path_feeds_the_readers_best_logit_to_the_answerability_model
     from assistant.answer.answerability import candidate_features
     from assistant.answer.question import read_question
 
-    without = assistant_with(default_index, embedder)  # ASSISTANT_READER is off by default
+    without = assistant_with(default_index, embedder, reader=False)
     assert "read_ms" not in without.ask("When is Espoo aiming to be carbon neutral?").timings
-    assistant = assistant_with(default_index, embedder, reader=True)  # the package's reader
+    assistant = assistant_with(default_index, embedder)  # on by default: the package's reader
     answer = assistant.ask("When is Espoo aiming to be carbon neutral?")
     assert "read_ms" in answer.timings
     version, settings = assistant.version, assistant.settings
@@ -304,12 +304,68 @@ def test_the_answer_path_feeds_the_readers_best_logit_to_the_answerability_model
     model = assistant.scorer.answerability
     assert model.sentences_read == 2
     best = [c.text for c in ranked[:2]]  # the highest logit of the two best sentences
-    logit = float(assistant.reader.logits(asked.text, best).max())
+    logit = float(assistant.reader.logits(assistant.reader_question(asked), best).max())
     probability = model.probability(candidate_features(ranked, asked.language, logit))
     assert answer.confidence == pytest.approx(probability, abs=1e-3)
     assert probability != pytest.approx(
         model.probability(candidate_features(ranked, asked.language, logit - 3.0)), abs=1e-3
     )
+
+
+@pytest.mark.slow
+def test_the_reader_reads_what_is_asked_not_when(  # type: ignore[no-untyped-def]
+    default_index, embedder, tmp_path: Path
+) -> None:
+    from assistant.answer.cues import without_time_cues
+    from assistant.answer.question import read_question
+
+    assert without_time_cues("how many city bikes are there now") == "how many city bikes are there"
+    assert without_time_cues("Hur många bor i Esbo just nu?") == "Hur många bor i Esbo ?"
+    assert without_time_cues("now") == "now"  # nothing left: the question as it was
+    (tmp_path / "synonyms.txt").write_text("zorblax => light rail\n", encoding="utf-8")
+    assistant = assistant_with(default_index, embedder, synonyms=str(tmp_path / "synonyms.txt"))
+    version = assistant.version
+    asked = read_question(
+        "how many stops does the zorblax have these days",
+        max_chars=assistant.settings.max_question_chars,
+        only_in=version.lexical.only_in,
+        spellings=version.lexical.respellings,
+        tuning=assistant.tuning,
+    )
+    # the thesaurus's words for the resident's: what the reader knows the documents by
+    assert assistant.reader_question(asked) == "how many stops does the zorblax have light rail"
+    # the newest figures the documents have answer a question about now (the answer says when)
+    for question in (
+        "what is the recent emissions trend in espoo",
+        "how big is espoo's population currently",
+    ):
+        answer = assistant.ask(question)
+        assert not answer.refused and any(c.isdigit() for c in answer.text), answer.text
+    # a follow-up is read with the exchange before it, as retrieval reads it
+    history = [
+        {"role": "user", "content": "What are city bikes in Espoo?"},
+        {"role": "assistant", "content": "Shared city bikes came to Espoo in 2017."},
+    ]
+    follow_up = read_question(
+        "How many are there?",
+        history,
+        max_chars=assistant.settings.max_question_chars,
+        tuning=assistant.tuning,
+    )
+    assert "city bikes" in assistant.reader_question(follow_up)
+
+
+def test_a_pair_once_read_is_remembered() -> None:
+    from assistant.answer.reader import MEMORY, load_reader
+
+    reader = load_reader(SCORERS / READER_FILE, ONNX_CACHE)
+    assert reader is not None
+    sentences = ["Espoo aims to be carbon neutral by 2030.", "Espoo has 58 km of shoreline."]
+    first = reader.logits("When will Espoo be carbon neutral?", sentences)
+    reader._session = None  # the graph is not needed for pairs it has read
+    again = reader.logits("When will Espoo be carbon neutral?", sentences[::-1])
+    assert reader._session is None and again.tolist() == first[::-1].tolist()
+    assert first[0] > first[1] and len(reader._memory) <= MEMORY
 
 
 def test_a_reader_of_another_format_beside_the_weights_says_how_to_get_one(
@@ -334,8 +390,8 @@ def test_the_reader_setting_picks_the_answerability_model_that_weighs_it(tmp_pat
     from assistant.config import Settings
     from assistant.errors import ConfigError
 
-    assert Settings.from_env({}).reader is False
-    assert Settings.from_env({"ASSISTANT_READER": "true"}).reader is True
+    assert Settings.from_env({}).reader is True
+    assert Settings.from_env({"ASSISTANT_READER": "false"}).reader is False
     folders = [tmp_path / "index" / "scorers", SCORERS]  # nothing trained here: the package's
     plain = find_scorer(DEFAULT_MODEL, folders)
     reading = find_scorer(DEFAULT_MODEL, folders, reader=True)
@@ -351,7 +407,7 @@ def test_the_reader_setting_picks_the_answerability_model_that_weighs_it(tmp_pat
     own = find_scorer(DEFAULT_MODEL, [tmp_path, *folders], own=tmp_path)
     assert own is not None and own.folder == str(tmp_path)
     settings = Settings(scorer_weights=str(tmp_path), index=tmp_path / "index", reader=True)
-    with pytest.raises(ConfigError, match="make reader"):
+    with pytest.raises(ConfigError, match="train-scorer --reader --out FOLDER"):
         scorer_for(settings)
     # on, where nothing was trained: the package's reader model
     fresh = scorer_for(Settings(index=tmp_path / "fresh", reader=True))

@@ -93,8 +93,11 @@ def test_a_rule_lets_a_residents_word_find_the_documents_word(
     # ("how many stops does the zorblax have" was answered until row 144's retrained model put
     # it at 0.55, under the English threshold of 0.63, with the rule; 0.09 without it)
     question = "how many passengers will the zorblax carry"
-    with_rule = Assistant(settings.with_(synonyms=made_up_word), version, Retriever(embedder))
-    without = Assistant(settings.with_(synonyms="none"), version, Retriever(embedder))
+    # without the reader: the rule is retrieval's, and the reader, which reads the documents'
+    # words beside the made-up one, still refuses this question (a false refusal of row 185)
+    plain_settings = settings.with_(reader=False)
+    with_rule = Assistant(plain_settings.with_(synonyms=made_up_word), version, Retriever(embedder))
+    without = Assistant(plain_settings.with_(synonyms="none"), version, Retriever(embedder))
     answer = with_rule.ask(question)
     plain = without.ask(question)
     assert not answer.refused, answer.text

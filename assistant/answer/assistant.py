@@ -21,6 +21,7 @@ from ..index.store import IndexVersion
 from .answerability import candidate_features
 from .composition import Citation, citation_for, compose, in_own_language, quotes_for
 from .conversation import Turn, not_repeating
+from .cues import without_time_cues
 from .evidence import Candidate, EvidenceScorer
 from .language import warm_up as load_language_models
 from .notes import other_years_note, source_language_note
@@ -229,11 +230,19 @@ class Assistant:
         if model.reads():
             t = time.perf_counter()
             read = [c.text for c in ranked[: model.sentences_read]]
-            logit = float(self.reader.logits(asked.text, read).max())
+            logit = float(self.reader.logits(self.reader_question(asked), read).max())
             if timings is not None:
                 timings["read_ms"] = timings.get("read_ms", 0.0) + (time.perf_counter() - t) * 1000
         probability = model.probability(candidate_features(ranked, asked.language, logit))
         return probability, probability >= model.threshold_for(asked.language)
+
+    def reader_question(self, asked: Question) -> str:
+        """The question as the reader reads it: as retrieval does (a follow-up joined with the
+        previous exchange: "How many are there?" is about city bikes), without its time cues
+        (``cues.without_time_cues``), and with the documents' words for the residents' ones the
+        thesaurus knows."""
+        expansion = self._scorer.thesaurus.expansion(asked.query)
+        return " ".join((without_time_cues(asked.query), expansion)).strip()
 
     @property
     def reader(self) -> Reader:

@@ -239,6 +239,13 @@ def asks_for_latest(question: str) -> bool:
     return bool(_LATEST.search(question))
 
 
+def without_time_cues(question: str) -> str:
+    """``question`` without the words that ask for the current state: what the reader reads,
+    since the answer path itself deals with when (newest first, the years noted). Read with
+    "now", a reader refuses "how many city bikes are there now" for the newest figure, from 2019."""
+    return " ".join(_LATEST.sub(" ", question).split()) or question
+
+
 def statement_year(text: str, date: str) -> int:
     """The latest year a sentence reports on: the latest it names up to its document's year
     ("by 2030" in a 2024 document is a target, not news); 0 when it names none."""

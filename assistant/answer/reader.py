@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -48,6 +49,8 @@ FORMAT = 3
 MAX_TOKENS = 128
 #: ONNX Runtime's threads for one reading (a single pair: two halve its time on two cores).
 THREADS = 2
+#: How many (question, sentence) pairs' logits a reader remembers.
+MEMORY = 4096
 
 
 def reader_input(question: str, sentence: str) -> str:
@@ -176,6 +179,7 @@ class Reader:
         self._lock = threading.Lock()
         self._session: object | None = None
         self._tokenizer: object | None = None
+        self._memory: OrderedDict[tuple[str, str], float] = OrderedDict()
 
     def _load(self) -> tuple[object, object]:
         with self._lock:
@@ -207,7 +211,24 @@ class Reader:
             return self._session, self._tokenizer
 
     def logits(self, question: str, sentences: Sequence[str]) -> np.ndarray:
-        """How likely each sentence answers the question, as a logit."""
+        """How likely each sentence answers the question, as a logit; a pair read lately is
+        remembered (``MEMORY`` pairs: a follow-up's two readings share sentences, and residents
+        ask the same questions)."""
+        keys = [(question, s) for s in sentences]
+        with self._lock:
+            known = {k: self._memory[k] for k in keys if k in self._memory}
+        missing = list(dict.fromkeys(k for k in keys if k not in known))
+        if missing:
+            fresh = self._read(question, [s for _, s in missing])
+            with self._lock:
+                for key, value in zip(missing, fresh, strict=True):
+                    known[key] = self._memory[key] = float(value)
+                while len(self._memory) > MEMORY:
+                    self._memory.popitem(last=False)
+        return np.array([known[k] for k in keys], dtype=np.float32)
+
+    def _read(self, question: str, sentences: Sequence[str]) -> np.ndarray:
+        """The reader's logits for ``sentences``, read in one batch."""
         if not sentences:
             return np.zeros(0, dtype=np.float32)
         session, tokenizer = self._load()

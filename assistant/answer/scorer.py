@@ -92,11 +92,11 @@ def scorer_for(settings: Settings) -> Scorer:
     found = find_scorer(settings.model, folders, settings.reader, own=own_folder(settings))
     if found is None and settings.reader:
         raise ConfigError(
-            f"ASSISTANT_READER is on, but there is no answerability model that weighs the reader "
-            f"for {settings.model} in {', '.join(map(str, folders))}. The reader is trained on "
-            f"the machine that uses it: run `make reader` (about 15 minutes; "
-            "`espoo-assistant train-reader`, then `espoo-assistant train-scorer --reader`, "
-            f"both into {settings.index / 'scorers'}), or switch ASSISTANT_READER off."
+            f"ASSISTANT_READER is on (the default), but there is no answerability model that "
+            f"weighs the reader for {settings.model} in {', '.join(map(str, folders))}. "
+            "`make run` or `espoo-assistant serve` trains one on first start, or train it: "
+            "espoo-assistant train-scorer --reader --out FOLDER, then set "
+            "ASSISTANT_SCORER_WEIGHTS=FOLDER; or set ASSISTANT_READER=false."
         )
     if found is None:
         raise ConfigError(

@@ -5,7 +5,8 @@ folder has none, and another encoder's do not carry over to its similarities (ro
 docs/evaluation.md). ``assistant_for`` is ``create_assistant`` that, when the encoder has no
 weights anywhere (``scorer.scorer_folders``), first trains them on the project's question files
 (``eval/`` in the working folder, the blind ones left out) into ``<index>/scorers/``, where the
-next start finds them.
+next start finds them: with the reader on (the default), the answerability model that weighs the
+package's reader.
 """
 
 from __future__ import annotations
@@ -42,9 +43,9 @@ def assistant_for(
     """``create_assistant`` with the encoder's scorer, trained first if it has none."""
     folders = scorer_folders(settings.scorer_weights, settings.index)
     scorer = find_scorer(settings.model, folders, settings.reader, own=own_folder(settings))
-    if scorer is None and (settings.scorer_weights or settings.reader):
-        # weights of one's own that lack a model, or the reader's not trained here: not trained
-        # on the first start; says which are missing and how to train them
+    if scorer is None and settings.scorer_weights:
+        # weights of one's own that lack a model are not trained on the first start: says which
+        # are missing and how to train them
         scorer_for(settings)
     if scorer is None:
         collecting = create_assistant(

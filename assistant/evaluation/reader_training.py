@@ -66,7 +66,12 @@ def reader_pairs(
     negatives they taught it that "When will Espoo be carbon neutral?" is not answered by
     Espoo's 2030 goal, since "When will Vantaa be carbon neutral?" is not (row 183)."""
     return [
-        Pair(path.stem, asked.text, c.text, bool(q.answerable and states_any(c.text, q.answer_any)))
+        Pair(
+            path.stem,
+            assistant.reader_question(asked),
+            c.text,
+            bool(q.answerable and states_any(c.text, q.answer_any)),
+        )
         for path, q, asked, ranked in evidence_of(assistant, files, progress=progress)
         if not elsewhere_places(asked, ranked)
         for c in ranked[:TOP]

@@ -97,7 +97,7 @@ def collect(assistant: Assistant, files: Sequence[Path], *, progress: bool = Tru
             labels=np.array([states_any(c.text, q.answer_any) for c in ranked]),
             language=asked.language,
             elsewhere=bool(elsewhere_places(asked, ranked)),
-            question=asked.text,
+            question=assistant.reader_question(asked),
             texts=tuple(c.text for c in ranked),
         )
         for path, q, asked, ranked in evidence_of(assistant, files, progress=progress)
