@@ -63,9 +63,9 @@ class Settings:
     scorer_weights: str = ""
     #: Weigh the reader (``answer/reader.py``, a cross-encoder that reads the question with the
     #: two best sentences) in deciding whether to answer: refuses more of what the documents do
-    #: not answer, at ~10 ms more per question (docs/evaluation.md, rows 182-185). On by default
-    #: since row 185; off, the answerability model without it.
-    reader: bool = True
+    #: not answer, at ~10 ms more per question, and some plain answers too (docs/evaluation.md,
+    #: rows 182-185).
+    reader: bool = False
     #: Residents' words -> the documents' words: '' is the bundled list, 'none' switches it off.
     synonyms: str = ""
     llm_url: str = ""

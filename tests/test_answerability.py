@@ -280,13 +280,16 @@ def test_an_encoder_of_ones_own_gets_weights_trained_on_first_start(  # type: ig
     assert "training one on 2 question files" in caplog.text
     assert assistant.scorer.folder == str(tmp_path / "index" / "scorers")
     assert assistant.scorer.answerability.trained_on == ("fresh4.jsonl", "holdout.jsonl")
-    assert assistant.scorer.answerability.reads()  # the reader is on: the model that weighs it
     answer = assistant.ask("When did the Jokeri light rail start running?")
     assert not answer.refused and "2023" in answer.text, answer.text
     caplog.clear()
     with caplog.at_level("WARNING"):
         again = assistant_for(settings)  # the second start reads them
     assert "training" not in caplog.text and again.scorer == assistant.scorer
+    # with the reader on, the model that weighs it is trained on its first start, beside them
+    reading = assistant_for(settings.with_(reader=True))
+    assert reading.scorer.answerability.reads()
+    assert reading.scorer.folder == str(tmp_path / "index" / "scorers")
 
 
 @pytest.mark.slow

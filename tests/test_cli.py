@@ -342,11 +342,11 @@ def test_status_json_describes_the_index_and_pending_changes(
     assert fresh["chunks"] > 3
     assert fresh["model"] == DEFAULT_MODEL
     assert fresh["scorer"] == str(SCORERS)  # the package's weights for the default encoder
-    # the reader is on by default: the package's reader and the model that weighs it
-    assert fresh["reader"] == str(SCORERS / "reader.npz")
-    assert "reader.npz" in run("status").stdout
-    off = json.loads(run("status", "--json", env={"ASSISTANT_READER": "false"}).stdout)
-    assert off["reader"] is None and off["scorer"] == str(SCORERS)
+    assert fresh["reader"] is None  # ASSISTANT_READER is off by default
+    # on: the package's reader and the model that weighs it
+    on = json.loads(run("status", "--json", env={"ASSISTANT_READER": "true"}).stdout)
+    assert on["reader"] == str(SCORERS / "reader.npz") and on["scorer"] == str(SCORERS)
+    assert "reader.npz" in run("status", env={"ASSISTANT_READER": "true"}).stdout
     assert fresh["index_version"] == (index / POINTER).read_text().strip()
     assert fresh["last_build"]
     assert fresh["changed_since"] == {"added": [], "changed": [], "removed": []}

@@ -271,11 +271,12 @@ def test_a_figure_asked_for_is_refused_where_the_answer_would_give_none(  # type
     assistant, default_index, embedder
 ) -> None:
     # the documents say a third footprint was published in May 2025, not what it came to; the
-    # reader (on by default) refuses these before an answer is composed, in the plain words, so
-    # the note that the answer gives no figure is checked without it
+    # reader (ASSISTANT_READER) refuses these before an answer is composed, in the plain words,
+    # so the note that the answer gives no figure is checked without it
     from conftest import assistant_with
 
-    plain = assistant_with(default_index, embedder, reader=False)
+    plain = assistant
+    assistant = assistant_with(default_index, embedder, reader=True)
     cases = [
         (
             "What per-resident figure did Espoo's third consumption-based carbon footprint, "

@@ -287,9 +287,9 @@ def test_the_answer_path_feeds_the_readers_best_logit_to_the_answerability_model
     from assistant.answer.answerability import candidate_features
     from assistant.answer.question import read_question
 
-    without = assistant_with(default_index, embedder, reader=False)
+    without = assistant_with(default_index, embedder)  # ASSISTANT_READER is off by default
     assert "read_ms" not in without.ask("When is Espoo aiming to be carbon neutral?").timings
-    assistant = assistant_with(default_index, embedder)  # on by default: the package's reader
+    assistant = assistant_with(default_index, embedder, reader=True)  # the package's reader
     answer = assistant.ask("When is Espoo aiming to be carbon neutral?")
     assert "read_ms" in answer.timings
     version, settings = assistant.version, assistant.settings
@@ -323,7 +323,9 @@ def test_the_reader_reads_what_is_asked_not_when(  # type: ignore[no-untyped-def
     assert without_time_cues("Hur många bor i Esbo just nu?") == "Hur många bor i Esbo ?"
     assert without_time_cues("now") == "now"  # nothing left: the question as it was
     (tmp_path / "synonyms.txt").write_text("zorblax => light rail\n", encoding="utf-8")
-    assistant = assistant_with(default_index, embedder, synonyms=str(tmp_path / "synonyms.txt"))
+    assistant = assistant_with(
+        default_index, embedder, reader=True, synonyms=str(tmp_path / "synonyms.txt")
+    )
     version = assistant.version
     asked = read_question(
         "how many stops does the zorblax have these days",
@@ -390,8 +392,8 @@ def test_the_reader_setting_picks_the_answerability_model_that_weighs_it(tmp_pat
     from assistant.config import Settings
     from assistant.errors import ConfigError
 
-    assert Settings.from_env({}).reader is True
-    assert Settings.from_env({"ASSISTANT_READER": "false"}).reader is False
+    assert Settings.from_env({}).reader is False
+    assert Settings.from_env({"ASSISTANT_READER": "true"}).reader is True
     folders = [tmp_path / "index" / "scorers", SCORERS]  # nothing trained here: the package's
     plain = find_scorer(DEFAULT_MODEL, folders)
     reading = find_scorer(DEFAULT_MODEL, folders, reader=True)

@@ -42,7 +42,7 @@ def _settings(ctx: click.Context) -> Settings:
     "--reader",
     is_flag=True,
     help="Train the answerability model that also weighs the reader's logit "
-    "(<model>.reader.json, used with ASSISTANT_READER, the default; run train-reader first).",
+    "(<model>.reader.json, used with ASSISTANT_READER=true; run train-reader first).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
