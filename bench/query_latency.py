@@ -373,8 +373,8 @@ def main() -> None:
             "FAISS p50/p95",
             "BM25 p50/p95",
             "Search p50/p95",
-            "Answer, reader off p50/p95",
-            "Answer (default, reader on) p50/p95",
+            "Answer p50/p95",
+            "With reader p50/p95",
             "Load avg",
         ],
         [
