@@ -92,7 +92,7 @@ def scorer_for(settings: Settings) -> Scorer:
     found = find_scorer(settings.model, folders, settings.reader, own=own_folder(settings))
     if found is None and settings.reader:
         raise ConfigError(
-            f"ASSISTANT_READER is on (the default), but there is no answerability model that "
+            f"ASSISTANT_READER is on, but there is no answerability model that "
             f"weighs the reader for {settings.model} in {', '.join(map(str, folders))}. "
             "`make run` or `espoo-assistant serve` trains one on first start, or train it: "
             "espoo-assistant train-scorer --reader --out FOLDER, then set "

@@ -5,8 +5,8 @@ folder has none, and another encoder's do not carry over to its similarities (ro
 docs/evaluation.md). ``assistant_for`` is ``create_assistant`` that, when the encoder has no
 weights anywhere (``scorer.scorer_folders``), first trains them on the project's question files
 (``eval/`` in the working folder, the blind ones left out) into ``<index>/scorers/``, where the
-next start finds them: with the reader on (the default), the answerability model that weighs the
-package's reader.
+next start finds them: with the reader on (``ASSISTANT_READER``), the answerability model that
+weighs the package's reader.
 """
 
 from __future__ import annotations
