@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from conftest import CITATION_KEYS
 
-from assistant.answer.assistant import Answer, Assistant
+from assistant.answer.answers import Answer
+from assistant.answer.assistant import Assistant
 from assistant.answer.conversation import (
     REFUSAL_START,
     clean_question,

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer.assistant import Answer, Assistant
+from assistant.answer.answers import Answer
+from assistant.answer.assistant import Assistant
 from assistant.answer.generation import (
     SYSTEM_PROMPT,
     OpenAICompatibleGenerator,

@@ -18,6 +18,7 @@ from assistant.answer.reader import (
     ReaderWeights,
     load_reader,
     reader_input,
+    reader_order,
     reader_path,
 )
 from assistant.answer.weights import SCORERS
@@ -414,3 +415,55 @@ def test_the_reader_setting_picks_the_answerability_model_that_weighs_it(tmp_pat
     # on, where nothing was trained: the package's reader model
     fresh = scorer_for(Settings(index=tmp_path / "fresh", reader=True))
     assert fresh.folder == str(SCORERS) and fresh.answerability.reads()
+
+
+def _candidate(text: str, score: float):  # type: ignore[no-untyped-def]
+    from assistant.answer.evidence import Candidate
+
+    vector = np.zeros(3, dtype=np.float32)
+    return Candidate(text, 0, 0, None, score, 0.0, 0.0, frozenset(), vector)  # type: ignore[arg-type]
+
+
+def test_the_reader_orders_the_best_sentences_and_they_keep_the_rankers_scale() -> None:
+    ranked = [_candidate(t, s) for t, s in (("a", 3.0), ("b", 2.5), ("c", 1.0), ("d", 0.5))]
+    # The reader believes "b" answers (+4) and doubts "a" (-2): 2.5 + 2 > 3 - 1.
+    ordered = reader_order(ranked, np.array([-2.0, 4.0, 0.0]), weight=0.5)
+    assert [c.text for c in ordered] == ["b", "a", "c", "d"]
+    assert [c.score for c in ordered] == [3.0, 2.5, 1.0, 0.5]  # each keeps its place's score
+    # a weight of 0, or logits that agree with the ranker, leave the order as it was
+    assert [c.text for c in reader_order(ranked, np.array([-2.0, 4.0, 0.0]), 0.0)] == list("abcd")
+    assert reader_order(ranked, np.array([3.0, 2.0, 1.0]), 0.5) == ranked
+    # a small doubt does not overturn a clear lead: 3 - 0.5 > 2.5 + 0
+    assert [c.text for c in reader_order(ranked, np.array([-1.0, 0.0]), 0.5)] == list("abcd")
+
+
+@pytest.mark.slow
+def test_with_the_reader_on_the_reader_orders_the_sentences_the_answer_leads_with(  # type: ignore[no-untyped-def]
+    default_index, embedder
+) -> None:
+    """The answer path puts the ``reader_reorders`` best sentences in the reader's order: the
+    ranker puts a sentence that shares the question's words ("Kera", "area") before the one that
+    answers it, the reader the other way round, and the answer leads with the number asked."""
+    from assistant.answer.question import read_question
+
+    assistant = assistant_with(default_index, embedder, reader=True)
+    question = "How many residents will the Kera area have?"
+    version, settings = assistant.version, assistant.settings
+    asked = read_question(
+        question,
+        max_chars=settings.max_question_chars,
+        only_in=version.lexical.only_in,
+        spellings=version.lexical.respellings,
+        tuning=assistant.tuning,
+    )
+    ranked, _ = assistant.evidence(version, asked)
+    k = assistant.tuning.reader_reorders
+    logits = assistant.reader.logits(assistant.reader_question(asked), [c.text for c in ranked[:k]])
+    expected = reader_order(ranked, logits, assistant.tuning.reader_weight)
+    assert assistant.reordered(asked, ranked) == expected
+    assert expected[0].text != ranked[0].text and "14,000" in expected[0].text
+    answer = assistant.ask(question)
+    assert not answer.refused and answer.text.startswith(expected[0].text[:40])
+    # with the reader off, the ranker's order stands
+    plain = assistant_with(default_index, embedder).ask(question)
+    assert not plain.text.startswith(expected[0].text[:40])

@@ -6,65 +6,35 @@ citation marker ``[n]``. When the evidence is weak the assistant says so instead
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date
 from typing import Any
+
+import numpy as np
 
 from ..config import Settings
 from ..errors import GenerationError
 from ..i18n import translate
 from ..index.store import IndexVersion
 from .answerability import candidate_features
+from .answers import Answer, answered, pieces
 from .composition import Citation, citation_for, compose, in_own_language, quotes_for
 from .conversation import Turn, not_repeating
 from .cues import without_time_cues
 from .evidence import Candidate, EvidenceScorer
 from .language import warm_up as load_language_models
-from .notes import other_years_note, source_language_note
+from .notes import other_years_note
 from .places import gazetteer
 from .question import Question, read_question
-from .reader import Reader, reader_for
+from .reader import Reader, reader_for, reader_order
 from .refusals import NO_MISMATCH, Mismatch, elsewhere_places, mismatch, refusal_text
 from .retrieval import Hit, Retriever
 from .scorer import Scorer, scorer_for
 from .synonyms import load_thesaurus
 from .topics import covered_topics
-
-
-@dataclass(frozen=True)
-class Answer:
-    """The reply to one question."""
-
-    text: str
-    citations: tuple[Citation, ...]
-    refused: bool
-    timings: dict[str, float] = field(default_factory=dict)
-    note: str = ""
-    index_version: str = ""
-    query: str = ""
-    passages: tuple[str, ...] = ()
-    #: How sure the assistant is that the documents answer the question: the learned probability
-    #: (``answerability.py``).
-    confidence: float = 0.0
-    #: The language the question was asked in (and answered in where the sources allow).
-    language: str = "en"
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON shape shared by ``ask --json`` and ``POST /api/ask``."""
-        return {
-            "answer": self.text,
-            "refused": self.refused,
-            "citations": [c.to_dict() for c in self.citations],
-            "timings": {k: round(v, 2) for k, v in self.timings.items()},
-            "note": self.note,
-            "index_version": self.index_version,
-            "confidence": round(self.confidence, 3),
-            "language": self.language,
-        }
 
 
 class Assistant:
@@ -148,6 +118,10 @@ class Assistant:
             yield self._refusal(version, asked, timings, started)
             return
         asked, ranked, result_hits, confidence, answerable = self._read(version, asked, timings)
+        if answerable and not asked.follow_up and self.scorer.answerability.reads():
+            # (a follow-up read with the previous exchange: the reader would lead with what the
+            # previous reply said rather than with what is asked now)
+            ranked = self.reordered(asked, ranked, timings)
         passages = tuple(h.chunk.id for h in result_hits)
         elsewhere = elsewhere_places(asked, ranked)
         if asked.follow_up:  # lead with what the previous reply did not say
@@ -183,9 +157,9 @@ class Assistant:
                 version, asked, result_hits, extractive, timings, started, confidence
             )
             return
-        yield from _pieces(text)
+        yield from pieces(text)
         timings["total_ms"] = (time.perf_counter() - started) * 1000
-        yield _answered(
+        yield answered(
             version,
             asked,
             text,
@@ -228,13 +202,30 @@ class Assistant:
         model = self.scorer.answerability
         logit = None
         if model.reads():
-            t = time.perf_counter()
-            read = [c.text for c in ranked[: model.sentences_read]]
-            logit = float(self.reader.logits(self.reader_question(asked), read).max())
-            if timings is not None:
-                timings["read_ms"] = timings.get("read_ms", 0.0) + (time.perf_counter() - t) * 1000
+            logit = float(self._logits(asked, ranked[: model.sentences_read], timings).max())
         probability = model.probability(candidate_features(ranked, asked.language, logit))
         return probability, probability >= model.threshold_for(asked.language)
+
+    def reordered(
+        self, asked: Question, ranked: Sequence[Candidate], timings: dict[str, float] | None = None
+    ) -> list[Candidate]:
+        """``ranked`` with its ``Tuning.reader_reorders`` best sentences in the reader's order
+        (``reader.reader_order``)."""
+        top = ranked[: self.tuning.reader_reorders]
+        if len(top) < 2:
+            return list(ranked)
+        logits = self._logits(asked, top, timings)
+        return reader_order(ranked, logits, self.tuning.reader_weight)
+
+    def _logits(
+        self, asked: Question, read: Sequence[Candidate], timings: dict[str, float] | None
+    ) -> np.ndarray:
+        """The reader's logits that each of ``read`` answers ``asked`` (timed in ``read_ms``)."""
+        t = time.perf_counter()
+        logits = self.reader.logits(self.reader_question(asked), [c.text for c in read])
+        if timings is not None:
+            timings["read_ms"] = timings.get("read_ms", 0.0) + (time.perf_counter() - t) * 1000
+        return logits
 
     def reader_question(self, asked: Question) -> str:
         """The question as the reader reads it: as retrieval does (a follow-up joined with the
@@ -315,7 +306,7 @@ class Assistant:
         timings["generate_ms"] = (time.perf_counter() - t) * 1000
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         ids = tuple(h.chunk.id for h in hits)
-        yield _answered(version, asked, text, citations, timings, ids, confidence, note=note)
+        yield answered(version, asked, text, citations, timings, ids, confidence, note=note)
 
     def _compose(
         self, asked: Question, ranked: list[Candidate], hits: list[Hit]
@@ -359,36 +350,3 @@ class Assistant:
             confidence=confidence,
             language=asked.language,
         )
-
-
-def _answered(
-    version: IndexVersion,
-    asked: Question,
-    text: str,
-    citations: tuple[Citation, ...],
-    timings: dict[str, float],
-    passages: tuple[str, ...],
-    confidence: float,
-    *,
-    note: str = "",
-) -> Answer:
-    """The Answer for an answered question (a note says when the source is in another language)."""
-    return Answer(
-        text=text,
-        citations=citations,
-        refused=False,
-        timings=timings,
-        note=" ".join(n for n in (note, source_language_note(asked.language, citations)) if n),
-        index_version=version.name,
-        query=asked.query,
-        passages=passages,
-        confidence=confidence,
-        language=asked.language,
-    )
-
-
-def _pieces(text: str) -> Iterator[str]:
-    """Stream an extractive answer a few words at a time."""
-    words = re.findall(r"\S+\s*", text)
-    for i in range(0, len(words), 4):
-        yield "".join(words[i : i + 4])

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from ..config import Settings
 from ..index.store import IndexVersion
-from .assistant import Answer
+from .answers import Answer
 from .conversation import Turn
 
 

@@ -27,16 +27,19 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..config import Settings
 from ..embed.q4file import Q4File
 from ..errors import ConfigError, EmbeddingError
+
+if TYPE_CHECKING:
+    from .evidence import Candidate
 
 log = logging.getLogger(__name__)
 
@@ -247,6 +250,17 @@ class Reader:
         pooled = (hidden * weights).sum(axis=1) / weights.sum(axis=1)
         logits: np.ndarray = (pooled @ self.weights.head + self.weights.bias).astype(np.float32)
         return logits
+
+
+def reader_order(ranked: Sequence[Candidate], logits: np.ndarray, weight: float) -> list[Candidate]:
+    """``ranked`` (best first) with its first ``len(logits)`` sentences in the order of their
+    score plus ``weight`` times the reader's logit for each (row 188 of docs/evaluation.md).
+    Each keeps the score of the place it takes, so that the answer path after it, which joins
+    sentences by how far they score below the best, reads the ranker's scale."""
+    top = ranked[: len(logits)]
+    order = sorted(range(len(top)), key=lambda i: -(top[i].score + weight * float(logits[i])))
+    placed = [replace(top[i], score=top[place].score) for place, i in enumerate(order)]
+    return [*placed, *ranked[len(top) :]]
 
 
 def quantise_matrices(graph: Path) -> Path:

@@ -50,6 +50,14 @@ class Tuning:
     #: for, joins within one unit (``composition.close_to``).
     join_gap: float = 0.75
 
+    # --- the reader (``Settings.reader``, ``assistant.py``)
+    #: With the reader on, it reads this many of the best sentences and puts them in the order
+    #: of the ranker's score plus ``reader_weight`` times its logit (row 188): the sentence that
+    #: answers leads more often than in the ranker's order, which prefers shared words.
+    reader_reorders: int = 4
+    #: The reader's logit's weight in that order, in units of the ranker's score (row 188).
+    reader_weight: float = 0.5
+
     # --- reading the question (``language.py``, ``conversation.py``, ``places.py``, ``wording.py``)
     #: GeoNames places this close to Espoo's centre are its own districts (Helsinki's is 16 km).
     local_radius_km: float = 10.0

@@ -36,7 +36,7 @@ from .ratelimit import ClientRateLimiter, RateLimited
 from .widget import add_widget_routes
 
 if TYPE_CHECKING:  # the answer stage loads numpy and BM25; serving the API starts without them
-    from ..answer.assistant import Answer
+    from ..answer.answers import Answer
     from ..answer.protocol import AnswerService
 
 log = logging.getLogger(__name__)

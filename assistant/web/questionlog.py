@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select
 
-from ..answer.assistant import Answer
+from ..answer.answers import Answer
 from ..answer.conversation import Turn
 from ..answer.protocol import AnswerService
 from ..config import Settings
