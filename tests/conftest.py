@@ -278,6 +278,21 @@ def assistant_with(default_index: DefaultIndex, embedder: Embedder, **changes: A
     return Assistant(settings.with_(**changes), version, Retriever(embedder))
 
 
+def asked_by(assistant: Any, question: str) -> Any:
+    """``question`` read as ``assistant`` reads it when asked (its index's words and spellings,
+    its settings' limits, its tuning), for a test that looks inside the answer path."""
+    from assistant.answer.question import read_question
+
+    version = assistant.version
+    return read_question(
+        question,
+        max_chars=assistant.settings.max_question_chars,
+        only_in=version.lexical.only_in,
+        spellings=version.lexical.respellings,
+        tuning=assistant.tuning,
+    )
+
+
 def assert_current_weights(trained: Any, model: str, features: tuple[str, ...], fmt: int) -> None:
     """``trained`` (the package's learned model for ``model``) is there, of the code's format and
     features, and trained on the project's question files, never on the blind ones."""

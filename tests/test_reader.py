@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ONNX_CACHE, assistant_with
+from conftest import ONNX_CACHE, asked_by, assistant_with
 
 from assistant.answer.answerability import READER_FEATURES, load_answerability
 from assistant.answer.reader import (
@@ -286,21 +286,14 @@ def test_the_answer_path_feeds_the_readers_best_logit_to_the_answerability_model
     default_index, embedder
 ) -> None:
     from assistant.answer.answerability import candidate_features
-    from assistant.answer.question import read_question
 
     without = assistant_with(default_index, embedder)  # ASSISTANT_READER is off by default
     assert "read_ms" not in without.ask("When is Espoo aiming to be carbon neutral?").timings
     assistant = assistant_with(default_index, embedder, reader=True)  # the package's reader
     answer = assistant.ask("When is Espoo aiming to be carbon neutral?")
     assert "read_ms" in answer.timings
-    version, settings = assistant.version, assistant.settings
-    asked = read_question(
-        "When is Espoo aiming to be carbon neutral?",
-        max_chars=settings.max_question_chars,
-        only_in=version.lexical.only_in,
-        spellings=version.lexical.respellings,
-        tuning=assistant.tuning,
-    )
+    version = assistant.version
+    asked = asked_by(assistant, "When is Espoo aiming to be carbon neutral?")
     ranked, _ = assistant.evidence(version, asked)
     model = assistant.scorer.answerability
     assert model.sentences_read == 2
@@ -327,14 +320,7 @@ def test_the_reader_reads_what_is_asked_not_when(  # type: ignore[no-untyped-def
     assistant = assistant_with(
         default_index, embedder, reader=True, synonyms=str(tmp_path / "synonyms.txt")
     )
-    version = assistant.version
-    asked = read_question(
-        "how many stops does the zorblax have these days",
-        max_chars=assistant.settings.max_question_chars,
-        only_in=version.lexical.only_in,
-        spellings=version.lexical.respellings,
-        tuning=assistant.tuning,
-    )
+    asked = asked_by(assistant, "how many stops does the zorblax have these days")
     # the thesaurus's words for the resident's: what the reader knows the documents by
     assert assistant.reader_question(asked) == "how many stops does the zorblax have light rail"
     # the newest figures the documents have answer a question about now (the answer says when)
@@ -444,19 +430,11 @@ def test_with_the_reader_on_the_reader_orders_the_sentences_the_answer_leads_wit
     """The answer path puts the ``reader_reorders`` best sentences in the reader's order: the
     ranker puts a sentence that shares the question's words ("Kera", "area") before the one that
     answers it, the reader the other way round, and the answer leads with the number asked."""
-    from assistant.answer.question import read_question
 
     assistant = assistant_with(default_index, embedder, reader=True)
     question = "How many residents will the Kera area have?"
-    version, settings = assistant.version, assistant.settings
-    asked = read_question(
-        question,
-        max_chars=settings.max_question_chars,
-        only_in=version.lexical.only_in,
-        spellings=version.lexical.respellings,
-        tuning=assistant.tuning,
-    )
-    ranked, _ = assistant.evidence(version, asked)
+    asked = asked_by(assistant, question)
+    ranked, _ = assistant.evidence(assistant.version, asked)
     k = assistant.tuning.reader_reorders
     logits = assistant.reader.logits(assistant.reader_question(asked), [c.text for c in ranked[:k]])
     expected = reader_order(ranked, logits, assistant.tuning.reader_weight)
