@@ -41,7 +41,7 @@ from .sentences import Scored, collect, cross_validate_ranker, fit_ranker
 #: it until session 51 and are now trained on (``ANSWERABILITY_ONLY``, row 189): the reader
 #: learns from more pairs, and blind71 on still judge.
 NEVER_TRAINED = (
-    *(f"blind{n}-{part}" for n in range(71, 99) for part in ("en", "fisv")),
+    *(f"blind{n}-{part}" for n in range(71, 101) for part in ("en", "fisv")),
     "procedure",
     "practical-en",
     "practical-fisv",
