@@ -195,8 +195,12 @@ def test_the_reader_on_onnx_runtime_reads_as_torch_does() -> None:
     ]
     shipped = ReaderWeights.read(SCORERS / READER_FILE)
     assert shipped is not None
-    floats = Reader(shipped, ONNX_CACHE, int8=False).logits(question, more)
-    read = Reader(shipped, ONNX_CACHE).logits(question, more)
+    # three questions, so that the pairs span answers and unrelated sentences, as real ones do
+    # (with one question the seven logits may lie within the int8 graph's ~0.7 of each other)
+    questions = [question, "How many city bikes does Espoo have?", "Var ligger Noux nationalpark?"]
+    in_float32, in_int8 = Reader(shipped, ONNX_CACHE, int8=False), Reader(shipped, ONNX_CACHE)
+    floats = np.concatenate([in_float32.logits(q, more) for q in questions])
+    read = np.concatenate([in_int8.logits(q, more) for q in questions])
     assert not np.allclose(read, floats, atol=1e-3)  # another graph ran
     assert np.corrcoef(read, floats)[0, 1] > 0.95, (read, floats)
 
@@ -427,19 +431,16 @@ def test_the_reader_orders_the_best_sentences_and_they_keep_the_rankers_scale() 
 def test_with_the_reader_on_the_reader_orders_the_sentences_the_answer_leads_with(  # type: ignore[no-untyped-def]
     default_index, embedder
 ) -> None:
-    """The answer path puts the best sentences in the reader's order (the two the answerability
-    model read; the ``reader_reorders`` best when it finds no answer among those): the ranker puts
-    a sentence that shares the question's words ("Kera", "area") before the one that answers it,
-    the reader the other way round, and the answer leads with the number asked."""
+    """The answer path puts the ``reader_reorders`` best sentences in the reader's order: the
+    ranker puts a sentence that shares the question's words ("Kera", "area") before the one that
+    answers it, the reader the other way round, and the answer leads with the number asked."""
 
     assistant = assistant_with(default_index, embedder, reader=True)
     question = "How many residents will the Kera area have?"
     asked = asked_by(assistant, question)
     ranked, _ = assistant.evidence(assistant.version, asked)
-    k, read = assistant.tuning.reader_reorders, assistant.scorer.answerability.sentences_read
+    k = assistant.tuning.reader_reorders
     logits = assistant.reader.logits(assistant.reader_question(asked), [c.text for c in ranked[:k]])
-    if logits[:read].max() >= 0:  # the reader finds the answer among those it read first
-        logits = logits[:read]
     expected = reader_order(ranked, logits, assistant.tuning.reader_weight)
     assert assistant.reordered(asked, ranked) == expected
     assert expected[0].text != ranked[0].text and "14,000" in expected[0].text

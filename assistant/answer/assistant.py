@@ -209,16 +209,12 @@ class Assistant:
     def reordered(
         self, asked: Question, ranked: Sequence[Candidate], timings: dict[str, float] | None = None
     ) -> list[Candidate]:
-        """``ranked`` with its best sentences in the reader's order (``reader.reader_order``):
-        those the answerability model read, and, when the reader finds none of them answers (a
-        logit below 0, even odds), the rest of the ``Tuning.reader_reorders`` best too."""
+        """``ranked`` with its ``Tuning.reader_reorders`` best sentences in the reader's order
+        (``reader.reader_order``)."""
         top = ranked[: self.tuning.reader_reorders]
         if len(top) < 2:
             return list(ranked)
-        read = self.scorer.answerability.sentences_read
-        logits = self._logits(asked, top[:read], timings)  # remembered from answerable()
-        if len(top) > read and float(logits.max()) < 0.0:
-            logits = self._logits(asked, top, timings)
+        logits = self._logits(asked, top, timings)
         return reader_order(ranked, logits, self.tuning.reader_weight)
 
     def _logits(

@@ -37,24 +37,21 @@ from ..answer.reader import Reader
 from ..answer.weights import weights_path
 from .sentences import Scored, collect, cross_validate_ranker, fit_ranker
 
-#: Question files that judge the model and are never trained on (their stems). Blind41–70 judged
-#: it until session 51 and are now trained on (``ANSWERABILITY_ONLY``, row 189): the reader
-#: learns from more pairs, and blind71 on still judge.
+#: Question files that judge the model and are never trained on (their stems).
 NEVER_TRAINED = (
-    *(f"blind{n}-{part}" for n in range(71, 101) for part in ("en", "fisv")),
+    *(f"blind{n}-{part}" for n in range(41, 101) if n != 42 for part in ("en", "fisv")),
+    "blind42-how",
     "procedure",
     "practical-en",
     "practical-fisv",
     *(f"casual{n}-{part}" for n in (1, 2) for part in ("en", "fisv")),
 )
-#: Blind question files the answerability models and the reader are also fitted on: their
-#: out-of-scope questions are the near misses the project's own files lack ("the West Metro
-#: extension's total cost"). The sentence ranker and the refusal thresholds use the project's
-#: own files only, whose many casual, misspelt questions keep the false-refusal rate honest for
-#: the residents who type so.
-ANSWERABILITY_ONLY = (
-    *(f"blind{n}-{part}" for n in ("", *range(2, 71)) if n != 42 for part in ("en", "fisv")),
-    "blind42-how",
+#: Blind question files the answerability model is also fitted on: their out-of-scope questions
+#: are the near misses the project's own files lack ("the West Metro extension's total cost").
+#: The sentence ranker and the refusal thresholds use the project's own files only, whose many
+#: casual, misspelt questions keep the false-refusal rate honest for the residents who type so.
+ANSWERABILITY_ONLY = tuple(
+    f"blind{n}-{part}" for n in ("", *range(2, 41)) for part in ("en", "fisv")
 )
 #: Question files only the reader is trained on (``train-reader``): written for it, with answers
 #: that are not a figure (names, places, yes or no, how often, contacts, trends, how to) and near
